@@ -1,0 +1,26 @@
+# Two commands for a new user: `make generate` (sets up .venv and regenerates generated/) and
+# `make test`. Both create .venv on first use.
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PLUGIN_OPTIONS := docs_config=proto/docs.toml
+
+.PHONY: setup generate test clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+	$(PYTHON) -m generator.tree --proto proto --out generated --opt $(PLUGIN_OPTIONS)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""protoc-gen-python-custom: a protoc plugin for Yandex-Cloud-style gRPC APIs."""

@@ -1,0 +1,3 @@
+from generator.plugin import main
+
+main()

@@ -1,0 +1,724 @@
+"""The model: frozen dataclasses over the request's descriptors, shared by every renderer.
+
+Messages, enums and services refer to each other by full name (no leading dot) and are looked up
+through `Api`. Comments are indexed once per file by descriptor path. Derived facts (operation
+types, standard-method kinds, resources, validation rules) are computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from google.protobuf import descriptor_pb2
+
+from generator import wire
+from generator.errors import SchemaError
+from generator.rules import (
+    Bound,
+    FieldRules,
+    RuleError,
+    check_pattern,
+    parse_bound,
+    parse_duration,
+    parse_float,
+    parse_int,
+)
+
+FieldType = descriptor_pb2.FieldDescriptorProto.Type
+
+OPERATION = "yandex.cloud.operation.Operation"
+OPERATION_OPTION = "yandex.cloud.api.operation"
+VALIDATION_PACKAGE = "yandex.cloud"
+EMPTY = "google.protobuf.Empty"
+FIELD_MASK = "google.protobuf.FieldMask"
+DURATION = "google.protobuf.Duration"
+# Messages that ship with the protobuf runtime: option values may name them without an import.
+WELL_KNOWN_TYPES = frozenset(
+    "google.protobuf." + name
+    for name in (
+        "Any Api BoolValue BytesValue DoubleValue Duration Empty Enum EnumValue Field FieldMask "
+        "FloatValue Int32Value Int64Value ListValue Method Mixin Option SourceContext StringValue "
+        "Struct Timestamp Type UInt32Value UInt64Value Value"
+    ).split()
+)
+
+SCALAR_NAMES = {
+    FieldType.TYPE_DOUBLE: "double",
+    FieldType.TYPE_FLOAT: "float",
+    FieldType.TYPE_INT64: "int64",
+    FieldType.TYPE_UINT64: "uint64",
+    FieldType.TYPE_INT32: "int32",
+    FieldType.TYPE_FIXED64: "fixed64",
+    FieldType.TYPE_FIXED32: "fixed32",
+    FieldType.TYPE_BOOL: "bool",
+    FieldType.TYPE_STRING: "string",
+    FieldType.TYPE_BYTES: "bytes",
+    FieldType.TYPE_UINT32: "uint32",
+    FieldType.TYPE_SFIXED32: "sfixed32",
+    FieldType.TYPE_SFIXED64: "sfixed64",
+    FieldType.TYPE_SINT32: "sint32",
+    FieldType.TYPE_SINT64: "sint64",
+}
+INTEGER_SCALARS = frozenset(
+    "int64 uint64 int32 fixed64 fixed32 uint32 sfixed32 sfixed64 sint32 sint64".split()
+)
+FLOAT_SCALARS = frozenset({"double", "float"})
+
+# Descriptor path components (field numbers in descriptor.proto).
+_FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
+_MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM, _MESSAGE_ONEOF = 2, 3, 4, 8
+_ENUM_VALUE, _SERVICE_METHOD = 2, 2
+
+_PAGING_FIELDS = ("page_size", "page_token")
+
+
+class Kind(enum.Enum):
+    """What a field holds."""
+
+    SCALAR = "scalar"
+    ENUM = "enum"
+    MESSAGE = "message"
+    MAP = "map"
+
+
+class StandardMethod(enum.Enum):
+    """A standard method recognised from the shape of its request and response."""
+
+    GET = "get"
+    LIST = "list"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    LIST_OPERATIONS = "list_operations"
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    """The type of a field, a map key or a map value."""
+
+    kind: Kind
+    scalar: str = ""  # proto scalar name, for Kind.SCALAR
+    name: str = ""  # full name of the enum or message
+
+    @property
+    def is_google(self) -> bool:
+        return self.name.startswith("google.")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    json_name: str
+    number: int
+    type: TypeRef  # for maps, Kind.MAP; key and value are in map_key / map_value
+    repeated: bool  # true for repeated fields, false for maps
+    comment: str
+    rules: FieldRules
+    oneof: str = ""  # the name of the real (not synthetic) oneof holding the field
+    optional: bool = False  # proto3 `optional`
+    map_key: TypeRef | None = None
+    map_value: TypeRef | None = None
+
+    @property
+    def is_map(self) -> bool:
+        return self.type.kind is Kind.MAP
+
+    @property
+    def message_type(self) -> str:
+        """The message this field refers to (the value message for maps), or ""."""
+        ref = self.map_value if self.map_value else self.type
+        return ref.name if ref.kind is Kind.MESSAGE else ""
+
+
+@dataclass(frozen=True)
+class Oneof:
+    name: str
+    comment: str
+    fields: tuple[str, ...]
+    exactly_one: bool
+
+
+@dataclass(frozen=True)
+class Message:
+    full_name: str
+    name: str
+    file: str
+    package: str
+    comment: str
+    fields: tuple[Field, ...]
+    oneofs: tuple[Oneof, ...]
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def oneof(self, name: str) -> Oneof:
+        return next(o for o in self.oneofs if o.name == name)
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    name: str
+    number: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class Enum:
+    full_name: str
+    name: str
+    file: str
+    comment: str
+    values: tuple[EnumValue, ...]
+
+
+@dataclass(frozen=True)
+class OperationTypes:
+    """The messages named by a method's `(yandex.cloud.api.operation)` option, as full names."""
+
+    metadata: str
+    response: str
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    full_name: str
+    input: str
+    output: str
+    comment: str
+    client_streaming: bool
+    server_streaming: bool
+    operation: OperationTypes | None
+    standard: StandardMethod | None = None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The resource a service manages, derived from its standard methods."""
+
+    message: str
+    id_field: str  # the resource's own id field, e.g. `id`
+    request_id_field: str  # how requests name it, e.g. `image_id`
+    parent_field: str  # e.g. `folder_id`, or "" for a resource without a parent
+    name_field: str  # "" when the resource has no `name`
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    full_name: str
+    package: str
+    file: str
+    comment: str
+    methods: tuple[Method, ...]
+    resource: Resource | None
+
+    @property
+    def short_name(self) -> str:
+        """The name without the `Service` suffix, as used in doc paths."""
+        return self.name[: -len("Service")] if self.name.endswith("Service") else self.name
+
+    def method(self, name: str) -> Method | None:
+        return next((m for m in self.methods if m.name == name), None)
+
+    def standard_method(self, kind: StandardMethod) -> Method | None:
+        return next((m for m in self.methods if m.standard is kind), None)
+
+
+@dataclass(frozen=True)
+class ProtoFile:
+    name: str
+    package: str
+    messages: tuple[str, ...]  # every message of the file, nested ones included, in order
+    enums: tuple[str, ...]
+    services: tuple[Service, ...]
+    generate: bool  # listed in file_to_generate
+
+
+@dataclass(frozen=True)
+class Api:
+    files: tuple[ProtoFile, ...]
+    messages: Mapping[str, Message] = field(hash=False)
+    enums: Mapping[str, Enum] = field(hash=False)
+
+    @property
+    def services(self) -> Iterable[Service]:
+        for proto_file in self.files:
+            yield from proto_file.services
+
+    @property
+    def generated_files(self) -> Iterable[ProtoFile]:
+        return (f for f in self.files if f.generate)
+
+    def message(self, full_name: str) -> Message:
+        return self.messages[full_name]
+
+    def service(self, full_name: str) -> Service | None:
+        return next((s for s in self.services if s.full_name == full_name), None)
+
+    def resolve(self, name: str, scope: str) -> str | None:
+        """Resolves a type name as protobuf does: from the innermost scope outward."""
+        return resolve_name(name, scope, lambda candidate: candidate in self.messages or candidate in self.enums)
+
+
+def resolve_name(name: str, scope: str, exists) -> str | None:  # type: ignore[no-untyped-def]
+    if name.startswith("."):
+        return name[1:] if exists(name[1:]) else None
+    parts = scope.split(".") if scope else []
+    for depth in range(len(parts), -1, -1):
+        candidate = ".".join(parts[:depth] + [name])
+        if exists(candidate):
+            return candidate
+    return None
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", name).lower()
+
+
+def strip_comment(raw: str) -> str:
+    """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
+    if raw.endswith("\n"):
+        raw = raw[:-1]
+    return "\n".join(line[1:] if line.startswith(" ") else line for line in raw.split("\n"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the model from a CodeGeneratorRequest
+
+
+def build_api(proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: Iterable[str]) -> Api:
+    return _Builder(proto_files, set(to_generate)).build()
+
+
+class _Builder:
+    def __init__(self, proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: set[str]) -> None:
+        self.proto_files = proto_files
+        self.to_generate = to_generate
+        self.raw_messages: dict[str, descriptor_pb2.DescriptorProto] = {}
+        self.raw_enums: set[str] = set()
+        for proto_file in proto_files:
+            for full_name, message in _walk_messages(proto_file.package, proto_file.message_type):
+                self.raw_messages[full_name] = message
+                for nested_enum in message.enum_type:
+                    self.raw_enums.add(f"{full_name}.{nested_enum.name}")
+            for file_enum in proto_file.enum_type:
+                self.raw_enums.add(_join(proto_file.package, file_enum.name))
+        self.message_fields = {
+            name: {f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip(".")) for f in message.field}
+            for name, message in self.raw_messages.items()
+        }
+        self.extensions = self._collect_extensions()
+        self.messages: dict[str, Message] = {}
+        self.enums: dict[str, Enum] = {}
+
+    def build(self) -> Api:
+        files = tuple(self._file(proto_file) for proto_file in self.proto_files)
+        return Api(files=files, messages=self.messages, enums=self.enums)
+
+    # --- custom options -----------------------------------------------------------------------
+
+    def _collect_extensions(self) -> dict[str, dict[int, wire.OptionField]]:
+        """Extensions declared anywhere in the request, by extendee: options are read by these."""
+        extensions: dict[str, dict[int, wire.OptionField]] = {}
+        for proto_file in self.proto_files:
+            declared = [(proto_file.package, ext) for ext in proto_file.extension]
+            for full_name, message in _walk_messages(proto_file.package, proto_file.message_type):
+                declared.extend((full_name, ext) for ext in message.extension)
+            for scope, ext in declared:
+                extensions.setdefault(ext.extendee.lstrip("."), {})[ext.number] = wire.OptionField(
+                    _join(scope, ext.name), ext.type, ext.type_name.lstrip(".")
+                )
+        return extensions
+
+    def _options(self, options, extendee: str, file: str, element: str) -> dict[str, wire.OptionValue]:  # type: ignore[no-untyped-def]
+        known = self.extensions.get(extendee)
+        if not known:
+            return {}
+        try:
+            return wire.decode_message(options.SerializeToString(), known, self.message_fields)
+        except wire.WireError as error:
+            raise SchemaError(file, element, f"cannot decode custom options: {error}") from None
+
+    # --- files, messages, enums ---------------------------------------------------------------
+
+    def _file(self, proto_file: descriptor_pb2.FileDescriptorProto) -> ProtoFile:
+        comments = {
+            tuple(location.path): strip_comment(location.leading_comments)
+            for location in proto_file.source_code_info.location
+            if location.leading_comments
+        }
+        messages: list[str] = []
+        enums: list[str] = []
+        for index, message in enumerate(proto_file.message_type):
+            self._message(proto_file, proto_file.package, message, (_FILE_MESSAGE, index), comments, messages, enums)
+        for index, file_enum in enumerate(proto_file.enum_type):
+            enums.append(self._enum(proto_file, proto_file.package, file_enum, (_FILE_ENUM, index), comments))
+        services = tuple(
+            self._service(proto_file, service, (_FILE_SERVICE, index), comments)
+            for index, service in enumerate(proto_file.service)
+        )
+        return ProtoFile(
+            name=proto_file.name,
+            package=proto_file.package,
+            messages=tuple(messages),
+            enums=tuple(enums),
+            services=services,
+            generate=proto_file.name in self.to_generate,
+        )
+
+    def _message(
+        self,
+        proto_file: descriptor_pb2.FileDescriptorProto,
+        scope: str,
+        message: descriptor_pb2.DescriptorProto,
+        path: tuple[int, ...],
+        comments: Mapping[tuple[int, ...], str],
+        messages: list[str],
+        enums: list[str],
+    ) -> None:
+        full_name = _join(scope, message.name)
+        if message.options.map_entry:
+            return
+        oneofs = []
+        real_oneofs = _real_oneof_indexes(message)
+        for index, oneof in enumerate(message.oneof_decl):
+            if index not in real_oneofs:
+                continue
+            options = self._options(oneof.options, "google.protobuf.OneofOptions", proto_file.name, f"{full_name}.{oneof.name}")
+            oneofs.append(
+                Oneof(
+                    name=oneof.name,
+                    comment=comments.get(path + (_MESSAGE_ONEOF, index), ""),
+                    fields=tuple(f.name for f in message.field if f.HasField("oneof_index") and f.oneof_index == index),
+                    exactly_one=bool(options.get(f"{VALIDATION_PACKAGE}.exactly_one", False)),
+                )
+            )
+        fields = tuple(
+            self._field(proto_file, full_name, message, raw_field, comments.get(path + (_MESSAGE_FIELD, index), ""))
+            for index, raw_field in enumerate(message.field)
+        )
+        self.messages[full_name] = Message(
+            full_name=full_name,
+            name=message.name,
+            file=proto_file.name,
+            package=proto_file.package,
+            comment=comments.get(path, ""),
+            fields=fields,
+            oneofs=tuple(oneofs),
+        )
+        messages.append(full_name)
+        for index, nested in enumerate(message.nested_type):
+            self._message(proto_file, full_name, nested, path + (_MESSAGE_NESTED, index), comments, messages, enums)
+        for index, nested_enum in enumerate(message.enum_type):
+            enums.append(self._enum(proto_file, full_name, nested_enum, path + (_MESSAGE_ENUM, index), comments))
+
+    def _enum(
+        self,
+        proto_file: descriptor_pb2.FileDescriptorProto,
+        scope: str,
+        raw: descriptor_pb2.EnumDescriptorProto,
+        path: tuple[int, ...],
+        comments: Mapping[tuple[int, ...], str],
+    ) -> str:
+        full_name = _join(scope, raw.name)
+        self.enums[full_name] = Enum(
+            full_name=full_name,
+            name=raw.name,
+            file=proto_file.name,
+            comment=comments.get(path, ""),
+            values=tuple(
+                EnumValue(value.name, value.number, comments.get(path + (_ENUM_VALUE, index), ""))
+                for index, value in enumerate(raw.value)
+            ),
+        )
+        return full_name
+
+    def _type_ref(self, raw: descriptor_pb2.FieldDescriptorProto) -> TypeRef:
+        if raw.type == FieldType.TYPE_ENUM:
+            return TypeRef(Kind.ENUM, name=raw.type_name.lstrip("."))
+        if raw.type in (FieldType.TYPE_MESSAGE, FieldType.TYPE_GROUP):
+            return TypeRef(Kind.MESSAGE, name=raw.type_name.lstrip("."))
+        return TypeRef(Kind.SCALAR, scalar=SCALAR_NAMES[raw.type])
+
+    def _field(
+        self,
+        proto_file: descriptor_pb2.FileDescriptorProto,
+        message_name: str,
+        message: descriptor_pb2.DescriptorProto,
+        raw: descriptor_pb2.FieldDescriptorProto,
+        comment: str,
+    ) -> Field:
+        type_ref = self._type_ref(raw)
+        repeated = raw.label == descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
+        map_key = map_value = None
+        entry = self.raw_messages.get(type_ref.name) if type_ref.kind is Kind.MESSAGE else None
+        if repeated and entry is not None and entry.options.map_entry:
+            key_raw, value_raw = sorted(entry.field, key=lambda f: f.number)
+            map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
+            type_ref, repeated = TypeRef(Kind.MAP), False
+        real_oneofs = _real_oneof_indexes(message)
+        oneof = message.oneof_decl[raw.oneof_index].name if raw.HasField("oneof_index") and raw.oneof_index in real_oneofs else ""
+        element = f"{message_name}.{raw.name}"
+        draft = Field(
+            name=raw.name,
+            json_name=raw.json_name or raw.name,
+            number=raw.number,
+            type=type_ref,
+            repeated=repeated,
+            comment=comment,
+            rules=FieldRules(),
+            oneof=oneof,
+            optional=raw.proto3_optional,
+            map_key=map_key,
+            map_value=map_value,
+        )
+        options = self._options(raw.options, "google.protobuf.FieldOptions", proto_file.name, element)
+        rules = _field_rules(draft, options, proto_file.name, element)
+        return Field(**{**draft.__dict__, "rules": rules})
+
+    # --- services -----------------------------------------------------------------------------
+
+    def _service(
+        self,
+        proto_file: descriptor_pb2.FileDescriptorProto,
+        raw: descriptor_pb2.ServiceDescriptorProto,
+        path: tuple[int, ...],
+        comments: Mapping[tuple[int, ...], str],
+    ) -> Service:
+        full_name = _join(proto_file.package, raw.name)
+        methods = []
+        for index, raw_method in enumerate(raw.method):
+            method_name = f"{full_name}.{raw_method.name}"
+            options = self._options(raw_method.options, "google.protobuf.MethodOptions", proto_file.name, method_name)
+            operation = options.get(OPERATION_OPTION)
+            methods.append(
+                Method(
+                    name=raw_method.name,
+                    full_name=method_name,
+                    input=raw_method.input_type.lstrip("."),
+                    output=raw_method.output_type.lstrip("."),
+                    comment=comments.get(path + (_SERVICE_METHOD, index), ""),
+                    client_streaming=raw_method.client_streaming,
+                    server_streaming=raw_method.server_streaming,
+                    operation=self._operation_types(operation, proto_file, method_name)
+                    if isinstance(operation, dict)
+                    else None,
+                )
+            )
+        return _classify(
+            Service(
+                name=raw.name,
+                full_name=full_name,
+                package=proto_file.package,
+                file=proto_file.name,
+                comment=comments.get(path, ""),
+                methods=tuple(methods),
+                resource=None,
+            ),
+            self.messages,
+        )
+
+    def _operation_types(
+        self, option: Mapping[str, wire.OptionValue], proto_file: descriptor_pb2.FileDescriptorProto, method: str
+    ) -> OperationTypes:
+        resolved = {}
+        for part in ("metadata", "response"):
+            name = option.get(part, "")
+            if not isinstance(name, str) or not name:
+                raise SchemaError(proto_file.name, method, f"`{part}` is empty", OPERATION_OPTION)
+            target = resolve_name(
+                name,
+                proto_file.package,
+                lambda candidate: candidate in self.raw_messages or candidate in WELL_KNOWN_TYPES,
+            )
+            if target is None:
+                raise SchemaError(
+                    proto_file.name,
+                    method,
+                    f"{part} type {name!r} does not resolve to a message (searched from package "
+                    f"{proto_file.package!r} outward; is its file imported?)",
+                    OPERATION_OPTION,
+                )
+            resolved[part] = target
+        return OperationTypes(**resolved)
+
+
+def _join(scope: str, name: str) -> str:
+    return f"{scope}.{name}" if scope else name
+
+
+def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto]):  # type: ignore[no-untyped-def]
+    for message in messages:
+        full_name = _join(scope, message.name)
+        yield full_name, message
+        yield from _walk_messages(full_name, message.nested_type)
+
+
+def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
+    """Oneofs declared in the schema, as opposed to the synthetic ones of proto3 `optional`."""
+    return {f.oneof_index for f in message.field if f.HasField("oneof_index") and not f.proto3_optional}
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation rules
+
+
+def _field_rules(target: Field, options: Mapping[str, wire.OptionValue], file: str, element: str) -> FieldRules:
+    prefix = VALIDATION_PACKAGE + "."
+    values = {name[len(prefix) :]: value for name, value in options.items() if name.startswith(prefix)}
+    if not values:
+        return FieldRules()
+    element_type = target.map_value if target.map_value else target.type
+    is_string = element_type.kind is Kind.SCALAR and element_type.scalar == "string"
+    is_collection = target.repeated or target.is_map
+    rules: dict[str, object] = {}
+
+    def fail(option: str, message: str) -> SchemaError:
+        return SchemaError(file, element, message, f"{VALIDATION_PACKAGE}.{option}")
+
+    for option, value in values.items():
+        try:
+            if option == "required":
+                rules["required"] = bool(value)
+            elif option == "unique":
+                if value and not target.repeated:
+                    raise fail(option, "applies only to repeated fields")
+                rules["unique"] = bool(value)
+            elif option == "pattern":
+                if not is_string:
+                    raise fail(option, "applies only to string fields (or maps of strings)")
+                rules["pattern"] = check_pattern(str(value))
+            elif option == "length":
+                if not is_string:
+                    raise fail(option, "applies only to string fields (or maps of strings)")
+                rules["length"] = parse_bound(str(value), parse_int)
+            elif option == "size":
+                if not is_collection:
+                    raise fail(option, "applies only to repeated and map fields")
+                rules["size"] = parse_bound(str(value), parse_int)
+            elif option == "bytes":
+                rules["byte_size"] = parse_bound(str(value), parse_int)
+            elif option == "value":
+                rules["value"] = _value_bound(element_type, str(value), fail)
+            elif option == "map_key":
+                if not target.is_map or not isinstance(value, dict):
+                    raise fail(option, "applies only to map fields")
+                if value.get("pattern"):
+                    rules["key_pattern"] = check_pattern(str(value["pattern"]))
+                if value.get("length"):
+                    rules["key_length"] = parse_bound(str(value["length"]), parse_int)
+                if value.get("value") and target.map_key is not None:
+                    rules["key_value"] = _value_bound(target.map_key, str(value["value"]), fail)
+        except RuleError as error:
+            raise fail(option, f"invalid value: {error}") from None
+    return FieldRules(**rules)  # type: ignore[arg-type]
+
+
+def _value_bound(type_ref: TypeRef, text: str, fail) -> Bound:  # type: ignore[no-untyped-def]
+    if type_ref.kind is Kind.SCALAR and type_ref.scalar in INTEGER_SCALARS:
+        return parse_bound(text, parse_int, allow_list=True)
+    if type_ref.kind is Kind.SCALAR and type_ref.scalar in FLOAT_SCALARS:
+        return parse_bound(text, parse_float, allow_list=True)
+    if type_ref.kind is Kind.SCALAR and type_ref.scalar == "string":
+        return Bound(text, allowed=tuple(item.strip() for item in text.split(",")))  # type: ignore[arg-type]
+    if type_ref.kind is Kind.MESSAGE and type_ref.name == DURATION:
+        return parse_bound(text, parse_duration, allow_list=True)
+    raise fail("value", "applies only to numbers, strings and google.protobuf.Duration")
+
+
+# ---------------------------------------------------------------------------------------------
+# Standard methods and resources
+
+
+def _classify(service: Service, messages: Mapping[str, Message]) -> Service:
+    """Recognises standard methods from the shape of their requests and responses, and the
+    resource the service manages."""
+    resource_name = _resource_message(service, messages)
+    if resource_name is None:
+        return service
+    resource_message = messages[resource_name]
+    request_id = snake_case(resource_message.name) + "_id"
+    methods = tuple(
+        Method(**{**m.__dict__, "standard": _standard_kind(m, resource_name, request_id, messages)})
+        for m in service.methods
+    )
+    list_method = next((m for m in methods if m.standard is StandardMethod.LIST), None)
+    create_method = next((m for m in methods if m.standard is StandardMethod.CREATE), None)
+    resource = Resource(
+        message=resource_name,
+        id_field="id" if resource_message.field("id") else "",
+        request_id_field=request_id,
+        parent_field=_parent_field(resource_message, [messages[m.input] for m in (list_method, create_method) if m]),
+        name_field="name" if _is_string(resource_message.field("name")) else "",
+    )
+    return Service(**{**service.__dict__, "methods": methods, "resource": resource})
+
+
+def _is_string(candidate: Field | None) -> bool:
+    return bool(candidate and candidate.type.kind is Kind.SCALAR and candidate.type.scalar == "string" and not candidate.repeated)
+
+
+def _unary(method: Method) -> bool:
+    return not method.client_streaming and not method.server_streaming
+
+
+def _has_id_field(request: Message, request_id: str) -> bool:
+    return _is_string(request.field(request_id))
+
+
+def _resource_message(service: Service, messages: Mapping[str, Message]) -> str | None:
+    """The message returned by a Get-shaped method, or else the response of operations that
+    return a message. Get-shaped: the request holds `<resource>_id` and the reply is that resource."""
+    for method in service.methods:
+        output = messages.get(method.output)
+        request = messages.get(method.input)
+        if _unary(method) and output and request and method.output != OPERATION:
+            if _has_id_field(request, snake_case(output.name) + "_id"):
+                return method.output
+    for method in service.methods:
+        if _unary(method) and method.operation and method.operation.response in messages:
+            return method.operation.response
+    return None
+
+
+def _standard_kind(
+    method: Method, resource: str, request_id: str, messages: Mapping[str, Message]
+) -> StandardMethod | None:
+    request, output = messages.get(method.input), messages.get(method.output)
+    if not _unary(method) or request is None or output is None:
+        return None
+    has_id = _has_id_field(request, request_id)
+    if method.operation:
+        mask = request.field("update_mask")
+        has_mask = mask is not None and mask.type.name == FIELD_MASK
+        if method.operation.response == resource:
+            if has_id and has_mask:
+                return StandardMethod.UPDATE
+            if not has_id and not has_mask:
+                return StandardMethod.CREATE
+        if method.operation.response == EMPTY and has_id and method.name.startswith("Delete"):
+            return StandardMethod.DELETE
+        return None
+    if method.output == resource and has_id:
+        return StandardMethod.GET
+    paged = all(request.field(name) for name in _PAGING_FIELDS) and output.field("next_page_token")
+    if paged:
+        items = [f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE]
+        if len(items) == 1 and items[0].type.name == resource:
+            return StandardMethod.LIST
+        if len(items) == 1 and items[0].type.name == OPERATION and has_id:
+            return StandardMethod.LIST_OPERATIONS
+    return None
+
+
+def _parent_field(resource: Message, requests: Sequence[Message]) -> str:
+    """A string `*_id` field of the resource that List or Create requests also carry."""
+    for candidate in resource.fields:
+        if candidate.name != "id" and candidate.name.endswith("_id") and _is_string(candidate):
+            if any(_is_string(request.field(candidate.name)) for request in requests):
+                return candidate.name
+    return ""

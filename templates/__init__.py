@@ -1,0 +1,1 @@
+"""Jinja2 templates of the plugin, installed as the package `generator.templates`."""
