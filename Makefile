@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PLUGIN_OPTIONS := docs_config=proto/docs.toml
 
-.PHONY: setup generate test clean
+.PHONY: setup generate test golden clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ generate: $(STAMP)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest
+
+# Rewrites tests/golden/ from the current output; review the diff before committing.
+golden: $(STAMP)
+	$(PYTHON) -m pytest tests/test_docs_golden.py --update-golden -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -114,7 +114,9 @@ class SectionPlan:
     tree: int
     anchor: str
     json: bool
-    operation: OperationTypes | None  # the rpc's operation types, on its operation.Operation section
+    operation: (
+        OperationTypes | None
+    )  # the rpc's operation types, on its operation.Operation section
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,9 @@ class DocsBuilder:
             tree2 = self._walk(roots)
         else:
             tree2 = self._walk([method.output])
-        sections = [SectionPlan(name, 1, name, index == 0, None) for index, name in enumerate(tree1)]
+        sections = [
+            SectionPlan(name, 1, name, index == 0, None) for index, name in enumerate(tree1)
+        ]
         in_tree1 = set(tree1)
         for index, name in enumerate(tree2):
             anchor = name + "2" if name in in_tree1 else name
@@ -215,12 +219,12 @@ class DocsBuilder:
         settings = self.config.package(service.package)
         links = _Links(self, plan)
         output_section = next((s for s in plan.sections if s.tree == 2), None)
-        output_name = _OPERATION_TITLE if method.output == OPERATION else method.output.rsplit(".", 1)[1]
+        output_name = (
+            _OPERATION_TITLE if method.output == OPERATION else method.output.rsplit(".", 1)[1]
+        )
         output_anchor = output_section.anchor if output_section else method.output
         input_name = method.input.rsplit(".", 1)[1]
-        signature = (
-            f"rpc {method.name} ([{input_name}](#{method.input})) returns ([{output_name}](#{output_anchor}))"
-        )
+        signature = f"rpc {method.name} ([{input_name}](#{method.input})) returns ([{output_name}](#{output_anchor}))"
         return Page(
             path=f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md",
             title=f"{settings.title}, gRPC: {service.name}.{method.name}",
@@ -232,7 +236,11 @@ class DocsBuilder:
     def _section(self, plan: PagePlan, section: SectionPlan, links: "_Links") -> Section:
         message = self.api.message(section.message)
         # The Operation an rpc returns is titled as in the signature; one only used as a field type is not.
-        title = _OPERATION_TITLE if section.message == OPERATION and section.json and section.tree == 2 else message.name
+        title = (
+            _OPERATION_TITLE
+            if section.message == OPERATION and section.json and section.tree == 2
+            else message.name
+        )
         return Section(
             title=title,
             anchor=section.anchor,
@@ -241,9 +249,15 @@ class DocsBuilder:
             rows=tuple(self._row(plan, section, message, item, links) for item in message.fields),
         )
 
-    def _row(self, plan: PagePlan, section: SectionPlan, message: Message, item: Field, links: "_Links") -> Row:
+    def _row(
+        self, plan: PagePlan, section: SectionPlan, message: Message, item: Field, links: "_Links"
+    ) -> Row:
         override = _operation_override(section.operation, item)
-        type_cell = self._message_cell(override, plan, section.tree) if override else self._type_cell(item, plan, section.tree)
+        type_cell = (
+            self._message_cell(override, plan, section.tree)
+            if override
+            else self._type_cell(item, plan, section.tree)
+        )
         parts = []
         comment = links.rewrite(item.comment, message)
         if item.rules.required:
@@ -296,13 +310,17 @@ class DocsBuilder:
 
     # --- JSON skeletons -------------------------------------------------------------------------
 
-    def _skeleton(self, name: str, operation: OperationTypes | None, ancestors: tuple[str, ...]) -> JsonObject:
+    def _skeleton(
+        self, name: str, operation: OperationTypes | None, ancestors: tuple[str, ...]
+    ) -> JsonObject:
         fields = self.api.message(name).fields
         members: list[Union[JsonMember, JsonComment]] = []
         for index, item in enumerate(fields):
             if item.oneof and (index == 0 or fields[index - 1].oneof != item.oneof):
                 oneof = self.api.message(name).oneof(item.oneof)
-                members.append(JsonComment(f"Includes only one of the fields {_code_list(oneof.fields)}"))
+                members.append(
+                    JsonComment(f"Includes only one of the fields {_code_list(oneof.fields)}")
+                )
             override = _operation_override(operation, item)
             if override:
                 value: JsonValue = self._json_message(override, ancestors + (name,))
@@ -359,7 +377,9 @@ class _Links:
         self.plan = plan
 
     def rewrite(self, text: str, message: Message | None) -> str:
-        return _REFERENCE.sub(lambda match: self._resolve(match.group(1), message) or match.group(0), text)
+        return _REFERENCE.sub(
+            lambda match: self._resolve(match.group(1), message) or match.group(0), text
+        )
 
     def _resolve(self, text: str, message: Message | None) -> str | None:
         url = self._method_url(text) or self._type_url(text, message)
@@ -377,15 +397,28 @@ class _Links:
             return None
         service_name, method_name = text.rsplit(".", 1)
         services = {s.full_name: s for s in self.api.services}
-        target_name = resolve_name(service_name, service.package, lambda candidate: candidate in services)
+        target_name = resolve_name(
+            service_name, service.package, lambda candidate: candidate in services
+        )
         if target_name is not None:
             target = services[target_name]
-            return f"{self.builder.page_url(target, method_name)}#{method_name}" if target.method(method_name) else None
+            return (
+                f"{self.builder.page_url(target, method_name)}#{method_name}"
+                if target.method(method_name)
+                else None
+            )
         # A service the request does not contain: link by the URL scheme if its package is configured.
         package, _, short = service_name.rpartition(".")
-        if package and self.builder.config.is_configured(package) and short.endswith("Service") and method_name[:1].isupper():
+        if (
+            package
+            and self.builder.config.is_configured(package)
+            and short.endswith("Service")
+            and method_name[:1].isupper()
+        ):
             link_base = self.builder.config.package(package).link_base
-            return f"{link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name}"
+            return (
+                f"{link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name}"
+            )
         return None
 
     def _type_url(self, text: str, message: Message | None) -> str | None:

@@ -71,7 +71,9 @@ def load_docs_config(path: str) -> DocsConfig:
         raise OptionError(f"docs_config: {path} is not valid TOML: {error}") from None
     unknown_tables = [key for key in data if key != "packages"]
     if unknown_tables:
-        raise OptionError(f"docs_config: {path}: unknown table {unknown_tables[0]!r}; expected [packages.\"<proto package>\"]")
+        raise OptionError(
+            f'docs_config: {path}: unknown table {unknown_tables[0]!r}; expected [packages."<proto package>"]'
+        )
     packages: dict[str, dict[str, str]] = {}
     for package, settings in data.get("packages", {}).items():
         if not isinstance(settings, dict):
@@ -82,6 +84,8 @@ def load_docs_config(path: str) -> DocsConfig:
                     f"docs_config: {path}: packages.\"{package}\": unknown key {key!r}; accepted keys: {', '.join(_KEYS)}"
                 )
             if not isinstance(value, str):
-                raise OptionError(f"docs_config: {path}: packages.\"{package}\".{key} must be a string")
+                raise OptionError(
+                    f'docs_config: {path}: packages."{package}".{key} must be a string'
+                )
         packages[package] = dict(settings)
     return DocsConfig(packages)

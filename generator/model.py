@@ -261,7 +261,9 @@ class Api:
 
     def resolve(self, name: str, scope: str) -> str | None:
         """Resolves a type name as protobuf does: from the innermost scope outward."""
-        return resolve_name(name, scope, lambda candidate: candidate in self.messages or candidate in self.enums)
+        return resolve_name(
+            name, scope, lambda candidate: candidate in self.messages or candidate in self.enums
+        )
 
 
 def resolve_name(name: str, scope: str, exists) -> str | None:  # type: ignore[no-untyped-def]
@@ -290,12 +292,16 @@ def strip_comment(raw: str) -> str:
 # Building the model from a CodeGeneratorRequest
 
 
-def build_api(proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: Iterable[str]) -> Api:
+def build_api(
+    proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: Iterable[str]
+) -> Api:
     return _Builder(proto_files, set(to_generate)).build()
 
 
 class _Builder:
-    def __init__(self, proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: set[str]) -> None:
+    def __init__(
+        self, proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: set[str]
+    ) -> None:
         self.proto_files = proto_files
         self.to_generate = to_generate
         self.raw_messages: dict[str, descriptor_pb2.DescriptorProto] = {}
@@ -308,7 +314,10 @@ class _Builder:
             for file_enum in proto_file.enum_type:
                 self.raw_enums.add(_join(proto_file.package, file_enum.name))
         self.message_fields = {
-            name: {f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip(".")) for f in message.field}
+            name: {
+                f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip("."))
+                for f in message.field
+            }
             for name, message in self.raw_messages.items()
         }
         self.extensions = self._collect_extensions()
@@ -354,9 +363,19 @@ class _Builder:
         messages: list[str] = []
         enums: list[str] = []
         for index, message in enumerate(proto_file.message_type):
-            self._message(proto_file, proto_file.package, message, (_FILE_MESSAGE, index), comments, messages, enums)
+            self._message(
+                proto_file,
+                proto_file.package,
+                message,
+                (_FILE_MESSAGE, index),
+                comments,
+                messages,
+                enums,
+            )
         for index, file_enum in enumerate(proto_file.enum_type):
-            enums.append(self._enum(proto_file, proto_file.package, file_enum, (_FILE_ENUM, index), comments))
+            enums.append(
+                self._enum(proto_file, proto_file.package, file_enum, (_FILE_ENUM, index), comments)
+            )
         services = tuple(
             self._service(proto_file, service, (_FILE_SERVICE, index), comments)
             for index, service in enumerate(proto_file.service)
@@ -388,17 +407,32 @@ class _Builder:
         for index, oneof in enumerate(message.oneof_decl):
             if index not in real_oneofs:
                 continue
-            options = self._options(oneof.options, "google.protobuf.OneofOptions", proto_file.name, f"{full_name}.{oneof.name}")
+            options = self._options(
+                oneof.options,
+                "google.protobuf.OneofOptions",
+                proto_file.name,
+                f"{full_name}.{oneof.name}",
+            )
             oneofs.append(
                 Oneof(
                     name=oneof.name,
                     comment=comments.get(path + (_MESSAGE_ONEOF, index), ""),
-                    fields=tuple(f.name for f in message.field if f.HasField("oneof_index") and f.oneof_index == index),
+                    fields=tuple(
+                        f.name
+                        for f in message.field
+                        if f.HasField("oneof_index") and f.oneof_index == index
+                    ),
                     exactly_one=bool(options.get(f"{VALIDATION_PACKAGE}.exactly_one", False)),
                 )
             )
         fields = tuple(
-            self._field(proto_file, full_name, message, raw_field, comments.get(path + (_MESSAGE_FIELD, index), ""))
+            self._field(
+                proto_file,
+                full_name,
+                message,
+                raw_field,
+                comments.get(path + (_MESSAGE_FIELD, index), ""),
+            )
             for index, raw_field in enumerate(message.field)
         )
         self.messages[full_name] = Message(
@@ -412,9 +446,21 @@ class _Builder:
         )
         messages.append(full_name)
         for index, nested in enumerate(message.nested_type):
-            self._message(proto_file, full_name, nested, path + (_MESSAGE_NESTED, index), comments, messages, enums)
+            self._message(
+                proto_file,
+                full_name,
+                nested,
+                path + (_MESSAGE_NESTED, index),
+                comments,
+                messages,
+                enums,
+            )
         for index, nested_enum in enumerate(message.enum_type):
-            enums.append(self._enum(proto_file, full_name, nested_enum, path + (_MESSAGE_ENUM, index), comments))
+            enums.append(
+                self._enum(
+                    proto_file, full_name, nested_enum, path + (_MESSAGE_ENUM, index), comments
+                )
+            )
 
     def _enum(
         self,
@@ -461,7 +507,11 @@ class _Builder:
             map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
             type_ref, repeated = TypeRef(Kind.MAP), False
         real_oneofs = _real_oneof_indexes(message)
-        oneof = message.oneof_decl[raw.oneof_index].name if raw.HasField("oneof_index") and raw.oneof_index in real_oneofs else ""
+        oneof = (
+            message.oneof_decl[raw.oneof_index].name
+            if raw.HasField("oneof_index") and raw.oneof_index in real_oneofs
+            else ""
+        )
         element = f"{message_name}.{raw.name}"
         draft = Field(
             name=raw.name,
@@ -476,7 +526,9 @@ class _Builder:
             map_key=map_key,
             map_value=map_value,
         )
-        options = self._options(raw.options, "google.protobuf.FieldOptions", proto_file.name, element)
+        options = self._options(
+            raw.options, "google.protobuf.FieldOptions", proto_file.name, element
+        )
         rules = _field_rules(draft, options, proto_file.name, element)
         return Field(**{**draft.__dict__, "rules": rules})
 
@@ -493,7 +545,9 @@ class _Builder:
         methods = []
         for index, raw_method in enumerate(raw.method):
             method_name = f"{full_name}.{raw_method.name}"
-            options = self._options(raw_method.options, "google.protobuf.MethodOptions", proto_file.name, method_name)
+            options = self._options(
+                raw_method.options, "google.protobuf.MethodOptions", proto_file.name, method_name
+            )
             operation = options.get(OPERATION_OPTION)
             methods.append(
                 Method(
@@ -504,9 +558,11 @@ class _Builder:
                     comment=comments.get(path + (_SERVICE_METHOD, index), ""),
                     client_streaming=raw_method.client_streaming,
                     server_streaming=raw_method.server_streaming,
-                    operation=self._operation_types(operation, proto_file, method_name)
-                    if isinstance(operation, dict)
-                    else None,
+                    operation=(
+                        self._operation_types(operation, proto_file, method_name)
+                        if isinstance(operation, dict)
+                        else None
+                    ),
                 )
             )
         return _classify(
@@ -523,7 +579,10 @@ class _Builder:
         )
 
     def _operation_types(
-        self, option: Mapping[str, wire.OptionValue], proto_file: descriptor_pb2.FileDescriptorProto, method: str
+        self,
+        option: Mapping[str, wire.OptionValue],
+        proto_file: descriptor_pb2.FileDescriptorProto,
+        method: str,
     ) -> OperationTypes:
         resolved = {}
         for part in ("metadata", "response"):
@@ -560,16 +619,22 @@ def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto
 
 def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
     """Oneofs declared in the schema, as opposed to the synthetic ones of proto3 `optional`."""
-    return {f.oneof_index for f in message.field if f.HasField("oneof_index") and not f.proto3_optional}
+    return {
+        f.oneof_index for f in message.field if f.HasField("oneof_index") and not f.proto3_optional
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation rules
 
 
-def _field_rules(target: Field, options: Mapping[str, wire.OptionValue], file: str, element: str) -> FieldRules:
+def _field_rules(
+    target: Field, options: Mapping[str, wire.OptionValue], file: str, element: str
+) -> FieldRules:
     prefix = VALIDATION_PACKAGE + "."
-    values = {name[len(prefix) :]: value for name, value in options.items() if name.startswith(prefix)}
+    values = {
+        name[len(prefix) :]: value for name, value in options.items() if name.startswith(prefix)
+    }
     if not values:
         return FieldRules()
     element_type = target.map_value if target.map_value else target.type
@@ -652,14 +717,21 @@ def _classify(service: Service, messages: Mapping[str, Message]) -> Service:
         message=resource_name,
         id_field="id" if resource_message.field("id") else "",
         request_id_field=request_id,
-        parent_field=_parent_field(resource_message, [messages[m.input] for m in (list_method, create_method) if m]),
+        parent_field=_parent_field(
+            resource_message, [messages[m.input] for m in (list_method, create_method) if m]
+        ),
         name_field="name" if _is_string(resource_message.field("name")) else "",
     )
     return Service(**{**service.__dict__, "methods": methods, "resource": resource})
 
 
 def _is_string(candidate: Field | None) -> bool:
-    return bool(candidate and candidate.type.kind is Kind.SCALAR and candidate.type.scalar == "string" and not candidate.repeated)
+    return bool(
+        candidate
+        and candidate.type.kind is Kind.SCALAR
+        and candidate.type.scalar == "string"
+        and not candidate.repeated
+    )
 
 
 def _unary(method: Method) -> bool:
@@ -672,7 +744,8 @@ def _has_id_field(request: Message, request_id: str) -> bool:
 
 def _resource_message(service: Service, messages: Mapping[str, Message]) -> str | None:
     """The message returned by a Get-shaped method, or else the response of operations that
-    return a message. Get-shaped: the request holds `<resource>_id` and the reply is that resource."""
+    return a message. Get-shaped: the request holds `<resource>_id` and the reply is that resource.
+    """
     for method in service.methods:
         output = messages.get(method.output)
         request = messages.get(method.input)

@@ -42,7 +42,9 @@ def main() -> None:
     try:
         request = plugin_pb2.CodeGeneratorRequest.FromString(data)
     except DecodeError as error:
-        response = plugin_pb2.CodeGeneratorResponse(error=f"cannot parse the CodeGeneratorRequest on stdin: {error}")
+        response = plugin_pb2.CodeGeneratorResponse(
+            error=f"cannot parse the CodeGeneratorRequest on stdin: {error}"
+        )
     else:
         try:
             response = generate(request)

@@ -13,7 +13,14 @@ from typing import Callable, Union
 
 Number = Union[int, float]
 
-_DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
 _DURATION = re.compile(r"(-?\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _RANGE = re.compile(r"(-?[^-\s]+)-(-?[^-\s]+)")
 _COMPARISON = re.compile(r"(<=|>=|<|>|==)?\s*(\S+)")
@@ -60,9 +67,13 @@ class Bound:
     def admits(self, value: Number) -> bool:
         if self.allowed:
             return value in self.allowed
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_inclusive)):
+        if self.low is not None and (
+            value < self.low or (value == self.low and not self.low_inclusive)
+        ):
             return False
-        if self.high is not None and (value > self.high or (value == self.high and not self.high_inclusive)):
+        if self.high is not None and (
+            value > self.high or (value == self.high and not self.high_inclusive)
+        ):
             return False
         return True
 

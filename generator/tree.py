@@ -56,8 +56,12 @@ def generate_tree(proto_dir: Path, out_dir: Path, plugin_options: str = "") -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--proto", type=Path, default=Path("proto"), help="directory of .proto files")
-    parser.add_argument("--out", type=Path, default=Path("generated"), help="output directory (replaced)")
+    parser.add_argument(
+        "--proto", type=Path, default=Path("proto"), help="directory of .proto files"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("generated"), help="output directory (replaced)"
+    )
     parser.add_argument("--opt", default="", help="plugin options, as for --python-custom_opt")
     arguments = parser.parse_args()
     generate_tree(arguments.proto, arguments.out, arguments.opt)

@@ -1,0 +1,62 @@
+"""Shared helpers: compile protos to descriptors and drive the plugin in-process."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from google.protobuf import descriptor_pb2
+from google.protobuf.compiler import plugin_pb2
+from grpc_tools import protoc
+
+from generator.plugin import generate
+from generator.tree import include_dirs
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTO = ROOT / "proto"
+GENERATED = ROOT / "generated"
+SHARED = ROOT.parent / "shared"
+TEST_PROTOS = ROOT / "tests" / "protos"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def compile_descriptors(
+    files: Iterable[str], roots: Iterable[Path] = (PROTO,)
+) -> descriptor_pb2.FileDescriptorSet:
+    """Runs protoc (grpcio-tools) and returns the descriptors of `files` and their imports."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "set.pb"
+        arguments = [
+            "protoc",
+            *(f"--proto_path={root}" for root in roots),
+            *(f"--proto_path={path}" for path in include_dirs()),
+            f"--descriptor_set_out={out}",
+            "--include_imports",
+            "--include_source_info",
+            *files,
+        ]
+        assert protoc.main(arguments) == 0, f"protoc failed for {list(files)}"
+        return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+
+
+def make_request(
+    files: Iterable[str], parameter: str = "", roots: Iterable[Path] = (PROTO,)
+) -> plugin_pb2.CodeGeneratorRequest:
+    """A CodeGeneratorRequest as protoc would send it for `files`."""
+    files = list(files)
+    descriptor_set = compile_descriptors(files, roots)
+    return plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=files, parameter=parameter, proto_file=descriptor_set.file
+    )
+
+
+def run_plugin(request: plugin_pb2.CodeGeneratorRequest) -> dict[str, str]:
+    """Runs the plugin in-process; fails the test on an error response."""
+    response = generate(request)
+    assert not response.error, response.error
+    return {item.name: item.content for item in response.file}
+
+
+def proto_files(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*.proto"))

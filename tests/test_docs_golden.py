@@ -1,0 +1,81 @@
+"""Docs pages: the official reference pages byte for byte, and golden pages for edge cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support import GENERATED, GOLDEN, PROTO, ROOT, SHARED, TEST_PROTOS, make_request, run_plugin
+
+REFERENCE = SHARED / "reference"
+REFERENCE_PAGES = sorted(REFERENCE.rglob("*.md"))
+# A reference page at reference/<product>/... was published at en/_api-ref-grpc/<product>/...
+DOCS_PREFIX = "en/_api-ref-grpc"
+
+DOCS_CASES = TEST_PROTOS / "docs"
+GARDEN_FILES = [
+    "acme/garden/v1/plant.proto",
+    "acme/garden/v1/plant_service.proto",
+    "acme/garden/v1/climate.proto",
+]
+
+
+def _published_path(reference_page: Path) -> str:
+    return f"{DOCS_PREFIX}/{reference_page.relative_to(REFERENCE)}"
+
+
+@pytest.fixture(scope="module")
+def image_pages() -> dict[str, str]:
+    files = ["yandex/cloud/baremetal/v1alpha/image_service.proto"]
+    return run_plugin(make_request(files, f"targets=docs,docs_config={PROTO / 'docs.toml'}"))
+
+
+def test_reference_pages_exist() -> None:
+    assert len(REFERENCE_PAGES) >= 3, f"no reference pages under {REFERENCE}"
+
+
+@pytest.mark.parametrize("reference_page", REFERENCE_PAGES, ids=lambda page: page.stem)
+def test_reference_page_reproduced_byte_for_byte(
+    reference_page: Path, image_pages: dict[str, str]
+) -> None:
+    expected = reference_page.read_text(encoding="utf-8")
+    assert image_pages[_published_path(reference_page)] == expected
+
+
+@pytest.mark.parametrize("reference_page", REFERENCE_PAGES, ids=lambda page: page.stem)
+def test_committed_copy_equals_reference_page(reference_page: Path) -> None:
+    committed = GENERATED / _published_path(reference_page)
+    assert committed.read_bytes() == reference_page.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def garden_pages() -> dict[str, str]:
+    request = make_request(
+        GARDEN_FILES,
+        f"targets=docs,docs_config={DOCS_CASES / 'docs.toml'}",
+        roots=(DOCS_CASES, PROTO),
+    )
+    return run_plugin(request)
+
+
+def test_golden_pages(garden_pages: dict[str, str], update_golden: bool) -> None:
+    """Every page of the edge-case API equals its golden copy (`make golden` rewrites them)."""
+    golden_root = GOLDEN / "docs"
+    if update_golden:
+        for old in golden_root.rglob("*.md"):
+            old.unlink()
+        for name, content in garden_pages.items():
+            (golden_root / name).parent.mkdir(parents=True, exist_ok=True)
+            (golden_root / name).write_text(content, encoding="utf-8")
+    golden = {
+        str(path.relative_to(golden_root)): path.read_text(encoding="utf-8")
+        for path in golden_root.rglob("*.md")
+    }
+    assert sorted(garden_pages) == sorted(
+        golden
+    ), "pages differ from tests/golden/docs: run `make golden`"
+    for name, content in garden_pages.items():
+        assert (
+            content == golden[name]
+        ), f"{name} differs from its golden copy: run `make golden` and review the diff"

@@ -1,0 +1,213 @@
+"""Unit tests of the model layer: comments, names, options, standard methods, resources."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from generator.model import (
+    Api,
+    Kind,
+    OperationTypes,
+    StandardMethod,
+    build_api,
+    resolve_name,
+    snake_case,
+    strip_comment,
+)
+from support import PROTO, ROOT, TEST_PROTOS, compile_descriptors
+
+IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
+PACKAGE = "yandex.cloud.baremetal.v1alpha"
+GARDEN = TEST_PROTOS / "docs"
+
+
+@pytest.fixture(scope="module")
+def image_api() -> Api:
+    return build_api(compile_descriptors([IMAGE_SERVICE]).file, [IMAGE_SERVICE])
+
+
+@pytest.fixture(scope="module")
+def garden_api() -> Api:
+    files = ["acme/garden/v1/plant_service.proto"]
+    return build_api(compile_descriptors(files, roots=(GARDEN, PROTO)).file, files)
+
+
+def test_strip_comment_removes_one_space_and_keeps_paragraphs() -> None:
+    assert (
+        strip_comment(" First line.\n  indented\n\n Second.\n")
+        == "First line.\n indented\n\nSecond."
+    )
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Image", "image"),
+        ("PrivateSubnet", "private_subnet"),
+        ("VPCNetwork", "vpc_network"),
+        ("Disk2", "disk2"),
+    ],
+)
+def test_snake_case(name: str, expected: str) -> None:
+    assert snake_case(name) == expected
+
+
+def test_resolve_name_searches_from_innermost_scope_outward() -> None:
+    known = {"a.b.Thing", "a.Thing", "Other", "a.b.c.Inner"}
+    assert resolve_name("Thing", "a.b.c", known.__contains__) == "a.b.Thing"
+    assert resolve_name("Other", "a.b.c", known.__contains__) == "Other"
+    assert resolve_name("c.Inner", "a.b", known.__contains__) == "a.b.c.Inner"
+    assert resolve_name(".a.Thing", "a.b", known.__contains__) == "a.Thing"
+    assert resolve_name("Missing", "a.b", known.__contains__) is None
+
+
+def test_only_files_to_generate_are_marked(image_api: Api) -> None:
+    assert [f.name for f in image_api.generated_files] == [IMAGE_SERVICE]
+    assert any(f.name == "yandex/cloud/operation/operation.proto" for f in image_api.files)
+
+
+def test_comments_are_indexed_by_path(image_api: Api) -> None:
+    image = image_api.message(f"{PACKAGE}.Image")
+    assert image.comment == "An Image resource."
+    assert (
+        image.field("name").comment == "Name of the image.\nThe name is unique within the folder."
+    )
+    status = image_api.enums[f"{PACKAGE}.Image.Status"]
+    assert [(v.name, v.comment) for v in status.values][1] == (
+        "CREATING",
+        "Image is being created.",
+    )
+    operation = image_api.message("yandex.cloud.operation.Operation")
+    assert operation.oneof("result").comment.startswith("The operation result.\n")
+    service = image_api.service(f"{PACKAGE}.ImageService")
+    assert service.method("Get").comment.endswith("make a [List] request.")
+
+
+def test_field_kinds(image_api: Api) -> None:
+    image = image_api.message(f"{PACKAGE}.Image")
+    labels = image.field("labels")
+    assert labels.is_map and not labels.repeated
+    assert labels.map_key.scalar == "string" and labels.map_value.scalar == "string"
+    assert image.field("status").type.kind is Kind.ENUM
+    assert image.field("created_at").type.name == "google.protobuf.Timestamp"
+    response = image_api.message(f"{PACKAGE}.ListImagesResponse")
+    assert (
+        response.field("images").repeated
+        and response.field("images").message_type == f"{PACKAGE}.Image"
+    )
+    operation = image_api.message("yandex.cloud.operation.Operation")
+    assert operation.field("error").oneof == "result"
+    assert operation.oneof("result").fields == ("error", "response")
+
+
+def test_proto3_optional_is_not_a_oneof(garden_api: Api) -> None:
+    plant = garden_api.message("acme.garden.v1.Plant")
+    age = plant.field("age")
+    assert age.optional and age.oneof == ""
+    assert [o.name for o in plant.oneofs] == ["habitat", "marker"]
+
+
+def test_operation_types_resolve_relative_and_well_known_names(image_api: Api) -> None:
+    service = image_api.service(f"{PACKAGE}.ImageService")
+    assert service.method("Create").operation == OperationTypes(
+        f"{PACKAGE}.CreateImageMetadata", f"{PACKAGE}.Image"
+    )
+    # google.protobuf.Empty is not imported by the file; it ships with the protobuf runtime.
+    assert service.method("Delete").operation == OperationTypes(
+        f"{PACKAGE}.DeleteImageMetadata", "google.protobuf.Empty"
+    )
+    assert service.method("Get").operation is None
+
+
+def test_standard_methods_and_resource_of_image_service(image_api: Api) -> None:
+    service = image_api.service(f"{PACKAGE}.ImageService")
+    kinds = {m.name: m.standard for m in service.methods}
+    assert kinds == {
+        "Get": StandardMethod.GET,
+        "List": StandardMethod.LIST,
+        "Create": StandardMethod.CREATE,
+        "Update": StandardMethod.UPDATE,
+        "Delete": StandardMethod.DELETE,
+        "ListOperations": StandardMethod.LIST_OPERATIONS,
+    }
+    resource = service.resource
+    assert resource is not None
+    assert (resource.message, resource.id_field, resource.request_id_field) == (
+        f"{PACKAGE}.Image",
+        "id",
+        "image_id",
+    )
+    assert (resource.parent_field, resource.name_field) == ("folder_id", "name")
+
+
+def test_actions_are_not_standard_methods(garden_api: Api) -> None:
+    service = garden_api.service("acme.garden.v1.PlantService")
+    kinds = {m.name: m.standard for m in service.methods}
+    assert kinds["Water"] is None  # returns the resource in an Operation, but is an action
+    assert kinds["Prune"] is None
+    assert kinds["Update"] is StandardMethod.UPDATE and kinds["Create"] is StandardMethod.CREATE
+    resource = service.resource
+    assert (resource.parent_field, resource.name_field) == ("garden_id", "")
+
+
+def test_validation_rules(image_api: Api) -> None:
+    request = image_api.message(f"{PACKAGE}.CreateImageRequest")
+    labels = request.field("labels").rules
+    assert labels.pattern == "[-_0-9a-z]*" and labels.key_pattern == "[a-z][-_0-9a-z]*"
+    assert (labels.size.high, labels.length.high) == (64, 63)
+    assert (labels.key_length.low, labels.key_length.high) == (1, 63)
+    assert request.field("uri").rules.required
+    name = request.field("name").rules
+    assert (name.length.low, name.length.high) == (2, 63)
+    get = image_api.message(f"{PACKAGE}.GetImageRequest").field("image_id").rules
+    assert get.length.is_exact and get.length.low == 20
+    page_size = image_api.message(f"{PACKAGE}.ListImagesRequest").field("page_size").rules
+    assert page_size.value.high == 100 and page_size.value.high_inclusive
+    assert image_api.message(f"{PACKAGE}.Image").field("name").rules.empty
+
+
+def test_exactly_one_on_oneof(garden_api: Api) -> None:
+    water = garden_api.message("acme.garden.v1.WaterPlantRequest")
+    assert water.oneof("amount").exactly_one
+    assert not garden_api.message("acme.garden.v1.Plant").oneof("habitat").exactly_one
+
+
+_RULES_SCRIPT = """
+import json, sys
+sys.path[:0] = {paths!r}
+if {import_first}:
+    import yandex.cloud.validation_pb2, yandex.cloud.api.operation_pb2  # extensions known before parsing
+from generator.model import build_api
+from support import compile_descriptors
+data = compile_descriptors([{file!r}]).SerializeToString()
+from google.protobuf import descriptor_pb2
+files = descriptor_pb2.FileDescriptorSet.FromString(data).file
+api = build_api(files, [{file!r}])
+print(json.dumps({{
+    "rules": repr(api.message("{package}.CreateImageRequest").field("labels").rules),
+    "operation": repr(api.service("{package}.ImageService").method("Update").operation),
+}}))
+"""
+
+
+def test_options_read_the_same_whatever_the_import_order() -> None:
+    """The upb pitfall: extensions parsed before their _pb2 module loads read as defaults."""
+    results = []
+    for import_first in (True, False):
+        script = _RULES_SCRIPT.format(
+            paths=[str(ROOT / "generated"), str(ROOT / "tests"), str(ROOT)],
+            import_first=import_first,
+            file=IMAGE_SERVICE,
+            package=PACKAGE,
+        )
+        output = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        assert output.returncode == 0, output.stderr
+        results.append(json.loads(output.stdout))
+    assert results[0] == results[1]
+    assert "[-_0-9a-z]*" in results[0]["rules"] and "UpdateImageMetadata" in results[0]["operation"]

@@ -1,0 +1,166 @@
+"""The plugin as protoc runs it: a separate process, through both ways of naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from google.protobuf.compiler import plugin_pb2
+
+from generator.tree import include_dirs
+from support import PROTO, TEST_PROTOS, make_request
+
+BIN = Path(sys.executable).parent
+IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
+ERROR_CASES = TEST_PROTOS / "errors"
+
+
+def run_protoc(
+    out: Path, files: list[str], *extra: str, path: str | None = None, roots=(PROTO,)
+) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ)
+    if path is not None:
+        environment["PATH"] = path
+    command = [
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        *(f"--proto_path={root}" for root in roots),
+        *(f"--proto_path={include}" for include in include_dirs()),
+        f"--python-custom_out={out}",
+        *extra,
+        *files,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+
+
+def test_runs_from_path(tmp_path: Path) -> None:
+    result = run_protoc(
+        tmp_path,
+        [IMAGE_SERVICE],
+        f"--python-custom_opt=docs_config={PROTO / 'docs.toml'}",
+        path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "en/_api-ref-grpc/baremetal/v1alpha/api-ref/grpc/Image/update.md").is_file()
+
+
+def test_runs_with_explicit_plugin_path(tmp_path: Path) -> None:
+    plugin = BIN / "protoc-gen-python-custom"
+    result = run_protoc(
+        tmp_path,
+        [IMAGE_SERVICE],
+        f"--plugin=protoc-gen-python-custom={plugin}",
+        path="/usr/bin:/bin",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "en/_api-ref-grpc/baremetal/v1alpha/api-ref/grpc/Image/get.md").is_file()
+
+
+def test_output_only_for_files_to_generate(tmp_path: Path) -> None:
+    result = run_protoc(tmp_path, [IMAGE_SERVICE], path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    assert result.returncode == 0, result.stderr
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written and all("/Image/" in name for name in written), written
+
+
+def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        ("colour=blue", ["'colour'", "targets", "docs_config"]),
+        ("targets=docs+website", ["'docs+website'", "targets", "docs"]),
+        ("targets", ["'targets' needs a value"]),
+        ("docs_config=/no/such/file.toml", ["docs_config", "/no/such/file.toml"]),
+    ],
+)
+def test_bad_option_gives_one_line_error(tmp_path: Path, option: str, expected: list[str]) -> None:
+    result = run_protoc(
+        tmp_path,
+        [IMAGE_SERVICE],
+        f"--python-custom_opt={option}",
+        path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    line = _one_line_failure(result)
+    for fragment in expected:
+        assert fragment in line, line
+
+
+@pytest.mark.parametrize(
+    "proto, expected",
+    [
+        (
+            "unresolved_metadata.proto",
+            [
+                "unresolved_metadata.proto",
+                "acme.errors.v1.JobService.Start",
+                "yandex.cloud.api.operation",
+                "'StartMetadata'",
+            ],
+        ),
+        (
+            "bad_length.proto",
+            ["bad_length.proto", "acme.errors.v1.Ticket.code", "yandex.cloud.length", "'abc'"],
+        ),
+        (
+            "bad_value.proto",
+            ["bad_value.proto", "acme.errors.v1.Counter.amount", "yandex.cloud.value"],
+        ),
+        (
+            "bad_pattern.proto",
+            [
+                "bad_pattern.proto",
+                "acme.errors.v1.Label.key",
+                "yandex.cloud.pattern",
+                "regular expression",
+            ],
+        ),
+        (
+            "misplaced_size.proto",
+            ["misplaced_size.proto", "acme.errors.v1.Basket.fruit", "yandex.cloud.size"],
+        ),
+    ],
+)
+def test_broken_schema_gives_one_line_error(
+    tmp_path: Path, proto: str, expected: list[str]
+) -> None:
+    result = run_protoc(
+        tmp_path, [proto], roots=(ERROR_CASES, PROTO), path=f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    )
+    line = _one_line_failure(result)
+    for fragment in expected:
+        assert fragment in line, line
+
+
+def _plugin_process(stdin: bytes) -> plugin_pb2.CodeGeneratorResponse:
+    result = subprocess.run(
+        [str(BIN / "protoc-gen-python-custom")], input=stdin, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    return plugin_pb2.CodeGeneratorResponse.FromString(result.stdout)
+
+
+def test_garbage_request_gives_error_response() -> None:
+    response = _plugin_process(b"\xff\xff\xff\x07 not a request")
+    assert "CodeGeneratorRequest" in response.error
+    assert not response.file
+
+
+def test_declares_proto3_optional_and_is_deterministic() -> None:
+    request = make_request(
+        [IMAGE_SERVICE], f"docs_config={PROTO / 'docs.toml'}"
+    ).SerializeToString()
+    first, second = _plugin_process(request), _plugin_process(request)
+    assert first.supported_features & plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
+    assert not first.error and first.file
+    assert first.SerializeToString() == second.SerializeToString()
