@@ -131,7 +131,9 @@ class PagePlan:
 
     def anchor(self, message: str, tree: int) -> str:
         """The anchor rows of `tree` link to: tree 2 uses the suffixed anchor for tree-1 messages."""
-        if tree == 2 and any(s.message == message and s.tree == 1 for s in self.sections):
+        if tree == 2 and any(
+            s.message == message and s.tree == 1 for s in self.sections
+        ):
             return message + "2"
         return message
 
@@ -166,7 +168,8 @@ class DocsBuilder:
         else:
             tree2 = self._walk([method.output])
         sections = [
-            SectionPlan(name, 1, name, index == 0, None) for index, name in enumerate(tree1)
+            SectionPlan(name, 1, name, index == 0, None)
+            for index, name in enumerate(tree1)
         ]
         in_tree1 = set(tree1)
         for index, name in enumerate(tree2):
@@ -181,7 +184,11 @@ class DocsBuilder:
         seen: set[str] = set()
 
         def visit(name: str) -> None:
-            if name in seen or name.startswith("google.") or name not in self.api.messages:
+            if (
+                name in seen
+                or name.startswith("google.")
+                or name not in self.api.messages
+            ):
                 return
             seen.add(name)
             emitted.append(name)
@@ -220,7 +227,9 @@ class DocsBuilder:
         links = _Links(self, plan)
         output_section = next((s for s in plan.sections if s.tree == 2), None)
         output_name = (
-            _OPERATION_TITLE if method.output == OPERATION else method.output.rsplit(".", 1)[1]
+            _OPERATION_TITLE
+            if method.output == OPERATION
+            else method.output.rsplit(".", 1)[1]
         )
         output_anchor = output_section.anchor if output_section else method.output
         input_name = method.input.rsplit(".", 1)[1]
@@ -230,10 +239,14 @@ class DocsBuilder:
             title=f"{settings.title}, gRPC: {service.name}.{method.name}",
             description=links.rewrite(method.comment, None),
             signature=signature,
-            sections=tuple(self._section(plan, section, links) for section in plan.sections),
+            sections=tuple(
+                self._section(plan, section, links) for section in plan.sections
+            ),
         )
 
-    def _section(self, plan: PagePlan, section: SectionPlan, links: "_Links") -> Section:
+    def _section(
+        self, plan: PagePlan, section: SectionPlan, links: "_Links"
+    ) -> Section:
         message = self.api.message(section.message)
         # The Operation an rpc returns is titled as in the signature; one only used as a field type is not.
         title = (
@@ -244,13 +257,25 @@ class DocsBuilder:
         return Section(
             title=title,
             anchor=section.anchor,
-            json=self._skeleton(section.message, section.operation, ()) if section.json else None,
+            json=(
+                self._skeleton(section.message, section.operation, ())
+                if section.json
+                else None
+            ),
             comment=links.rewrite(message.comment, message),
-            rows=tuple(self._row(plan, section, message, item, links) for item in message.fields),
+            rows=tuple(
+                self._row(plan, section, message, item, links)
+                for item in message.fields
+            ),
         )
 
     def _row(
-        self, plan: PagePlan, section: SectionPlan, message: Message, item: Field, links: "_Links"
+        self,
+        plan: PagePlan,
+        section: SectionPlan,
+        message: Message,
+        item: Field,
+        links: "_Links",
     ) -> Row:
         override = _operation_override(section.operation, item)
         type_cell = (
@@ -271,7 +296,9 @@ class DocsBuilder:
                 parts.append(links.rewrite(oneof.comment, message))
         if item.type.kind is Kind.ENUM:
             parts.append(self._enum_values(item.type.name, message, links))
-        return Row(item.name + ("[]" if item.repeated else ""), type_cell, "\n\n".join(parts))
+        return Row(
+            item.name + ("[]" if item.repeated else ""), type_cell, "\n\n".join(parts)
+        )
 
     def _enum_values(self, enum_name: str, message: Message, links: "_Links") -> str:
         enum = self.api.enums.get(enum_name)
@@ -292,7 +319,9 @@ class DocsBuilder:
         if item.is_map:
             assert item.map_key and item.map_value
             key = self._ref_cell(item.map_key, plan, tree)
-            return f"**object** (map<{key}, {self._ref_cell(item.map_value, plan, tree)}>)"
+            return (
+                f"**object** (map<{key}, {self._ref_cell(item.map_value, plan, tree)}>)"
+            )
         return self._ref_cell(item.type, plan, tree)
 
     def _ref_cell(self, ref: TypeRef, plan: PagePlan, tree: int) -> str:
@@ -319,7 +348,9 @@ class DocsBuilder:
             if item.oneof and (index == 0 or fields[index - 1].oneof != item.oneof):
                 oneof = self.api.message(name).oneof(item.oneof)
                 members.append(
-                    JsonComment(f"Includes only one of the fields {_code_list(oneof.fields)}")
+                    JsonComment(
+                        f"Includes only one of the fields {_code_list(oneof.fields)}"
+                    )
                 )
             override = _operation_override(operation, item)
             if override:
@@ -327,7 +358,9 @@ class DocsBuilder:
             else:
                 value = self._json_value(item, ancestors + (name,))
             members.append(JsonMember(item.name, value, comma=index < len(fields) - 1))
-            if item.oneof and (index == len(fields) - 1 or fields[index + 1].oneof != item.oneof):
+            if item.oneof and (
+                index == len(fields) - 1 or fields[index + 1].oneof != item.oneof
+            ):
                 members.append(JsonComment("end of the list of possible fields"))
         return JsonObject(tuple(members))
 
@@ -343,7 +376,11 @@ class DocsBuilder:
 
     def _json_message(self, name: str, ancestors: tuple[str, ...]) -> JsonValue:
         # google.* types are named, not expanded; a message inside itself would never end.
-        if name.startswith("google.") or name in ancestors or name not in self.api.messages:
+        if (
+            name.startswith("google.")
+            or name in ancestors
+            or name not in self.api.messages
+        ):
             return name
         return self._skeleton(name, None, ancestors)
 
@@ -352,7 +389,9 @@ def _operation_override(operation: OperationTypes | None, item: Field) -> str | 
     """On the operation.Operation section, `metadata` and `response` stand for the rpc's types."""
     if operation is None or item.type.name != "google.protobuf.Any":
         return None
-    return {"metadata": operation.metadata, "response": operation.response}.get(item.name)
+    return {"metadata": operation.metadata, "response": operation.response}.get(
+        item.name
+    )
 
 
 def _json_type_name(ref: TypeRef) -> str:
@@ -416,9 +455,7 @@ class _Links:
             and method_name[:1].isupper()
         ):
             link_base = self.builder.config.package(package).link_base
-            return (
-                f"{link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name}"
-            )
+            return f"{link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name}"
         return None
 
     def _type_url(self, text: str, message: Message | None) -> str | None:
@@ -431,7 +468,9 @@ class _Links:
         elif "." in text:
             prefix, field_name = text.rsplit(".", 1)
             owner = self.api.resolve(prefix, scope)
-            if owner not in self.api.messages or not self.api.message(owner).field(field_name):
+            if owner not in self.api.messages or not self.api.message(owner).field(
+                field_name
+            ):
                 return None
             host = anchor = owner
         else:

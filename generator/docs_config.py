@@ -49,7 +49,9 @@ class DocsConfig:
         versions = [part for part in parts if _is_version(part)]
         defaults = {
             "title": " ".join(part.capitalize() for part in product) + " API",
-            "source_path": "/".join(["en/_api-ref-grpc", *product, *versions, "api-ref/grpc"]),
+            "source_path": "/".join(
+                ["en/_api-ref-grpc", *product, *versions, "api-ref/grpc"]
+            ),
             "link_base": "/docs/" + "/".join(product) + "/api-ref/grpc",
         }
         return PackageDocs(**{**defaults, **self.packages.get(package, {})})
@@ -66,7 +68,9 @@ def load_docs_config(path: str) -> DocsConfig:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except OSError as error:
-        raise OptionError(f"docs_config: cannot read {path}: {error.strerror}") from None
+        raise OptionError(
+            f"docs_config: cannot read {path}: {error.strerror}"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise OptionError(f"docs_config: {path} is not valid TOML: {error}") from None
     unknown_tables = [key for key in data if key != "packages"]
@@ -77,7 +81,9 @@ def load_docs_config(path: str) -> DocsConfig:
     packages: dict[str, dict[str, str]] = {}
     for package, settings in data.get("packages", {}).items():
         if not isinstance(settings, dict):
-            raise OptionError(f"docs_config: {path}: packages.{package} must be a table")
+            raise OptionError(
+                f"docs_config: {path}: packages.{package} must be a table"
+            )
         for key, value in settings.items():
             if key not in _KEYS:
                 raise OptionError(

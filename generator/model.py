@@ -73,6 +73,13 @@ _MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM, _MESSAGE_ONEOF = 2, 3, 4, 8
 _ENUM_VALUE, _SERVICE_METHOD = 2, 2
 
 _PAGING_FIELDS = ("page_size", "page_token")
+# Services of the framework itself, served by the runtime rather than from descriptors.
+FRAMEWORK_SERVICES = frozenset(
+    {
+        "yandex.cloud.operation.OperationService",
+        "yandex.cloud.endpoint.ApiEndpointService",
+    }
+)
 
 
 class Kind(enum.Enum):
@@ -204,6 +211,16 @@ class Resource:
     request_id_field: str  # how requests name it, e.g. `image_id`
     parent_field: str  # e.g. `folder_id`, or "" for a resource without a parent
     name_field: str  # "" when the resource has no `name`
+    created_at_field: str = ""  # a Timestamp `created_at`, set on Create
+    status_field: str = (
+        ""  # an enum `status`, shown CREATING/UPDATING/DELETING while in flight
+    )
+    status_values: tuple[tuple[str, int], ...] = ()  # the status enum's values
+
+    @property
+    def label(self) -> str:
+        """The resource's name in words, for messages: `PrivateSubnet` -> `private subnet`."""
+        return snake_case(self.message.rsplit(".", 1)[-1]).replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -217,9 +234,15 @@ class Service:
     resource: Resource | None
 
     @property
+    def is_framework(self) -> bool:
+        return self.full_name in FRAMEWORK_SERVICES
+
+    @property
     def short_name(self) -> str:
         """The name without the `Service` suffix, as used in doc paths."""
-        return self.name[: -len("Service")] if self.name.endswith("Service") else self.name
+        return (
+            self.name[: -len("Service")] if self.name.endswith("Service") else self.name
+        )
 
     def method(self, name: str) -> Method | None:
         return next((m for m in self.methods if m.name == name), None)
@@ -229,10 +252,22 @@ class Service:
 
 
 @dataclass(frozen=True)
+class MaskNode:
+    """A field an update mask may name; `children` are the sub-fields of a message field."""
+
+    name: str
+    json_name: str
+    kind: str  # scalar, message, map or repeated
+    children: tuple["MaskNode", ...] = ()
+
+
+@dataclass(frozen=True)
 class ProtoFile:
     name: str
     package: str
-    messages: tuple[str, ...]  # every message of the file, nested ones included, in order
+    messages: tuple[
+        str, ...
+    ]  # every message of the file, nested ones included, in order
     enums: tuple[str, ...]
     services: tuple[Service, ...]
     generate: bool  # listed in file_to_generate
@@ -259,10 +294,49 @@ class Api:
     def service(self, full_name: str) -> Service | None:
         return next((s for s in self.services if s.full_name == full_name), None)
 
+    def mirrored_fields(self, request: str, resource: str) -> tuple[Field, ...]:
+        """Request fields that mirror a resource field (same name and type), except the id."""
+        target = self.message(resource)
+        return tuple(
+            item
+            for item in self.message(request).fields
+            if item.name != "id" and _same_type(item, target.field(item.name))
+        )
+
+    def mask_tree(
+        self, fields: Sequence[Field], ancestors: tuple[str, ...] = ()
+    ) -> tuple[MaskNode, ...]:
+        """The update-mask paths under `fields`: message fields open into their own fields."""
+        nodes = []
+        for item in fields:
+            if item.is_map:
+                nodes.append(MaskNode(item.name, item.json_name, "map"))
+            elif item.repeated:
+                nodes.append(MaskNode(item.name, item.json_name, "repeated"))
+            elif (
+                item.type.kind is Kind.MESSAGE
+                and not item.type.is_google
+                and item.type.name in self.messages
+            ):
+                inner = (
+                    ()
+                    if item.type.name in ancestors
+                    else self.mask_tree(
+                        self.message(item.type.name).fields,
+                        ancestors + (item.type.name,),
+                    )
+                )
+                nodes.append(MaskNode(item.name, item.json_name, "message", inner))
+            else:
+                nodes.append(MaskNode(item.name, item.json_name, "scalar"))
+        return tuple(nodes)
+
     def resolve(self, name: str, scope: str) -> str | None:
         """Resolves a type name as protobuf does: from the innermost scope outward."""
         return resolve_name(
-            name, scope, lambda candidate: candidate in self.messages or candidate in self.enums
+            name,
+            scope,
+            lambda candidate: candidate in self.messages or candidate in self.enums,
         )
 
 
@@ -278,14 +352,18 @@ def resolve_name(name: str, scope: str, exists) -> str | None:  # type: ignore[n
 
 
 def snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", name).lower()
+    return re.sub(
+        r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", name
+    ).lower()
 
 
 def strip_comment(raw: str) -> str:
     """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
     if raw.endswith("\n"):
         raw = raw[:-1]
-    return "\n".join(line[1:] if line.startswith(" ") else line for line in raw.split("\n"))
+    return "\n".join(
+        line[1:] if line.startswith(" ") else line for line in raw.split("\n")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,21 +371,26 @@ def strip_comment(raw: str) -> str:
 
 
 def build_api(
-    proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: Iterable[str]
+    proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
+    to_generate: Iterable[str],
 ) -> Api:
     return _Builder(proto_files, set(to_generate)).build()
 
 
 class _Builder:
     def __init__(
-        self, proto_files: Sequence[descriptor_pb2.FileDescriptorProto], to_generate: set[str]
+        self,
+        proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
+        to_generate: set[str],
     ) -> None:
         self.proto_files = proto_files
         self.to_generate = to_generate
         self.raw_messages: dict[str, descriptor_pb2.DescriptorProto] = {}
         self.raw_enums: set[str] = set()
         for proto_file in proto_files:
-            for full_name, message in _walk_messages(proto_file.package, proto_file.message_type):
+            for full_name, message in _walk_messages(
+                proto_file.package, proto_file.message_type
+            ):
                 self.raw_messages[full_name] = message
                 for nested_enum in message.enum_type:
                     self.raw_enums.add(f"{full_name}.{nested_enum.name}")
@@ -335,11 +418,15 @@ class _Builder:
         extensions: dict[str, dict[int, wire.OptionField]] = {}
         for proto_file in self.proto_files:
             declared = [(proto_file.package, ext) for ext in proto_file.extension]
-            for full_name, message in _walk_messages(proto_file.package, proto_file.message_type):
+            for full_name, message in _walk_messages(
+                proto_file.package, proto_file.message_type
+            ):
                 declared.extend((full_name, ext) for ext in message.extension)
             for scope, ext in declared:
-                extensions.setdefault(ext.extendee.lstrip("."), {})[ext.number] = wire.OptionField(
-                    _join(scope, ext.name), ext.type, ext.type_name.lstrip(".")
+                extensions.setdefault(ext.extendee.lstrip("."), {})[ext.number] = (
+                    wire.OptionField(
+                        _join(scope, ext.name), ext.type, ext.type_name.lstrip(".")
+                    )
                 )
         return extensions
 
@@ -348,9 +435,13 @@ class _Builder:
         if not known:
             return {}
         try:
-            return wire.decode_message(options.SerializeToString(), known, self.message_fields)
+            return wire.decode_message(
+                options.SerializeToString(), known, self.message_fields
+            )
         except wire.WireError as error:
-            raise SchemaError(file, element, f"cannot decode custom options: {error}") from None
+            raise SchemaError(
+                file, element, f"cannot decode custom options: {error}"
+            ) from None
 
     # --- files, messages, enums ---------------------------------------------------------------
 
@@ -374,7 +465,13 @@ class _Builder:
             )
         for index, file_enum in enumerate(proto_file.enum_type):
             enums.append(
-                self._enum(proto_file, proto_file.package, file_enum, (_FILE_ENUM, index), comments)
+                self._enum(
+                    proto_file,
+                    proto_file.package,
+                    file_enum,
+                    (_FILE_ENUM, index),
+                    comments,
+                )
             )
         services = tuple(
             self._service(proto_file, service, (_FILE_SERVICE, index), comments)
@@ -422,7 +519,9 @@ class _Builder:
                         for f in message.field
                         if f.HasField("oneof_index") and f.oneof_index == index
                     ),
-                    exactly_one=bool(options.get(f"{VALIDATION_PACKAGE}.exactly_one", False)),
+                    exactly_one=bool(
+                        options.get(f"{VALIDATION_PACKAGE}.exactly_one", False)
+                    ),
                 )
             )
         fields = tuple(
@@ -458,7 +557,11 @@ class _Builder:
         for index, nested_enum in enumerate(message.enum_type):
             enums.append(
                 self._enum(
-                    proto_file, full_name, nested_enum, path + (_MESSAGE_ENUM, index), comments
+                    proto_file,
+                    full_name,
+                    nested_enum,
+                    path + (_MESSAGE_ENUM, index),
+                    comments,
                 )
             )
 
@@ -477,7 +580,11 @@ class _Builder:
             file=proto_file.name,
             comment=comments.get(path, ""),
             values=tuple(
-                EnumValue(value.name, value.number, comments.get(path + (_ENUM_VALUE, index), ""))
+                EnumValue(
+                    value.name,
+                    value.number,
+                    comments.get(path + (_ENUM_VALUE, index), ""),
+                )
                 for index, value in enumerate(raw.value)
             ),
         )
@@ -501,7 +608,11 @@ class _Builder:
         type_ref = self._type_ref(raw)
         repeated = raw.label == descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
         map_key = map_value = None
-        entry = self.raw_messages.get(type_ref.name) if type_ref.kind is Kind.MESSAGE else None
+        entry = (
+            self.raw_messages.get(type_ref.name)
+            if type_ref.kind is Kind.MESSAGE
+            else None
+        )
         if repeated and entry is not None and entry.options.map_entry:
             key_raw, value_raw = sorted(entry.field, key=lambda f: f.number)
             map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
@@ -546,7 +657,10 @@ class _Builder:
         for index, raw_method in enumerate(raw.method):
             method_name = f"{full_name}.{raw_method.name}"
             options = self._options(
-                raw_method.options, "google.protobuf.MethodOptions", proto_file.name, method_name
+                raw_method.options,
+                "google.protobuf.MethodOptions",
+                proto_file.name,
+                method_name,
             )
             operation = options.get(OPERATION_OPTION)
             methods.append(
@@ -576,6 +690,7 @@ class _Builder:
                 resource=None,
             ),
             self.messages,
+            self.enums,
         )
 
     def _operation_types(
@@ -588,11 +703,14 @@ class _Builder:
         for part in ("metadata", "response"):
             name = option.get(part, "")
             if not isinstance(name, str) or not name:
-                raise SchemaError(proto_file.name, method, f"`{part}` is empty", OPERATION_OPTION)
+                raise SchemaError(
+                    proto_file.name, method, f"`{part}` is empty", OPERATION_OPTION
+                )
             target = resolve_name(
                 name,
                 proto_file.package,
-                lambda candidate: candidate in self.raw_messages or candidate in WELL_KNOWN_TYPES,
+                lambda candidate: candidate in self.raw_messages
+                or candidate in WELL_KNOWN_TYPES,
             )
             if target is None:
                 raise SchemaError(
@@ -620,7 +738,9 @@ def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto
 def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
     """Oneofs declared in the schema, as opposed to the synthetic ones of proto3 `optional`."""
     return {
-        f.oneof_index for f in message.field if f.HasField("oneof_index") and not f.proto3_optional
+        f.oneof_index
+        for f in message.field
+        if f.HasField("oneof_index") and not f.proto3_optional
     }
 
 
@@ -633,7 +753,9 @@ def _field_rules(
 ) -> FieldRules:
     prefix = VALIDATION_PACKAGE + "."
     values = {
-        name[len(prefix) :]: value for name, value in options.items() if name.startswith(prefix)
+        name[len(prefix) :]: value
+        for name, value in options.items()
+        if name.startswith(prefix)
     }
     if not values:
         return FieldRules()
@@ -655,11 +777,15 @@ def _field_rules(
                 rules["unique"] = bool(value)
             elif option == "pattern":
                 if not is_string:
-                    raise fail(option, "applies only to string fields (or maps of strings)")
+                    raise fail(
+                        option, "applies only to string fields (or maps of strings)"
+                    )
                 rules["pattern"] = check_pattern(str(value))
             elif option == "length":
                 if not is_string:
-                    raise fail(option, "applies only to string fields (or maps of strings)")
+                    raise fail(
+                        option, "applies only to string fields (or maps of strings)"
+                    )
                 rules["length"] = parse_bound(str(value), parse_int)
             elif option == "size":
                 if not is_collection:
@@ -677,7 +803,9 @@ def _field_rules(
                 if value.get("length"):
                     rules["key_length"] = parse_bound(str(value["length"]), parse_int)
                 if value.get("value") and target.map_key is not None:
-                    rules["key_value"] = _value_bound(target.map_key, str(value["value"]), fail)
+                    rules["key_value"] = _value_bound(
+                        target.map_key, str(value["value"]), fail
+                    )
         except RuleError as error:
             raise fail(option, f"invalid value: {error}") from None
     return FieldRules(**rules)  # type: ignore[arg-type]
@@ -699,7 +827,9 @@ def _value_bound(type_ref: TypeRef, text: str, fail) -> Bound:  # type: ignore[n
 # Standard methods and resources
 
 
-def _classify(service: Service, messages: Mapping[str, Message]) -> Service:
+def _classify(
+    service: Service, messages: Mapping[str, Message], enums: Mapping[str, Enum]
+) -> Service:
     """Recognises standard methods from the shape of their requests and responses, and the
     resource the service manages."""
     resource_name = _resource_message(service, messages)
@@ -708,21 +838,59 @@ def _classify(service: Service, messages: Mapping[str, Message]) -> Service:
     resource_message = messages[resource_name]
     request_id = snake_case(resource_message.name) + "_id"
     methods = tuple(
-        Method(**{**m.__dict__, "standard": _standard_kind(m, resource_name, request_id, messages)})
+        Method(
+            **{
+                **m.__dict__,
+                "standard": _standard_kind(m, resource_name, request_id, messages),
+            }
+        )
         for m in service.methods
     )
     list_method = next((m for m in methods if m.standard is StandardMethod.LIST), None)
-    create_method = next((m for m in methods if m.standard is StandardMethod.CREATE), None)
+    create_method = next(
+        (m for m in methods if m.standard is StandardMethod.CREATE), None
+    )
     resource = Resource(
         message=resource_name,
         id_field="id" if resource_message.field("id") else "",
         request_id_field=request_id,
         parent_field=_parent_field(
-            resource_message, [messages[m.input] for m in (list_method, create_method) if m]
+            resource_message,
+            [messages[m.input] for m in (list_method, create_method) if m],
         ),
         name_field="name" if _is_string(resource_message.field("name")) else "",
+        created_at_field=(
+            "created_at" if _is_timestamp(resource_message.field("created_at")) else ""
+        ),
+        **_status(resource_message, enums),
     )
     return Service(**{**service.__dict__, "methods": methods, "resource": resource})
+
+
+def _is_timestamp(candidate: Field | None) -> bool:
+    return bool(
+        candidate
+        and candidate.type.name == "google.protobuf.Timestamp"
+        and not candidate.repeated
+    )
+
+
+def _status(resource: Message, enums: Mapping[str, Enum]) -> dict[str, object]:
+    """A resource's enum `status` field and its values, if it has one."""
+    status = resource.field("status")
+    if status is None or status.type.kind is not Kind.ENUM or status.repeated:
+        return {}
+    enum = enums.get(status.type.name)
+    values = tuple((value.name, value.number) for value in enum.values) if enum else ()
+    return {"status_field": "status", "status_values": values}
+
+
+def _same_type(item: Field, other: Field | None) -> bool:
+    return bool(
+        other is not None
+        and (item.type, item.repeated, item.map_key, item.map_value)
+        == (other.type, other.repeated, other.map_key, other.map_value)
+    )
 
 
 def _is_string(candidate: Field | None) -> bool:
@@ -753,7 +921,11 @@ def _resource_message(service: Service, messages: Mapping[str, Message]) -> str 
             if _has_id_field(request, snake_case(output.name) + "_id"):
                 return method.output
     for method in service.methods:
-        if _unary(method) and method.operation and method.operation.response in messages:
+        if (
+            _unary(method)
+            and method.operation
+            and method.operation.response in messages
+        ):
             return method.operation.response
     return None
 
@@ -773,12 +945,18 @@ def _standard_kind(
                 return StandardMethod.UPDATE
             if not has_id and not has_mask:
                 return StandardMethod.CREATE
-        if method.operation.response == EMPTY and has_id and method.name.startswith("Delete"):
+        if (
+            method.operation.response == EMPTY
+            and has_id
+            and method.name.startswith("Delete")
+        ):
             return StandardMethod.DELETE
         return None
     if method.output == resource and has_id:
         return StandardMethod.GET
-    paged = all(request.field(name) for name in _PAGING_FIELDS) and output.field("next_page_token")
+    paged = all(request.field(name) for name in _PAGING_FIELDS) and output.field(
+        "next_page_token"
+    )
     if paged:
         items = [f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE]
         if len(items) == 1 and items[0].type.name == resource:
@@ -791,7 +969,11 @@ def _standard_kind(
 def _parent_field(resource: Message, requests: Sequence[Message]) -> str:
     """A string `*_id` field of the resource that List or Create requests also carry."""
     for candidate in resource.fields:
-        if candidate.name != "id" and candidate.name.endswith("_id") and _is_string(candidate):
+        if (
+            candidate.name != "id"
+            and candidate.name.endswith("_id")
+            and _is_string(candidate)
+        ):
             if any(_is_string(request.field(candidate.name)) for request in requests):
                 return candidate.name
     return ""

@@ -7,35 +7,63 @@ from typing import Callable
 
 from generator.errors import OptionError
 
-TARGETS = ("docs",)
+TARGETS = ("server", "fieldmask", "docs")
 
 
 @dataclass(frozen=True)
 class PluginOptions:
     targets: tuple[str, ...] = TARGETS
     docs_config: str = ""
+    constraints: bool = False  # docs: append constraint sentences to field descriptions
+    unique_names: bool = (
+        True  # server: `name` is unique within the parent (ALREADY_EXISTS)
+    )
+    default_page_size: int = 20  # server: List page size when the request gives none
+
+    @property
+    def python_targets(self) -> tuple[str, ...]:
+        return tuple(target for target in self.targets if target != "docs")
 
 
-def _parse_targets(value: str) -> tuple[str, ...]:
+def _parse_targets(key: str, value: str) -> tuple[str, ...]:
     chosen = [item for item in value.split("+") if item]
     unknown = [item for item in chosen if item not in TARGETS]
     if unknown or not chosen:
         raise OptionError(
-            f"invalid value {value!r} for option 'targets': expected a '+'-separated subset of "
+            f"invalid value {value!r} for option {key!r}: expected a '+'-separated subset of "
             f"{', '.join(TARGETS)}"
         )
     return tuple(target for target in TARGETS if target in chosen)
 
 
-def _parse_path(value: str) -> str:
+def _parse_path(key: str, value: str) -> str:
     if not value:
-        raise OptionError("option 'docs_config' needs a path to a TOML file")
+        raise OptionError(f"option {key!r} needs a path to a TOML file")
     return value
 
 
-_PARSERS: dict[str, Callable[[str], object]] = {
+def _parse_bool(key: str, value: str) -> bool:
+    if value not in ("true", "false"):
+        raise OptionError(
+            f"invalid value {value!r} for option {key!r}: expected true or false"
+        )
+    return value == "true"
+
+
+def _parse_page_size(key: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise OptionError(
+            f"invalid value {value!r} for option {key!r}: expected a positive integer"
+        )
+    return int(value)
+
+
+_PARSERS: dict[str, Callable[[str, str], object]] = {
     "targets": _parse_targets,
     "docs_config": _parse_path,
+    "constraints": _parse_bool,
+    "unique_names": _parse_bool,
+    "default_page_size": _parse_page_size,
 }
 
 
@@ -47,8 +75,10 @@ def parse_options(parameter: str) -> PluginOptions:
         key, separator, value = item.partition("=")
         key = key.strip()
         if key not in _PARSERS:
-            raise OptionError(f"unknown option {key!r}; accepted options: {', '.join(_PARSERS)}")
+            raise OptionError(
+                f"unknown option {key!r}; accepted options: {', '.join(_PARSERS)}"
+            )
         if not separator:
             raise OptionError(f"option {key!r} needs a value: {key}=...")
-        values[key] = _PARSERS[key](value.strip())
+        values[key] = _PARSERS[key](key, value.strip())
     return PluginOptions(**values)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import resources
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -10,12 +11,18 @@ from google.protobuf.message import DecodeError
 from generator.docs import DocsBuilder
 from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
-from generator.model import build_api
-from generator.options import parse_options
+from generator.fieldmask import fieldmask_module
+from generator.formatting import format_python
+from generator.model import Api, build_api
+from generator.options import PluginOptions, parse_options
+from generator.python_names import Imports, module_name, output_path
 from generator.render import render
+from generator.server import RUNTIME_PACKAGE, ServerBuilder
 
 
-def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGeneratorResponse:
+def generate(
+    request: plugin_pb2.CodeGeneratorRequest,
+) -> plugin_pb2.CodeGeneratorResponse:
     """Renders every target for the request's files. Input problems come back as `error`."""
     response = plugin_pb2.CodeGeneratorResponse(
         supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
@@ -23,17 +30,72 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
     try:
         options = parse_options(request.parameter)
         api = build_api(request.proto_file, request.file_to_generate)
-        outputs: dict[str, str] = {}
-        if "docs" in options.targets:
-            builder = DocsBuilder(api, load_docs_config(options.docs_config))
-            for page in builder.pages():
-                outputs[page.path] = render("docs_page.md.j2", page=page)
+        outputs = render_targets(api, options)
     except GeneratorError as error:
         response.error = str(error)
         return response
     for name in sorted(outputs):
         response.file.add(name=name, content=outputs[name])
     return response
+
+
+def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    if "docs" in options.targets:
+        builder = DocsBuilder(api, load_docs_config(options.docs_config))
+        for page in builder.pages():
+            outputs[page.path] = render("docs_page.md.j2", page=page)
+    python: dict[str, str] = {}
+    if "fieldmask" in options.targets or "server" in options.targets:
+        for proto_file in api.generated_files:
+            module = fieldmask_module(api, proto_file)
+            if module:
+                python[output_path(proto_file.name, "_fieldmask")] = render(
+                    "fieldmask.py.j2", module=module, runtime=RUNTIME_PACKAGE
+                )
+    if "server" in options.targets:
+        python.update(_server_outputs(api, options))
+    if python:
+        python.update(_runtime_files())
+    outputs.update(
+        {name: format_python(source, name) for name, source in python.items()}
+    )
+    return outputs
+
+
+def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
+    builder = ServerBuilder(api, options)
+    outputs = {}
+    served = []
+    for proto_file in api.generated_files:
+        services = builder.served_services(proto_file)
+        if not services:
+            continue
+        outputs[output_path(proto_file.name, "_server")] = render(
+            "server.py.j2", module=builder.module(proto_file), runtime=RUNTIME_PACKAGE
+        )
+        served.extend(
+            (module_name(proto_file.name, "_server"), s.name) for s in services
+        )
+    if served:
+        imports = Imports(api, {module for module, _ in served})
+        outputs["api_server.py"] = render(
+            "api_server.py.j2",
+            imports=imports.lines(),
+            services=[f"{imports.aliases[module]}.{name}" for module, name in served],
+            runtime=RUNTIME_PACKAGE,
+        )
+    return outputs
+
+
+def _runtime_files() -> dict[str, str]:
+    """The runtime package, copied so that generated code runs without this plugin."""
+    package = resources.files("generator.runtime")
+    return {
+        f"{RUNTIME_PACKAGE}/{item.name}": item.read_text(encoding="utf-8")
+        for item in sorted(package.iterdir(), key=lambda entry: entry.name)
+        if item.name.endswith(".py")
+    }
 
 
 def main() -> None:
@@ -48,7 +110,9 @@ def main() -> None:
     else:
         try:
             response = generate(request)
-        except Exception as error:  # a bug: still answer protoc with one line, not a traceback
+        except (
+            Exception
+        ) as error:  # a bug: still answer protoc with one line, not a traceback
             response = plugin_pb2.CodeGeneratorResponse(
                 error=f"internal error in protoc-gen-python-custom: {type(error).__name__}: {error}"
             )

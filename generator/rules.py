@@ -63,6 +63,10 @@ class Bound:
     low_inclusive: bool = True
     high_inclusive: bool = True
     allowed: tuple[Number, ...] = ()
+    # The literals as written (`1s`, `1024`), for sentences that quote them.
+    low_text: str = ""
+    high_text: str = ""
+    allowed_text: tuple[str, ...] = ()
 
     def admits(self, value: Number) -> bool:
         if self.allowed:
@@ -82,35 +86,48 @@ class Bound:
         return self.low is not None and self.low == self.high
 
 
-def parse_bound(text: str, parse: Callable[[str], Number], allow_list: bool = False) -> Bound:
+def parse_bound(
+    text: str, parse: Callable[[str], Number], allow_list: bool = False
+) -> Bound:
     """Parses a bound; `parse` turns one literal into a number and raises RuleError."""
     stripped = text.strip()
     if not stripped:
         raise RuleError("empty bound")
     if allow_list and "," in stripped:
-        return Bound(stripped, allowed=tuple(parse(item.strip()) for item in stripped.split(",")))
+        items = tuple(item.strip() for item in stripped.split(","))
+        return Bound(
+            stripped, allowed=tuple(parse(item) for item in items), allowed_text=items
+        )
     range_match = _RANGE.fullmatch(stripped)
     if range_match:
-        low, high = parse(range_match.group(1)), parse(range_match.group(2))
+        low_text, high_text = range_match.groups()
+        low, high = parse(low_text), parse(high_text)
         if low > high:
             raise RuleError(f"empty range {stripped!r}")
-        return Bound(stripped, low=low, high=high)
+        return Bound(
+            stripped, low=low, high=high, low_text=low_text, high_text=high_text
+        )
     comparison = _COMPARISON.fullmatch(stripped)
     if not comparison:
         raise RuleError(f"{stripped!r} is not a bound such as 5, <=5, >5 or 1-5")
     operator, literal = comparison.groups()
     value = parse(literal)
     if operator in (None, "=="):
-        return Bound(stripped, low=value, high=value)
+        return Bound(
+            stripped, low=value, high=value, low_text=literal, high_text=literal
+        )
     if operator in ("<", "<="):
-        return Bound(stripped, high=value, high_inclusive=operator == "<=")
-    return Bound(stripped, low=value, low_inclusive=operator == ">=")
+        return Bound(
+            stripped, high=value, high_inclusive=operator == "<=", high_text=literal
+        )
+    return Bound(stripped, low=value, low_inclusive=operator == ">=", low_text=literal)
 
 
 @dataclass(frozen=True)
 class FieldRules:
     """The constraints on one field. Element-wise rules (pattern, length, value) apply to each
-    element of a repeated field and each value of a map; `key_*` apply to each map key."""
+    element of a repeated field and each value of a map; `key_*` apply to each map key.
+    """
 
     required: bool = False
     pattern: str | None = None
@@ -134,3 +151,124 @@ def check_pattern(pattern: str) -> str:
     except re.error as error:
         raise RuleError(f"invalid regular expression {pattern!r}: {error}") from None
     return pattern
+
+
+# --- sentences ---------------------------------------------------------------------------------
+# What each constraint expects, in the words of the official reference pages. The docs append
+# them (option constraints=true) and the server reports them for each violation.
+
+
+@dataclass(frozen=True)
+class Constraint:
+    kind: str  # required, length, pattern, value, size, unique, bytes, key_length, key_pattern, key_value
+    sentence: str
+
+
+def _string_length(bound: Bound, subject: str) -> str:
+    """`subject` is "" for a single string, "for each value" or "for each key"."""
+    words = f"string length in characters{' ' + subject if subject else ''}"
+    if bound.is_exact:
+        return f"The {words} must be {bound.low_text}."
+    if bound.low is not None and bound.high is not None:
+        return f"The {words} must be {bound.low_text}-{bound.high_text}."
+    if bound.high is not None:
+        if bound.high_inclusive:
+            return f"The maximum {words} is {bound.high_text}."
+        return f"The {words} must be less than {bound.high_text}."
+    if bound.low_inclusive:
+        return f"The minimum {words} is {bound.low_text}."
+    return f"The {words} must be greater than {bound.low_text}."
+
+
+def _value(bound: Bound, subject: str) -> str:
+    noun = f"value{' ' + subject if subject else ''}"
+    if bound.allowed:
+        return f"Acceptable values{' ' + subject if subject else ''} are {', '.join(bound.allowed_text)}."
+    if bound.is_exact:
+        return f"The {noun} must be {bound.low_text}."
+    if bound.low is not None and bound.high is not None:
+        low = "" if bound.low_inclusive else "greater than "
+        high = "" if bound.high_inclusive else "less than "
+        inclusive = (
+            ", inclusive" if bound.low_inclusive and bound.high_inclusive else ""
+        )
+        return f"Acceptable values{' ' + subject if subject else ''} are {low}{bound.low_text} to {high}{bound.high_text}{inclusive}."
+    if bound.high is not None:
+        if bound.high_inclusive:
+            return f"The maximum {noun} is {bound.high_text}."
+        return f"The {noun} must be less than {bound.high_text}."
+    if bound.low_inclusive:
+        return f"The minimum {noun} is {bound.low_text}."
+    return f"The {noun} must be greater than {bound.low_text}."
+
+
+def _count(bound: Bound, is_map: bool) -> str:
+    if is_map and bound.high is not None and bound.low is None and bound.high_inclusive:
+        return f"No more than {bound.high_text} per resource."
+    if bound.is_exact:
+        return f"The number of elements must be {bound.low_text}."
+    if bound.low is not None and bound.high is not None:
+        return f"The number of elements must be in the range {bound.low_text}-{bound.high_text}."
+    if bound.high is not None:
+        if bound.high_inclusive:
+            return f"The maximum number of elements is {bound.high_text}."
+        return f"The number of elements must be less than {bound.high_text}."
+    if bound.low_inclusive:
+        return f"The minimum number of elements is {bound.low_text}."
+    return f"The number of elements must be greater than {bound.low_text}."
+
+
+def _byte_size(bound: Bound) -> str:
+    if bound.high is not None and bound.low is None:
+        return f"The maximum size in bytes is {bound.high_text}."
+    return f"The size in bytes must be {bound.text}."
+
+
+def _regex(pattern: str) -> str:
+    return f"` {pattern} `"
+
+
+def constraints(rules: FieldRules, collection: str) -> tuple[Constraint, ...]:
+    """The constraints of a field, in the order the official pages list them.
+
+    `collection` is "map", "repeated" or "" (a single value)."""
+    each = "for each value" if collection else ""
+    found: list[Constraint] = []
+    if rules.required:
+        found.append(Constraint("required", "The field is required."))
+    if rules.length:
+        found.append(Constraint("length", _string_length(rules.length, each)))
+    if rules.key_length:
+        found.append(
+            Constraint("key_length", _string_length(rules.key_length, "for each key"))
+        )
+    if rules.key_pattern:
+        found.append(
+            Constraint(
+                "key_pattern",
+                f"Each key must match the regular expression {_regex(rules.key_pattern)}.",
+            )
+        )
+    if rules.pattern:
+        subject = "Each value" if collection else "Value"
+        found.append(
+            Constraint(
+                "pattern",
+                f"{subject} must match the regular expression {_regex(rules.pattern)}.",
+            )
+        )
+    if rules.value:
+        found.append(Constraint("value", _value(rules.value, each)))
+    if rules.key_value:
+        found.append(Constraint("key_value", _value(rules.key_value, "for each key")))
+    if rules.byte_size:
+        found.append(Constraint("bytes", _byte_size(rules.byte_size)))
+    if rules.size:
+        found.append(Constraint("size", _count(rules.size, collection == "map")))
+    if rules.unique:
+        found.append(Constraint("unique", "The elements must be unique."))
+    return tuple(found)
+
+
+def exactly_one_sentence(fields: tuple[str, ...]) -> str:
+    return f"Exactly one of the fields {', '.join(f'`{name}`' for name in fields)} must be set."

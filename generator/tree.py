@@ -27,14 +27,20 @@ def plugin_path() -> str:
     script = Path(sys.executable).parent / "protoc-gen-python-custom"
     found = script if script.exists() else shutil.which("protoc-gen-python-custom")
     if not found:
-        raise SystemExit("protoc-gen-python-custom is not installed: run `pip install -e .`")
+        raise SystemExit(
+            "protoc-gen-python-custom is not installed: run `pip install -e .`"
+        )
     return str(found)
 
 
 def generate_tree(proto_dir: Path, out_dir: Path, plugin_options: str = "") -> None:
-    protos = sorted(str(path.relative_to(proto_dir)) for path in proto_dir.rglob("*.proto"))
+    protos = sorted(
+        str(path.relative_to(proto_dir)) for path in proto_dir.rglob("*.proto")
+    )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-") as staging:
+    with tempfile.TemporaryDirectory(
+        dir=out_dir.parent, prefix=f".{out_dir.name}-"
+    ) as staging:
         arguments = [
             "protoc",
             f"--proto_path={proto_dir}",
@@ -60,9 +66,14 @@ def main() -> None:
         "--proto", type=Path, default=Path("proto"), help="directory of .proto files"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("generated"), help="output directory (replaced)"
+        "--out",
+        type=Path,
+        default=Path("generated"),
+        help="output directory (replaced)",
     )
-    parser.add_argument("--opt", default="", help="plugin options, as for --python-custom_opt")
+    parser.add_argument(
+        "--opt", default="", help="plugin options, as for --python-custom_opt"
+    )
     arguments = parser.parse_args()
     generate_tree(arguments.proto, arguments.out, arguments.opt)
 

@@ -99,9 +99,13 @@ def decode_message(
         if spec.type == FieldType.TYPE_MESSAGE:
             if not isinstance(raw, bytes) or wire_type != _LENGTH_DELIMITED:
                 raise WireError(f"{spec.name}: expected a message")
-            decoded = decode_message(raw, message_fields.get(spec.type_name, {}), message_fields)
+            decoded = decode_message(
+                raw, message_fields.get(spec.type_name, {}), message_fields
+            )
             previous = values.get(spec.name)
-            values[spec.name] = {**previous, **decoded} if isinstance(previous, dict) else decoded
+            values[spec.name] = (
+                {**previous, **decoded} if isinstance(previous, dict) else decoded
+            )
         else:
             values[spec.name] = _decode_scalar(spec, wire_type, raw)
     return values

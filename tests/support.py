@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -60,3 +63,49 @@ def run_plugin(request: plugin_pb2.CodeGeneratorRequest) -> dict[str, str]:
 
 def proto_files(root: Path) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*.proto"))
+
+
+class ServerProcess:
+    """A generated `api_server.py` in its own process, on a free port on 127.0.0.1."""
+
+    def __init__(self, root: Path, *arguments: str) -> None:
+        self.root = root
+        self.arguments = arguments
+        self.process: subprocess.Popen[str] | None = None
+        self.address = ""
+        self.log = tempfile.NamedTemporaryFile(
+            prefix="api-server-", suffix=".log", delete=False
+        )
+
+    def start(self, port: int = 0) -> "ServerProcess":
+        command = [
+            sys.executable,
+            str(self.root / "api_server.py"),
+            "--port",
+            str(port),
+            *self.arguments,
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=self.root, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.process.kill()
+            raise RuntimeError(
+                f"server did not start: {line!r}\n{Path(self.log.name).read_text()}"
+            )
+        self.address = line.removeprefix("listening on ")
+        return self
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rsplit(":", 1)[1])
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=30)
+
+    def server_log(self) -> str:
+        return Path(self.log.name).read_text()

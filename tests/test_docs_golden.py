@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from support import GENERATED, GOLDEN, PROTO, ROOT, SHARED, TEST_PROTOS, make_request, run_plugin
+from support import (
+    GENERATED,
+    GOLDEN,
+    PROTO,
+    ROOT,
+    SHARED,
+    TEST_PROTOS,
+    make_request,
+    run_plugin,
+)
 
 REFERENCE = SHARED / "reference"
 REFERENCE_PAGES = sorted(REFERENCE.rglob("*.md"))
@@ -28,7 +37,9 @@ def _published_path(reference_page: Path) -> str:
 @pytest.fixture(scope="module")
 def image_pages() -> dict[str, str]:
     files = ["yandex/cloud/baremetal/v1alpha/image_service.proto"]
-    return run_plugin(make_request(files, f"targets=docs,docs_config={PROTO / 'docs.toml'}"))
+    return run_plugin(
+        make_request(files, f"targets=docs,docs_config={PROTO / 'docs.toml'}")
+    )
 
 
 def test_reference_pages_exist() -> None:

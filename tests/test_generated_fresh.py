@@ -21,13 +21,19 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _makefile_plugin_options() -> str:
     """The options `make generate` passes, so that this test generates exactly as it does."""
-    match = re.search(r"^PLUGIN_OPTIONS := (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    match = re.search(
+        r"^PLUGIN_OPTIONS := (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE
+    )
     assert match, "Makefile defines no PLUGIN_OPTIONS"
     return match.group(1).strip()
 
 
-def test_generated_equals_fresh_generation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)  # the Makefile's option paths are relative to the project root
+def test_generated_equals_fresh_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(
+        ROOT
+    )  # the Makefile's option paths are relative to the project root
     fresh = tmp_path / "generated"
     generate_tree(PROTO, fresh, _makefile_plugin_options())
     committed, regenerated = _tree(GENERATED), _tree(fresh)

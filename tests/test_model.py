@@ -67,14 +67,17 @@ def test_resolve_name_searches_from_innermost_scope_outward() -> None:
 
 def test_only_files_to_generate_are_marked(image_api: Api) -> None:
     assert [f.name for f in image_api.generated_files] == [IMAGE_SERVICE]
-    assert any(f.name == "yandex/cloud/operation/operation.proto" for f in image_api.files)
+    assert any(
+        f.name == "yandex/cloud/operation/operation.proto" for f in image_api.files
+    )
 
 
 def test_comments_are_indexed_by_path(image_api: Api) -> None:
     image = image_api.message(f"{PACKAGE}.Image")
     assert image.comment == "An Image resource."
     assert (
-        image.field("name").comment == "Name of the image.\nThe name is unique within the folder."
+        image.field("name").comment
+        == "Name of the image.\nThe name is unique within the folder."
     )
     status = image_api.enums[f"{PACKAGE}.Image.Status"]
     assert [(v.name, v.comment) for v in status.values][1] == (
@@ -147,9 +150,14 @@ def test_standard_methods_and_resource_of_image_service(image_api: Api) -> None:
 def test_actions_are_not_standard_methods(garden_api: Api) -> None:
     service = garden_api.service("acme.garden.v1.PlantService")
     kinds = {m.name: m.standard for m in service.methods}
-    assert kinds["Water"] is None  # returns the resource in an Operation, but is an action
+    assert (
+        kinds["Water"] is None
+    )  # returns the resource in an Operation, but is an action
     assert kinds["Prune"] is None
-    assert kinds["Update"] is StandardMethod.UPDATE and kinds["Create"] is StandardMethod.CREATE
+    assert (
+        kinds["Update"] is StandardMethod.UPDATE
+        and kinds["Create"] is StandardMethod.CREATE
+    )
     resource = service.resource
     assert (resource.parent_field, resource.name_field) == ("garden_id", "")
 
@@ -165,7 +173,9 @@ def test_validation_rules(image_api: Api) -> None:
     assert (name.length.low, name.length.high) == (2, 63)
     get = image_api.message(f"{PACKAGE}.GetImageRequest").field("image_id").rules
     assert get.length.is_exact and get.length.low == 20
-    page_size = image_api.message(f"{PACKAGE}.ListImagesRequest").field("page_size").rules
+    page_size = (
+        image_api.message(f"{PACKAGE}.ListImagesRequest").field("page_size").rules
+    )
     assert page_size.value.high == 100 and page_size.value.high_inclusive
     assert image_api.message(f"{PACKAGE}.Image").field("name").rules.empty
 
@@ -210,4 +220,7 @@ def test_options_read_the_same_whatever_the_import_order() -> None:
         assert output.returncode == 0, output.stderr
         results.append(json.loads(output.stdout))
     assert results[0] == results[1]
-    assert "[-_0-9a-z]*" in results[0]["rules"] and "UpdateImageMetadata" in results[0]["operation"]
+    assert (
+        "[-_0-9a-z]*" in results[0]["rules"]
+        and "UpdateImageMetadata" in results[0]["operation"]
+    )

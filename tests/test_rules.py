@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from generator.rules import RuleError, parse_bound, parse_duration, parse_float, parse_int
+from generator.rules import (
+    RuleError,
+    parse_bound,
+    parse_duration,
+    parse_float,
+    parse_int,
+)
 
 
 @pytest.mark.parametrize(

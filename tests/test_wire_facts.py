@@ -56,14 +56,18 @@ class MessageFact:
     file: str
     reserved: list[tuple[int, int]]  # inclusive ranges, as the document writes them
     fields: list[FieldFact] = field(default_factory=list)
-    enums: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # full name -> values
+    enums: dict[str, list[tuple[str, int]]] = field(
+        default_factory=dict
+    )  # full name -> values
 
 
 @dataclass
 class ServiceFact:
     full_name: str
     file: str
-    rpcs: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (input, output)
+    rpcs: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # name -> (input, output)
 
 
 @dataclass
@@ -126,7 +130,9 @@ FILE_HEADING = re.compile(
 )
 IMPORTS_LINE = re.compile(r"imports:(?: (?P<imports>.*))?")
 BULLET = re.compile(r"\s*[-*+] ")
-MESSAGE_LINE = re.compile(r"- message `(?P<name>[\w.]+)`(?: \(reserved (?P<reserved>[^)]+)\))?")
+MESSAGE_LINE = re.compile(
+    r"- message `(?P<name>[\w.]+)`(?: \(reserved (?P<reserved>[^)]+)\))?"
+)
 SERVICE_LINE = re.compile(r"- service `(?P<name>[\w.]+)`")
 EXTENSION_LINE = re.compile(
     r"- extension `(?P<name>[\w.]+)` = (?P<number>\d+), type `(?P<type>[\w.]+)`,"
@@ -187,7 +193,9 @@ class FactsParser:
     def fail(self, problem: str) -> AssertionError:
         return AssertionError(f"wire-facts.md line {self.line_number}: {problem}")
 
-    def require(self, match: re.Match[str] | None, what: str, line: str) -> re.Match[str]:
+    def require(
+        self, match: re.Match[str] | None, what: str, line: str
+    ) -> re.Match[str]:
         if match is None:
             raise self.fail(f"not a {what}: {line!r}")
         return match
@@ -210,9 +218,16 @@ class FactsParser:
             self.prose_line(line)
 
     def heading(self, line: str) -> None:
-        self.file, self.parent, self.prose_seen, self.table_state = None, None, False, "none"
+        self.file, self.parent, self.prose_seen, self.table_state = (
+            None,
+            None,
+            False,
+            "none",
+        )
         if line.startswith("#### "):
-            self.start_file(self.require(FILE_HEADING.fullmatch(line), "file heading", line))
+            self.start_file(
+                self.require(FILE_HEADING.fullmatch(line), "file heading", line)
+            )
         elif line.startswith("## "):
             self.section = line.removeprefix("## ")
         elif not line.startswith("# "):
@@ -240,7 +255,9 @@ class FactsParser:
         items = text.split(", ") if text else []
         for item in items:
             if not re.fullmatch(r"`[^`]+`", item):
-                raise self.fail(f"expected a `name` in a comma-separated list: {text!r}")
+                raise self.fail(
+                    f"expected a `name` in a comma-separated list: {text!r}"
+                )
         return [item.strip("`") for item in items]
 
     def qualify(self, name: str) -> str:
@@ -257,7 +274,9 @@ class FactsParser:
             self.set_imports(match["imports"] or "")
         elif match := MESSAGE_LINE.fullmatch(line):
             reserved = self.reserved_ranges(match["reserved"] or "")
-            self.parent = MessageFact(self.qualify(match["name"]), self.file.path, reserved)
+            self.parent = MessageFact(
+                self.qualify(match["name"]), self.file.path, reserved
+            )
             self.file.messages.append(self.parent)
         elif match := SERVICE_LINE.fullmatch(line):
             self.parent = ServiceFact(self.qualify(match["name"]), self.file.path)
@@ -282,8 +301,12 @@ class FactsParser:
         if isinstance(self.parent, MessageFact):
             if match := FIELD_LINE.fullmatch(line):
                 self.check_type_name(match["type"])
-                kind = f"repeated {match['type']}" if match["repeated"] else match["type"]
-                member = FieldFact(match["name"], int(match["number"]), kind, match["oneof"])
+                kind = (
+                    f"repeated {match['type']}" if match["repeated"] else match["type"]
+                )
+                member = FieldFact(
+                    match["name"], int(match["number"]), kind, match["oneof"]
+                )
                 self.parent.fields.append(member)
                 return
             if match := ENUM_LINE.fullmatch(line):
@@ -294,7 +317,9 @@ class FactsParser:
             if match := RPC_LINE.fullmatch(line):
                 self.parent.rpcs[match["name"]] = (match["input"], match["output"])
                 return
-        raise self.fail(f"unknown member line (or no message/service above it): {line!r}")
+        raise self.fail(
+            f"unknown member line (or no message/service above it): {line!r}"
+        )
 
     def enum_value(self, text: str) -> tuple[str, int]:
         match = self.require(ENUM_VALUE.fullmatch(text), "NAME=number enum value", text)
@@ -325,14 +350,18 @@ class FactsParser:
 
     def table_line(self, line: str) -> None:
         if self.table_state == "none":
-            self.require(TABLE_HEADER.fullmatch(line), "`| element | options |` header", line)
+            self.require(
+                TABLE_HEADER.fullmatch(line), "`| element | options |` header", line
+            )
             self.table_state = "header"
         elif self.table_state == "header":
             self.require(TABLE_RULE.fullmatch(line), "table rule", line)
             self.table_state = "rows"
         else:
             match = self.require(TABLE_ROW.fullmatch(line), "table row", line)
-            row = TableRow(self.section, self.line_number, match["element"], match["options"])
+            row = TableRow(
+                self.section, self.line_number, match["element"], match["options"]
+            )
             self.rows.append(row)
 
     # Tables are resolved after the whole document is read, so rows may name any element of
@@ -347,19 +376,25 @@ class FactsParser:
             if element in expected_by_row or element in same_as:
                 raise self.fail(f"{element} has two rows")
             if match := SAME_AS.fullmatch(row.options):
-                target = self.resolve_element(row.section, f"`{match['message']}.{match['name']}`")
+                target = self.resolve_element(
+                    row.section, f"`{match['message']}.{match['name']}`"
+                )
                 same_as[element] = (target, row.line)
             else:
                 expected_by_row[element] = self.expected_options(element, row.options)
         for element, (target, line) in same_as.items():
             self.line_number = line
             if target not in expected_by_row:
-                raise self.fail(f"{element} is the same as {target}, which has no options row")
+                raise self.fail(
+                    f"{element} is the same as {target}, which has no options row"
+                )
             expected_by_row[element] = expected_by_row[target]
         for section in {row.section for row in self.rows}:
             for element in self.elements_of_section(section):
                 self.facts.options[element] = expected_by_row.pop(element, {})
-        assert not expected_by_row, f"table rows outside their section: {expected_by_row}"
+        assert (
+            not expected_by_row
+        ), f"table rows outside their section: {expected_by_row}"
         for section in self.no_http_sections:
             self.facts.services_without_http += [
                 service.full_name for service in self.section_services(section)
@@ -369,7 +404,9 @@ class FactsParser:
         return [file for file in self.facts.files.values() if file.section == section]
 
     def section_services(self, section: str) -> list[ServiceFact]:
-        return [service for file in self.section_files(section) for service in file.services]
+        return [
+            service for file in self.section_files(section) for service in file.services
+        ]
 
     def elements_of_section(self, section: str) -> Iterator[Element]:
         for file in self.section_files(section):
@@ -387,7 +424,9 @@ class FactsParser:
         files = self.section_files(section)
         if match := FIELD_ELEMENT.fullmatch(text):
             short, kind, owner_name = match["message"], "field", "message"
-            owners: list[MessageFact | ServiceFact] = [m for f in files for m in f.messages]
+            owners: list[MessageFact | ServiceFact] = [
+                m for f in files for m in f.messages
+            ]
         else:
             match = self.require(RPC_ELEMENT.fullmatch(text), "table element", text)
             short, kind, owner_name = match["service"], "rpc", "service"
@@ -395,7 +434,9 @@ class FactsParser:
         owners = [o for o in owners if o.full_name.rsplit(".", 1)[-1] == short]
         names = {name for owner in owners for name in member_names(owner)}
         if len(owners) != 1 or match["name"] not in names:
-            raise self.fail(f"{text} names no single {owner_name} member of section {section!r}")
+            raise self.fail(
+                f"{text} names no single {owner_name} member of section {section!r}"
+            )
         return Element(kind, owners[0].full_name, match["name"])
 
     def expected_options(self, element: Element, text: str) -> dict[str, object]:
@@ -404,21 +445,28 @@ class FactsParser:
         if match := EXTENSION_BODY.fullmatch(text):
             if match["extension"] not in extensions:
                 raise self.fail(f"unknown extension {match['extension']}")
-            raw: dict[str, object] = {match["extension"]: self.assignments(match["body"])}
+            raw: dict[str, object] = {
+                match["extension"]: self.assignments(match["body"])
+            }
         else:
             raw = {
-                self.extension_by_short_name(key): v for key, v in self.assignments(text).items()
+                self.extension_by_short_name(key): v
+                for key, v in self.assignments(text).items()
             }
         expected = {}
         for name, value in raw.items():
             extension = extensions[name]
             if extension.extendee != OPTIONS_OF_KIND[element.kind]:
-                raise self.fail(f"{name} extends {extension.extendee}, not options of a {element}")
+                raise self.fail(
+                    f"{name} extends {extension.extendee}, not options of a {element}"
+                )
             expected[name] = self.typed(extension.type, value, name)
         return expected
 
     def extension_by_short_name(self, short: str) -> str:
-        names = [name for name in self.facts.extensions() if name.rsplit(".", 1)[-1] == short]
+        names = [
+            name for name in self.facts.extensions() if name.rsplit(".", 1)[-1] == short
+        ]
         if len(names) != 1:
             raise self.fail(f"option {short!r} names {len(names)} extensions: {names}")
         return names[0]
@@ -432,7 +480,10 @@ class FactsParser:
             unknown = set(value) - set(types)
             if unknown:
                 raise self.fail(f"{type_name} has no fields {sorted(unknown)}")
-            return {key: self.typed(types[key], v, f"{where}.{key}") for key, v in value.items()}
+            return {
+                key: self.typed(types[key], v, f"{where}.{key}")
+                for key, v in value.items()
+            }
         if type_name == "bool" and isinstance(value, bool):
             return value
         if type_name == "string" and isinstance(value, str):
@@ -483,7 +534,9 @@ FACTS = parse_wire_facts(WIRE_FACTS.read_text(encoding="utf-8"))
 
 def compile_proto_tree(proto_root: Path) -> descriptor_pb2.FileDescriptorSet:
     googleapis = Path(google.api.annotations_pb2.__file__).resolve().parents[2]
-    inputs = sorted(str(path.relative_to(proto_root)) for path in proto_root.rglob("*.proto"))
+    inputs = sorted(
+        str(path.relative_to(proto_root)) for path in proto_root.rglob("*.proto")
+    )
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "set.pb"
         arguments = [
@@ -507,7 +560,9 @@ class Descriptors:
     files: dict[str, descriptor_pb2.FileDescriptorProto] = field(default_factory=dict)
     messages: dict[str, descriptor_pb2.DescriptorProto] = field(default_factory=dict)
     enums: dict[str, descriptor_pb2.EnumDescriptorProto] = field(default_factory=dict)
-    services: dict[str, descriptor_pb2.ServiceDescriptorProto] = field(default_factory=dict)
+    services: dict[str, descriptor_pb2.ServiceDescriptorProto] = field(
+        default_factory=dict
+    )
     extensions: dict[str, FieldProto] = field(default_factory=dict)
 
     @classmethod
@@ -518,22 +573,30 @@ class Descriptors:
             prefix = f"{file.package}." if file.package else ""
             index.add_messages(prefix, file.message_type)
             index.enums.update({prefix + enum.name: enum for enum in file.enum_type})
-            index.services.update({prefix + service.name: service for service in file.service})
+            index.services.update(
+                {prefix + service.name: service for service in file.service}
+            )
             index.extensions.update({prefix + ext.name: ext for ext in file.extension})
         return index
 
-    def add_messages(self, prefix: str, messages: Iterable[descriptor_pb2.DescriptorProto]) -> None:
+    def add_messages(
+        self, prefix: str, messages: Iterable[descriptor_pb2.DescriptorProto]
+    ) -> None:
         for message in messages:
             full_name = prefix + message.name
             self.messages[full_name] = message
-            self.enums.update({f"{full_name}.{enum.name}": enum for enum in message.enum_type})
+            self.enums.update(
+                {f"{full_name}.{enum.name}": enum for enum in message.enum_type}
+            )
             self.add_messages(full_name + ".", message.nested_type)
 
 
 def type_name_of(field_proto: FieldProto) -> str:
     if field_proto.type in (FieldProto.TYPE_MESSAGE, FieldProto.TYPE_ENUM):
         return field_proto.type_name.lstrip(".")
-    names = [name for name, number in SCALAR_TYPES.items() if number == field_proto.type]
+    names = [
+        name for name, number in SCALAR_TYPES.items() if number == field_proto.type
+    ]
     return names[0]
 
 
@@ -544,10 +607,14 @@ def describe_field_type(field_proto: FieldProto, descriptors: Descriptors) -> st
         key, value = sorted(entry.field, key=lambda member: member.number)
         return f"map<{type_name_of(key)}, {type_name_of(value)}>"
     base = type_name_of(field_proto)
-    return f"repeated {base}" if field_proto.label == FieldProto.LABEL_REPEATED else base
+    return (
+        f"repeated {base}" if field_proto.label == FieldProto.LABEL_REPEATED else base
+    )
 
 
-def oneof_of(field_proto: FieldProto, message: descriptor_pb2.DescriptorProto) -> str | None:
+def oneof_of(
+    field_proto: FieldProto, message: descriptor_pb2.DescriptorProto
+) -> str | None:
     # A proto3 `optional` field sits in a synthetic oneof that is not part of the wire facts.
     if not field_proto.HasField("oneof_index") or field_proto.proto3_optional:
         return None
@@ -643,13 +710,17 @@ def file_problems(fact: FileFact, descriptors: Descriptors) -> list[str]:
         return [f"{fact.path}: no such file in proto/"]
     problems = []
     if proto.package != fact.package:
-        problems.append(f"{fact.path}: package {proto.package!r}, expected {fact.package!r}")
+        problems.append(
+            f"{fact.path}: package {proto.package!r}, expected {fact.package!r}"
+        )
     if set(proto.dependency) != fact.imports:
         problems.append(
             f"{fact.path}: imports {sorted(proto.dependency)}, expected {sorted(fact.imports or ())}"
         )
     prefix = proto.package + "."
-    declared: dict[str, tuple[set[str], Sequence[MessageFact | ServiceFact | ExtensionFact]]] = {
+    declared: dict[
+        str, tuple[set[str], Sequence[MessageFact | ServiceFact | ExtensionFact]]
+    ] = {
         "messages": ({prefix + m.name for m in proto.message_type}, fact.messages),
         "services": ({prefix + s.name for s in proto.service}, fact.services),
         "extensions": ({prefix + e.name for e in proto.extension}, fact.extensions),
@@ -670,9 +741,13 @@ def message_problems(fact: MessageFact, descriptors: Descriptors) -> list[str]:
         return [f"{fact.file}: no message {fact.full_name}"]
     where = f"message {fact.full_name}"
     problems = []
-    reserved = sorted((r.start, r.end - 1) for r in message.reserved_range)  # end is exclusive
+    reserved = sorted(
+        (r.start, r.end - 1) for r in message.reserved_range
+    )  # end is exclusive
     if reserved != sorted(fact.reserved):
-        problems.append(f"{where}: reserved {reserved}, expected {sorted(fact.reserved)}")
+        problems.append(
+            f"{where}: reserved {reserved}, expected {sorted(fact.reserved)}"
+        )
     actual = {
         member.name: (
             member.number,
@@ -681,8 +756,13 @@ def message_problems(fact: MessageFact, descriptors: Descriptors) -> list[str]:
         )
         for member in message.field
     }
-    expected = {member.name: (member.number, member.type, member.oneof) for member in fact.fields}
-    problems += compare_members(where, "field", actual, expected, "(number, type, oneof)")
+    expected = {
+        member.name: (member.number, member.type, member.oneof)
+        for member in fact.fields
+    }
+    problems += compare_members(
+        where, "field", actual, expected, "(number, type, oneof)"
+    )
     problems += nested_problems(fact, message, descriptors)
     return problems
 
@@ -692,9 +772,13 @@ def nested_problems(
 ) -> list[str]:
     where = f"message {fact.full_name}"
     problems = []
-    extra_types = [nested.name for nested in message.nested_type if not nested.options.map_entry]
+    extra_types = [
+        nested.name for nested in message.nested_type if not nested.options.map_entry
+    ]
     if extra_types:
-        problems.append(f"{where}: nested messages {extra_types} are not in the wire facts")
+        problems.append(
+            f"{where}: nested messages {extra_types} are not in the wire facts"
+        )
     actual_enums = {f"{fact.full_name}.{enum.name}" for enum in message.enum_type}
     if actual_enums != set(fact.enums):
         problems.append(
@@ -715,8 +799,12 @@ def compare_members(
     expected: Mapping[str, object],
     shape: str,
 ) -> list[str]:
-    problems = [f"{where}: missing {what} {name!r}" for name in expected if name not in actual]
-    problems += [f"{where}: extra {what} {name!r}" for name in actual if name not in expected]
+    problems = [
+        f"{where}: missing {what} {name!r}" for name in expected if name not in actual
+    ]
+    problems += [
+        f"{where}: extra {what} {name!r}" for name in actual if name not in expected
+    ]
     problems += [
         f"{where}: {what} {name!r} {shape} is {actual[name]}, expected {expected[name]}"
         for name in expected
@@ -731,19 +819,27 @@ def service_problems(fact: ServiceFact, descriptors: Descriptors) -> list[str]:
         return [f"{fact.file}: no service {fact.full_name}"]
     actual = {
         method.name: (
-            ("stream " if method.client_streaming else "") + method.input_type.lstrip("."),
-            ("stream " if method.server_streaming else "") + method.output_type.lstrip("."),
+            ("stream " if method.client_streaming else "")
+            + method.input_type.lstrip("."),
+            ("stream " if method.server_streaming else "")
+            + method.output_type.lstrip("."),
         )
         for method in service.method
     }
-    return compare_members(f"service {fact.full_name}", "rpc", actual, fact.rpcs, "(input, output)")
+    return compare_members(
+        f"service {fact.full_name}", "rpc", actual, fact.rpcs, "(input, output)"
+    )
 
 
 def extension_problems(fact: ExtensionFact, descriptors: Descriptors) -> list[str]:
     extension = descriptors.extensions.get(fact.full_name)
     if extension is None:
         return [f"{fact.file}: no extension {fact.full_name}"]
-    actual = (extension.number, describe_field_type(extension, descriptors), extension.extendee)
+    actual = (
+        extension.number,
+        describe_field_type(extension, descriptors),
+        extension.extendee,
+    )
     expected = (fact.number, fact.type, "." + fact.extendee)
     if actual != expected:
         return [
@@ -755,7 +851,9 @@ def extension_problems(fact: ExtensionFact, descriptors: Descriptors) -> list[st
 def element_options(element: Element, descriptors: Descriptors) -> bytes | None:
     """The serialized options of the element, or None if it does not exist."""
     members: Iterable[
-        descriptor_pb2.MethodDescriptorProto | FieldProto | descriptor_pb2.OneofDescriptorProto
+        descriptor_pb2.MethodDescriptorProto
+        | FieldProto
+        | descriptor_pb2.OneofDescriptorProto
     ] = []
     if element.kind == "rpc" and element.owner in descriptors.services:
         members = descriptors.services[element.owner].method
@@ -787,7 +885,10 @@ def http_problems(service_name: str, descriptors: Descriptors) -> list[str]:
     return [
         f"rpc {service_name}.{method.name} has a google.api.http option"
         for method in methods
-        if any(number == http for number, _ in iter_wire_fields(method.options.SerializeToString()))
+        if any(
+            number == http
+            for number, _ in iter_wire_fields(method.options.SerializeToString())
+        )
     ]
 
 
@@ -824,14 +925,18 @@ def report(problems: list[str]) -> str:
 def test_parser_found_plausible_facts() -> None:
     # Guards against a format change that makes the parser read (almost) nothing.
     assert len(FACTS.files) >= 6, sorted(FACTS.files)
-    assert all(file.imports is not None for file in FACTS.files.values()), "a file lacks imports"
+    assert all(
+        file.imports is not None for file in FACTS.files.values()
+    ), "a file lacks imports"
     image_service = FACTS.services().get("yandex.cloud.baremetal.v1alpha.ImageService")
     assert image_service and len(image_service.rpcs) == 6, image_service
     assert len(FACTS.messages()) >= 15, sorted(FACTS.messages())
     assert len(FACTS.extensions()) >= 10, sorted(FACTS.extensions())
     with_options = [element for element, expected in FACTS.options.items() if expected]
     assert len(with_options) >= 18, with_options
-    assert FACTS.services_without_http == ["yandex.cloud.baremetal.v1alpha.ImageService"]
+    assert FACTS.services_without_http == [
+        "yandex.cloud.baremetal.v1alpha.ImageService"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -844,9 +949,7 @@ def test_parser_found_plausible_facts() -> None:
     ],
 )
 def test_parser_rejects_unknown_line_shapes(bad_line: str) -> None:
-    text = (
-        f"## Section\n\n#### `a/b/c.proto` (package `a.b`)\nimports: \n- message `M`\n{bad_line}\n"
-    )
+    text = f"## Section\n\n#### `a/b/c.proto` (package `a.b`)\nimports: \n- message `M`\n{bad_line}\n"
     with pytest.raises(AssertionError, match="line 6"):
         parse_wire_facts(text)
 
@@ -957,7 +1060,11 @@ def test_mutated_copy_is_caught(mutation: str, tmp_path: Path) -> None:
     copy = tmp_path / "proto"
     shutil.copytree(PROTO, copy)
     source = (copy / path).read_text(encoding="utf-8")
-    assert source.count(old) == 1, f"{old!r} must occur once in {path} for this mutation"
+    assert (
+        source.count(old) == 1
+    ), f"{old!r} must occur once in {path} for this mutation"
     (copy / path).write_text(source.replace(old, new), encoding="utf-8")
     problems = all_problems(FACTS, Descriptors.of(compile_proto_tree(copy)))
-    assert any(all(word in problem for word in words) for problem in problems), report(problems)
+    assert any(all(word in problem for word in words) for problem in problems), report(
+        problems
+    )

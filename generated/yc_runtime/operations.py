@@ -1,0 +1,236 @@
+"""Long-running operations: creation, storage, delayed completion, and OperationService."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import grpc
+from google.protobuf.message import Message
+
+from yandex.cloud.operation import (
+    operation_pb2,
+    operation_service_pb2,
+    operation_service_pb2_grpc,
+)
+
+from .errors import ApiError, invalid_argument, not_found, rpc
+from .ids import new_id
+from .storage import Storage, StoredOperation, Transaction
+from .validation import Bound, Check, FieldRules, MessageRules, Validator
+
+log = logging.getLogger(__name__)
+
+Operation = operation_pb2.Operation
+
+
+@dataclass(frozen=True)
+class Completion:
+    """How a service finishes its delayed operations of one rpc.
+
+    `complete` does the work inside a transaction and returns the operation's response; an
+    ApiError from it rolls that transaction back and fails the operation, after `revert` undid,
+    in a new transaction, what the rpc did when it was called (e.g. a CREATING status).
+    """
+
+    complete: Callable[[Transaction, StoredOperation], Message]
+    revert: Callable[[Transaction, StoredOperation], None]
+
+
+def new_operation(
+    description: str, metadata: Message, created_by: str, now_ns: int
+) -> Operation:
+    operation = Operation(id=new_id(), description=description, created_by=created_by)
+    operation.created_at.FromNanoseconds(now_ns)
+    operation.modified_at.FromNanoseconds(now_ns)
+    operation.metadata.Pack(metadata)
+    return operation
+
+
+def finish(operation: Operation, now_ns: int, response: Message) -> None:
+    operation.done = True
+    operation.modified_at.FromNanoseconds(now_ns)
+    operation.response.Pack(response)
+
+
+def fail(operation: Operation, now_ns: int, error: ApiError) -> None:
+    operation.done = True
+    operation.modified_at.FromNanoseconds(now_ns)
+    operation.error.CopyFrom(error.to_status())
+
+
+def cancelled() -> ApiError:
+    return ApiError(grpc.StatusCode.CANCELLED, "Operation was cancelled")
+
+
+def stored(
+    operation: Operation, kind: str, resource_id: str, now_ns: int
+) -> StoredOperation:
+    return StoredOperation(
+        id=operation.id,
+        resource_kind=kind,
+        resource_id=resource_id,
+        created_at=now_ns,
+        done=operation.done,
+        data=operation.SerializeToString(),
+    )
+
+
+class Scheduler:
+    """Completes delayed operations when they are due, on one background thread.
+
+    Unfinished operations are stored with the rpc that completes them, so a restarted server
+    picks them up again: `start()` reschedules everything still unfinished.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._completions: dict[str, Completion] = {}
+        self._queue: list[tuple[float, str]] = []
+        self._wakeup = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, name="operations", daemon=True
+        )
+
+    def register(self, method: str, completion: Completion) -> None:
+        self._completions[method] = completion
+
+    def start(self) -> None:
+        with self._storage.read() as transaction:
+            unfinished = transaction.unfinished_operations()
+        for operation in unfinished:
+            self.schedule(operation.id, operation.due)
+        self._thread.start()
+
+    def schedule(self, operation_id: str, due: float) -> None:
+        with self._wakeup:
+            heapq.heappush(self._queue, (due, operation_id))
+            self._wakeup.notify()
+
+    def stop(self) -> None:
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._stopping and (
+                    not self._queue or self._queue[0][0] > time.time()
+                ):
+                    timeout = self._queue[0][0] - time.time() if self._queue else None
+                    self._wakeup.wait(timeout)
+                if self._stopping:
+                    return
+                _, operation_id = heapq.heappop(self._queue)
+            try:
+                self.complete(operation_id, cancel=False)
+            except Exception:  # one broken completion must not stop the others
+                log.exception("completing operation %s failed", operation_id)
+
+    def complete(self, operation_id: str, cancel: bool) -> Operation | None:
+        """Finishes (or cancels) an unfinished operation; returns it, or None if unknown.
+
+        A finished operation is returned unchanged."""
+        try:
+            with self._storage.transaction() as transaction:
+                record = transaction.get_operation(operation_id)
+                if record is None or record.done:
+                    return Operation.FromString(record.data) if record else None
+                if cancel:
+                    raise cancelled()
+                response = self._completion(record).complete(transaction, record)
+                operation = Operation.FromString(record.data)
+                finish(operation, time.time_ns(), response)
+                transaction.put_operation(_done(record, operation))
+                return operation
+        except ApiError as error:
+            return self._fail(operation_id, error)
+
+    def _fail(self, operation_id: str, error: ApiError) -> Operation | None:
+        with self._storage.transaction() as transaction:
+            record = transaction.get_operation(operation_id)
+            if record is None or record.done:
+                return Operation.FromString(record.data) if record else None
+            self._completion(record).revert(transaction, record)
+            operation = Operation.FromString(record.data)
+            fail(operation, time.time_ns(), error)
+            transaction.put_operation(_done(record, operation))
+            return operation
+
+    def _completion(self, record: StoredOperation) -> Completion:
+        completion = self._completions.get(record.method)
+        if completion is None:
+            raise RuntimeError(f"no service completes operations of {record.method}")
+        return completion
+
+
+def _done(record: StoredOperation, operation: Operation) -> StoredOperation:
+    return replace(record, done=True, data=operation.SerializeToString(), pending=b"")
+
+
+_OPERATION_ID = FieldRules(
+    "operation_id",
+    (
+        Check("required", "The field is required."),
+        Check(
+            "length",
+            "The maximum string length in characters is 50.",
+            bound=Bound(high=50),
+        ),
+    ),
+)
+# The constraints of yandex/cloud/operation/operation_service.proto.
+_RULES = {
+    "yandex.cloud.operation.GetOperationRequest": MessageRules((_OPERATION_ID,)),
+    "yandex.cloud.operation.CancelOperationRequest": MessageRules((_OPERATION_ID,)),
+}
+
+
+class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
+    """`yandex.cloud.operation.OperationService` over the operations the services store."""
+
+    def __init__(self, storage: Storage, scheduler: Scheduler) -> None:
+        self._storage = storage
+        self._scheduler = scheduler
+        self._validator = Validator(_RULES)
+
+    def add_to_server(self, server: grpc.Server) -> None:
+        operation_service_pb2_grpc.add_OperationServiceServicer_to_server(self, server)
+
+    def _validate(self, request: Message) -> None:
+        violations = self._validator.violations(request)
+        if violations:
+            raise invalid_argument(violations)
+
+    @rpc
+    def Get(
+        self,
+        request: operation_service_pb2.GetOperationRequest,
+        context: grpc.ServicerContext,
+    ) -> Operation:
+        self._validate(request)
+        with self._storage.read() as transaction:
+            record = transaction.get_operation(request.operation_id)
+        if record is None:
+            raise not_found("operation", request.operation_id)
+        return Operation.FromString(record.data)
+
+    @rpc
+    def Cancel(
+        self,
+        request: operation_service_pb2.CancelOperationRequest,
+        context: grpc.ServicerContext,
+    ) -> Operation:
+        self._validate(request)
+        operation = self._scheduler.complete(request.operation_id, cancel=True)
+        if operation is None:
+            raise not_found("operation", request.operation_id)
+        return operation

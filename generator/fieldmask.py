@@ -1,0 +1,84 @@
+"""The field-mask view: per update request, the paths an update mask may name and typed helpers
+over the runtime's `MaskSpec`. `templates/fieldmask.py.j2` lays it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.model import Api, MaskNode, ProtoFile, StandardMethod
+from generator.python_names import Imports, message_module, python_literal
+from generator.server import mask_class_name
+
+
+@dataclass(frozen=True)
+class MaskClass:
+    name: str
+    request: str  # Python expression of the request class
+    resource: str
+    request_name: str
+    resource_name: str
+    fields: str  # the MaskField tree, as a Python expression
+    allowed_paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldMaskModule:
+    source: str
+    imports: tuple[str, ...]
+    classes: tuple[MaskClass, ...]
+
+
+def _node(node: MaskNode, indent: str) -> str:
+    kind = f"_fieldmask.{node.kind.upper()}"
+    arguments = [python_literal(node.name), python_literal(node.json_name), kind]
+    if node.children:
+        inner = "".join(
+            f"{indent}        {_node(child, indent + '        ')},\n"
+            for child in node.children
+        )
+        arguments.append(f"(\n{inner}{indent}    )")
+    return f"_fieldmask.MaskField({', '.join(arguments)})"
+
+
+def _paths(nodes: tuple[MaskNode, ...], prefix: str = "") -> list[str]:
+    found = []
+    for node in nodes:
+        found.append(prefix + node.name)
+        if node.kind == "map":
+            found.append(f"{prefix}{node.name}.<key>")
+        found.extend(_paths(node.children, f"{prefix}{node.name}."))
+    return found
+
+
+def update_methods(proto_file: ProtoFile):  # type: ignore[no-untyped-def]
+    for service in proto_file.services:
+        for method in service.methods:
+            if method.standard is StandardMethod.UPDATE and service.resource:
+                yield service, method
+
+
+def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
+    methods = list(update_methods(proto_file))
+    if not methods:
+        return None
+    modules = {message_module(api, m.input) for _, m in methods} | {
+        message_module(api, s.resource.message) for s, _ in methods
+    }
+    imports = Imports(api, modules)
+    classes = []
+    for service, method in methods:
+        resource = service.resource
+        nodes = api.mask_tree(api.mirrored_fields(method.input, resource.message))
+        fields = "".join(f"        {_node(node, '        ')},\n" for node in nodes)
+        classes.append(
+            MaskClass(
+                name=mask_class_name(method),
+                request=imports.message(method.input),
+                resource=imports.message(resource.message),
+                request_name=method.input.rsplit(".", 1)[1],
+                resource_name=resource.message.rsplit(".", 1)[1],
+                fields=f"(\n{fields}    )",
+                allowed_paths=tuple(_paths(nodes)),
+            )
+        )
+    return FieldMaskModule(proto_file.name, tuple(imports.lines()), tuple(classes))

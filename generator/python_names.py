@@ -1,0 +1,109 @@
+"""How proto elements are named in generated Python: modules, import aliases, type expressions."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from generator.model import Api
+
+
+def module_name(proto_file: str, suffix: str) -> str:
+    """`a/b/c.proto` + `_pb2` -> `a.b.c_pb2`, as protoc's Python generator names modules."""
+    return proto_file[: -len(".proto")].replace("-", "_").replace("/", ".") + suffix
+
+
+def output_path(proto_file: str, suffix: str) -> str:
+    return module_name(proto_file, suffix).replace(".", "/") + ".py"
+
+
+def python_literal(value: object) -> str:
+    """A literal as black writes it: strings in double quotes unless that needs more escapes."""
+    if isinstance(value, str):
+        text = repr(value)
+        if text.startswith("'") and '"' not in value:
+            text = '"' + text[1:-1].replace("\\'", "'") + '"'
+        return text
+    return repr(value)
+
+
+def docstring(text: str) -> str:
+    """A docstring body: backslashes and triple quotes escaped, trailing spaces dropped."""
+    lines = [
+        line.rstrip()
+        for line in text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').split("\n")
+    ]
+    body = "\n".join(lines).strip()
+    return body + " " if body.endswith('"') else body
+
+
+class Imports:
+    """The modules a generated file imports, each under a unique, stable alias."""
+
+    def __init__(self, api: Api, modules: Iterable[str]) -> None:
+        self.api = api
+        unique = sorted(set(modules))
+        self.aliases = {module: self._alias(module, unique) for module in unique}
+
+    @staticmethod
+    def _alias(module: str, modules: list[str]) -> str:
+        parts = module.split(".")
+        for depth in range(1, len(parts) + 1):
+            alias = "_".join(parts[-depth:])
+            clashes = [
+                m
+                for m in modules
+                if m != module and "_".join(m.split(".")[-depth:]) == alias
+            ]
+            if not clashes:
+                return alias
+        return "_".join(parts)
+
+    def lines(self) -> list[str]:
+        found = []
+        for module, alias in self.aliases.items():
+            package, _, name = module.rpartition(".")
+            imported = f"from {package} import {name}" if package else f"import {name}"
+            found.append(imported if alias == name else f"{imported} as {alias}")
+        return found
+
+    def message(self, full_name: str) -> str:
+        """The Python expression for a message class, e.g. `image_pb2.Image.Status`."""
+        if full_name.startswith("google.protobuf."):
+            module = f"google.protobuf.{_well_known_module(full_name)}"
+            return f"{self.aliases[module]}.{full_name.rsplit('.', 1)[1]}"
+        message = self.api.messages[full_name]
+        relative = (
+            full_name[len(message.package) + 1 :] if message.package else full_name
+        )
+        return f"{self.aliases[module_name(message.file, '_pb2')]}.{relative}"
+
+
+def message_module(api: Api, full_name: str) -> str:
+    if full_name.startswith("google.protobuf."):
+        return f"google.protobuf.{_well_known_module(full_name)}"
+    return module_name(api.messages[full_name].file, "_pb2")
+
+
+# The protobuf runtime module of each google.protobuf message.
+_WELL_KNOWN_MODULES = {
+    "any_pb2": "Any",
+    "api_pb2": "Api Method Mixin",
+    "duration_pb2": "Duration",
+    "empty_pb2": "Empty",
+    "field_mask_pb2": "FieldMask",
+    "source_context_pb2": "SourceContext",
+    "struct_pb2": "Struct Value ListValue",
+    "timestamp_pb2": "Timestamp",
+    "type_pb2": "Type Field Enum EnumValue Option",
+    "wrappers_pb2": "DoubleValue FloatValue Int64Value UInt64Value Int32Value UInt32Value "
+    "BoolValue StringValue BytesValue",
+}
+_WELL_KNOWN_FILES = {
+    name: module
+    for module, names in _WELL_KNOWN_MODULES.items()
+    for name in names.split()
+}
+
+
+def _well_known_module(full_name: str) -> str:
+    return _WELL_KNOWN_FILES[full_name.rsplit(".", 1)[1]]

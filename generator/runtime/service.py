@@ -1,0 +1,533 @@
+"""Default implementations of the standard methods, over a `Storage`.
+
+A generated servicer subclasses `ResourceService` and describes its resource and methods as data
+(`ResourceSpec`, `ListSpec`, `MutationSpec`...); each rpc calls the matching `standard_*` method.
+Users extend a service by subclassing it: override an rpc, or the `before_*`/`after_*` hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Generic, Mapping, NoReturn, TypeVar
+
+import grpc
+from google.protobuf import empty_pb2
+from google.protobuf.message import Message
+
+from .errors import (
+    ApiError,
+    Violation,
+    abort,
+    already_exists,
+    invalid_argument,
+    not_found,
+    rpc,
+)
+from .fieldmask import MaskError, MaskSpec, Path
+from .ids import new_id
+from .operations import Completion, Operation, Scheduler, finish, new_operation, stored
+from .paging import PageTokens, paginate
+from .query import QueryError, parse_filter, parse_order_by
+from .storage import Storage, StoredOperation, StoredResource, Transaction
+from .validation import MessageRules, Selection, Validator, size_violations
+
+R = TypeVar("R", bound=Message)
+L = TypeVar("L", bound=Message)
+
+CREATE, UPDATE, DELETE = "create", "update", "delete"
+# Resource status values (by name) shown while a delayed operation is in flight.
+_TRANSITIONAL = {CREATE: "CREATING", UPDATE: "UPDATING", DELETE: "DELETING"}
+_SETTLED = "READY"
+_OPERATIONS_ORDER = "created_at desc, id desc"
+
+
+class Runtime:
+    """What the services of one server share: storage, operations, page tokens."""
+
+    def __init__(self, storage: Storage, operation_delay: float = 0.0) -> None:
+        self.storage = storage
+        self.operation_delay = operation_delay
+        self.scheduler = Scheduler(storage)
+        self.tokens = PageTokens(self._token_secret())
+
+    def _token_secret(self) -> bytes:
+        """Kept in storage, so that page tokens stay valid across restarts."""
+        with self.storage.transaction() as transaction:
+            secret = transaction.get_meta("page_token_secret")
+            if secret is None:
+                secret = os.urandom(32)
+                transaction.put_meta("page_token_secret", secret)
+        return secret
+
+    def subject(self, context: grpc.ServicerContext) -> str:
+        """Who makes the call, for `Operation.created_by`; "" when calls are anonymous."""
+        return ""
+
+
+@dataclass(frozen=True)
+class ResourceSpec(Generic[R]):
+    kind: str  # full name of the resource message
+    label: str  # for messages and operation descriptions, e.g. "image"
+    message: type[R]
+    id_field: str
+    request_id_field: str  # how requests name the id, e.g. `image_id`
+    parent_field: str = ""
+    name_field: str = ""
+    created_at_field: str = ""
+    status_field: str = ""
+    statuses: Mapping[str, int] = field(default_factory=dict)  # value numbers by name
+    unique_names: bool = False  # names are unique within a parent: ALREADY_EXISTS
+
+
+@dataclass(frozen=True)
+class ListSpec(Generic[L]):
+    response: type[L]
+    items_field: str
+    default_page_size: int
+    parent_field: str = ""  # the request field that scopes the list, if any
+
+
+@dataclass(frozen=True)
+class MutationSpec:
+    kind: str  # CREATE, UPDATE or DELETE
+    method: str  # the rpc's full name, which stored operations refer to
+    request: type[Message]
+    description: str
+    metadata: type[Message]
+    metadata_id_field: str = ""
+    copy_fields: tuple[
+        str, ...
+    ] = ()  # CREATE: request fields that mirror resource fields
+    mask: MaskSpec | None = None  # UPDATE
+
+
+def _selection(request: Message, mask: MaskSpec, paths: list[Path]) -> Selection:
+    """What to validate in an update request: the fields it writes (with the map keys it
+    touches) and every field that is not updatable, such as the resource id."""
+    updatable = {item.name for item in mask.fields}
+    keys: dict[str, set[str] | None] = {
+        name: None
+        for name in request.DESCRIPTOR.fields_by_name
+        if name not in updatable
+    }
+    for path in paths:
+        top = path.names[0]
+        if path.key is None or len(path.names) > 1:
+            keys[top] = None
+        elif top not in keys or keys[top] is not None:
+            keys.setdefault(top, set()).add(path.key)  # type: ignore[union-attr]
+    return {
+        name: None if found is None else frozenset(found)
+        for name, found in keys.items()
+    }
+
+
+class Service:
+    """What every generated servicer has: the runtime, and request validation."""
+
+    RULES: ClassVar[Mapping[str, MessageRules]] = {}
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.validator = Validator(self.RULES)
+
+    def validate(self, request: Message, selection: Selection | None = None) -> None:
+        violations = self.validator.violations(request, selection)
+        if violations:
+            raise invalid_argument(violations)
+
+    def unimplemented(self, method: str, context: grpc.ServicerContext) -> NoReturn:
+        """The answer of an rpc that is not a standard method, until a subclass implements it."""
+        abort(
+            context,
+            ApiError(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"{type(self).__name__}.{method} is not implemented: override it in a subclass",
+            ),
+        )
+
+
+class ResourceService(Service, Generic[R]):
+    """Standard methods of a service that manages one resource type."""
+
+    RESOURCE: ClassVar[ResourceSpec[Any]]
+    MUTATIONS: ClassVar[tuple[MutationSpec, ...]] = ()
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        for spec in self.MUTATIONS:
+            runtime.scheduler.register(spec.method, self._completion(spec))
+
+    # --- hooks: override in a subclass; raise ApiError to refuse -------------------------------
+
+    def before_create(self, request: Any, resource: R) -> None:
+        """Runs before a new resource is stored; may change it (fill computed fields)."""
+
+    def after_create(self, resource: R) -> None:
+        """Runs in the same transaction, once the resource is stored and ready."""
+
+    def before_update(self, request: Any, current: R, updated: R) -> None:
+        """Runs before the updated resource replaces the current one; may change `updated`."""
+
+    def after_update(self, resource: R) -> None:
+        """Runs in the same transaction, once the update is stored."""
+
+    def before_delete(self, request: Any, resource: R) -> None:
+        """Runs before the resource is deleted."""
+
+    def after_delete(self, resource: R) -> None:
+        """Runs in the same transaction, once the resource is deleted."""
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _load(self, transaction: Transaction, resource_id: str) -> R:
+        spec = self.RESOURCE
+        record = transaction.get_resource(spec.kind, resource_id)
+        if record is None:
+            raise not_found(spec.label, resource_id)
+        resource: R = spec.message.FromString(record.data)
+        return resource
+
+    def _store(self, transaction: Transaction, resource: R) -> None:
+        spec = self.RESOURCE
+        transaction.put_resource(
+            StoredResource(
+                kind=spec.kind,
+                id=getattr(resource, spec.id_field),
+                parent=(
+                    getattr(resource, spec.parent_field) if spec.parent_field else ""
+                ),
+                name=getattr(resource, spec.name_field) if spec.name_field else "",
+                data=resource.SerializeToString(),
+            )
+        )
+
+    def _set_status(self, resource: R, name: str) -> None:
+        spec = self.RESOURCE
+        if spec.status_field and name in spec.statuses:
+            setattr(resource, spec.status_field, spec.statuses[name])
+
+    def _check_unique_name(self, transaction: Transaction, resource: R) -> None:
+        spec = self.RESOURCE
+        if not (spec.unique_names and spec.name_field):
+            return
+        name = getattr(resource, spec.name_field)
+        parent = getattr(resource, spec.parent_field) if spec.parent_field else ""
+        if not name:
+            return
+        found = transaction.find_by_name(spec.kind, parent, name)
+        if found is not None and found.id != getattr(resource, spec.id_field):
+            raise already_exists(spec.label, spec.name_field, name, parent)
+
+    def _require_idle(self, transaction: Transaction, resource_id: str) -> None:
+        for operation in transaction.unfinished_operations():
+            if (operation.resource_kind, operation.resource_id) == (
+                self.RESOURCE.kind,
+                resource_id,
+            ):
+                raise ApiError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"{self.RESOURCE.label} {resource_id!r} has operation "
+                    f"{operation.id} in progress",
+                )
+
+    # --- Get, List, ListOperations -------------------------------------------------------------
+
+    @rpc
+    def standard_get(self, request: Message, context: grpc.ServicerContext) -> R:
+        self.validate(request)
+        with self.runtime.storage.read() as transaction:
+            return self._load(
+                transaction, getattr(request, self.RESOURCE.request_id_field)
+            )
+
+    @rpc
+    def standard_list(
+        self, spec: ListSpec[L], request: Message, context: grpc.ServicerContext
+    ) -> L:
+        self.validate(request)
+        resource = self.RESOURCE
+        fields = request.DESCRIPTOR.fields_by_name
+        parent = getattr(request, spec.parent_field) if spec.parent_field else None
+        try:
+            matcher = parse_filter(
+                request.filter if "filter" in fields else "",  # type: ignore[attr-defined]
+                resource.message.DESCRIPTOR,
+            )
+            ordering = parse_order_by(
+                request.order_by if "order_by" in fields else "",  # type: ignore[attr-defined]
+                resource.message.DESCRIPTOR,
+            )
+            query = f"{parent}\n{matcher.fingerprint}\n{ordering.fingerprint}"
+            after = self._position(request, query, ordering)
+        except QueryError as error:
+            raise invalid_argument([Violation(error.argument, str(error))]) from None
+        with self.runtime.storage.read() as transaction:
+            records = transaction.list_resources(resource.kind, parent)
+        items = [resource.message.FromString(record.data) for record in records]
+        items = sorted(
+            (item for item in items if matcher.matches(item)), key=ordering.key
+        )
+        page, last = paginate(
+            items, ordering.key, after, self._page_size(spec, request)
+        )
+        response = spec.response()
+        getattr(response, spec.items_field).extend(page)
+        if last is not None:
+            token = self.runtime.tokens.encode(query, ordering.position(last))
+            setattr(response, "next_page_token", token)
+        return response
+
+    def _position(self, request: Message, query: str, ordering: Any) -> Any:
+        token: str = getattr(request, "page_token")
+        if not token:
+            return None
+        return ordering.key_from_position(self.runtime.tokens.decode(token, query))
+
+    @staticmethod
+    def _page_size(spec: ListSpec[L], request: Message) -> int:
+        size: int = getattr(request, "page_size")
+        return size if size > 0 else spec.default_page_size
+
+    @rpc
+    def standard_list_operations(
+        self, spec: ListSpec[L], request: Message, context: grpc.ServicerContext
+    ) -> L:
+        self.validate(request)
+        resource_id: str = getattr(request, self.RESOURCE.request_id_field)
+        ordering = parse_order_by(_OPERATIONS_ORDER, Operation.DESCRIPTOR)
+        query = f"operations\n{self.RESOURCE.kind}\n{resource_id}"
+        try:
+            after = self._position(request, query, ordering)
+        except QueryError as error:
+            raise invalid_argument([Violation(error.argument, str(error))]) from None
+        with self.runtime.storage.read() as transaction:
+            records = transaction.list_operations(self.RESOURCE.kind, resource_id)
+            if not records:
+                self._load(
+                    transaction, resource_id
+                )  # NOT_FOUND for an unknown resource
+        operations = sorted(
+            (Operation.FromString(record.data) for record in records), key=ordering.key
+        )
+        page, last = paginate(
+            operations, ordering.key, after, self._page_size(spec, request)
+        )
+        response = spec.response()
+        getattr(response, spec.items_field).extend(page)
+        if last is not None:
+            token = self.runtime.tokens.encode(query, ordering.position(last))
+            setattr(response, "next_page_token", token)
+        return response
+
+    # --- Create, Update, Delete ----------------------------------------------------------------
+
+    @rpc
+    def standard_create(
+        self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
+    ) -> Operation:
+        self.validate(request)
+        return self._mutate(spec, request, "", context)
+
+    @rpc
+    def standard_update(
+        self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
+    ) -> Operation:
+        assert spec.mask is not None
+        paths = self._mask_paths(spec.mask, request)
+        self.validate(request, _selection(request, spec.mask, paths))
+        resource_id = getattr(request, self.RESOURCE.request_id_field)
+        return self._mutate(spec, request, resource_id, context)
+
+    @rpc
+    def standard_delete(
+        self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
+    ) -> Operation:
+        self.validate(request)
+        resource_id = getattr(request, self.RESOURCE.request_id_field)
+        return self._mutate(spec, request, resource_id, context)
+
+    @staticmethod
+    def _mask_paths(mask: MaskSpec, request: Message) -> list[Path]:
+        given = (
+            getattr(request, "update_mask") if request.HasField("update_mask") else None
+        )
+        try:
+            return mask.parse(given)
+        except MaskError as error:
+            raise invalid_argument([Violation("update_mask", str(error))]) from None
+
+    def _mutate(
+        self,
+        spec: MutationSpec,
+        request: Message,
+        resource_id: str,
+        context: grpc.ServicerContext,
+    ) -> Operation:
+        now = time.time_ns()
+        delay = self.runtime.operation_delay
+        kind = self.RESOURCE.kind
+        with self.runtime.storage.transaction() as transaction:
+            if spec.kind != CREATE:
+                self._load(transaction, resource_id)
+                self._require_idle(transaction, resource_id)
+            if delay > 0:
+                resource_id = self._begin(spec, transaction, request, resource_id, now)
+                operation = self._operation(spec, resource_id, context, now)
+                record = replace(
+                    stored(operation, kind, resource_id, now),
+                    method=spec.method,
+                    pending=request.SerializeToString(),
+                    due=time.time() + delay,
+                )
+            else:
+                resource_id, response = self._apply(
+                    spec, transaction, request, resource_id, now
+                )
+                operation = self._operation(spec, resource_id, context, now)
+                finish(operation, now, response)
+                record = stored(operation, kind, resource_id, now)
+            transaction.put_operation(record)
+        if not operation.done:
+            self.runtime.scheduler.schedule(operation.id, record.due)
+        return operation
+
+    def _operation(
+        self,
+        spec: MutationSpec,
+        resource_id: str,
+        context: grpc.ServicerContext,
+        now: int,
+    ) -> Operation:
+        metadata = spec.metadata()
+        if spec.metadata_id_field:
+            setattr(metadata, spec.metadata_id_field, resource_id)
+        return new_operation(
+            spec.description, metadata, self.runtime.subject(context), now
+        )
+
+    def _new_resource(self, spec: MutationSpec, request: Message, now: int) -> R:
+        resource: R = self.RESOURCE.message()
+        for name in spec.copy_fields:
+            _copy_field(request, resource, name)
+        setattr(resource, self.RESOURCE.id_field, new_id())
+        if self.RESOURCE.created_at_field:
+            getattr(resource, self.RESOURCE.created_at_field).FromNanoseconds(now)
+        return resource
+
+    def _begin(
+        self,
+        spec: MutationSpec,
+        transaction: Transaction,
+        request: Message,
+        resource_id: str,
+        now: int,
+    ) -> str:
+        """The request-time part of a delayed operation: the resource shows it is changing."""
+        if spec.kind == CREATE:
+            resource = self._new_resource(spec, request, now)
+            self._check_unique_name(transaction, resource)
+            self.before_create(request, resource)
+        else:
+            resource = self._load(transaction, resource_id)
+        self._set_status(resource, _TRANSITIONAL[spec.kind])
+        self._store(transaction, resource)
+        return str(getattr(resource, self.RESOURCE.id_field))
+
+    def _apply(
+        self,
+        spec: MutationSpec,
+        transaction: Transaction,
+        request: Message,
+        resource_id: str,
+        now: int,
+    ) -> tuple[str, Message]:
+        """Does the work of a mutation; returns the resource id and the operation response."""
+        if spec.kind == CREATE:
+            resource = self._new_resource(spec, request, now)
+            self._set_status(resource, _SETTLED)
+            self._check_unique_name(transaction, resource)
+            self.before_create(request, resource)
+            self._store(transaction, resource)
+            self.after_create(resource)
+            return str(getattr(resource, self.RESOURCE.id_field)), resource
+        current = self._load(transaction, resource_id)
+        if spec.kind == DELETE:
+            self.before_delete(request, current)
+            transaction.delete_resource(self.RESOURCE.kind, resource_id)
+            self.after_delete(current)
+            return resource_id, empty_pb2.Empty()
+        assert spec.mask is not None
+        updated = self.RESOURCE.message()
+        updated.CopyFrom(current)
+        paths = self._mask_paths(spec.mask, request)
+        spec.mask.apply(request, updated, paths)
+        self.before_update(request, current, updated)
+        self._check_unique_name(transaction, updated)
+        rules = self.RULES.get(request.DESCRIPTOR.full_name)
+        if rules is not None:
+            violations = size_violations(updated, rules, {p.names[0] for p in paths})
+            if violations:
+                raise invalid_argument(violations)
+        self._store(transaction, updated)
+        self.after_update(updated)
+        return resource_id, updated
+
+    def _completion(self, spec: MutationSpec) -> Completion:
+        def complete(transaction: Transaction, record: StoredOperation) -> Message:
+            if spec.kind == CREATE:
+                resource = self._load(transaction, record.resource_id)
+                self._set_status(resource, _SETTLED)
+                self._store(transaction, resource)
+                self.after_create(resource)
+                return resource
+            request = spec.request.FromString(record.pending)
+            _, response = self._apply(
+                spec, transaction, request, record.resource_id, time.time_ns()
+            )
+            if spec.kind == UPDATE:
+                assert isinstance(response, self.RESOURCE.message)
+                self._set_status(response, _SETTLED)
+                self._store(transaction, response)
+            return response
+
+        def revert(transaction: Transaction, record: StoredOperation) -> None:
+            self._revert(spec, transaction, record.resource_id)
+
+        return Completion(complete, revert)
+
+    def _revert(
+        self, spec: MutationSpec, transaction: Transaction, resource_id: str
+    ) -> None:
+        """Undoes the request-time part of a delayed operation that failed or was cancelled."""
+        record = transaction.get_resource(self.RESOURCE.kind, resource_id)
+        if record is None:
+            return
+        if spec.kind == CREATE:
+            transaction.delete_resource(self.RESOURCE.kind, resource_id)
+            return
+        resource: R = self.RESOURCE.message.FromString(record.data)
+        self._set_status(resource, _SETTLED)
+        self._store(transaction, resource)
+
+
+def _copy_field(source: Message, target: Message, name: str) -> None:
+    value = getattr(source, name)
+    descriptor = source.DESCRIPTOR.fields_by_name[name]
+    if descriptor.is_repeated:
+        target_value = getattr(target, name)
+        if hasattr(value, "items"):
+            for key, item in value.items():
+                if isinstance(item, Message):
+                    target_value[key].CopyFrom(item)
+                else:
+                    target_value[key] = item
+        else:
+            target_value.extend(value)
+    elif descriptor.message_type is not None:
+        if source.HasField(name):
+            getattr(target, name).CopyFrom(value)
+    elif not descriptor.has_presence or source.HasField(name):
+        setattr(target, name, value)

@@ -1,0 +1,419 @@
+"""Storage of resources, operations and idempotency keys.
+
+One interface, two implementations: `SqliteStorage` (the default; WAL, survives restarts) and
+`MemoryStorage` (for tests). Every mutating rpc runs in one `transaction()`: all of its writes
+land together or not at all, and write transactions never interleave.
+"""
+
+from __future__ import annotations
+
+import abc
+import sqlite3
+import threading
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    kind: str  # full name of the resource message
+    id: str
+    parent: str  # e.g. the folder id; "" for resources without a parent
+    name: str  # "" for resources without a name
+    data: bytes  # the serialized resource
+
+
+@dataclass(frozen=True)
+class StoredOperation:
+    id: str
+    resource_kind: str
+    resource_id: str
+    created_at: int  # nanoseconds since the epoch
+    done: bool
+    data: bytes  # the serialized yandex.cloud.operation.Operation
+    method: str = ""  # the rpc that completes an unfinished operation
+    pending: bytes = b""  # what completes it: the serialized request
+    due: float = 0.0  # when it completes, in seconds since the epoch
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    fingerprint: str  # identifies the request the key was first used with
+    operation_id: str
+
+
+class Transaction(abc.ABC):
+    """The operations of one transaction. Reads see the transaction's own writes."""
+
+    @abc.abstractmethod
+    def get_resource(self, kind: str, resource_id: str) -> StoredResource | None: ...
+
+    @abc.abstractmethod
+    def find_by_name(
+        self, kind: str, parent: str, name: str
+    ) -> StoredResource | None: ...
+
+    @abc.abstractmethod
+    def list_resources(self, kind: str, parent: str | None) -> list[StoredResource]:
+        """Resources of `kind` (under `parent`, unless it is None), ordered by id."""
+
+    @abc.abstractmethod
+    def put_resource(self, resource: StoredResource) -> None: ...
+
+    @abc.abstractmethod
+    def delete_resource(self, kind: str, resource_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def get_operation(self, operation_id: str) -> StoredOperation | None: ...
+
+    @abc.abstractmethod
+    def put_operation(self, operation: StoredOperation) -> None: ...
+
+    @abc.abstractmethod
+    def list_operations(self, kind: str, resource_id: str) -> list[StoredOperation]:
+        """A resource's operations, newest first."""
+
+    @abc.abstractmethod
+    def unfinished_operations(self) -> list[StoredOperation]: ...
+
+    @abc.abstractmethod
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    @abc.abstractmethod
+    def put_idempotency(self, key: str, record: IdempotencyRecord) -> None: ...
+
+    @abc.abstractmethod
+    def get_meta(self, key: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def put_meta(self, key: str, value: bytes) -> None: ...
+
+
+class Storage(abc.ABC):
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+
+    @abc.abstractmethod
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A consistent read-only view."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+def _newest_first(operation: StoredOperation) -> tuple[int, str]:
+    return (operation.created_at, operation.id)
+
+
+# --- in memory -----------------------------------------------------------------------------
+
+
+class _MemoryTransaction(Transaction):
+    """Writes go straight to the shared dicts; an undo log restores them on rollback."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        self._undo: list[Callable[[], None]] = []
+
+    def rollback(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+
+    def _remember(self, table: dict[object, object], key: object) -> None:
+        if key in table:
+            previous = table[key]
+            self._undo.append(lambda: table.__setitem__(key, previous))
+        else:
+            self._undo.append(lambda: table.pop(key, None))  # type: ignore[arg-type]
+
+    def get_resource(self, kind: str, resource_id: str) -> StoredResource | None:
+        return self._storage.resources.get((kind, resource_id))
+
+    def find_by_name(self, kind: str, parent: str, name: str) -> StoredResource | None:
+        return next(
+            (
+                item
+                for item in self._storage.resources.values()
+                if (item.kind, item.parent, item.name) == (kind, parent, name)
+            ),
+            None,
+        )
+
+    def list_resources(self, kind: str, parent: str | None) -> list[StoredResource]:
+        found = [
+            item
+            for item in self._storage.resources.values()
+            if item.kind == kind and (parent is None or item.parent == parent)
+        ]
+        return sorted(found, key=lambda item: item.id)
+
+    def put_resource(self, resource: StoredResource) -> None:
+        key = (resource.kind, resource.id)
+        self._remember(self._storage.resources, key)  # type: ignore[arg-type]
+        self._storage.resources[key] = resource
+
+    def delete_resource(self, kind: str, resource_id: str) -> None:
+        self._remember(self._storage.resources, (kind, resource_id))  # type: ignore[arg-type]
+        self._storage.resources.pop((kind, resource_id), None)
+
+    def get_operation(self, operation_id: str) -> StoredOperation | None:
+        return self._storage.operations.get(operation_id)
+
+    def put_operation(self, operation: StoredOperation) -> None:
+        self._remember(self._storage.operations, operation.id)  # type: ignore[arg-type]
+        self._storage.operations[operation.id] = operation
+
+    def list_operations(self, kind: str, resource_id: str) -> list[StoredOperation]:
+        found = [
+            item
+            for item in self._storage.operations.values()
+            if (item.resource_kind, item.resource_id) == (kind, resource_id)
+        ]
+        return sorted(found, key=_newest_first, reverse=True)
+
+    def unfinished_operations(self) -> list[StoredOperation]:
+        return [item for item in self._storage.operations.values() if not item.done]
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        return self._storage.idempotency.get(key)
+
+    def put_idempotency(self, key: str, record: IdempotencyRecord) -> None:
+        self._remember(self._storage.idempotency, key)  # type: ignore[arg-type]
+        self._storage.idempotency[key] = record
+
+    def get_meta(self, key: str) -> bytes | None:
+        return self._storage.meta.get(key)
+
+    def put_meta(self, key: str, value: bytes) -> None:
+        self._remember(self._storage.meta, key)  # type: ignore[arg-type]
+        self._storage.meta[key] = value
+
+
+class MemoryStorage(Storage):
+    """Everything in dicts, guarded by one lock: transactions run one at a time."""
+
+    def __init__(self) -> None:
+        self.resources: dict[tuple[str, str], StoredResource] = {}
+        self.operations: dict[str, StoredOperation] = {}
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.meta: dict[str, bytes] = {}
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._lock:
+            current = _MemoryTransaction(self)
+            try:
+                yield current
+            except BaseException:
+                current.rollback()
+                raise
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        return self.transaction()
+
+    def close(self) -> None:
+        pass
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    kind TEXT NOT NULL, id TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
+    data BLOB NOT NULL, PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (kind, parent, id);
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, parent, name);
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY, resource_kind TEXT NOT NULL, resource_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL, done INTEGER NOT NULL, data BLOB NOT NULL,
+    method TEXT NOT NULL, pending BLOB NOT NULL, due REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operations_by_resource
+    ON operations (resource_kind, resource_id, created_at, id);
+CREATE INDEX IF NOT EXISTS operations_unfinished ON operations (done) WHERE done = 0;
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, operation_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+_RESOURCE_COLUMNS = "kind, id, parent, name, data"
+_OPERATION_COLUMNS = (
+    "id, resource_kind, resource_id, created_at, done, data, method, pending, due"
+)
+
+
+def _operation(row: tuple[object, ...]) -> StoredOperation:
+    operation = StoredOperation(*row)  # type: ignore[arg-type]
+    return replace(operation, done=bool(operation.done))
+
+
+class _SqliteTransaction(Transaction):
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def get_resource(self, kind: str, resource_id: str) -> StoredResource | None:
+        row = self._db.execute(
+            f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND id = ?",
+            (kind, resource_id),
+        ).fetchone()
+        return StoredResource(*row) if row else None
+
+    def find_by_name(self, kind: str, parent: str, name: str) -> StoredResource | None:
+        row = self._db.execute(
+            f"SELECT {_RESOURCE_COLUMNS} FROM resources"
+            " WHERE kind = ? AND parent = ? AND name = ? LIMIT 1",
+            (kind, parent, name),
+        ).fetchone()
+        return StoredResource(*row) if row else None
+
+    def list_resources(self, kind: str, parent: str | None) -> list[StoredResource]:
+        if parent is None:
+            rows = self._db.execute(
+                f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE kind = ? ORDER BY id",
+                (kind,),
+            )
+        else:
+            rows = self._db.execute(
+                f"SELECT {_RESOURCE_COLUMNS} FROM resources"
+                " WHERE kind = ? AND parent = ? ORDER BY id",
+                (kind, parent),
+            )
+        return [StoredResource(*row) for row in rows]
+
+    def put_resource(self, resource: StoredResource) -> None:
+        self._db.execute(
+            f"INSERT OR REPLACE INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            (resource.kind, resource.id, resource.parent, resource.name, resource.data),
+        )
+
+    def delete_resource(self, kind: str, resource_id: str) -> None:
+        self._db.execute(
+            "DELETE FROM resources WHERE kind = ? AND id = ?", (kind, resource_id)
+        )
+
+    def get_operation(self, operation_id: str) -> StoredOperation | None:
+        row = self._db.execute(
+            f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE id = ?", (operation_id,)
+        ).fetchone()
+        return _operation(row) if row else None
+
+    def put_operation(self, operation: StoredOperation) -> None:
+        self._db.execute(
+            f"INSERT OR REPLACE INTO operations ({_OPERATION_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                operation.id,
+                operation.resource_kind,
+                operation.resource_id,
+                operation.created_at,
+                int(operation.done),
+                operation.data,
+                operation.method,
+                operation.pending,
+                operation.due,
+            ),
+        )
+
+    def list_operations(self, kind: str, resource_id: str) -> list[StoredOperation]:
+        rows = self._db.execute(
+            f"SELECT {_OPERATION_COLUMNS} FROM operations"
+            " WHERE resource_kind = ? AND resource_id = ?"
+            " ORDER BY created_at DESC, id DESC",
+            (kind, resource_id),
+        )
+        return [_operation(row) for row in rows]
+
+    def unfinished_operations(self) -> list[StoredOperation]:
+        rows = self._db.execute(
+            f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE done = 0 ORDER BY due"
+        )
+        return [_operation(row) for row in rows]
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        row = self._db.execute(
+            "SELECT fingerprint, operation_id FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        return IdempotencyRecord(*row) if row else None
+
+    def put_idempotency(self, key: str, record: IdempotencyRecord) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency (key, fingerprint, operation_id)"
+            " VALUES (?, ?, ?)",
+            (key, record.fingerprint, record.operation_id),
+        )
+
+    def get_meta(self, key: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (key,)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def put_meta(self, key: str, value: bytes) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+        )
+
+
+class SqliteStorage(Storage):
+    """A SQLite database in WAL mode, one connection per thread.
+
+    Write transactions start with BEGIN IMMEDIATE, so they take the database's write lock up
+    front and never interleave; with synchronous=FULL a committed transaction survives a crash.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        setup = self._connection()
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._closed:
+                raise RuntimeError("storage is closed")
+            connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=60
+            )
+            connection.execute("PRAGMA synchronous=FULL")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _begin(self, statement: str) -> Iterator[Transaction]:
+        connection = self._connection()
+        connection.execute(statement)
+        try:
+            yield _SqliteTransaction(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        return self._begin("BEGIN IMMEDIATE")
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        return self._begin("BEGIN")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+
+def open_storage(path: str) -> Storage:
+    """`:memory:` keeps everything in this process; any other path is a SQLite file."""
+    return MemoryStorage() if path == ":memory:" else SqliteStorage(path)

@@ -1,0 +1,426 @@
+"""The server view: per proto file, validation rules and servicers over the runtime's standard
+methods; per run, the entry point that serves them all. `templates/server.py.j2` lays it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from generator.model import (
+    EMPTY,
+    FIELD_MASK,
+    OPERATION,
+    Api,
+    Field,
+    Kind,
+    Message,
+    Method,
+    ProtoFile,
+    Service,
+    StandardMethod,
+)
+from generator.options import PluginOptions
+from generator.python_names import (
+    Imports,
+    docstring,
+    message_module,
+    module_name,
+    python_literal,
+)
+from generator.rules import Bound, constraints, exactly_one_sentence
+
+RUNTIME_PACKAGE = "yc_runtime"
+
+
+@dataclass(frozen=True)
+class CheckView:
+    kind: str
+    sentence: str
+    bound: str  # a `Bound(...)` expression, or ""
+    pattern: str  # a string literal, or ""
+
+
+@dataclass(frozen=True)
+class FieldRulesView:
+    name: str
+    checks: tuple[CheckView, ...]
+    message: str  # full name of a message type with rules of its own, or ""
+
+
+@dataclass(frozen=True)
+class OneofRuleView:
+    name: str
+    fields: tuple[str, ...]
+    sentence: str
+
+
+@dataclass(frozen=True)
+class MessageRulesView:
+    full_name: str
+    fields: tuple[FieldRulesView, ...]
+    oneofs: tuple[OneofRuleView, ...]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A keyword argument of a spec constructor: `name=value` with value a Python expression."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SpecView:
+    variable: str
+    constructor: str
+    arguments: tuple[Argument, ...]
+
+
+@dataclass(frozen=True)
+class MethodView:
+    name: str
+    request: str
+    response: str
+    docstring: str
+    call: str  # the body's return expression
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    class_name: str
+    servicer: str  # the grpc_tools base class
+    add_function: str
+    base: str  # the runtime base class
+    docstring: str
+    resource: tuple[Argument, ...]  # empty for a service without a resource
+    mutations: tuple[str, ...]
+    methods: tuple[MethodView, ...]
+
+
+@dataclass(frozen=True)
+class ServerModule:
+    source: str
+    imports: tuple[str, ...]
+    rules: tuple[MessageRulesView, ...]
+    specs: tuple[SpecView, ...]
+    services: tuple[ServiceView, ...]
+
+
+def bound_expression(bound: Bound) -> str:
+    arguments = []
+    if bound.allowed:
+        arguments.append(
+            f"allowed=({', '.join(python_literal(v) for v in bound.allowed)},)"
+        )
+    if bound.low is not None:
+        arguments.append(f"low={bound.low!r}")
+    if bound.high is not None:
+        arguments.append(f"high={bound.high!r}")
+    if not bound.low_inclusive:
+        arguments.append("low_inclusive=False")
+    if not bound.high_inclusive:
+        arguments.append("high_inclusive=False")
+    return f"_validation.Bound({', '.join(arguments)})"
+
+
+class ServerBuilder:
+    def __init__(self, api: Api, options: PluginOptions) -> None:
+        self.api = api
+        self.options = options
+
+    def served_services(self, proto_file: ProtoFile) -> list[Service]:
+        return [service for service in proto_file.services if not service.is_framework]
+
+    # --- validation rules ----------------------------------------------------------------------
+
+    @cached_property
+    def _has_rules(self) -> dict[str, bool]:
+        """Whether a message, or any message inside it, carries constraints."""
+        memo: dict[str, bool] = {}
+
+        def visit(name: str, ancestors: frozenset[str]) -> bool:
+            if name in memo:
+                return memo[name]
+            if name not in self.api.messages or name in ancestors:
+                return False
+            message = self.api.message(name)
+            found = any(not item.rules.empty for item in message.fields) or any(
+                oneof.exactly_one for oneof in message.oneofs
+            )
+            for item in message.fields:
+                if item.message_type and visit(item.message_type, ancestors | {name}):
+                    found = True
+            memo[name] = found
+            return found
+
+        for name in self.api.messages:
+            visit(name, frozenset())
+        return memo
+
+    def _rules(self, roots: list[str]) -> tuple[MessageRulesView, ...]:
+        ordered: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in ordered or not self._has_rules.get(name):
+                return
+            ordered.append(name)
+            for item in self.api.message(name).fields:
+                if item.message_type:
+                    visit(item.message_type)
+
+        for root in roots:
+            visit(root)
+        return tuple(self._message_rules(self.api.message(name)) for name in ordered)
+
+    def _message_rules(self, message: Message) -> MessageRulesView:
+        fields = []
+        for item in message.fields:
+            checks = tuple(
+                _check(item, constraint)
+                for constraint in constraints(item.rules, _collection(item))
+            )
+            nested = item.message_type if self._has_rules.get(item.message_type) else ""
+            if checks or nested:
+                fields.append(FieldRulesView(item.name, checks, nested))
+        oneofs = tuple(
+            OneofRuleView(oneof.name, oneof.fields, exactly_one_sentence(oneof.fields))
+            for oneof in message.oneofs
+            if oneof.exactly_one
+        )
+        return MessageRulesView(message.full_name, tuple(fields), oneofs)
+
+    # --- the module ----------------------------------------------------------------------------
+
+    def module(self, proto_file: ProtoFile) -> ServerModule:
+        services = self.served_services(proto_file)
+        imports = Imports(self.api, self._modules(proto_file, services))
+        specs: list[SpecView] = []
+        views = [self._service(service, imports, specs) for service in services]
+        roots = [method.input for service in services for method in service.methods]
+        return ServerModule(
+            source=proto_file.name,
+            imports=tuple(imports.lines()),
+            rules=self._rules(roots),
+            specs=tuple(specs),
+            services=tuple(views),
+        )
+
+    def _modules(self, proto_file: ProtoFile, services: list[Service]) -> set[str]:
+        modules = {module_name(proto_file.name, "_pb2_grpc")}
+        for service in services:
+            for method in service.methods:
+                modules.add(message_module(self.api, method.input))
+                modules.add(message_module(self.api, method.output))
+                if method.operation and method.standard:
+                    modules.add(message_module(self.api, method.operation.metadata))
+            if service.resource:
+                modules.add(message_module(self.api, service.resource.message))
+                if service.standard_method(StandardMethod.UPDATE):
+                    modules.add(module_name(proto_file.name, "_fieldmask"))
+        return modules
+
+    def _service(
+        self, service: Service, imports: Imports, specs: list[SpecView]
+    ) -> ServiceView:
+        resource = service.resource
+        methods = []
+        mutations = []
+        for method in service.methods:
+            call = self._call(service, method, imports, specs)
+            if method.standard in (
+                StandardMethod.CREATE,
+                StandardMethod.UPDATE,
+                StandardMethod.DELETE,
+            ):
+                mutations.append(specs[-1].variable)
+            methods.append(
+                MethodView(
+                    name=method.name,
+                    request=imports.message(method.input),
+                    response=imports.message(method.output),
+                    docstring=docstring(method.comment),
+                    call=call,
+                )
+            )
+        grpc_module = imports.aliases[module_name(service.file, "_pb2_grpc")]
+        return ServiceView(
+            class_name=service.name,
+            servicer=f"{grpc_module}.{service.name}Servicer",
+            add_function=f"{grpc_module}.add_{service.name}Servicer_to_server",
+            base=(
+                f"_service.ResourceService[{imports.message(resource.message)}]"
+                if resource
+                else "_service.Service"
+            ),
+            docstring=docstring(service.comment),
+            resource=self._resource_arguments(service, imports) if resource else (),
+            mutations=tuple(mutations),
+            methods=tuple(methods),
+        )
+
+    def _resource_arguments(
+        self, service: Service, imports: Imports
+    ) -> tuple[Argument, ...]:
+        resource = service.resource
+        assert resource is not None
+        statuses = ", ".join(
+            f"{python_literal(name)}: {number}"
+            for name, number in resource.status_values
+        )
+        arguments = [
+            Argument("kind", python_literal(resource.message)),
+            Argument("label", python_literal(resource.label)),
+            Argument("message", imports.message(resource.message)),
+            Argument("id_field", python_literal(resource.id_field)),
+            Argument("request_id_field", python_literal(resource.request_id_field)),
+            Argument("parent_field", python_literal(resource.parent_field)),
+            Argument("name_field", python_literal(resource.name_field)),
+            Argument("created_at_field", python_literal(resource.created_at_field)),
+            Argument("status_field", python_literal(resource.status_field)),
+            Argument("statuses", "{" + statuses + "}"),
+            Argument(
+                "unique_names",
+                repr(
+                    self.options.unique_names
+                    and bool(resource.name_field and resource.parent_field)
+                ),
+            ),
+        ]
+        return tuple(arguments)
+
+    def _call(
+        self, service: Service, method: Method, imports: Imports, specs: list[SpecView]
+    ) -> str:
+        kind = method.standard
+        variable = f"_{_constant(service.name)}_{_constant(method.name)}"
+        if kind is StandardMethod.GET:
+            return "self.standard_get(request, context)"
+        if kind in (StandardMethod.LIST, StandardMethod.LIST_OPERATIONS):
+            output = self.api.message(method.output)
+            items = next(
+                f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE
+            )
+            request = self.api.message(method.input)
+            resource = service.resource
+            assert resource is not None
+            parent = (
+                resource.parent_field
+                if kind is StandardMethod.LIST and request.field(resource.parent_field)
+                else ""
+            )
+            specs.append(
+                SpecView(
+                    variable,
+                    "_service.ListSpec",
+                    (
+                        Argument("response", imports.message(method.output)),
+                        Argument("items_field", python_literal(items.name)),
+                        Argument(
+                            "default_page_size", str(self.options.default_page_size)
+                        ),
+                        Argument("parent_field", python_literal(parent)),
+                    ),
+                )
+            )
+            function = (
+                "standard_list"
+                if kind is StandardMethod.LIST
+                else "standard_list_operations"
+            )
+            return f"self.{function}({variable}, request, context)"
+        if kind in (
+            StandardMethod.CREATE,
+            StandardMethod.UPDATE,
+            StandardMethod.DELETE,
+        ):
+            specs.append(
+                SpecView(
+                    variable,
+                    "_service.MutationSpec",
+                    self._mutation_arguments(service, method, imports),
+                )
+            )
+            return f"self.standard_{kind.value}({variable}, request, context)"
+        return f"self.unimplemented({python_literal(method.name)}, context)"
+
+    def _mutation_arguments(
+        self, service: Service, method: Method, imports: Imports
+    ) -> tuple[Argument, ...]:
+        resource = service.resource
+        assert (
+            resource is not None
+            and method.operation is not None
+            and method.standard is not None
+        )
+        metadata = self.api.messages.get(method.operation.metadata)
+        metadata_id = (
+            resource.request_id_field
+            if metadata and metadata.field(resource.request_id_field)
+            else ""
+        )
+        arguments = [
+            Argument("kind", f"_service.{method.standard.value.upper()}"),
+            Argument("method", python_literal(f"/{service.full_name}/{method.name}")),
+            Argument("request", imports.message(method.input)),
+            Argument("description", python_literal(f"{method.name} {resource.label}")),
+            Argument("metadata", imports.message(method.operation.metadata)),
+            Argument("metadata_id_field", python_literal(metadata_id)),
+        ]
+        if method.standard is StandardMethod.CREATE:
+            copied = [
+                f.name for f in self.api.mirrored_fields(method.input, resource.message)
+            ]
+            arguments.append(Argument("copy_fields", _tuple(copied)))
+        if method.standard is StandardMethod.UPDATE:
+            fieldmask_module = imports.aliases[module_name(service.file, "_fieldmask")]
+            arguments.append(
+                Argument("mask", f"{fieldmask_module}.{mask_class_name(method)}.SPEC")
+            )
+        return tuple(arguments)
+
+
+def mask_class_name(method: Method) -> str:
+    return method.input.rsplit(".", 1)[1] + "Mask"
+
+
+def _constant(name: str) -> str:
+    from generator.model import snake_case
+
+    return snake_case(name).upper()
+
+
+def _tuple(items: list[str]) -> str:
+    if not items:
+        return "()"
+    return (
+        "("
+        + ", ".join(python_literal(item) for item in items)
+        + ("," if len(items) == 1 else "")
+        + ")"
+    )
+
+
+def _collection(item: Field) -> str:
+    return "map" if item.is_map else "repeated" if item.repeated else ""
+
+
+def _check(item: Field, constraint) -> CheckView:  # type: ignore[no-untyped-def]
+    rules = item.rules
+    bound = {
+        "length": rules.length,
+        "value": rules.value,
+        "size": rules.size,
+        "bytes": rules.byte_size,
+        "key_length": rules.key_length,
+        "key_value": rules.key_value,
+    }.get(constraint.kind)
+    pattern = {"pattern": rules.pattern, "key_pattern": rules.key_pattern}.get(
+        constraint.kind
+    )
+    return CheckView(
+        kind=constraint.kind,
+        sentence=python_literal(constraint.sentence),
+        bound=bound_expression(bound) if bound else "",
+        pattern=python_literal(pattern) if pattern else "",
+    )
