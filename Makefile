@@ -5,8 +5,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PLUGIN_OPTIONS := docs_config=proto/docs.toml
+SERVE_ARGS ?=
 
-.PHONY: setup generate test golden clean
+.PHONY: setup generate test golden serve clean
 
 setup: $(STAMP)
 
@@ -21,6 +22,12 @@ generate: $(STAMP)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest
+
+# Serves every generated service of proto/ on 127.0.0.1, with SQLite under var/.
+# Flags go through SERVE_ARGS, e.g. make serve SERVE_ARGS="--port 50051 --operation-delay 2".
+serve: $(STAMP)
+	@mkdir -p var
+	@cd generated && exec ../$(PYTHON) api_server.py --db ../var/api.sqlite3 $(SERVE_ARGS)
 
 # Rewrites tests/golden/ from the current output; review the diff before committing.
 golden: $(STAMP)

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Iterator, Union
 
 from generator.docs_config import DocsConfig
+from generator.rules import constraints
 from generator.model import (
     OPERATION,
     Api,
@@ -146,9 +147,10 @@ def lower_first(name: str) -> str:
 
 
 class DocsBuilder:
-    def __init__(self, api: Api, config: DocsConfig) -> None:
+    def __init__(self, api: Api, config: DocsConfig, constraints: bool = False) -> None:
         self.api = api
         self.config = config
+        self.constraints = constraints  # append constraint sentences, as newer pages do
 
     def pages(self) -> Iterator[Page]:
         for proto_file in self.api.generated_files:
@@ -296,6 +298,16 @@ class DocsBuilder:
                 parts.append(links.rewrite(oneof.comment, message))
         if item.type.kind is Kind.ENUM:
             parts.append(self._enum_values(item.type.name, message, links))
+        if self.constraints:
+            sentences = [
+                c.sentence
+                for c in constraints(item.rules, item.collection)
+                if c.kind != "required"
+            ]
+            if sentences:
+                parts.append(
+                    " ".join(sentences).replace("|", "\\|")
+                )  # `|` would end the table cell
         return Row(
             item.name + ("[]" if item.repeated else ""), type_cell, "\n\n".join(parts)
         )

@@ -134,6 +134,11 @@ class Field:
         return self.type.kind is Kind.MAP
 
     @property
+    def collection(self) -> str:
+        """ "map", "repeated" or "" for a single value: how element-wise rules apply."""
+        return "map" if self.is_map else "repeated" if self.repeated else ""
+
+    @property
     def message_type(self) -> str:
         """The message this field refers to (the value message for maps), or ""."""
         ref = self.map_value if self.map_value else self.type

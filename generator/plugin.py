@@ -42,7 +42,9 @@ def generate(
 def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
     outputs: dict[str, str] = {}
     if "docs" in options.targets:
-        builder = DocsBuilder(api, load_docs_config(options.docs_config))
+        builder = DocsBuilder(
+            api, load_docs_config(options.docs_config), options.constraints
+        )
         for page in builder.pages():
             outputs[page.path] = render("docs_page.md.j2", page=page)
     python: dict[str, str] = {}

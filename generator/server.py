@@ -178,7 +178,7 @@ class ServerBuilder:
         for item in message.fields:
             checks = tuple(
                 _check(item, constraint)
-                for constraint in constraints(item.rules, _collection(item))
+                for constraint in constraints(item.rules, item.collection)
             )
             nested = item.message_type if self._has_rules.get(item.message_type) else ""
             if checks or nested:
@@ -399,10 +399,6 @@ def _tuple(items: list[str]) -> str:
         + ("," if len(items) == 1 else "")
         + ")"
     )
-
-
-def _collection(item: Field) -> str:
-    return "map" if item.is_map else "repeated" if item.repeated else ""
 
 
 def _check(item: Field, constraint) -> CheckView:  # type: ignore[no-untyped-def]

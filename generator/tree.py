@@ -12,6 +12,8 @@ import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Sequence
+from typing import Sequence
 
 from google.api import annotations_pb2
 from grpc_tools import protoc
@@ -33,9 +35,13 @@ def plugin_path() -> str:
     return str(found)
 
 
-def generate_tree(proto_dir: Path, out_dir: Path, plugin_options: str = "") -> None:
+def generate_tree(
+    proto_dirs: Path | Sequence[Path], out_dir: Path, plugin_options: str = ""
+) -> None:
+    """Generates every .proto under `proto_dirs` (one directory or several) into `out_dir`."""
+    roots = [proto_dirs] if isinstance(proto_dirs, Path) else list(proto_dirs)
     protos = sorted(
-        str(path.relative_to(proto_dir)) for path in proto_dir.rglob("*.proto")
+        str(path.relative_to(root)) for root in roots for path in root.rglob("*.proto")
     )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
@@ -43,7 +49,7 @@ def generate_tree(proto_dir: Path, out_dir: Path, plugin_options: str = "") -> N
     ) as staging:
         arguments = [
             "protoc",
-            f"--proto_path={proto_dir}",
+            *(f"--proto_path={root}" for root in roots),
             *(f"--proto_path={path}" for path in include_dirs()),
             f"--plugin=protoc-gen-python-custom={plugin_path()}",
             f"--python_out={staging}",
@@ -54,7 +60,7 @@ def generate_tree(proto_dir: Path, out_dir: Path, plugin_options: str = "") -> N
             *protos,
         ]
         if protoc.main(arguments) != 0:
-            raise SystemExit(f"protoc failed for {proto_dir}")
+            raise SystemExit(f"protoc failed for {', '.join(map(str, roots))}")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         shutil.copytree(staging, out_dir)
@@ -63,7 +69,10 @@ def generate_tree(proto_dir: Path, out_dir: Path, plugin_options: str = "") -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--proto", type=Path, default=Path("proto"), help="directory of .proto files"
+        "--proto",
+        type=Path,
+        action="append",
+        help="a directory of .proto files to generate (repeatable; default: proto)",
     )
     parser.add_argument(
         "--out",
@@ -75,7 +84,7 @@ def main() -> None:
         "--opt", default="", help="plugin options, as for --python-custom_opt"
     )
     arguments = parser.parse_args()
-    generate_tree(arguments.proto, arguments.out, arguments.opt)
+    generate_tree(arguments.proto or [Path("proto")], arguments.out, arguments.opt)
 
 
 if __name__ == "__main__":

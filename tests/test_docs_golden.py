@@ -90,3 +90,34 @@ def test_golden_pages(garden_pages: dict[str, str], update_golden: bool) -> None
         assert (
             content == golden[name]
         ), f"{name} differs from its golden copy: run `make golden` and review the diff"
+
+
+def test_constraints_option_appends_the_sentences_of_newer_pages() -> None:
+    files = ["yandex/cloud/baremetal/v1alpha/image_service.proto"]
+    options = f"targets=docs,constraints=true,docs_config={PROTO / 'docs.toml'}"
+    pages = run_plugin(make_request(files, options))
+    update = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/update.md"]
+    assert (
+        "Existing set of `labels` is completely replaced by the provided set.\n\n"
+        "The maximum string length in characters for each value is 63. "
+        "The string length in characters for each key must be 1-63. "
+        "Each key must match the regular expression ` [a-z][-_0-9a-z]* `. "
+        "Each value must match the regular expression ` [-_0-9a-z]* `. "
+        "No more than 64 per resource. ||"
+    ) in update
+    assert (
+        "The name must be unique within the folder.\n\n"
+        "The string length in characters must be 2-63. "
+        "Value must match the regular expression ` [a-z]([-a-z0-9]*[a-z0-9])? `. ||"
+    ) in update
+    assert "Description of the image.\n\nThe maximum string length in characters is 1024. ||" in update
+    listing = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/list.md"]
+    assert "Default value is 20.\n\nThe maximum value is 100. ||" in listing
+    create = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/create.md"]
+    assert "Required field. URI of the image file" in create
+    get = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/get.md"]
+    assert (
+        "use a [ImageService.List](/docs/baremetal/api-ref/grpc/Image/list#List) request.\n\n"
+        "The string length in characters must be 20. "
+        "Value must match the regular expression ` [a-z][a-z0-9]* `. ||"
+    ) in get
