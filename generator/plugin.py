@@ -13,6 +13,7 @@ from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
 from generator.fieldmask import fieldmask_module
 from generator.formatting import format_python
+from generator.grpc_stubs import stub_module
 from generator.model import Api, build_api
 from generator.options import PluginOptions, parse_options
 from generator.python_names import Imports, module_name, output_path
@@ -57,6 +58,11 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
                 )
     if "server" in options.targets:
         python.update(_server_outputs(api, options))
+        for proto_file in api.generated_files:
+            stubs = stub_module(api, proto_file)
+            if stubs:
+                name = output_path(proto_file.name, "_pb2_grpc") + "i"
+                python[name] = render("pb2_grpc.pyi.j2", module=stubs)
     if python:
         python.update(_runtime_files())
     outputs.update(

@@ -110,7 +110,10 @@ def test_constraints_option_appends_the_sentences_of_newer_pages() -> None:
         "The string length in characters must be 2-63. "
         "Value must match the regular expression ` [a-z]([-a-z0-9]*[a-z0-9])? `. ||"
     ) in update
-    assert "Description of the image.\n\nThe maximum string length in characters is 1024. ||" in update
+    assert (
+        "Description of the image.\n\nThe maximum string length in characters is 1024. ||"
+        in update
+    )
     listing = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/list.md"]
     assert "Default value is 20.\n\nThe maximum value is 100. ||" in listing
     create = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/create.md"]

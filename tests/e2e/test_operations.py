@@ -251,6 +251,10 @@ def test_make_serve_prints_the_address_and_stops_on_sigterm(tmp_path: Path) -> N
         image = Images(channel).create(new_folder(), "served")
         assert Images(channel).get(image.id) == image
     # SIGTERM to the server (make's child): it shuts down cleanly, so make succeeds.
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    children = (
+        Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    )
     os.kill(int(children[0]), signal.SIGTERM)
-    assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
+    assert process.wait(timeout=30) == 0, (
+        process.stderr.read() if process.stderr else ""
+    )

@@ -1,0 +1,117 @@
+"""The plugin's Python output: black-formatted, `mypy --strict` clean, and runnable with the
+runtime libraries alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import black
+import pytest
+
+from support import GENERATED
+
+# grpc_tools' own outputs; everything else in generated/ that is Python is this plugin's.
+_PROTOC_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+
+
+def plugin_python(root: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in root.rglob("*.py*")
+        if path.suffix in (".py", ".pyi")
+        and not path.name.endswith(_PROTOC_SUFFIXES)
+        and "__pycache__" not in path.parts
+    )
+
+
+def protoc_modules(root: Path) -> list[str]:
+    return sorted(
+        ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in root.rglob("*_pb2*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
+def test_plugin_outputs_exist() -> None:
+    names = {str(path.relative_to(GENERATED)) for path in plugin_python(GENERATED)}
+    assert "api_server.py" in names
+    assert "yandex/cloud/baremetal/v1alpha/image_service_server.py" in names
+    assert "yandex/cloud/baremetal/v1alpha/image_service_fieldmask.py" in names
+    assert "yandex/cloud/baremetal/v1alpha/image_service_pb2_grpc.pyi" in names
+    assert "yc_runtime/service.py" in names
+
+
+@pytest.mark.parametrize(
+    "path", plugin_python(GENERATED), ids=lambda p: str(p.relative_to(GENERATED))
+)
+def test_black_fixed_point(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    mode = black.Mode(is_pyi=path.suffix == ".pyi")
+    assert black.format_str(source, mode=mode) == source
+
+
+def run_mypy(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """mypy --strict over the plugin's output; protoc's own modules are followed for their
+    types, but their errors (protoc's .pyi files are not strict-clean) are not ours."""
+    config = tmp_path / "mypy.ini"
+    sections = [
+        "[mypy]\nstrict = True\nexplicit_package_bases = True\nnamespace_packages = True\n"
+        f"cache_dir = {tmp_path / 'cache'}\n"
+        "[mypy-google.rpc.*]\nfollow_untyped_imports = True\n"
+        "[mypy-google.api.*]\nfollow_untyped_imports = True\n"
+    ]
+    sections += [
+        f"[mypy-{module}]\nignore_errors = True\n" for module in protoc_modules(root)
+    ]
+    config.write_text("".join(sections))
+    files = [str(path.relative_to(root)) for path in plugin_python(root)]
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), *files],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_mypy_strict(tmp_path: Path) -> None:
+    result = run_mypy(GENERATED, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_on_the_fleet_api(fleet_generated: Path, tmp_path: Path) -> None:
+    result = run_mypy(fleet_generated, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+_IMPORT_EVERYTHING = """
+import importlib, importlib.abc, pathlib, sys
+
+class Forbidden(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("jinja2", "black", "grpc_tools", "generator"):
+            raise ImportError(f"generated code imported {name}")
+        return None
+
+sys.meta_path.insert(0, Forbidden())
+root = pathlib.Path.cwd()
+sys.path.insert(0, str(root))
+for path in sorted(root.rglob("*.py")):
+    if "__pycache__" not in path.parts:
+        importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
+print("imported", len(sys.modules))
+"""
+
+
+def test_generated_code_needs_only_the_runtime_libraries() -> None:
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", _IMPORT_EVERYTHING],
+        cwd=GENERATED,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("imported")
