@@ -1,5 +1,6 @@
 """The typing view of grpc_tools' `_pb2_grpc` modules: stubs, servicers and `add_*` functions,
-typed from the descriptors, so that code built on them type-checks under `mypy --strict`."""
+typed from the descriptors, so that code built on them type-checks under `mypy --strict`.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def stub_module(api: Api, proto_file: ProtoFile) -> StubModule | None:
     methods = [m for service in proto_file.services for m in service.methods]
     imports = Imports(
         api,
-        {message_module(api, m.input) for m in methods} | {message_module(api, m.output) for m in methods},
+        {message_module(api, m.input) for m in methods}
+        | {message_module(api, m.output) for m in methods},
     )
     services = tuple(
         StubService(
@@ -53,7 +55,9 @@ def stub_module(api: Api, proto_file: ProtoFile) -> StubModule | None:
             tuple(
                 StubMethod(
                     name=method.name,
-                    cardinality=_CARDINALITY[(method.client_streaming, method.server_streaming)],
+                    cardinality=_CARDINALITY[
+                        (method.client_streaming, method.server_streaming)
+                    ],
                     request=imports.message(method.input),
                     response=imports.message(method.output),
                     client_streaming=method.client_streaming,

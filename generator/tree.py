@@ -13,7 +13,6 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
-from typing import Sequence
 
 from google.api import annotations_pb2
 from grpc_tools import protoc

@@ -133,6 +133,9 @@ class MaskSpec:
                 return Path(tuple(names))
             if item.kind == MAP and len(rest) == 1:
                 return Path(tuple(names), rest[0])
+            if item.kind == MAP:
+                reason = f"{'.'.join(names)} is a map: name one key, in backticks if it has dots"
+                raise MaskError(text, reason, self.allowed_paths)
             if item.kind != MESSAGE:
                 raise MaskError(
                     text, f"{'.'.join(names)} has no sub-fields", self.allowed_paths
@@ -228,6 +231,10 @@ def _changed(
     for item in fields:
         old_value, new_value = getattr(old, item.name), getattr(new, item.name)
         if item.kind == MESSAGE and item.fields:
+            if _presence_differs(old, new, item.name):
+                # Set on one side only: sub-paths cannot set or clear the message itself.
+                yield prefix + item.name
+                continue
             yield from _changed(
                 item.fields, old_value, new_value, f"{prefix}{item.name}."
             )

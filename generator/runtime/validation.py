@@ -37,7 +37,7 @@ class Bound:
     def admits(self, value: Union[Number, str]) -> bool:
         if self.allowed:
             return value in self.allowed
-        if isinstance(value, str):
+        if isinstance(value, str) or value != value:  # NaN is inside no range
             return False
         if self.low is not None and (
             value < self.low or (value == self.low and not self.low_inclusive)

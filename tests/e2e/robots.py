@@ -40,10 +40,10 @@ def fails(call: Callable[[], object], code: grpc.StatusCode) -> grpc.RpcError:
     try:
         call()
     except grpc.RpcError as error:
-        assert error.code() is code, error  # type: ignore[attr-defined]
+        assert error.code() is code, error
         status = rich_status(error)
         assert status.code == code.value[0], (status, error)
-        assert status.message == error.details(), (status, error)  # type: ignore[attr-defined]
+        assert status.message == error.details(), (status, error)
         return error
     raise AssertionError(f"expected {code.name}, but the call succeeded")
 
@@ -51,7 +51,7 @@ def fails(call: Callable[[], object], code: grpc.StatusCode) -> grpc.RpcError:
 def all_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     """Every (field path, description) of the BadRequest of an INVALID_ARGUMENT, in order and
     with repeats (several constraints of one field share its path)."""
-    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT, error  # type: ignore[attr-defined]
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT, error
     (bad_request,) = details(error, error_details_pb2.BadRequest)
     return [(item.field, item.description) for item in bad_request.field_violations]
 
@@ -70,7 +70,7 @@ def robot_of(operation: operation_pb2.Operation) -> robot_pb2.Robot:
 def robot_id_of(operation: operation_pb2.Operation) -> str:
     metadata = robot_service_pb2.RobotMetadata()
     assert operation.metadata.Unpack(metadata), operation
-    return metadata.robot_id
+    return str(metadata.robot_id)
 
 
 class Robots:
@@ -97,7 +97,7 @@ class Robots:
             request.update_mask.CopyFrom(mask(*paths))
         return self.stub.Update(request, timeout=10)
 
-    def list(self, hangar_id: str, **fields) -> tuple[list[robot_pb2.Robot], str]:  # type: ignore[no-untyped-def]
+    def list_page(self, hangar_id: str, **fields) -> tuple[list[robot_pb2.Robot], str]:  # type: ignore[no-untyped-def]
         response = self.stub.List(
             robot_service_pb2.ListRobotsRequest(hangar_id=hangar_id, **fields),
             timeout=10,
@@ -109,7 +109,7 @@ class Robots:
         found: list[robot_pb2.Robot] = []
         token = ""
         while True:
-            page, token = self.list(hangar_id, page_token=token, **fields)
+            page, token = self.list_page(hangar_id, page_token=token, **fields)
             found.extend(page)
             if not token:
                 return found
