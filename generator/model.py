@@ -182,6 +182,7 @@ class Enum:
     full_name: str
     name: str
     file: str
+    package: str
     comment: str
     values: tuple[EnumValue, ...]
 
@@ -583,6 +584,7 @@ class _Builder:
             full_name=full_name,
             name=raw.name,
             file=proto_file.name,
+            package=proto_file.package,
             comment=comments.get(path, ""),
             values=tuple(
                 EnumValue(

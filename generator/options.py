@@ -7,7 +7,7 @@ from typing import Callable
 
 from generator.errors import OptionError
 
-TARGETS = ("server", "fieldmask", "docs")
+TARGETS = ("server", "client", "fieldmask", "docs")
 
 
 @dataclass(frozen=True)

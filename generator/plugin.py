@@ -8,6 +8,7 @@ from importlib import resources
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
 
+from generator.client import ClientBuilder
 from generator.docs import DocsBuilder
 from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
@@ -56,8 +57,17 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
                 python[output_path(proto_file.name, "_fieldmask")] = render(
                     "fieldmask.py.j2", module=module, runtime=RUNTIME_PACKAGE
                 )
+    if "client" in options.targets:
+        builder = ClientBuilder(api)
+        for proto_file in api.generated_files:
+            client = builder.module(proto_file)
+            if client:
+                python[output_path(proto_file.name, "_client")] = render(
+                    "client.py.j2", module=client, runtime=RUNTIME_PACKAGE
+                )
     if "server" in options.targets:
         python.update(_server_outputs(api, options))
+    if "server" in options.targets or "client" in options.targets:
         for proto_file in api.generated_files:
             stubs = stub_module(api, proto_file)
             if stubs:

@@ -67,21 +67,22 @@ class Imports:
         return found
 
     def message(self, full_name: str) -> str:
-        """The Python expression for a message class, e.g. `image_pb2.Image.Status`."""
+        """The Python expression for a message or enum class, e.g. `image_pb2.Image.Status`."""
         if full_name.startswith("google.protobuf."):
             module = f"google.protobuf.{_well_known_module(full_name)}"
             return f"{self.aliases[module]}.{full_name.rsplit('.', 1)[1]}"
-        message = self.api.messages[full_name]
-        relative = (
-            full_name[len(message.package) + 1 :] if message.package else full_name
-        )
-        return f"{self.aliases[module_name(message.file, '_pb2')]}.{relative}"
+        element = self.api.messages.get(full_name) or self.api.enums[full_name]
+        package = element.package
+        relative = full_name[len(package) + 1 :] if package else full_name
+        return f"{self.aliases[module_name(element.file, '_pb2')]}.{relative}"
 
 
 def message_module(api: Api, full_name: str) -> str:
+    """The module that defines a message or enum."""
     if full_name.startswith("google.protobuf."):
         return f"google.protobuf.{_well_known_module(full_name)}"
-    return module_name(api.messages[full_name].file, "_pb2")
+    element = api.messages.get(full_name) or api.enums[full_name]
+    return module_name(element.file, "_pb2")
 
 
 # The protobuf runtime module of each google.protobuf message.

@@ -52,7 +52,9 @@ def test_black_fixed_point(path: Path) -> None:
     assert black.format_str(source, mode=mode) == source
 
 
-def run_mypy(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_mypy(
+    root: Path, tmp_path: Path, files: list[Path] | None = None
+) -> subprocess.CompletedProcess[str]:
     """mypy --strict over the plugin's output; protoc's own modules are followed for their
     types, but their errors (protoc's .pyi files are not strict-clean) are not ours."""
     config = tmp_path / "mypy.ini"
@@ -66,9 +68,16 @@ def run_mypy(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         f"[mypy-{module}]\nignore_errors = True\n" for module in protoc_modules(root)
     ]
     config.write_text("".join(sections))
-    files = [str(path.relative_to(root)) for path in plugin_python(root)]
+    checked = files if files is not None else plugin_python(root)
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(config), *files],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(config),
+            *map(str, checked),
+        ],
         cwd=root,
         capture_output=True,
         text=True,
@@ -115,3 +124,61 @@ def test_generated_code_needs_only_the_runtime_libraries() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("imported")
+
+
+_CLIENT_USAGE = """
+from google.protobuf import empty_pb2
+from yandex.cloud.baremetal.v1alpha import image_pb2, image_service_pb2
+from yandex.cloud.baremetal.v1alpha.image_service_client import (
+    AsyncImageServiceClient,
+    ImageServiceClient,
+)
+
+
+def use(client: ImageServiceClient) -> None:
+    operation = client.update("a" * 20, name="n", labels={"k": "v"})
+    image: image_pb2.Image = operation.result(timeout=5)
+    metadata: image_service_pb2.UpdateImageMetadata = operation.metadata
+    deleted: empty_pb2.Empty = client.delete("a" * 20).result()
+    names: list[str] = [item.name for item in client.list("folder")]
+    reveal_type(operation)
+
+
+async def use_async(client: AsyncImageServiceClient) -> None:
+    operation = await client.create("folder", name="n", uri="u")
+    image: image_pb2.Image = await operation.result()
+    names: list[str] = [item.name async for item in client.list("folder")]
+"""
+
+_CLIENT_MISUSE = """
+from yandex.cloud.baremetal.v1alpha import image_service_pb2
+from yandex.cloud.baremetal.v1alpha.image_service_client import ImageServiceClient
+
+
+def misuse(client: ImageServiceClient) -> None:
+    operation = client.update("a" * 20, name="n")
+    wrong: image_service_pb2.CreateImageMetadata = operation.metadata
+    number: int = operation.result()
+    client.update("a" * 20, name=5)
+"""
+
+
+def test_operation_futures_carry_the_real_types(tmp_path: Path) -> None:
+    usage = tmp_path / "client_usage.py"
+    usage.write_text(_CLIENT_USAGE)
+    result = run_mypy(GENERATED, tmp_path, [usage])
+    revealed = (
+        "yc_runtime.client.Operation[yandex.cloud.baremetal.v1alpha.image_pb2.Image, "
+        "yandex.cloud.baremetal.v1alpha.image_service_pb2.UpdateImageMetadata]"
+    )
+    assert revealed in result.stdout, result.stdout
+    assert result.stdout.count("error:") == 0, result.stdout
+
+    misuse = tmp_path / "client_misuse.py"
+    misuse.write_text(_CLIENT_MISUSE)
+    result = run_mypy(GENERATED, tmp_path, [misuse])
+    errors = [line for line in result.stdout.splitlines() if "error:" in line]
+    assert len(errors) == 3, result.stdout
+    assert "UpdateImageMetadata" in errors[0] and "CreateImageMetadata" in errors[0]
+    assert '"Image"' in errors[1] and '"int"' in errors[1]
+    assert 'Argument "name" to "update"' in errors[2]

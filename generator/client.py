@@ -1,0 +1,203 @@
+"""The client view: per service, a sync and an asyncio client class with one typed method per rpc.
+`templates/client.py.j2` lays it out."""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+
+from generator.model import (
+    FIELD_MASK,
+    OPERATION,
+    Api,
+    Field,
+    Kind,
+    Method,
+    ProtoFile,
+    Service,
+    StandardMethod,
+    snake_case,
+)
+from generator.python_names import Imports, docstring, message_module, module_name
+
+_PYTHON_TYPES = {
+    "string": "str",
+    "bytes": "bytes",
+    "bool": "bool",
+    "double": "float",
+    "float": "float",
+}
+# Names a generated method cannot take: the client's own members and parameters.
+_CLIENT_MEMBERS = frozenset({"close", "connection"})
+_METHOD_PARAMETERS = frozenset({"self", "request", "timeout"})
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # the Python parameter
+    field: str  # the request field it sets
+    annotation: str
+
+
+@dataclass(frozen=True)
+class ClientMethod:
+    name: str
+    path: str  # the gRPC method path, /package.Service/Method
+    docstring: str
+    request: str
+    positional: tuple[Parameter, ...]  # may be passed by position
+    keywords: tuple[Parameter, ...]  # keyword-only
+    kind: str  # call, operation, pages
+    response: str  # call: the reply; operation: its response; pages: the page
+    metadata: str  # operation: its metadata message
+    item: str  # pages: the item message
+    items_field: str
+    update: bool  # computes update_mask from the fields given
+    id_field: str  # update: the request field naming the resource, not a masked field
+
+
+@dataclass(frozen=True)
+class ClientService:
+    name: str
+    docstring: str
+    methods: tuple[ClientMethod, ...]
+
+
+@dataclass(frozen=True)
+class ClientModule:
+    source: str
+    imports: tuple[str, ...]
+    services: tuple[ClientService, ...]
+
+
+def python_name(name: str, taken: frozenset[str]) -> str:
+    """A usable Python name: keywords and names already taken get a trailing underscore."""
+    return name + "_" if keyword.iskeyword(name) or name in taken else name
+
+
+def paged_items(api: Api, method: Method) -> Field | None:
+    """The repeated field a paged rpc returns, when the request pages and the reply does."""
+    request, reply = api.messages.get(method.input), api.messages.get(method.output)
+    if (
+        not request
+        or not reply
+        or not request.field("page_token")
+        or not reply.field("next_page_token")
+    ):
+        return None
+    items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]
+    return items[0] if len(items) == 1 else None
+
+
+class ClientBuilder:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def module(self, proto_file: ProtoFile) -> ClientModule | None:
+        services = [s for s in proto_file.services if not s.is_framework]
+        methods = [
+            m
+            for s in services
+            for m in s.methods
+            if not m.client_streaming and not m.server_streaming
+        ]
+        if not methods:
+            return None
+        imports = Imports(self.api, self._modules(methods))
+        return ClientModule(
+            source=proto_file.name,
+            imports=tuple(imports.lines()),
+            services=tuple(self._service(service, imports) for service in services),
+        )
+
+    def _modules(self, methods: list[Method]) -> set[str]:
+        modules: set[str] = set()
+        for method in methods:
+            modules.add(message_module(self.api, method.input))
+            modules.add(message_module(self.api, method.output))
+            if method.operation:
+                modules.add(message_module(self.api, method.operation.metadata))
+                modules.add(message_module(self.api, method.operation.response))
+            items = paged_items(self.api, method)
+            if items:
+                modules.add(message_module(self.api, items.type.name))
+            for item in self.api.message(method.input).fields:
+                for ref in (item.type, item.map_value):
+                    if ref and ref.kind in (Kind.MESSAGE, Kind.ENUM) and ref.name:
+                        modules.add(message_module(self.api, ref.name))
+        return modules
+
+    def _service(self, service: Service, imports: Imports) -> ClientService:
+        methods = tuple(
+            self._method(service, method, imports)
+            for method in service.methods
+            if not method.client_streaming and not method.server_streaming
+        )
+        return ClientService(service.name, docstring(service.comment), methods)
+
+    def _method(
+        self, service: Service, method: Method, imports: Imports
+    ) -> ClientMethod:
+        request = self.api.message(method.input)
+        update = (
+            method.standard is StandardMethod.UPDATE and service.resource is not None
+        )
+        parameters = []
+        for item in request.fields:
+            annotation = self._annotation(item, imports)
+            if update and item.name == "update_mask" and item.type.name == FIELD_MASK:
+                annotation = f"{imports.message(FIELD_MASK)} | Sequence[str] | None"
+            parameters.append(
+                Parameter(
+                    python_name(item.name, _METHOD_PARAMETERS), item.name, annotation
+                )
+            )
+        items = paged_items(self.api, method)
+        kind = (
+            "operation"
+            if method.operation and method.output == OPERATION
+            else "pages" if items else "call"
+        )
+        return ClientMethod(
+            name=python_name(snake_case(method.name), _CLIENT_MEMBERS),
+            path=f"/{service.full_name}/{method.name}",
+            docstring=docstring(method.comment),
+            request=imports.message(method.input),
+            positional=tuple(parameters[:1]),
+            keywords=tuple(parameters[1:]),
+            kind=kind,
+            response=imports.message(
+                method.operation.response
+                if kind == "operation" and method.operation
+                else method.output
+            ),
+            metadata=(
+                imports.message(method.operation.metadata)
+                if kind == "operation" and method.operation
+                else ""
+            ),
+            item=imports.message(items.type.name) if items else "",
+            items_field=items.name if items else "",
+            update=update,
+            id_field=(
+                service.resource.request_id_field if update and service.resource else ""
+            ),
+        )
+
+    def _annotation(self, item: Field, imports: Imports) -> str:
+        if item.is_map:
+            assert item.map_key and item.map_value
+            return f"Mapping[{self._element(item.map_key, imports)}, {self._element(item.map_value, imports)}] | None"
+        element = self._element(item.type, imports)
+        if item.type.kind is Kind.ENUM:
+            element = f"{element} | str"
+        return f"Iterable[{element}] | None" if item.repeated else f"{element} | None"
+
+    def _element(self, ref, imports: Imports) -> str:  # type: ignore[no-untyped-def]
+        if ref.kind is Kind.SCALAR:
+            return _PYTHON_TYPES.get(ref.scalar, "int")
+        return imports.message(ref.name)
+
+
+def client_module_name(proto_file: ProtoFile) -> str:
+    return module_name(proto_file.name, "_client")

@@ -1,0 +1,728 @@
+"""What generated clients share: connections, retries, errors, operation futures and pagers.
+
+Sync classes use `grpc`, async ones `grpc.aio`; both send `authorization: Bearer <token>` when a
+token is set, `x-client-request-id` on every call and `idempotency-key` on mutating calls (the
+same key on every retry), retry UNAVAILABLE with exponential backoff and jitter, and give every
+call a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generic,
+    Iterator,
+    Sequence,
+    TypeVar,
+)
+
+import grpc
+import grpc.aio
+from google.protobuf import any_pb2
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+
+from yandex.cloud.operation import operation_pb2, operation_service_pb2
+
+Request = TypeVar("Request", bound=Message)
+Response = TypeVar("Response", bound=Message)
+Metadata = TypeVar("Metadata", bound=Message)
+Item = TypeVar("Item", bound=Message)
+Page = TypeVar("Page", bound=Message)
+
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
+_OPERATION_GET = "/yandex.cloud.operation.OperationService/Get"
+_OPERATION_CANCEL = "/yandex.cloud.operation.OperationService/Cancel"
+_DETAIL_TYPES: tuple[type[Message], ...] = (
+    error_details_pb2.BadRequest,
+    error_details_pb2.ResourceInfo,
+    error_details_pb2.ErrorInfo,
+    error_details_pb2.RetryInfo,
+    error_details_pb2.PreconditionFailure,
+    error_details_pb2.QuotaFailure,
+    error_details_pb2.RequestInfo,
+    error_details_pb2.DebugInfo,
+    error_details_pb2.Help,
+    error_details_pb2.LocalizedMessage,
+)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class ClientError(Exception):
+    """An rpc failed: its gRPC code, message and parsed `google.rpc` details."""
+
+    def __init__(
+        self, code: grpc.StatusCode, message: str, details: Sequence[Message] = ()
+    ) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.details = tuple(details)
+
+    def detail(self, kind: type[Message]) -> Message | None:
+        """The first detail of a type, such as `error_details_pb2.BadRequest`."""
+        return next((item for item in self.details if isinstance(item, kind)), None)
+
+    @property
+    def violations(self) -> dict[str, str]:
+        """Field path -> description, from a BadRequest detail."""
+        found: dict[str, str] = {}
+        for item in self.details:
+            if isinstance(item, error_details_pb2.BadRequest):
+                for violation in item.field_violations:
+                    found[violation.field] = violation.description
+        return found
+
+
+class InvalidArgumentError(ClientError):
+    pass
+
+
+class NotFoundError(ClientError):
+    pass
+
+
+class AlreadyExistsError(ClientError):
+    pass
+
+
+class PermissionDeniedError(ClientError):
+    pass
+
+
+class UnauthenticatedError(ClientError):
+    pass
+
+
+class FailedPreconditionError(ClientError):
+    pass
+
+
+class UnavailableError(ClientError):
+    pass
+
+
+class DeadlineExceededError(ClientError):
+    pass
+
+
+class CancelledError(ClientError):
+    pass
+
+
+class UnimplementedError(ClientError):
+    pass
+
+
+class InternalError(ClientError):
+    pass
+
+
+class OperationError(ClientError):
+    """A long-running operation finished with an error; `status` is its google.rpc.Status."""
+
+    def __init__(self, operation: operation_pb2.Operation) -> None:
+        status = operation.error
+        code = _code(status.code)
+        super().__init__(code, status.message, _unpack(status.details))
+        self.operation = operation
+        self.status = status
+
+
+_ERRORS: dict[grpc.StatusCode, type[ClientError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.CANCELLED: CancelledError,
+    grpc.StatusCode.UNIMPLEMENTED: UnimplementedError,
+    grpc.StatusCode.INTERNAL: InternalError,
+}
+
+
+def _code(number: int) -> grpc.StatusCode:
+    return next(
+        (code for code in grpc.StatusCode if code.value[0] == number),
+        grpc.StatusCode.UNKNOWN,
+    )
+
+
+def _unpack(items: Sequence[any_pb2.Any]) -> list[Message]:
+    found: list[Message] = []
+    for item in items:
+        for kind in _DETAIL_TYPES:
+            if item.TypeName() == kind.DESCRIPTOR.full_name:
+                detail = kind()
+                item.Unpack(detail)
+                found.append(detail)
+                break
+        else:
+            found.append(item)
+    return found
+
+
+def error_from(code: grpc.StatusCode, message: str, trailing: Any) -> ClientError:
+    details: list[Message] = []
+    for key, value in trailing or ():
+        if key == _STATUS_DETAILS_KEY and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            message = status.message or message
+            details = _unpack(status.details)
+    return _ERRORS.get(code, ClientError)(code, message, details)
+
+
+def _from_rpc_error(error: grpc.RpcError) -> ClientError:
+    call: Any = error
+    return error_from(call.code(), call.details() or "", call.trailing_metadata())
+
+
+# --- policies ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: `initial`, growing by `multiplier` up to `maximum`;
+    each delay is drawn from [1 - jitter, 1] of its nominal value."""
+
+    initial: float
+    multiplier: float
+    maximum: float
+    jitter: float = 0.2
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial
+        while True:
+            yield delay * (1 - self.jitter * random.random())
+            delay = min(delay * self.multiplier, self.maximum)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Which failures are retried (UNAVAILABLE by default), how often and how far apart."""
+
+    attempts: int = 5
+    backoff: Backoff = Backoff(initial=0.1, multiplier=2.0, maximum=5.0)
+    codes: tuple[grpc.StatusCode, ...] = (grpc.StatusCode.UNAVAILABLE,)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+# Polling of operations: fast at first, then less often.
+POLLING = Backoff(initial=0.01, multiplier=1.5, maximum=1.0)
+
+
+def _metadata(
+    token: str | None, idempotency_key: str | None
+) -> tuple[tuple[str, str | bytes], ...]:
+    metadata: list[tuple[str, str | bytes]] = [
+        ("x-client-request-id", str(uuid.uuid4()))
+    ]
+    if token:
+        metadata.append(("authorization", f"Bearer {token}"))
+    if idempotency_key:
+        metadata.append(("idempotency-key", idempotency_key))
+    return tuple(metadata)
+
+
+def _credentials(
+    tls: bool | None, root_certificates: bytes | None
+) -> grpc.ChannelCredentials | None:
+    if tls is False or (tls is None and root_certificates is None):
+        return None
+    return grpc.ssl_channel_credentials(root_certificates=root_certificates)
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+def build(
+    request_type: type[Request], request: Request | None, /, **fields: Any
+) -> Request:
+    """The request: `request` itself, or one made of the fields given (None: not given)."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    if request is not None:
+        if given:
+            raise TypeError(
+                "pass either a request message or field arguments, not both"
+            )
+        return request
+    return request_type(**given)
+
+
+def build_update(
+    request_type: type[Request],
+    request: Request | None,
+    update_mask: FieldMask | Sequence[str] | None,
+    id_field: str,
+    /,
+    **fields: Any,
+) -> Request:
+    """An update request whose mask names exactly the fields given, even ones given their
+    default value (`description=""` clears the description). An explicit `update_mask`
+    overrides that; so does the mask of a `request` passed whole."""
+    message = build(request_type, request, **fields)
+    mask: FieldMask = getattr(message, "update_mask")
+    if update_mask is not None:
+        paths = (
+            list(update_mask.paths)
+            if isinstance(update_mask, FieldMask)
+            else list(update_mask)
+        )
+        mask.CopyFrom(FieldMask(paths=paths))
+    elif request is None:
+        paths = [
+            name
+            for name, value in fields.items()
+            if value is not None and name != id_field
+        ]
+        if not paths:
+            raise ValueError(
+                "nothing to update: give the fields to change, or update_mask "
+                "(an empty update_mask resets every updatable field)"
+            )
+        mask.CopyFrom(FieldMask(paths=paths))
+    return message
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+
+class Connection:
+    """A channel plus what every call needs: token, deadline and retry policy."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        channel: grpc.Channel | None = None,
+        tls: bool | None = None,
+        root_certificates: bytes | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        if (endpoint is None) == (channel is None):
+            raise ValueError("give either an endpoint or a channel")
+        if channel is None:
+            assert endpoint is not None
+            credentials = _credentials(tls, root_certificates)
+            channel = (
+                grpc.secure_channel(endpoint, credentials)
+                if credentials
+                else grpc.insecure_channel(endpoint)
+            )
+            self._owned = True
+        else:
+            self._owned = False
+        self.channel = channel
+        self.token = token
+        self.timeout = timeout
+        self.retry = retry
+
+    def close(self) -> None:
+        if self._owned:
+            self.channel.close()
+
+    def call(
+        self,
+        method: str,
+        request: Message,
+        response_type: type[Response],
+        *,
+        mutating: bool = False,
+        timeout: float | None = None,
+    ) -> Response:
+        """Calls a unary rpc by its full path, retrying as the policy says."""
+        callable_ = self.channel.unary_unary(
+            method,
+            request_serializer=_serialize,
+            response_deserializer=response_type.FromString,
+        )
+        key = str(uuid.uuid4()) if mutating else None
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        delays = self.retry.backoff.delays()
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response: Response = callable_(
+                    request,
+                    timeout=max(deadline - time.monotonic(), 0.001),
+                    metadata=_metadata(self.token, key),
+                )
+                return response
+            except grpc.RpcError as error:
+                failure = _from_rpc_error(error)
+            pause = next(delays)
+            if (
+                failure.code not in self.retry.codes
+                or attempt == self.retry.attempts
+                or time.monotonic() + pause >= deadline
+            ):
+                raise failure
+            time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def operation(
+        self,
+        method: str,
+        request: Message,
+        response_type: type[Response],
+        metadata_type: type[Metadata],
+        *,
+        timeout: float | None = None,
+    ) -> "Operation[Response, Metadata]":
+        """Calls a mutating rpc that returns an Operation; gives its future."""
+        started = self.call(
+            method, request, operation_pb2.Operation, mutating=True, timeout=timeout
+        )
+        return Operation(self, started, response_type, metadata_type)
+
+    def pages(
+        self,
+        method: str,
+        request: Message,
+        page_type: type[Page],
+        items_field: str,
+        *,
+        timeout: float | None = None,
+    ) -> "Pager[Page, Any]":
+        """A lazy pager over a List rpc: each page is one call with the previous token."""
+
+        def fetch(token: str) -> Page:
+            page_request = type(request)()
+            page_request.CopyFrom(request)
+            setattr(page_request, "page_token", token)
+            return self.call(method, page_request, page_type, timeout=timeout)
+
+        first: str = getattr(request, "page_token")
+        return Pager(fetch, lambda page: getattr(page, items_field), first)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+class Operation(Generic[Response, Metadata]):
+    """A long-running operation: its id and metadata now, its result when it is done."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        operation: operation_pb2.Operation,
+        response_type: type[Response],
+        metadata_type: type[Metadata],
+    ) -> None:
+        self._connection = connection
+        self._response_type = response_type
+        self._metadata_type = metadata_type
+        self.operation = operation
+
+    @property
+    def id(self) -> str:
+        return self.operation.id
+
+    @property
+    def metadata(self) -> Metadata:
+        metadata = self._metadata_type()
+        self.operation.metadata.Unpack(metadata)
+        return metadata
+
+    def done(self) -> bool:
+        """Whether the operation has finished (asks the server if not known yet)."""
+        if not self.operation.done:
+            self.refresh()
+        return self.operation.done
+
+    def refresh(self) -> operation_pb2.Operation:
+        self.operation = self._connection.call(
+            _OPERATION_GET,
+            operation_service_pb2.GetOperationRequest(operation_id=self.id),
+            operation_pb2.Operation,
+        )
+        return self.operation
+
+    def result(self, timeout: float | None = None) -> Response:
+        """Waits for the operation, polling with backoff; returns its response.
+
+        Raises OperationError if it failed and TimeoutError if it is not done in time.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = POLLING.delays()
+        while not self.operation.done:
+            pause = next(delays)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                pause = max(deadline - time.monotonic(), 0.0)
+                time.sleep(pause)
+                if not self.refresh().done:
+                    raise TimeoutError(
+                        f"operation {self.id} is not done after {timeout} s"
+                    )
+                break
+            time.sleep(pause)
+            self.refresh()
+        return _response(self.operation, self._response_type)
+
+    def cancel(self) -> operation_pb2.Operation:
+        self.operation = self._connection.call(
+            _OPERATION_CANCEL,
+            operation_service_pb2.CancelOperationRequest(operation_id=self.id),
+            operation_pb2.Operation,
+        )
+        return self.operation
+
+
+def _response(operation: operation_pb2.Operation, kind: type[Response]) -> Response:
+    if operation.HasField("error"):
+        raise OperationError(operation)
+    response = kind()
+    operation.response.Unpack(response)
+    return response
+
+
+class Pager(Generic[Page, Item]):
+    """Every item of a List, page after page, fetched lazily; `pages()` gives whole pages."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Page],
+        items: Callable[[Page], Sequence[Item]],
+        first_token: str = "",
+    ) -> None:
+        self._fetch = fetch
+        self._items = items
+        self._first_token = first_token
+
+    def pages(self) -> Iterator[Page]:
+        token = self._first_token
+        while True:
+            page = self._fetch(token)
+            yield page
+            token = getattr(page, "next_page_token")
+            if not token:
+                return
+
+    def __iter__(self) -> Iterator[Item]:
+        for page in self.pages():
+            yield from self._items(page)
+
+
+# --- asyncio -----------------------------------------------------------------------------------
+
+
+class AsyncConnection:
+    """The asyncio twin of Connection, over `grpc.aio`."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        channel: grpc.aio.Channel | None = None,
+        tls: bool | None = None,
+        root_certificates: bytes | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        if (endpoint is None) == (channel is None):
+            raise ValueError("give either an endpoint or a channel")
+        if channel is None:
+            assert endpoint is not None
+            credentials = _credentials(tls, root_certificates)
+            channel = (
+                grpc.aio.secure_channel(endpoint, credentials)
+                if credentials
+                else grpc.aio.insecure_channel(endpoint)
+            )
+            self._owned = True
+        else:
+            self._owned = False
+        self.channel = channel
+        self.token = token
+        self.timeout = timeout
+        self.retry = retry
+
+    async def close(self) -> None:
+        if self._owned:
+            await self.channel.close()
+
+    async def call(
+        self,
+        method: str,
+        request: Message,
+        response_type: type[Response],
+        *,
+        mutating: bool = False,
+        timeout: float | None = None,
+    ) -> Response:
+        callable_ = self.channel.unary_unary(
+            method,
+            request_serializer=_serialize,
+            response_deserializer=response_type.FromString,
+        )
+        key = str(uuid.uuid4()) if mutating else None
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        delays = self.retry.backoff.delays()
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response: Response = await callable_(
+                    request,
+                    timeout=max(deadline - time.monotonic(), 0.001),
+                    metadata=_metadata(self.token, key),
+                )
+                return response
+            except grpc.aio.AioRpcError as error:
+                failure = error_from(
+                    error.code(), error.details() or "", error.trailing_metadata()
+                )
+            pause = next(delays)
+            if (
+                failure.code not in self.retry.codes
+                or attempt == self.retry.attempts
+                or time.monotonic() + pause >= deadline
+            ):
+                raise failure
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def operation(
+        self,
+        method: str,
+        request: Message,
+        response_type: type[Response],
+        metadata_type: type[Metadata],
+        *,
+        timeout: float | None = None,
+    ) -> "AsyncOperation[Response, Metadata]":
+        started = await self.call(
+            method, request, operation_pb2.Operation, mutating=True, timeout=timeout
+        )
+        return AsyncOperation(self, started, response_type, metadata_type)
+
+    def pages(
+        self,
+        method: str,
+        request: Message,
+        page_type: type[Page],
+        items_field: str,
+        *,
+        timeout: float | None = None,
+    ) -> "AsyncPager[Page, Any]":
+        async def fetch(token: str) -> Page:
+            page_request = type(request)()
+            page_request.CopyFrom(request)
+            setattr(page_request, "page_token", token)
+            return await self.call(method, page_request, page_type, timeout=timeout)
+
+        first: str = getattr(request, "page_token")
+        return AsyncPager(fetch, lambda page: getattr(page, items_field), first)
+
+
+class AsyncOperation(Generic[Response, Metadata]):
+    """The asyncio twin of Operation."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        operation: operation_pb2.Operation,
+        response_type: type[Response],
+        metadata_type: type[Metadata],
+    ) -> None:
+        self._connection = connection
+        self._response_type = response_type
+        self._metadata_type = metadata_type
+        self.operation = operation
+
+    @property
+    def id(self) -> str:
+        return self.operation.id
+
+    @property
+    def metadata(self) -> Metadata:
+        metadata = self._metadata_type()
+        self.operation.metadata.Unpack(metadata)
+        return metadata
+
+    async def done(self) -> bool:
+        if not self.operation.done:
+            await self.refresh()
+        return self.operation.done
+
+    async def refresh(self) -> operation_pb2.Operation:
+        self.operation = await self._connection.call(
+            _OPERATION_GET,
+            operation_service_pb2.GetOperationRequest(operation_id=self.id),
+            operation_pb2.Operation,
+        )
+        return self.operation
+
+    async def result(self, timeout: float | None = None) -> Response:
+        """Waits for the operation, polling with backoff; returns its response.
+
+        Raises OperationError if it failed and TimeoutError if it is not done in time.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = POLLING.delays()
+        while not self.operation.done:
+            pause = next(delays)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                await asyncio.sleep(max(deadline - time.monotonic(), 0.0))
+                if not (await self.refresh()).done:
+                    raise TimeoutError(
+                        f"operation {self.id} is not done after {timeout} s"
+                    )
+                break
+            await asyncio.sleep(pause)
+            await self.refresh()
+        return _response(self.operation, self._response_type)
+
+    async def cancel(self) -> operation_pb2.Operation:
+        self.operation = await self._connection.call(
+            _OPERATION_CANCEL,
+            operation_service_pb2.CancelOperationRequest(operation_id=self.id),
+            operation_pb2.Operation,
+        )
+        return self.operation
+
+
+class AsyncPager(Generic[Page, Item]):
+    """The asyncio twin of Pager: `async for item in pager`, or `async for page in pages()`."""
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Awaitable[Page]],
+        items: Callable[[Page], Sequence[Item]],
+        first_token: str = "",
+    ) -> None:
+        self._fetch = fetch
+        self._items = items
+        self._first_token = first_token
+
+    async def pages(self) -> AsyncIterator[Page]:
+        token = self._first_token
+        while True:
+            page = await self._fetch(token)
+            yield page
+            token = getattr(page, "next_page_token")
+            if not token:
+                return
+
+    async def _iterate(self) -> AsyncIterator[Item]:
+        async for page in self.pages():
+            for item in self._items(page):
+                yield item
+
+    def __aiter__(self) -> AsyncIterator[Item]:
+        return self._iterate()
