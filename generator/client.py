@@ -60,6 +60,7 @@ class ClientMethod:
 class ClientService:
     name: str
     docstring: str
+    async_docstring: str
     methods: tuple[ClientMethod, ...]
 
 
@@ -133,7 +134,16 @@ class ClientBuilder:
             for method in service.methods
             if not method.client_streaming and not method.server_streaming
         )
-        return ClientService(service.name, docstring(service.comment), methods)
+        summary = service.comment or service.name
+        return ClientService(
+            service.name,
+            docstring(summary, " " * 4),
+            docstring(
+                f"{summary}\n\nThe asyncio client: the same methods, as coroutines.",
+                " " * 4,
+            ),
+            methods,
+        )
 
     def _method(
         self, service: Service, method: Method, imports: Imports
@@ -161,7 +171,7 @@ class ClientBuilder:
         return ClientMethod(
             name=python_name(snake_case(method.name), _CLIENT_MEMBERS),
             path=f"/{service.full_name}/{method.name}",
-            docstring=docstring(method.comment),
+            docstring=docstring(method.comment, " " * 8),
             request=imports.message(method.input),
             positional=tuple(parameters[:1]),
             keywords=tuple(parameters[1:]),

@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.model import Api, MaskNode, ProtoFile, StandardMethod
-from generator.python_names import Imports, message_module, python_literal
+from generator.python_names import (
+    Imports,
+    exploded,
+    message_module,
+    python_literal,
+    python_tuple,
+)
 from generator.server import mask_class_name
 
 
@@ -18,7 +24,7 @@ class MaskClass:
     request_name: str
     resource_name: str
     fields: str  # the MaskField tree, as a Python expression
-    allowed_paths: tuple[str, ...]
+    allowed_paths: str  # a tuple expression
 
 
 @dataclass(frozen=True)
@@ -28,16 +34,15 @@ class FieldMaskModule:
     classes: tuple[MaskClass, ...]
 
 
-def _node(node: MaskNode, indent: str) -> str:
-    kind = f"_fieldmask.{node.kind.upper()}"
-    arguments = [python_literal(node.name), python_literal(node.json_name), kind]
+def _node(node: MaskNode) -> str:
+    arguments = [
+        python_literal(node.name),
+        python_literal(node.json_name),
+        f"_fieldmask.{node.kind.upper()}",
+    ]
     if node.children:
-        inner = "".join(
-            f"{indent}        {_node(child, indent + '        ')},\n"
-            for child in node.children
-        )
-        arguments.append(f"(\n{inner}{indent}    )")
-    return f"_fieldmask.MaskField({', '.join(arguments)})"
+        arguments.append(python_tuple([_node(child) for child in node.children]))
+    return exploded("_fieldmask.MaskField(", arguments, ")")
 
 
 def _paths(nodes: tuple[MaskNode, ...], prefix: str = "") -> list[str]:
@@ -69,7 +74,7 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
     for service, method in methods:
         resource = service.resource
         nodes = api.mask_tree(api.mirrored_fields(method.input, resource.message))
-        fields = "".join(f"        {_node(node, '        ')},\n" for node in nodes)
+        fields = python_tuple([_node(node) for node in nodes])
         classes.append(
             MaskClass(
                 name=mask_class_name(method),
@@ -77,8 +82,10 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
                 resource=imports.message(resource.message),
                 request_name=method.input.rsplit(".", 1)[1],
                 resource_name=resource.message.rsplit(".", 1)[1],
-                fields=f"(\n{fields}    )",
-                allowed_paths=tuple(_paths(nodes)),
+                fields=fields,
+                allowed_paths=python_tuple(
+                    [python_literal(path) for path in _paths(nodes)]
+                ),
             )
         )
     return FieldMaskModule(proto_file.name, tuple(imports.lines()), tuple(classes))

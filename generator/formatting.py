@@ -1,15 +1,38 @@
-"""Formatting of generated Python with black, in-process."""
+"""Formatting of generated Python: black's layout, without paying for black on every file.
+
+Running black over every generated module would dominate the plugin's time. So the templates
+write black's layout themselves: brackets that may not fit are exploded one item per line with
+a magic trailing comma (which black keeps), docstrings are laid out as black lays them out
+(`python_names.docstring`), blank lines are black's. Black can then change only lines that are
+too long, so it runs, in-process, just on a file that has one (a very long name, say). Tests
+check that every generated file is a black fixed point.
+"""
 
 from __future__ import annotations
 
-import black
+import unicodedata
 
-_MODE = black.Mode()
-_STUB_MODE = black.Mode(is_pyi=True)
+from generator.python_names import LINE_LENGTH
+
+
+def _width(line: str) -> int:
+    """Display width, as black counts it: wide East Asian characters take two columns."""
+    if line.isascii():
+        return len(line)
+    return sum(
+        (
+            0
+            if unicodedata.combining(char)
+            else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        )
+        for char in line
+    )
 
 
 def format_python(source: str, name: str) -> str:
-    """Formats a module (`.py`) or a stub (`.pyi`) as black would."""
+    """A module (`.py`) or stub (`.pyi`) as black would format it."""
+    if all(_width(line) <= LINE_LENGTH for line in source.splitlines()):
+        return source
     try:
         return black.format_str(
             source, mode=_STUB_MODE if name.endswith(".pyi") else _MODE

@@ -73,11 +73,11 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
             if stubs:
                 name = output_path(proto_file.name, "_pb2_grpc") + "i"
                 python[name] = render("pb2_grpc.pyi.j2", module=stubs)
-    if python:
-        python.update(_runtime_files())
     outputs.update(
         {name: format_python(source, name) for name, source in python.items()}
     )
+    if python:
+        outputs.update(_runtime_files())  # black-formatted already: tests check it
     return outputs
 
 
@@ -85,10 +85,12 @@ def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
     builder = ServerBuilder(api, options)
     outputs = {}
     served = []
+    served_services = []
     for proto_file in api.generated_files:
         services = builder.served_services(proto_file)
         if not services:
             continue
+        served_services.extend(services)
         outputs[output_path(proto_file.name, "_server")] = render(
             "server.py.j2", module=builder.module(proto_file), runtime=RUNTIME_PACKAGE
         )
@@ -101,6 +103,7 @@ def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
             "api_server.py.j2",
             imports=imports.lines(),
             services=[f"{imports.aliases[module]}.{name}" for module, name in served],
+            endpoint_ids=builder.endpoint_ids(served_services),
             runtime=RUNTIME_PACKAGE,
         )
     return outputs

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+import re
+import textwrap
+from typing import Iterable, Sequence
 
 from generator.model import Api
 
@@ -26,14 +28,66 @@ def python_literal(value: object) -> str:
     return repr(value)
 
 
-def docstring(text: str) -> str:
-    """A docstring body: backslashes and triple quotes escaped, trailing spaces dropped."""
-    lines = [
-        line.rstrip()
-        for line in text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').split("\n")
-    ]
-    body = "\n".join(lines).strip()
-    return body + " " if body.endswith('"') else body
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+LINE_LENGTH = 88  # black's default
+
+
+def docstring(text: str, indent: str) -> str:
+    """A docstring literal for a comment, laid out exactly as black lays docstrings out at
+    `indent`: lines re-indented (PEP 257), trailing spaces dropped, closing quotes on their
+    own line when the last line would be too long. "" for an empty comment."""
+    body = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if "\n" in body:
+        body = _reindent(body, indent)
+    else:
+        body = body.strip()
+    if not body:
+        return ""
+    if body[0] == '"':
+        body = " " + body
+    if body[-1] == '"':
+        body += " "
+    lines = body.splitlines()
+    if len(lines) > 1 and len(lines[-1]) + 3 > LINE_LENGTH:
+        body += "\n" + indent
+    return f'"""{body}"""'
+
+
+def _reindent(body: str, indent: str) -> str:
+    lines = []
+    for line in _LINE_BREAK.split(body):
+        stripped = line.lstrip()
+        if stripped and stripped != line:
+            line = line[: len(line) - len(stripped)].expandtabs(4) + stripped
+        lines.append(line)
+    margins = [len(line) - len(line.lstrip()) for line in lines[1:] if line.lstrip()]
+    trimmed = [lines[0].strip()]
+    if not margins:  # nothing but blank lines after the first
+        return trimmed[0]
+    margin = min(margins)
+    for index, line in enumerate(lines[1:]):
+        content = line[margin:].rstrip()
+        last = index == len(lines) - 2
+        trimmed.append(indent + content if content or last else "")
+    return "\n".join(trimmed)
+
+
+def exploded(opening: str, items: Iterable[str], closing: str) -> str:
+    """A bracket with one item per line and a magic trailing comma, which black keeps as it is.
+    Items may span lines; all is indented relative to column 0 (place it with Jinja's
+    `indent` filter)."""
+    body = "".join(textwrap.indent(item, "    ") + ",\n" for item in items)
+    return f"{opening}\n{body}{closing}"
+
+
+def python_tuple(items: Sequence[str]) -> str:
+    """A tuple in black's layout: `()`, `(x,)` (a one-item tuple's comma is not magic), or
+    exploded."""
+    if not items:
+        return "()"
+    if len(items) == 1 and "\n" not in items[0]:
+        return f"({items[0]},)"
+    return exploded("(", items, ")")
 
 
 class Imports:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Sequence
 
 from generator.model import (
     EMPTY,
@@ -19,14 +20,17 @@ from generator.model import (
     ProtoFile,
     Service,
     StandardMethod,
+    snake_case,
 )
 from generator.options import PluginOptions
 from generator.python_names import (
     Imports,
     docstring,
+    exploded,
     message_module,
     module_name,
     python_literal,
+    python_tuple,
 )
 from generator.rules import Bound, constraints, exactly_one_sentence
 
@@ -51,8 +55,8 @@ class FieldRulesView:
 @dataclass(frozen=True)
 class OneofRuleView:
     name: str
-    fields: tuple[str, ...]
-    sentence: str
+    fields: str  # a tuple expression
+    sentence: str  # a string literal
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class ServiceView:
     base: str  # the runtime base class
     docstring: str
     resource: tuple[Argument, ...]  # empty for a service without a resource
-    mutations: tuple[str, ...]
+    mutations: str  # a tuple expression, or "" for none
     methods: tuple[MethodView, ...]
 
 
@@ -124,6 +128,24 @@ def bound_expression(bound: Bound) -> str:
     return f"_validation.Bound({', '.join(arguments)})"
 
 
+def endpoint_id(package: str) -> str:
+    """The service id that endpoint discovery (ApiEndpointService) lists for an API's package:
+    the components after `yandex.cloud` (all of them for other packages) without version parts,
+    joined by `-`. `yandex.cloud.baremetal.v1alpha` gives `baremetal`, `acme.fleet.v1` gives
+    `acme-fleet`."""
+    parts = package.split(".")
+    if parts[:2] == ["yandex", "cloud"]:
+        parts = parts[2:]
+    product = [part for part in parts if not is_version(part)]
+    return "-".join(product or parts)
+
+
+def is_version(part: str) -> bool:
+    """`v1`, `v1alpha`, `v2beta1`: a version component of a package name (the rule the docs
+    defaults use too)."""
+    return len(part) > 1 and part[0] == "v" and part[1].isdigit()
+
+
 class ServerBuilder:
     def __init__(self, api: Api, options: PluginOptions) -> None:
         self.api = api
@@ -131,6 +153,10 @@ class ServerBuilder:
 
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
+
+    def endpoint_ids(self, services: list[Service]) -> tuple[str, ...]:
+        """The endpoint ids of the APIs that `services` belong to, sorted, without repeats."""
+        return tuple(sorted({endpoint_id(service.package) for service in services}))
 
     # --- validation rules ----------------------------------------------------------------------
 
@@ -184,7 +210,11 @@ class ServerBuilder:
             if checks or nested:
                 fields.append(FieldRulesView(item.name, checks, nested))
         oneofs = tuple(
-            OneofRuleView(oneof.name, oneof.fields, exactly_one_sentence(oneof.fields))
+            OneofRuleView(
+                oneof.name,
+                python_tuple([python_literal(name) for name in oneof.fields]),
+                python_literal(exactly_one_sentence(oneof.fields)),
+            )
             for oneof in message.oneofs
             if oneof.exactly_one
         )
@@ -239,7 +269,7 @@ class ServerBuilder:
                     name=method.name,
                     request=imports.message(method.input),
                     response=imports.message(method.output),
-                    docstring=docstring(method.comment),
+                    docstring=docstring(method.comment, " " * 8),
                     call=call,
                 )
             )
@@ -253,9 +283,9 @@ class ServerBuilder:
                 if resource
                 else "_service.Service"
             ),
-            docstring=docstring(service.comment),
+            docstring=docstring(service.comment or service.name, " " * 4),
             resource=self._resource_arguments(service, imports) if resource else (),
-            mutations=tuple(mutations),
+            mutations=python_tuple(mutations) if mutations else "",
             methods=tuple(methods),
         )
 
@@ -264,10 +294,10 @@ class ServerBuilder:
     ) -> tuple[Argument, ...]:
         resource = service.resource
         assert resource is not None
-        statuses = ", ".join(
+        statuses = [
             f"{python_literal(name)}: {number}"
             for name, number in resource.status_values
-        )
+        ]
         arguments = [
             Argument("kind", python_literal(resource.message)),
             Argument("label", python_literal(resource.label)),
@@ -278,7 +308,7 @@ class ServerBuilder:
             Argument("name_field", python_literal(resource.name_field)),
             Argument("created_at_field", python_literal(resource.created_at_field)),
             Argument("status_field", python_literal(resource.status_field)),
-            Argument("statuses", "{" + statuses + "}"),
+            Argument("statuses", exploded("{", statuses, "}") if statuses else "{}"),
             Argument(
                 "unique_names",
                 repr(
@@ -328,7 +358,7 @@ class ServerBuilder:
                 if kind is StandardMethod.LIST
                 else "standard_list_operations"
             )
-            return f"self.{function}({variable}, request, context)"
+            return exploded(f"self.{function}(", (variable, "request", "context"), ")")
         if kind in (
             StandardMethod.CREATE,
             StandardMethod.UPDATE,
@@ -341,8 +371,12 @@ class ServerBuilder:
                     self._mutation_arguments(service, method, imports),
                 )
             )
-            return f"self.standard_{kind.value}({variable}, request, context)"
-        return f"self.unimplemented({python_literal(method.name)}, context)"
+            return exploded(
+                f"self.standard_{kind.value}(", (variable, "request", "context"), ")"
+            )
+        return exploded(
+            "self.unimplemented(", (python_literal(method.name), "context"), ")"
+        )
 
     def _mutation_arguments(
         self, service: Service, method: Method, imports: Imports
@@ -371,7 +405,12 @@ class ServerBuilder:
             copied = [
                 f.name for f in self.api.mirrored_fields(method.input, resource.message)
             ]
-            arguments.append(Argument("copy_fields", _tuple(copied)))
+            arguments.append(
+                Argument(
+                    "copy_fields",
+                    python_tuple([python_literal(name) for name in copied]),
+                )
+            )
         if method.standard is StandardMethod.UPDATE:
             fieldmask_module = imports.aliases[module_name(service.file, "_fieldmask")]
             arguments.append(
@@ -385,20 +424,7 @@ def mask_class_name(method: Method) -> str:
 
 
 def _constant(name: str) -> str:
-    from generator.model import snake_case
-
     return snake_case(name).upper()
-
-
-def _tuple(items: list[str]) -> str:
-    if not items:
-        return "()"
-    return (
-        "("
-        + ", ".join(python_literal(item) for item in items)
-        + ("," if len(items) == 1 else "")
-        + ")"
-    )
 
 
 def _check(item: Field, constraint) -> CheckView:  # type: ignore[no-untyped-def]
