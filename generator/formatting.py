@@ -33,9 +33,10 @@ def format_python(source: str, name: str) -> str:
     """A module (`.py`) or stub (`.pyi`) as black would format it."""
     if all(_width(line) <= LINE_LENGTH for line in source.splitlines()):
         return source
+    import black  # only now: importing black costs more than most runs of the plugin
+
+    mode = black.Mode(is_pyi=name.endswith(".pyi"))
     try:
-        return black.format_str(
-            source, mode=_STUB_MODE if name.endswith(".pyi") else _MODE
-        )
+        return black.format_str(source, mode=mode)
     except black.InvalidInput as error:  # a template bug, not an input problem
         raise RuntimeError(f"generated {name} is not valid Python: {error}") from None
