@@ -4,10 +4,14 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The official Yandex Cloud SDK, in a virtualenv of its own for the interop test.
+SDK_VENV := .venv-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
 PLUGIN_OPTIONS := docs_config=proto/docs.toml
 SERVE_ARGS ?=
+TLS_DIR ?= var/tls
 
-.PHONY: setup generate test golden serve clean
+.PHONY: setup generate test golden serve cert clean
 
 setup: $(STAMP)
 
@@ -17,21 +21,40 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+$(SDK_STAMP): tests/interop/requirements.txt
+	test -x $(SDK_VENV)/bin/python || python3 -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SDK_VENV)/bin/python -m pip install --quiet -r tests/interop/requirements.txt
+	touch $(SDK_STAMP)
+
 generate: $(STAMP)
 	$(PYTHON) -m generator.tree --proto proto --out generated --opt $(PLUGIN_OPTIONS)
 
-test: $(STAMP)
+test: $(STAMP) $(SDK_STAMP)
 	$(PYTHON) -m pytest
 
 # Serves every generated service of proto/ on 127.0.0.1, with SQLite under var/.
-# Flags go through SERVE_ARGS, e.g. make serve SERVE_ARGS="--port 50051 --operation-delay 2".
+# Flags go through SERVE_ARGS, e.g. make serve SERVE_ARGS="--port 50051 --operation-delay 2";
+# paths in them are relative to this directory. For TLS, run `make cert` once, then
+#   make serve SERVE_ARGS="--tls-cert var/tls/cert.pem --tls-key var/tls/key.pem"
+# and add e.g. --token my-token (or --token my-token=folder1,folder2) to require a token.
 serve: $(STAMP)
 	@mkdir -p var
-	@cd generated && exec ../$(PYTHON) api_server.py --db ../var/api.sqlite3 $(SERVE_ARGS)
+	@exec $(PYTHON) generated/api_server.py --db var/api.sqlite3 $(SERVE_ARGS)
+
+# A self-signed certificate for localhost and 127.0.0.1 (TLS_DIR/cert.pem, key.pem), valid for
+# a year, made by the system openssl. Delete TLS_DIR to make a new one.
+cert: $(TLS_DIR)/cert.pem
+
+$(TLS_DIR)/cert.pem:
+	@mkdir -p $(TLS_DIR)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+		-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout $(TLS_DIR)/key.pem -out $(TLS_DIR)/cert.pem
 
 # Rewrites tests/golden/ from the current output; review the diff before committing.
 golden: $(STAMP)
 	$(PYTHON) -m pytest tests/test_docs_golden.py --update-golden -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(SDK_VENV) .pytest_cache .mypy_cache

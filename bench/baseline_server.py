@@ -64,7 +64,9 @@ class BaselineImages(image_service_pb2_grpc.ImageServiceServicer):
             self.images[image.id] = image.SerializeToString()
             self.counter += 1
         operation = operation_pb2.Operation(id=f"o{self.counter:019d}", done=True)
-        operation.metadata.Pack(image_service_pb2.UpdateImageMetadata(image_id=image.id))
+        operation.metadata.Pack(
+            image_service_pb2.UpdateImageMetadata(image_id=image.id)
+        )
         operation.response.Pack(image)
         return operation
 

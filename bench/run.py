@@ -74,7 +74,9 @@ class Result:
     note: str = ""
 
 
-def alternate(rounds: int, a: Callable[[], float], b: Callable[[], float]) -> tuple[Samples, Samples]:
+def alternate(
+    rounds: int, a: Callable[[], float], b: Callable[[], float]
+) -> tuple[Samples, Samples]:
     """Runs a and b in turns (A B A B ...), collecting each one's measurements."""
     first, second = Samples(), Samples()
     for _ in range(rounds):
@@ -92,27 +94,42 @@ def _include_dirs() -> list[str]:
     return include_dirs()
 
 
-def _timed_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+def _timed_process(
+    command: list[str], cwd: Path, env: dict[str, str]
+) -> tuple[float, float]:
     """Wall time (s) and peak RSS (MiB) of a process and the children it waited for."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
-        raise RuntimeError(f"{command[:4]} failed: {process.stderr.read().decode() if process.stderr else ''}")
+        raise RuntimeError(
+            f"{command[:4]} failed: {process.stderr.read().decode() if process.stderr else ''}"
+        )
     return elapsed, usage.ru_maxrss / 1024
 
 
 def bench_plugin(rounds: int, services: int) -> list[Result]:
     scratch = Path(tempfile.mkdtemp(prefix="bench-plugin-"))
     files = write_api(scratch / "proto", services)
-    env = {**os.environ, "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}"}
-    includes = [f"-I{scratch / 'proto'}", f"-I{ROOT / 'proto'}", *(f"-I{d}" for d in _include_dirs())]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    includes = [
+        f"-I{scratch / 'proto'}",
+        f"-I{ROOT / 'proto'}",
+        *(f"-I{d}" for d in _include_dirs()),
+    ]
 
     def run(outputs: list[str]) -> tuple[float, float]:
         out = Path(tempfile.mkdtemp(dir=scratch))
         flags = [flag.format(out=out) for flag in outputs]
-        return _timed_process([PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files], scratch, env)
+        return _timed_process(
+            [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files], scratch, env
+        )
 
     protoc = ["--python_out={out}", "--grpc_python_out={out}"]
     ours = ["--python-custom_out={out}"]  # all four targets
@@ -124,24 +141,60 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
             times[index].values.append(elapsed)
             memory[index].values.append(rss)
 
-    image_files = ["yandex/cloud/baremetal/v1alpha/image.proto", "yandex/cloud/baremetal/v1alpha/image_service.proto"]
+    image_files = [
+        "yandex/cloud/baremetal/v1alpha/image.proto",
+        "yandex/cloud/baremetal/v1alpha/image_service.proto",
+    ]
     image_includes = [f"-I{ROOT / 'proto'}", *(f"-I{d}" for d in _include_dirs())]
 
     def image_run(flags: list[str]) -> float:
         out = Path(tempfile.mkdtemp(dir=scratch))
-        command = [PYTHON, "-m", "grpc_tools.protoc", *image_includes, *(f.format(out=out) for f in flags), *image_files]
+        command = [
+            PYTHON,
+            "-m",
+            "grpc_tools.protoc",
+            *image_includes,
+            *(f.format(out=out) for f in flags),
+            *image_files,
+        ]
         return _timed_process(command, scratch, env)[0]
 
-    image_protoc, image_ours = alternate(rounds, lambda: image_run(protoc), lambda: image_run(ours))
+    image_protoc, image_ours = alternate(
+        rounds, lambda: image_run(protoc), lambda: image_run(ours)
+    )
     time_ratio = times[1].median / times[0].median
     memory_ratio = memory[1].median / memory[0].median
     return [
-        Result(f"plugin, {services} services, all four targets: wall time", "protoc --python_out --grpc_python_out",
-               times[0], times[1], "s", "≤ 3x protoc", time_ratio <= 3, time_ratio),
-        Result(f"plugin, {services} services, all four targets: peak RSS", "protoc --python_out --grpc_python_out",
-               memory[0], memory[1], "MiB", "≤ 2x protoc", memory_ratio <= 2, memory_ratio),
-        Result("plugin, the image API, all four targets: wall time", "protoc --python_out --grpc_python_out",
-               image_protoc, image_ours, "s", "< 1 s", image_ours.median < 1, image_ours.median / image_protoc.median),
+        Result(
+            f"plugin, {services} services, all four targets: wall time",
+            "protoc --python_out --grpc_python_out",
+            times[0],
+            times[1],
+            "s",
+            "≤ 3x protoc",
+            time_ratio <= 3,
+            time_ratio,
+        ),
+        Result(
+            f"plugin, {services} services, all four targets: peak RSS",
+            "protoc --python_out --grpc_python_out",
+            memory[0],
+            memory[1],
+            "MiB",
+            "≤ 2x protoc",
+            memory_ratio <= 2,
+            memory_ratio,
+        ),
+        Result(
+            "plugin, the image API, all four targets: wall time",
+            "protoc --python_out --grpc_python_out",
+            image_protoc,
+            image_ours,
+            "s",
+            "< 1 s",
+            image_ours.median < 1,
+            image_ours.median / image_protoc.median,
+        ),
     ]
 
 
@@ -150,7 +203,13 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
 
 class Server:
     def __init__(self, command: list[str]) -> None:
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=GENERATED)
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=GENERATED,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
         if not line.startswith("listening on "):
@@ -162,13 +221,19 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def _update_load(address: str, clients: int, seconds: float) -> tuple[float, list[float]]:
+def _update_load(
+    address: str, clients: int, seconds: float
+) -> tuple[float, list[float]]:
     """`clients` threads updating their own image as fast as they can: calls/s, latencies."""
     channel = grpc.insecure_channel(address)
     stub = image_service_pb2_grpc.ImageServiceStub(channel)
     images = []
     for index in range(clients):
-        operation = stub.Create(image_service_pb2.CreateImageRequest(folder_id="bench", name=f"load-{index}-{time.time_ns()}", uri="u"))
+        operation = stub.Create(
+            image_service_pb2.CreateImageRequest(
+                folder_id="bench", name=f"load-{index}-{time.time_ns()}", uri="u"
+            )
+        )
         image = image_pb2.Image()
         operation.response.Unpack(image)
         images.append(image.id)
@@ -181,7 +246,10 @@ def _update_load(address: str, clients: int, seconds: float) -> tuple[float, lis
         while time.perf_counter() < deadline:
             counter += 1
             request = image_service_pb2.UpdateImageRequest(
-                image_id=images[index], description=f"update {counter}", labels={"n": str(counter)}, update_mask=mask
+                image_id=images[index],
+                description=f"update {counter}",
+                labels={"n": str(counter)},
+                update_mask=mask,
             )
             started = time.perf_counter()
             stub.Update(request, timeout=30)
@@ -207,7 +275,10 @@ def _percentile(values: list[float], share: float) -> float:
 def bench_server(rounds: int, seconds: float) -> list[Result]:
     results = []
     scratch = Path(tempfile.mkdtemp(prefix="bench-server-"))
-    for storage, target, limit in ((":memory:", "≥ 0.8x baseline", 0.8), ("sqlite", "≥ 0.5x baseline", 0.5)):
+    for storage, target, limit in (
+        (":memory:", "≥ 0.8x baseline", 0.8),
+        ("sqlite", "≥ 0.5x baseline", 0.5),
+    ):
         baseline, ours = Samples(), Samples()
         latency = {"baseline": [], "ours": []}
 
@@ -221,8 +292,16 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
             latency[key].extend(values)
 
         for round_ in range(rounds):
-            db = ":memory:" if storage == ":memory:" else str(scratch / f"bench-{round_}.sqlite3")
-            measure([PYTHON, str(ROOT / "bench" / "baseline_server.py"), "--port", "0"], baseline, "baseline")
+            db = (
+                ":memory:"
+                if storage == ":memory:"
+                else str(scratch / f"bench-{round_}.sqlite3")
+            )
+            measure(
+                [PYTHON, str(ROOT / "bench" / "baseline_server.py"), "--port", "0"],
+                baseline,
+                "baseline",
+            )
             measure([PYTHON, "api_server.py", "--port", "0", "--db", db], ours, "ours")
         ratio = ours.median / baseline.median
         note = (
@@ -231,8 +310,17 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
             f"ours {_percentile(latency['ours'], 0.5) * 1000:.2f}/{_percentile(latency['ours'], 0.99) * 1000:.2f} ms"
         )
         results.append(
-            Result(f"server, Update with 8 clients, storage {storage}: throughput", "hand-written servicer on a dict",
-                   baseline, ours, "calls/s", target, ratio >= limit, ratio, note=note)
+            Result(
+                f"server, Update with 8 clients, storage {storage}: throughput",
+                "hand-written servicer on a dict",
+                baseline,
+                ours,
+                "calls/s",
+                target,
+                ratio >= limit,
+                ratio,
+                note=note,
+            )
         )
     return results
 
@@ -241,14 +329,20 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
 
 
 def bench_fieldmask(rounds: int, iterations: int) -> Result:
-    from yandex.cloud.baremetal.v1alpha.image_service_fieldmask import UpdateImageRequestMask
+    from yandex.cloud.baremetal.v1alpha.image_service_fieldmask import (
+        UpdateImageRequestMask,
+    )
 
     labels = {f"key-{index}": f"value-{index}" for index in range(10)}
-    request = image_service_pb2.UpdateImageRequest(image_id="i" * 20, name="new-name", description="new", labels=labels)
+    request = image_service_pb2.UpdateImageRequest(
+        image_id="i" * 20, name="new-name", description="new", labels=labels
+    )
     mask = field_mask_pb2.FieldMask(paths=["name", "description", "labels"])
     request.update_mask.CopyFrom(mask)
     source = image_pb2.Image(name="new-name", description="new", labels=labels)
-    current = image_pb2.Image(id="i" * 20, folder_id="f", name="old", description="old", labels={"a": "b"})
+    current = image_pb2.Image(
+        id="i" * 20, folder_id="f", name="old", description="old", labels={"a": "b"}
+    )
 
     def ours() -> float:
         started = time.perf_counter()
@@ -263,13 +357,23 @@ def bench_fieldmask(rounds: int, iterations: int) -> Result:
         for _ in range(iterations):
             target = image_pb2.Image()
             target.CopyFrom(current)
-            mask.MergeMessage(source, target, replace_message_field=True, replace_repeated_field=True)
+            mask.MergeMessage(
+                source, target, replace_message_field=True, replace_repeated_field=True
+            )
         return iterations / (time.perf_counter() - started)
 
     baseline, measured = alternate(rounds, merge_message, ours)
     ratio = measured.median / baseline.median
-    return Result("field masks: apply name, description, labels (10 keys) to an image", "FieldMask.MergeMessage(replace_repeated_field=True)",
-                  baseline, measured, "applies/s", "≥ 1.0x MergeMessage", ratio >= 1.0, ratio)
+    return Result(
+        "field masks: apply name, description, labels (10 keys) to an image",
+        "FieldMask.MergeMessage(replace_repeated_field=True)",
+        baseline,
+        measured,
+        "applies/s",
+        "≥ 1.0x MergeMessage",
+        ratio >= 1.0,
+        ratio,
+    )
 
 
 # --- 4. the client --------------------------------------------------------------------------
@@ -278,7 +382,18 @@ def bench_fieldmask(rounds: int, iterations: int) -> Result:
 def bench_client(rounds: int) -> Result:
     from yandex.cloud.baremetal.v1alpha.image_service_client import ImageServiceClient
 
-    server = Server([PYTHON, "api_server.py", "--port", "0", "--db", ":memory:", "--operation-delay", "0.3"])
+    server = Server(
+        [
+            PYTHON,
+            "api_server.py",
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--operation-delay",
+            "0.3",
+        ]
+    )
     try:
         client = ImageServiceClient(server.address)
         channel = grpc.insecure_channel(server.address)
@@ -296,10 +411,14 @@ def bench_client(rounds: int) -> Result:
 
         def sdk_style() -> float:
             # The official SDK's wait: poll OperationService.Get once a second until done.
-            operation = images.Create(image_service_pb2.CreateImageRequest(folder_id="bench", uri="u"))
+            operation = images.Create(
+                image_service_pb2.CreateImageRequest(folder_id="bench", uri="u")
+            )
             while not operation.done:
                 time.sleep(1)
-                operation = operations.Get(operation_service_pb2.GetOperationRequest(operation_id=operation.id))
+                operation = operations.Get(
+                    operation_service_pb2.GetOperationRequest(operation_id=operation.id)
+                )
             return lag(operation)
 
         baseline, measured = alternate(rounds, sdk_style, ours)
@@ -307,8 +426,17 @@ def bench_client(rounds: int) -> Result:
         channel.close()
     finally:
         server.stop()
-    return Result("client: operation finished → .result() returned (--operation-delay 0.3)", "official SDK's fixed 1 s poll",
-                  baseline, measured, "ms", "median ≤ 50 ms", measured.median <= 0.050, measured.median / baseline.median, scale=1000)
+    return Result(
+        "client: operation finished → .result() returned (--operation-delay 0.3)",
+        "official SDK's fixed 1 s poll",
+        baseline,
+        measured,
+        "ms",
+        "median ≤ 50 ms",
+        measured.median <= 0.050,
+        measured.median / baseline.median,
+        scale=1000,
+    )
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -317,10 +445,17 @@ def bench_client(rounds: int) -> Result:
 def machine() -> list[str]:
     cpu = ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         cpu = platform.processor()
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("protobuf", "grpcio", "grpcio-tools", "black", "Jinja2"))
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in ("protobuf", "grpcio", "grpcio-tools", "black", "Jinja2")
+    )
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; memory: {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
         f"- {platform.platform()}; Python {platform.python_version()}",
@@ -359,13 +494,17 @@ def report(results: list[Result], seconds: float, arguments: argparse.Namespace)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and services (a smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer rounds and services (a smoke run)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     arguments = parser.parse_args()
     rounds = 2 if arguments.quick else 5
     started = time.perf_counter()
     results = bench_plugin(rounds, 30 if arguments.quick else 300)
-    results += bench_server(2 if arguments.quick else 3, 2.0 if arguments.quick else 5.0)
+    results += bench_server(
+        2 if arguments.quick else 3, 2.0 if arguments.quick else 5.0
+    )
     results.append(bench_fieldmask(rounds, 2000 if arguments.quick else 20000))
     results.append(bench_client(3 if arguments.quick else 9))
     text = report(results, time.perf_counter() - started, arguments)

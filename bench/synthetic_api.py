@@ -228,7 +228,10 @@ def write_api(out: Path, services: int) -> list[str]:
         values = {"product": product, "name": name, "Name": name.capitalize()}
         folder = out / "bench" / product / "v1"
         folder.mkdir(parents=True, exist_ok=True)
-        for file_name, template in ((f"{name}.proto", _RESOURCE), (f"{name}_service.proto", _SERVICE)):
+        for file_name, template in (
+            (f"{name}.proto", _RESOURCE),
+            (f"{name}_service.proto", _SERVICE),
+        ):
             (folder / file_name).write_text(template.format(**values))
             written.append(f"bench/{product}/v1/{file_name}")
     return written

@@ -131,13 +131,14 @@ def bound_expression(bound: Bound) -> str:
 def endpoint_id(package: str) -> str:
     """The service id that endpoint discovery (ApiEndpointService) lists for an API's package:
     the components after `yandex.cloud` (all of them for other packages) without version parts,
-    joined by `-`. `yandex.cloud.baremetal.v1alpha` gives `baremetal`, `acme.fleet.v1` gives
-    `acme-fleet`."""
+    joined by `-`, with `_` written `-` too, as service ids are. `yandex.cloud.baremetal.v1alpha`
+    gives `baremetal`, `yandex.cloud.ai.foundation_models.v1` gives `ai-foundation-models`,
+    `acme.fleet.v1` gives `acme-fleet`."""
     parts = package.split(".")
     if parts[:2] == ["yandex", "cloud"]:
         parts = parts[2:]
     product = [part for part in parts if not is_version(part)]
-    return "-".join(product or parts)
+    return "-".join(product or parts).replace("_", "-")
 
 
 def is_version(part: str) -> bool:

@@ -65,6 +65,39 @@ def proto_files(root: Path) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*.proto"))
 
 
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A fresh self-signed certificate for localhost and 127.0.0.1, as `make cert` makes one,
+    written to `directory`: the paths of cert.pem and key.pem."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 class ServerProcess:
     """A generated `api_server.py` in its own process, on a free port on 127.0.0.1."""
 

@@ -222,7 +222,7 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(attempts=1)
 # Polling of operations: fast at first, then less often.
-POLLING = Backoff(initial=0.01, multiplier=1.5, maximum=1.0)
+POLLING = Backoff(initial=0.01, multiplier=1.2, maximum=1.0)
 
 
 def _metadata(

@@ -107,6 +107,19 @@ def already_exists(kind: str, field: str, value: str, owner: str) -> ApiError:
     )
 
 
+def permission_denied(kind: str, name: str, reason: str) -> ApiError:
+    """The caller may not touch `name` (a `kind`, e.g. a folder or an image; "": any)."""
+    detail = error_details_pb2.ResourceInfo(
+        resource_type=kind, resource_name=name, description=reason
+    )
+    target = f"{kind} {name!r}" if name else f"{kind}s"
+    return ApiError(
+        grpc.StatusCode.PERMISSION_DENIED,
+        f"Permission denied to {target}: {reason}",
+        [detail],
+    )
+
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

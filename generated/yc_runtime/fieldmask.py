@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
@@ -22,6 +22,7 @@ MESSAGE = "message"
 MAP = "map"
 REPEATED = "repeated"
 
+_PARSED_MASKS = 256  # distinct masks remembered per spec
 _SEGMENT = re.compile(r"`((?:[^`]|``)*)`|([^.`]+)")
 
 
@@ -98,19 +99,32 @@ class MaskSpec:
 
     fields: tuple[MaskField, ...]
     _by_name: Mapping[str, MaskField] = field(init=False, repr=False, compare=False)
+    # Parsed masks by their paths: clients send the same few masks again and again.
+    _parsed: dict[tuple[str, ...], tuple[Path, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", _index(self.fields))
+        object.__setattr__(self, "_parsed", {})
 
     @property
     def allowed_paths(self) -> tuple[str, ...]:
         return tuple(_allowed(self.fields, ""))
 
-    def parse(self, mask: FieldMask | None) -> list[Path]:
+    def parse(self, mask: FieldMask | None) -> tuple[Path, ...]:
         """The mask's paths, validated; every updatable field for no or an empty mask."""
-        if mask is None or not mask.paths:
-            return [Path((item.name,)) for item in self.fields]
-        return [self._parse_path(text) for text in mask.paths]
+        texts = tuple(mask.paths) if mask is not None else ()
+        parsed = self._parsed.get(texts)
+        if parsed is None:
+            if texts:
+                parsed = tuple(self._parse_path(text) for text in texts)
+            else:
+                parsed = tuple(Path((item.name,)) for item in self.fields)
+            if len(self._parsed) >= _PARSED_MASKS:
+                self._parsed.clear()
+            self._parsed[texts] = parsed
+        return parsed
 
     def _parse_path(self, text: str) -> Path:
         segments = _segments(text)
@@ -186,43 +200,75 @@ def _allowed(fields: Sequence[MaskField], prefix: str) -> Iterator[str]:
 
 
 def _copy(source: Message, target: Message, name: str, key: str | None) -> None:
-    if key is not None:
-        source_map, target_map = getattr(source, name), getattr(target, name)
-        if key in source_map:
-            if hasattr(target_map[key], "CopyFrom"):
-                target_map[key].CopyFrom(source_map[key])
-            else:
-                target_map[key] = source_map[key]
-        elif key in target_map:
-            del target_map[key]
+    if key is None:
+        _copier(source.DESCRIPTOR.full_name, name, source)(source, target, name)
         return
-    descriptor = source.DESCRIPTOR.fields_by_name[name]
-    if descriptor.is_repeated:  # maps and repeated fields
-        target.ClearField(name)
-        target_value = getattr(target, name)
-        if descriptor.message_type is not None and (
-            descriptor.message_type.GetOptions().map_entry
-        ):
-            _copy_map(getattr(source, name), target_value)
+    source_map, target_map = getattr(source, name), getattr(target, name)
+    if key in source_map:
+        if hasattr(target_map[key], "CopyFrom"):
+            target_map[key].CopyFrom(source_map[key])
         else:
-            target_value.extend(getattr(source, name))
-    elif descriptor.message_type is not None:
-        if source.HasField(name):
-            getattr(target, name).CopyFrom(getattr(source, name))
+            target_map[key] = source_map[key]
+    elif key in target_map:
+        del target_map[key]
+
+
+Copier = Callable[[Message, Message, str], None]
+_copiers: dict[tuple[str, str], Copier] = {}
+
+
+def _copier(message: str, name: str, example: Message) -> Copier:
+    """How to copy one field, decided once per message type and field."""
+    found = _copiers.get((message, name))
+    if found is None:
+        descriptor = example.DESCRIPTOR.fields_by_name[name]
+        entry = descriptor.message_type
+        if descriptor.is_repeated:
+            found = _copy_repeated
+            if entry is not None and entry.GetOptions().map_entry:
+                value = entry.fields_by_name["value"]
+                found = (
+                    _copy_scalar_map
+                    if value.message_type is None
+                    else _copy_message_map
+                )
+        elif entry is not None or descriptor.has_presence:
+            found = _copy_present
         else:
-            target.ClearField(name)
-    elif descriptor.has_presence and not source.HasField(name):
+            found = _copy_scalar
+        _copiers[(message, name)] = found
+    return found
+
+
+def _copy_repeated(source: Message, target: Message, name: str) -> None:
+    target.ClearField(name)
+    getattr(target, name).extend(getattr(source, name))
+
+
+def _copy_scalar_map(source: Message, target: Message, name: str) -> None:
+    target.ClearField(name)
+    getattr(target, name).update(getattr(source, name))
+
+
+def _copy_message_map(source: Message, target: Message, name: str) -> None:
+    target.ClearField(name)
+    target_map = getattr(target, name)
+    for key, value in getattr(source, name).items():
+        target_map[key].CopyFrom(value)
+
+
+def _copy_present(source: Message, target: Message, name: str) -> None:
+    """A field with presence: a message, a oneof member, a proto3 `optional`."""
+    if not source.HasField(name):
         target.ClearField(name)
+    elif isinstance(value := getattr(source, name), Message):
+        getattr(target, name).CopyFrom(value)
     else:
-        setattr(target, name, getattr(source, name))
+        setattr(target, name, value)
 
 
-def _copy_map(source: Mapping[object, object], target: object) -> None:
-    for key, value in source.items():
-        if isinstance(value, Message):
-            target[key].CopyFrom(value)  # type: ignore[index]
-        else:
-            target[key] = value  # type: ignore[index]
+def _copy_scalar(source: Message, target: Message, name: str) -> None:
+    setattr(target, name, getattr(source, name))
 
 
 def _changed(

@@ -18,6 +18,7 @@ from yandex.cloud.operation import (
     operation_service_pb2_grpc,
 )
 
+from .auth import Authenticator, Principal
 from .errors import ApiError, invalid_argument, not_found, rpc
 from .ids import new_id
 from .storage import Storage, StoredOperation, Transaction
@@ -68,7 +69,7 @@ def cancelled() -> ApiError:
 
 
 def stored(
-    operation: Operation, kind: str, resource_id: str, now_ns: int
+    operation: Operation, kind: str, resource_id: str, now_ns: int, parent: str = ""
 ) -> StoredOperation:
     return StoredOperation(
         id=operation.id,
@@ -77,6 +78,7 @@ def stored(
         created_at=now_ns,
         done=operation.done,
         data=operation.SerializeToString(),
+        parent=parent,
     )
 
 
@@ -195,11 +197,21 @@ _RULES = {
 
 
 class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
-    """`yandex.cloud.operation.OperationService` over the operations the services store."""
+    """`yandex.cloud.operation.OperationService` over the operations the services store.
 
-    def __init__(self, storage: Storage, scheduler: Scheduler) -> None:
+    A caller bound to parents sees only operations on resources under them (PERMISSION_DENIED
+    for others; NOT_FOUND for unknown ids, so that existence is checked before access).
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        scheduler: Scheduler,
+        authenticator: Authenticator | None = None,
+    ) -> None:
         self._storage = storage
         self._scheduler = scheduler
+        self._authenticator = authenticator or Authenticator()
         self._validator = Validator(_RULES)
 
     def add_to_server(self, server: grpc.Server) -> None:
@@ -216,11 +228,9 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
         request: operation_service_pb2.GetOperationRequest,
         context: grpc.ServicerContext,
     ) -> Operation:
+        principal = self._authenticator.principal(context)
         self._validate(request)
-        with self._storage.read() as transaction:
-            record = transaction.get_operation(request.operation_id)
-        if record is None:
-            raise not_found("operation", request.operation_id)
+        record = self._authorized(principal, request.operation_id)
         return Operation.FromString(record.data)
 
     @rpc
@@ -229,8 +239,19 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
         request: operation_service_pb2.CancelOperationRequest,
         context: grpc.ServicerContext,
     ) -> Operation:
+        principal = self._authenticator.principal(context)
         self._validate(request)
+        self._authorized(principal, request.operation_id)
         operation = self._scheduler.complete(request.operation_id, cancel=True)
         if operation is None:
             raise not_found("operation", request.operation_id)
         return operation
+
+    def _authorized(self, principal: Principal, operation_id: str) -> StoredOperation:
+        """The stored operation, if the caller may see it."""
+        with self._storage.read() as transaction:
+            record = transaction.get_operation(operation_id)
+        if record is None:
+            raise not_found("operation", operation_id)
+        principal.require(record.parent, "operation", operation_id)
+        return record

@@ -35,6 +35,7 @@ class StoredOperation:
     method: str = ""  # the rpc that completes an unfinished operation
     pending: bytes = b""  # what completes it: the serialized request
     due: float = 0.0  # when it completes, in seconds since the epoch
+    parent: str = ""  # the resource's parent, which decides who may see the operation
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, parent, name);
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY, resource_kind TEXT NOT NULL, resource_id TEXT NOT NULL,
     created_at INTEGER NOT NULL, done INTEGER NOT NULL, data BLOB NOT NULL,
-    method TEXT NOT NULL, pending BLOB NOT NULL, due REAL NOT NULL
+    method TEXT NOT NULL, pending BLOB NOT NULL, due REAL NOT NULL,
+    parent TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS operations_by_resource
     ON operations (resource_kind, resource_id, created_at, id);
@@ -242,8 +244,18 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 _RESOURCE_COLUMNS = "kind, id, parent, name, data"
 _OPERATION_COLUMNS = (
-    "id, resource_kind, resource_id, created_at, done, data, method, pending, due"
+    "id, resource_kind, resource_id, created_at, done, data, method, pending, due,"
+    " parent"
 )
+# Databases written before operations had a parent: add the column, filled from the resources
+# that still exist (the operations of a resource deleted since stay without a parent).
+_ADD_OPERATION_PARENT = """
+ALTER TABLE operations ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+UPDATE operations SET parent = coalesce((
+    SELECT parent FROM resources
+    WHERE resources.kind = operations.resource_kind AND resources.id = operations.resource_id
+), '');
+"""
 
 
 def _operation(row: tuple[object, ...]) -> StoredOperation:
@@ -304,7 +316,7 @@ class _SqliteTransaction(Transaction):
     def put_operation(self, operation: StoredOperation) -> None:
         self._db.execute(
             f"INSERT OR REPLACE INTO operations ({_OPERATION_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 operation.id,
                 operation.resource_kind,
@@ -315,6 +327,7 @@ class _SqliteTransaction(Transaction):
                 operation.method,
                 operation.pending,
                 operation.due,
+                operation.parent,
             ),
         )
 
@@ -374,6 +387,9 @@ class SqliteStorage(Storage):
         setup = self._connection()
         setup.execute("PRAGMA journal_mode=WAL")
         setup.executescript(_SCHEMA)
+        columns = {row[1] for row in setup.execute("PRAGMA table_info(operations)")}
+        if "parent" not in columns:
+            setup.executescript(f"BEGIN IMMEDIATE;{_ADD_OPERATION_PARENT}COMMIT;")
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -7,15 +7,17 @@ Users extend a service by subclassing it: override an rpc, or the `before_*`/`af
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Generic, Mapping, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, Mapping, NoReturn, Sequence, TypeVar
 
 import grpc
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
+from .auth import Authenticator, Principal
 from .errors import (
     ApiError,
     Violation,
@@ -30,7 +32,13 @@ from .ids import new_id
 from .operations import Completion, Operation, Scheduler, finish, new_operation, stored
 from .paging import PageTokens, paginate
 from .query import QueryError, parse_filter, parse_order_by
-from .storage import Storage, StoredOperation, StoredResource, Transaction
+from .storage import (
+    IdempotencyRecord,
+    Storage,
+    StoredOperation,
+    StoredResource,
+    Transaction,
+)
 from .validation import MessageRules, Selection, Validator, size_violations
 
 R = TypeVar("R", bound=Message)
@@ -41,14 +49,23 @@ CREATE, UPDATE, DELETE = "create", "update", "delete"
 _TRANSITIONAL = {CREATE: "CREATING", UPDATE: "UPDATING", DELETE: "DELETING"}
 _SETTLED = "READY"
 _OPERATIONS_ORDER = "created_at desc, id desc"
+# The metadata that makes a Create, Update or Delete idempotent.
+IDEMPOTENCY_KEY = "idempotency-key"
 
 
 class Runtime:
-    """What the services of one server share: storage, operations, page tokens."""
+    """What the services of one server share: storage, operations, page tokens, and who may
+    call (`authenticator`: the configured tokens; none means an open server)."""
 
-    def __init__(self, storage: Storage, operation_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        operation_delay: float = 0.0,
+        authenticator: Authenticator | None = None,
+    ) -> None:
         self.storage = storage
         self.operation_delay = operation_delay
+        self.authenticator = authenticator or Authenticator()
         self.scheduler = Scheduler(storage)
         self.tokens = PageTokens(self._token_secret())
 
@@ -61,9 +78,16 @@ class Runtime:
                 transaction.put_meta("page_token_secret", secret)
         return secret
 
+    def principal(self, context: grpc.ServicerContext) -> Principal:
+        """Who makes the call, and which parents it may touch (`Principal.require()`).
+
+        `ANONYMOUS` (subject "", every parent) on an open server; raises an UNAUTHENTICATED
+        ApiError when tokens are configured and the call carries none of them."""
+        return self.authenticator.principal(context)
+
     def subject(self, context: grpc.ServicerContext) -> str:
         """Who makes the call, for `Operation.created_by`; "" when calls are anonymous."""
-        return ""
+        return self.principal(context).subject
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,11 @@ class ResourceSpec(Generic[R]):
     status_field: str = ""
     statuses: Mapping[str, int] = field(default_factory=dict)  # value numbers by name
     unique_names: bool = False  # names are unique within a parent: ALREADY_EXISTS
+
+    @property
+    def parent_label(self) -> str:
+        """The parent in words, for messages: `folder_id` -> `folder`."""
+        return self.parent_field.removesuffix("_id").replace("_", " ") or "parent"
 
 
 @dataclass(frozen=True)
@@ -103,7 +132,7 @@ class MutationSpec:
     mask: MaskSpec | None = None  # UPDATE
 
 
-def _selection(request: Message, mask: MaskSpec, paths: list[Path]) -> Selection:
+def _selection(request: Message, mask: MaskSpec, paths: Sequence[Path]) -> Selection:
     """What to validate in an update request: the fields it writes (with the map keys it
     touches) and every field that is not updatable, such as the resource id."""
     updatable = {item.name for item in mask.fields}
@@ -233,20 +262,56 @@ class ResourceService(Service, Generic[R]):
                     f"{operation.id} in progress",
                 )
 
+    # --- authorization -------------------------------------------------------------------------
+
+    def _parent_of(self, resource: Message) -> str:
+        field = self.RESOURCE.parent_field
+        return str(getattr(resource, field)) if field else ""
+
+    def _request_parent(self, request: Message) -> str:
+        """The parent a Create request names ("" if it names none)."""
+        field = self.RESOURCE.parent_field
+        if field and field in request.DESCRIPTOR.fields_by_name:
+            return str(getattr(request, field))
+        return ""
+
+    def _authorize_type(self, principal: Principal) -> None:
+        """A caller bound to parents may touch no resource of a type without a parent."""
+        if principal.restricted and not self.RESOURCE.parent_field:
+            principal.require("", self.RESOURCE.label)
+
+    def _authorize_parent(self, principal: Principal, parent: str) -> None:
+        """For a request that names the parent (List, Create)."""
+        principal.require(parent, self.RESOURCE.parent_label, parent)
+
+    def _authorize_resource(
+        self, principal: Principal, resource_id: str, parent: str
+    ) -> None:
+        """For a request that names a stored resource (by then known to exist)."""
+        principal.require(parent, self.RESOURCE.label, resource_id)
+
     # --- Get, List, ListOperations -------------------------------------------------------------
+    #
+    # Every standard method authenticates first, then validates the request, then authorizes:
+    # an id that does not exist is NOT_FOUND for every caller; an id under a parent the caller
+    # may not touch is PERMISSION_DENIED.
 
     @rpc
     def standard_get(self, request: Message, context: grpc.ServicerContext) -> R:
+        principal = self.runtime.principal(context)
         self.validate(request)
+        self._authorize_type(principal)
+        resource_id = getattr(request, self.RESOURCE.request_id_field)
         with self.runtime.storage.read() as transaction:
-            return self._load(
-                transaction, getattr(request, self.RESOURCE.request_id_field)
-            )
+            resource = self._load(transaction, resource_id)
+        self._authorize_resource(principal, resource_id, self._parent_of(resource))
+        return resource
 
     @rpc
     def standard_list(
         self, spec: ListSpec[L], request: Message, context: grpc.ServicerContext
     ) -> L:
+        principal = self.runtime.principal(context)
         self.validate(request)
         resource = self.RESOURCE
         fields = request.DESCRIPTOR.fields_by_name
@@ -264,9 +329,16 @@ class ResourceService(Service, Generic[R]):
             after = self._position(request, query, ordering)
         except QueryError as error:
             raise invalid_argument([Violation(error.argument, str(error))]) from None
+        self._authorize_type(principal)
+        if parent is not None:
+            self._authorize_parent(principal, parent)
         with self.runtime.storage.read() as transaction:
             records = transaction.list_resources(resource.kind, parent)
-        items = [resource.message.FromString(record.data) for record in records]
+        items = [
+            resource.message.FromString(record.data)
+            for record in records
+            if principal.may_access(record.parent)  # a List not scoped to a parent
+        ]
         items = sorted(
             (item for item in items if matcher.matches(item)), key=ordering.key
         )
@@ -295,6 +367,7 @@ class ResourceService(Service, Generic[R]):
     def standard_list_operations(
         self, spec: ListSpec[L], request: Message, context: grpc.ServicerContext
     ) -> L:
+        principal = self.runtime.principal(context)
         self.validate(request)
         resource_id: str = getattr(request, self.RESOURCE.request_id_field)
         ordering = parse_order_by(_OPERATIONS_ORDER, Operation.DESCRIPTOR)
@@ -303,12 +376,15 @@ class ResourceService(Service, Generic[R]):
             after = self._position(request, query, ordering)
         except QueryError as error:
             raise invalid_argument([Violation(error.argument, str(error))]) from None
+        self._authorize_type(principal)
         with self.runtime.storage.read() as transaction:
             records = transaction.list_operations(self.RESOURCE.kind, resource_id)
-            if not records:
-                self._load(
-                    transaction, resource_id
-                )  # NOT_FOUND for an unknown resource
+            current = transaction.get_resource(self.RESOURCE.kind, resource_id)
+        if current is None and not records:
+            raise not_found(self.RESOURCE.label, resource_id)
+        # A deleted resource's operations remain; each records the parent it had.
+        parent = current.parent if current is not None else records[0].parent
+        self._authorize_resource(principal, resource_id, parent)
         operations = sorted(
             (Operation.FromString(record.data) for record in records), key=ordering.key
         )
@@ -323,34 +399,47 @@ class ResourceService(Service, Generic[R]):
         return response
 
     # --- Create, Update, Delete ----------------------------------------------------------------
+    #
+    # With the metadata `idempotency-key: K`, the key, scoped by the caller's subject and the rpc,
+    # is stored with a fingerprint of the request and the operation id, in the mutation's own
+    # transaction. A repeat with the same key and request returns that operation as it is now and
+    # changes nothing; the same key with another request is INVALID_ARGUMENT. A call that fails
+    # (validation or anything later) records nothing.
 
     @rpc
     def standard_create(
         self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
     ) -> Operation:
+        principal = self.runtime.principal(context)
         self.validate(request)
-        return self._mutate(spec, request, "", context)
+        self._authorize_type(principal)
+        self._authorize_parent(principal, self._request_parent(request))
+        return self._mutate(spec, request, "", principal, context)
 
     @rpc
     def standard_update(
         self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
     ) -> Operation:
         assert spec.mask is not None
+        principal = self.runtime.principal(context)
         paths = self._mask_paths(spec.mask, request)
         self.validate(request, _selection(request, spec.mask, paths))
+        self._authorize_type(principal)
         resource_id = getattr(request, self.RESOURCE.request_id_field)
-        return self._mutate(spec, request, resource_id, context)
+        return self._mutate(spec, request, resource_id, principal, context)
 
     @rpc
     def standard_delete(
         self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
     ) -> Operation:
+        principal = self.runtime.principal(context)
         self.validate(request)
+        self._authorize_type(principal)
         resource_id = getattr(request, self.RESOURCE.request_id_field)
-        return self._mutate(spec, request, resource_id, context)
+        return self._mutate(spec, request, resource_id, principal, context)
 
     @staticmethod
-    def _mask_paths(mask: MaskSpec, request: Message) -> list[Path]:
+    def _mask_paths(mask: MaskSpec, request: Message) -> Sequence[Path]:
         given = (
             getattr(request, "update_mask") if request.HasField("update_mask") else None
         )
@@ -364,18 +453,31 @@ class ResourceService(Service, Generic[R]):
         spec: MutationSpec,
         request: Message,
         resource_id: str,
+        principal: Principal,
         context: grpc.ServicerContext,
     ) -> Operation:
         now = time.time_ns()
         delay = self.runtime.operation_delay
         kind = self.RESOURCE.kind
+        key = _idempotency_key(context)
+        scoped_key = f"{principal.subject}\n{spec.method}\n{key}"
+        fingerprint = _fingerprint(request) if key else ""
         with self.runtime.storage.transaction() as transaction:
+            if key:
+                replayed = self._replay(transaction, principal, scoped_key, fingerprint)
+                if replayed is not None:
+                    return replayed
+            parent = self._request_parent(request)  # Create: authorized by the caller
             if spec.kind != CREATE:
-                self._load(transaction, resource_id)
+                current = self._load(transaction, resource_id)
+                parent = self._parent_of(current)
+                self._authorize_resource(principal, resource_id, parent)
+                if spec.kind == UPDATE:
+                    self._authorize_move(principal, spec, request, current)
                 self._require_idle(transaction, resource_id)
             if delay > 0:
                 resource_id = self._begin(spec, transaction, request, resource_id, now)
-                operation = self._operation(spec, resource_id, context, now)
+                operation = self._operation(spec, resource_id, principal, now)
                 record = replace(
                     stored(operation, kind, resource_id, now),
                     method=spec.method,
@@ -386,27 +488,74 @@ class ResourceService(Service, Generic[R]):
                 resource_id, response = self._apply(
                     spec, transaction, request, resource_id, now
                 )
-                operation = self._operation(spec, resource_id, context, now)
+                operation = self._operation(spec, resource_id, principal, now)
                 finish(operation, now, response)
                 record = stored(operation, kind, resource_id, now)
-            transaction.put_operation(record)
+            # The operation keeps the parent its resource has now (had, for Delete).
+            after = transaction.get_resource(kind, resource_id)
+            if after is not None:
+                parent = after.parent
+            transaction.put_operation(replace(record, parent=parent))
+            if key:
+                transaction.put_idempotency(
+                    scoped_key, IdempotencyRecord(fingerprint, operation.id)
+                )
         if not operation.done:
             self.runtime.scheduler.schedule(operation.id, record.due)
         return operation
+
+    def _replay(
+        self,
+        transaction: Transaction,
+        principal: Principal,
+        scoped_key: str,
+        fingerprint: str,
+    ) -> Operation | None:
+        """The operation of an earlier call with the same idempotency key, if any."""
+        found = transaction.get_idempotency(scoped_key)
+        if found is None:
+            return None
+        if found.fingerprint != fingerprint:
+            raise invalid_argument(
+                [
+                    Violation(
+                        IDEMPOTENCY_KEY,
+                        "The key was already used with a different request; "
+                        "a new request needs a new key.",
+                    )
+                ]
+            )
+        record = transaction.get_operation(found.operation_id)
+        if record is None:
+            return None
+        self._authorize_resource(principal, record.resource_id, record.parent)
+        return Operation.FromString(record.data)
+
+    def _authorize_move(
+        self, principal: Principal, spec: MutationSpec, request: Message, current: R
+    ) -> None:
+        """An Update that may write the parent field must not move the resource out of reach."""
+        if not (principal.restricted and self.RESOURCE.parent_field):
+            return
+        assert spec.mask is not None
+        updated = self.RESOURCE.message()
+        updated.CopyFrom(current)
+        spec.mask.apply(request, updated, self._mask_paths(spec.mask, request))
+        parent = self._parent_of(updated)
+        if parent != self._parent_of(current):
+            self._authorize_parent(principal, parent)
 
     def _operation(
         self,
         spec: MutationSpec,
         resource_id: str,
-        context: grpc.ServicerContext,
+        principal: Principal,
         now: int,
     ) -> Operation:
         metadata = spec.metadata()
         if spec.metadata_id_field:
             setattr(metadata, spec.metadata_id_field, resource_id)
-        return new_operation(
-            spec.description, metadata, self.runtime.subject(context), now
-        )
+        return new_operation(spec.description, metadata, principal.subject, now)
 
     def _new_resource(self, spec: MutationSpec, request: Message, now: int) -> R:
         resource: R = self.RESOURCE.message()
@@ -511,6 +660,17 @@ class ResourceService(Service, Generic[R]):
         resource: R = self.RESOURCE.message.FromString(record.data)
         self._set_status(resource, _SETTLED)
         self._store(transaction, resource)
+
+
+def _idempotency_key(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == IDEMPOTENCY_KEY:
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return ""
+
+
+def _fingerprint(request: Message) -> str:
+    return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
 
 
 def _copy_field(source: Message, target: Message, name: str) -> None:

@@ -1,0 +1,129 @@
+"""What every call goes through before its servicer: request ids, then authentication.
+
+`CallInterceptor` wraps each method handler. Its wrapper first sends the initial metadata
+`x-request-id` (a fresh UUID) and echoes `x-client-request-id` when the caller sent one, so both
+come back with every answer, success or error; then, when tokens are configured, it rejects a
+call without a valid `authorization: Bearer TOKEN` with UNAUTHENTICATED (a rich status like every
+error). Services in `PUBLIC_SERVICES` need no token: the official SDK discovers endpoints before
+it authenticates. Authorization (which parents a token may touch) is the services' business:
+see `Runtime.principal()`.
+
+Streaming handlers are wrapped the same way; their messages pass through untouched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, TypeAlias
+
+import grpc
+
+from .auth import Authenticator
+from .errors import ApiError, abort
+
+REQUEST_ID = "x-request-id"
+CLIENT_REQUEST_ID = "x-client-request-id"
+PUBLIC_SERVICES = frozenset({"yandex.cloud.endpoint.ApiEndpointService"})
+
+# grpc's classes are generic only in its type stubs.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+
+
+def service_name(method: str) -> str:
+    """`yandex.cloud.operation.OperationService` of `/yandex.cloud.operation.OperationService/Get`."""
+    return method.lstrip("/").partition("/")[0]
+
+
+class CallInterceptor(grpc.ServerInterceptor):
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        public_services: frozenset[str] = PUBLIC_SERVICES,
+    ) -> None:
+        self._authenticator = authenticator
+        self._public = public_services
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:  # an unknown method: gRPC answers UNIMPLEMENTED itself
+            return None
+        public = service_name(handler_call_details.method) in self._public
+        authenticator = self._authenticator
+
+        def prepare(context: grpc.ServicerContext) -> None:
+            send_request_ids(context)
+            if not public:
+                try:
+                    authenticator.principal(context)
+                except ApiError as error:
+                    abort(context, error)
+
+        return _wrapped(handler, prepare)
+
+
+def send_request_ids(context: grpc.ServicerContext) -> None:
+    metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, str(uuid.uuid4()))]
+    for key, value in context.invocation_metadata() or ():
+        if key == CLIENT_REQUEST_ID:
+            metadata.append((key, value))
+            break
+    context.send_initial_metadata(tuple(metadata))
+
+
+def _wrapped(
+    handler: Handler, prepare: Callable[[grpc.ServicerContext], None]
+) -> Handler:
+    """The same handler, with `prepare(context)` run before its behaviour."""
+    if handler.unary_unary is not None:
+        unary_unary = handler.unary_unary
+
+        def call_unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+            prepare(context)
+            return unary_unary(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            call_unary_unary,
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        unary_stream = handler.unary_stream
+
+        def call_unary_stream(request: Any, context: grpc.ServicerContext) -> Any:
+            prepare(context)
+            return unary_stream(request, context)
+
+        return grpc.unary_stream_rpc_method_handler(
+            call_unary_stream,
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
+    if handler.stream_unary is not None:
+        stream_unary = handler.stream_unary
+
+        def call_stream_unary(requests: Any, context: grpc.ServicerContext) -> Any:
+            prepare(context)
+            return stream_unary(requests, context)
+
+        return grpc.stream_unary_rpc_method_handler(
+            call_stream_unary,
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
+    if handler.stream_stream is not None:
+        stream_stream = handler.stream_stream
+
+        def call_stream_stream(requests: Any, context: grpc.ServicerContext) -> Any:
+            prepare(context)
+            return stream_stream(requests, context)
+
+        return grpc.stream_stream_rpc_method_handler(
+            call_stream_stream,
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
+    return handler

@@ -1,0 +1,64 @@
+"""Storage (generator/runtime/storage.py): operations keep their resource's parent, in both
+implementations, and SQLite files written before that get the column on first open."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from generator.runtime.storage import (
+    MemoryStorage,
+    SqliteStorage,
+    Storage,
+    StoredOperation,
+    StoredResource,
+)
+
+_OLD_OPERATIONS = """
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY, resource_kind TEXT NOT NULL, resource_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL, done INTEGER NOT NULL, data BLOB NOT NULL,
+    method TEXT NOT NULL, pending BLOB NOT NULL, due REAL NOT NULL
+);
+CREATE TABLE resources (
+    kind TEXT NOT NULL, id TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
+    data BLOB NOT NULL, PRIMARY KEY (kind, id)
+);
+INSERT INTO resources VALUES ('k', 'r1', 'folder-1', 'n', x'');
+INSERT INTO operations VALUES ('o1', 'k', 'r1', 1, 1, x'', '', x'', 0);
+INSERT INTO operations VALUES ('o2', 'k', 'gone', 2, 1, x'', '', x'', 0);
+"""
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_operations_keep_their_parent(kind: str, tmp_path: Path) -> None:
+    storage: Storage = (
+        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
+    )
+    operation = StoredOperation("o1", "k", "r1", 1, False, b"x", parent="folder-1")
+    with storage.transaction() as transaction:
+        transaction.put_operation(operation)
+    with storage.read() as transaction:
+        assert transaction.get_operation("o1") == operation
+        assert transaction.list_operations("k", "r1") == [operation]
+        assert transaction.unfinished_operations() == [operation]
+    storage.close()
+
+
+def test_an_older_database_gets_the_parent_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(_OLD_OPERATIONS)
+    connection.close()
+    storage = SqliteStorage(str(path))
+    with storage.read() as transaction:
+        kept = transaction.get_operation("o1")
+        orphan = transaction.get_operation("o2")
+        resource = transaction.get_resource("k", "r1")
+    assert kept is not None and kept.parent == "folder-1"
+    assert orphan is not None and orphan.parent == ""  # its resource is gone
+    assert resource == StoredResource("k", "r1", "folder-1", "n", b"")
+    storage.close()
+    SqliteStorage(str(path)).close()  # opening it again changes nothing
