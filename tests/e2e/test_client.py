@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import empty_pb2
 
 from images import new_folder
-from support import GENERATED, ServerProcess
+from support import GENERATED, ServerProcess, make_certificate
 from yandex.cloud.baremetal.v1alpha import image_pb2, image_service_pb2
 from yandex.cloud.baremetal.v1alpha.image_service_client import (
     AsyncImageServiceClient,
@@ -21,12 +21,56 @@ from yandex.cloud.baremetal.v1alpha.image_service_client import (
 )
 from yc_runtime import client as runtime
 
+TOKEN = "client-test-token"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+def secure_server(certificate: tuple[Path, Path], *arguments: str) -> ServerProcess:
+    """A server with TLS and a token, as the clients meet it in production."""
+    cert, key = certificate
+    flags = ("--tls-cert", str(cert), "--tls-key", str(key), "--token", TOKEN)
+    return ServerProcess(GENERATED, *flags, *arguments).start()
+
+
+def connect(server: ServerProcess, certificate: tuple[Path, Path], **options):  # type: ignore[no-untyped-def]
+    return ImageServiceClient(
+        f"localhost:{server.port}",
+        root_certificates=certificate[0].read_bytes(),
+        token=TOKEN,
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[ServerProcess]:
+    server = secure_server(certificate, "--db", ":memory:")
+    yield server
+    server.stop()
+
 
 @pytest.fixture
-def client(image_server: ServerProcess) -> Iterator[ImageServiceClient]:
-    opened = ImageServiceClient(image_server.address)
+def client(
+    tls_server: ServerProcess, certificate: tuple[Path, Path]
+) -> Iterator[ImageServiceClient]:
+    opened = connect(tls_server, certificate)
     yield opened
     opened.close()
+
+
+def test_a_wrong_token_is_unauthenticated(
+    tls_server: ServerProcess, certificate: tuple[Path, Path]
+) -> None:
+    with ImageServiceClient(
+        f"localhost:{tls_server.port}",
+        root_certificates=certificate[0].read_bytes(),
+        token="wrong",
+    ) as intruder:
+        with pytest.raises(runtime.UnauthenticatedError):
+            intruder.get("a" * 20)
 
 
 def test_create_returns_a_typed_operation_future(client: ImageServiceClient) -> None:
@@ -109,16 +153,16 @@ def test_delete_result_is_empty(client: ImageServiceClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def slow_server() -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        GENERATED, "--db", ":memory:", "--operation-delay", "0.3"
-    ).start()
+def slow_server(certificate: tuple[Path, Path]) -> Iterator[ServerProcess]:
+    server = secure_server(certificate, "--db", ":memory:", "--operation-delay", "0.3")
     yield server
     server.stop()
 
 
-def test_result_polls_until_done(slow_server: ServerProcess) -> None:
-    with ImageServiceClient(slow_server.address) as client:
+def test_result_polls_until_done(
+    slow_server: ServerProcess, certificate: tuple[Path, Path]
+) -> None:
+    with connect(slow_server, certificate) as client:
         operation = client.create(new_folder(), name="later", uri="u")
         assert not operation.operation.done
         started = time.monotonic()
@@ -127,16 +171,20 @@ def test_result_polls_until_done(slow_server: ServerProcess) -> None:
         assert time.monotonic() - started < 1.5
 
 
-def test_result_times_out_with_an_error(slow_server: ServerProcess) -> None:
-    with ImageServiceClient(slow_server.address) as client:
+def test_result_times_out_with_an_error(
+    slow_server: ServerProcess, certificate: tuple[Path, Path]
+) -> None:
+    with connect(slow_server, certificate) as client:
         operation = client.create(new_folder(), name="slow", uri="u")
         with pytest.raises(TimeoutError):
             operation.result(timeout=0.05)
         assert operation.result(timeout=10).name == "slow"
 
 
-def test_failed_and_cancelled_operations_raise(slow_server: ServerProcess) -> None:
-    with ImageServiceClient(slow_server.address) as client:
+def test_failed_and_cancelled_operations_raise(
+    slow_server: ServerProcess, certificate: tuple[Path, Path]
+) -> None:
+    with connect(slow_server, certificate) as client:
         folder = new_folder()
         image = client.create(folder, name="two", uri="u").result()
         rename = client.update(image.id, name="three")
@@ -154,38 +202,48 @@ def test_failed_and_cancelled_operations_raise(slow_server: ServerProcess) -> No
         assert cancelled.value.code is grpc.StatusCode.CANCELLED
 
 
-def test_retries_unavailable_across_a_server_restart(tmp_path: Path) -> None:
+def test_retries_unavailable_across_a_server_restart(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
     db = str(tmp_path / "retry.sqlite3")
-    server = ServerProcess(GENERATED, "--db", db).start()
+    server = secure_server(certificate, "--db", db)
     retry = runtime.RetryPolicy(
         attempts=30, backoff=runtime.Backoff(initial=0.05, multiplier=1.5, maximum=0.3)
     )
-    with ImageServiceClient(server.address, retry=retry, timeout=20) as client:
+    with connect(server, certificate, retry=retry, timeout=20) as client:
         image = client.create(new_folder(), name="survivor", uri="u").result()
         server.stop()
         restarted: list[ServerProcess] = []
-        restart = threading.Timer(
-            1.0,
-            lambda: restarted.append(
-                ServerProcess(GENERATED, "--db", db).start(port=server.port)
-            ),
-        )
+
+        def restart_server() -> None:
+            cert, key = certificate
+            flags = ("--tls-cert", str(cert), "--tls-key", str(key), "--token", TOKEN)
+            again = ServerProcess(GENERATED, *flags, "--db", db)
+            restarted.append(again.start(port=server.port))
+
+        restart = threading.Timer(1.0, restart_server)
         restart.start()
         try:
             assert client.get(image.id) == image  # UNAVAILABLE until the restart
         finally:
             restart.join()
             restarted[0].stop()
-    with ImageServiceClient(
-        server.address, retry=runtime.NO_RETRY, timeout=2
-    ) as client:
+    with connect(server, certificate, retry=runtime.NO_RETRY, timeout=2) as client:
         with pytest.raises(runtime.UnavailableError):
             client.get(image.id)
 
 
-def test_async_client(image_server: ServerProcess, slow_server: ServerProcess) -> None:
+def test_async_client(
+    tls_server: ServerProcess,
+    slow_server: ServerProcess,
+    certificate: tuple[Path, Path],
+) -> None:
+    roots = certificate[0].read_bytes()
+
     async def scenario() -> None:
-        client = AsyncImageServiceClient(image_server.address)
+        client = AsyncImageServiceClient(
+            f"localhost:{tls_server.port}", root_certificates=roots, token=TOKEN
+        )
         folder = new_folder()
         operation = await client.create(folder, name="async", uri="u")
         image = await operation.result()
@@ -203,11 +261,12 @@ def test_async_client(image_server: ServerProcess, slow_server: ServerProcess) -
             await client.get("b" * 20)
         await client.close()
 
-        slow = AsyncImageServiceClient(slow_server.address)
-        pending = await slow.create(new_folder(), name="async-slow", uri="u")
-        with pytest.raises(TimeoutError):
-            await pending.result(timeout=0.05)
-        assert (await pending.result(timeout=10)).name == "async-slow"
-        await slow.close()
+        async with AsyncImageServiceClient(
+            f"localhost:{slow_server.port}", root_certificates=roots, token=TOKEN
+        ) as slow:
+            pending = await slow.create(new_folder(), name="async-slow", uri="u")
+            with pytest.raises(TimeoutError):
+                await pending.result(timeout=0.05)
+            assert (await pending.result(timeout=10)).name == "async-slow"
 
     asyncio.run(scenario())
