@@ -133,14 +133,8 @@ class _MemoryTransaction(Transaction):
         return self._storage.resources.get((kind, resource_id))
 
     def find_by_name(self, kind: str, parent: str, name: str) -> StoredResource | None:
-        return next(
-            (
-                item
-                for item in self._storage.resources.values()
-                if (item.kind, item.parent, item.name) == (kind, parent, name)
-            ),
-            None,
-        )
+        ids = self._storage.names.get((kind, parent, name))
+        return self.get_resource(kind, next(iter(ids))) if ids else None
 
     def list_resources(self, kind: str, parent: str | None) -> list[StoredResource]:
         found = [
@@ -151,31 +145,60 @@ class _MemoryTransaction(Transaction):
         return sorted(found, key=lambda item: item.id)
 
     def put_resource(self, resource: StoredResource) -> None:
+        self.delete_resource(resource.kind, resource.id)
         key = (resource.kind, resource.id)
         self._remember(self._storage.resources, key)  # type: ignore[arg-type]
         self._storage.resources[key] = resource
+        if resource.name:
+            self._index_name(
+                (resource.kind, resource.parent, resource.name), resource.id
+            )
 
     def delete_resource(self, kind: str, resource_id: str) -> None:
+        old = self._storage.resources.get((kind, resource_id))
+        if old is None:
+            return
         self._remember(self._storage.resources, (kind, resource_id))  # type: ignore[arg-type]
-        self._storage.resources.pop((kind, resource_id), None)
+        del self._storage.resources[(kind, resource_id)]
+        if old.name:
+            self._unindex_name((kind, old.parent, old.name), resource_id)
+
+    def _index_name(self, key: tuple[str, str, str], resource_id: str) -> None:
+        ids = self._storage.names.setdefault(key, {})
+        ids[resource_id] = None
+        self._undo.append(lambda: ids.pop(resource_id, None))
+
+    def _unindex_name(self, key: tuple[str, str, str], resource_id: str) -> None:
+        ids = self._storage.names.get(key, {})
+        if ids.pop(resource_id, False) is None:
+            self._undo.append(lambda: ids.__setitem__(resource_id, None))
 
     def get_operation(self, operation_id: str) -> StoredOperation | None:
         return self._storage.operations.get(operation_id)
 
     def put_operation(self, operation: StoredOperation) -> None:
-        self._remember(self._storage.operations, operation.id)  # type: ignore[arg-type]
-        self._storage.operations[operation.id] = operation
+        storage = self._storage
+        self._remember(storage.operations, operation.id)  # type: ignore[arg-type]
+        storage.operations[operation.id] = operation
+        self._remember(storage.unfinished, operation.id)  # type: ignore[arg-type]
+        if operation.done:
+            storage.unfinished.pop(operation.id, None)
+        else:
+            storage.unfinished[operation.id] = operation
+        resource = (operation.resource_kind, operation.resource_id)
+        ids = storage.operations_of.setdefault(resource, {})
+        if operation.id not in ids:
+            ids[operation.id] = None
+            self._undo.append(lambda: ids.pop(operation.id, None))
 
     def list_operations(self, kind: str, resource_id: str) -> list[StoredOperation]:
-        found = [
-            item
-            for item in self._storage.operations.values()
-            if (item.resource_kind, item.resource_id) == (kind, resource_id)
-        ]
+        operations = self._storage.operations
+        ids = self._storage.operations_of.get((kind, resource_id), {})
+        found = [operations[operation_id] for operation_id in ids]
         return sorted(found, key=_newest_first, reverse=True)
 
     def unfinished_operations(self) -> list[StoredOperation]:
-        return [item for item in self._storage.operations.values() if not item.done]
+        return list(self._storage.unfinished.values())
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._storage.idempotency.get(key)
@@ -198,6 +221,10 @@ class MemoryStorage(Storage):
     def __init__(self) -> None:
         self.resources: dict[tuple[str, str], StoredResource] = {}
         self.operations: dict[str, StoredOperation] = {}
+        # Indexes, so that no lookup scans everything.
+        self.names: dict[tuple[str, str, str], dict[str, None]] = {}
+        self.unfinished: dict[str, StoredOperation] = {}
+        self.operations_of: dict[tuple[str, str], dict[str, None]] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.meta: dict[str, bytes] = {}
         self._lock = threading.RLock()
