@@ -42,16 +42,22 @@ class CallInterceptor(grpc.ServerInterceptor):
     ) -> None:
         self._authenticator = authenticator
         self._public = public_services
+        # The wrapped handler of each method, built once: gRPC asks for it on every call.
+        self._wrapped: dict[str, Handler] = {}
 
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
+        method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
         handler = continuation(handler_call_details)
         if handler is None:  # an unknown method: gRPC answers UNIMPLEMENTED itself
             return None
-        public = service_name(handler_call_details.method) in self._public
+        public = service_name(method) in self._public
         authenticator = self._authenticator
 
         def prepare(context: grpc.ServicerContext) -> None:
@@ -62,7 +68,8 @@ class CallInterceptor(grpc.ServerInterceptor):
                 except ApiError as error:
                     abort(context, error)
 
-        return _wrapped(handler, prepare)
+        wrapped = self._wrapped[method] = _wrapped(handler, prepare)
+        return wrapped
 
 
 def send_request_ids(context: grpc.ServicerContext) -> None:

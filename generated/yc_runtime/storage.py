@@ -410,6 +410,7 @@ class SqliteStorage(Storage):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
         self._closed = False
         setup = self._connection()
         setup.execute("PRAGMA journal_mode=WAL")
@@ -443,8 +444,12 @@ class SqliteStorage(Storage):
             raise
         connection.execute("COMMIT")
 
-    def transaction(self) -> AbstractContextManager[Transaction]:
-        return self._begin("BEGIN IMMEDIATE")
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        # One writer at a time within the process: when IMMEDIATE transactions collide,
+        # SQLite's busy handler sleeps for up to tens of milliseconds.
+        with self._writer, self._begin("BEGIN IMMEDIATE") as transaction:
+            yield transaction
 
     def read(self) -> AbstractContextManager[Transaction]:
         return self._begin("BEGIN")
