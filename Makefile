@@ -9,6 +9,7 @@ SDK_VENV := .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
 PLUGIN_OPTIONS := docs_config=proto/docs.toml
 SERVE_ARGS ?=
+SOAK_ARGS ?=
 TLS_DIR ?= var/tls
 
 .PHONY: setup generate test golden serve cert clean
@@ -51,6 +52,16 @@ $(TLS_DIR)/cert.pem:
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
 		-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout $(TLS_DIR)/key.pem -out $(TLS_DIR)/cert.pem
+
+# Every benchmark against its baseline; writes bench/RESULTS.md (about 10 minutes).
+bench: $(STAMP)
+	$(PYTHON) bench/run.py
+
+# Long fault and load tests, not run in CI: 100 SIGKILL rounds, then a 10-minute soak
+# (make soak SOAK_ARGS="--seconds 60" for a short one). About 13 minutes.
+soak: $(STAMP)
+	CRASH_ROUNDS=100 $(PYTHON) -m pytest tests/faults/test_crash.py -q
+	$(PYTHON) bench/soak.py $(SOAK_ARGS)
 
 # Rewrites tests/golden/ from the current output; review the diff before committing.
 golden: $(STAMP)

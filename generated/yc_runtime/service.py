@@ -68,6 +68,16 @@ class Runtime:
         self.authenticator = authenticator or Authenticator()
         self.scheduler = Scheduler(storage)
         self.tokens = PageTokens(self._token_secret())
+        self._last_timestamp = 0
+
+    def timestamp(self) -> int:
+        """Now, in nanoseconds, strictly after every earlier timestamp of this server.
+
+        Mutations take it inside their write transaction, which runs alone: so operations'
+        created_at follows commit order, which ListOperations' newest-first relies on, even
+        if the wall clock steps back."""
+        self._last_timestamp = max(time.time_ns(), self._last_timestamp + 1)
+        return self._last_timestamp
 
     def _token_secret(self) -> bytes:
         """Kept in storage, so that page tokens stay valid across restarts."""
@@ -456,13 +466,13 @@ class ResourceService(Service, Generic[R]):
         principal: Principal,
         context: grpc.ServicerContext,
     ) -> Operation:
-        now = time.time_ns()
         delay = self.runtime.operation_delay
         kind = self.RESOURCE.kind
         key = _idempotency_key(context)
         scoped_key = f"{principal.subject}\n{spec.method}\n{key}"
         fingerprint = _fingerprint(request) if key else ""
         with self.runtime.storage.transaction() as transaction:
+            now = self.runtime.timestamp()
             if key:
                 replayed = self._replay(transaction, principal, scoped_key, fingerprint)
                 if replayed is not None:
