@@ -134,7 +134,8 @@ class ClientBuilder:
             for method in service.methods
             if not method.client_streaming and not method.server_streaming
         )
-        summary = service.comment or service.name
+        # A blank comment (spaces only) makes no docstring: the class needs one.
+        summary = service.comment if service.comment.strip() else service.name
         return ClientService(
             service.name,
             docstring(summary, " " * 4),

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Iterator, Union
 
 from generator.docs_config import DocsConfig
+from generator.errors import SchemaError
 from generator.rules import constraints
 from generator.model import (
     OPERATION,
@@ -153,10 +154,20 @@ class DocsBuilder:
         self.constraints = constraints  # append constraint sentences, as newer pages do
 
     def pages(self) -> Iterator[Page]:
+        written: dict[str, str] = {}  # page path -> the rpc it documents
         for proto_file in self.api.generated_files:
             for service in proto_file.services:
                 for method in service.methods:
-                    yield self.page(service, method)
+                    page = self.page(service, method)
+                    if page.path in written:  # e.g. services `Foo` and `FooService`
+                        raise SchemaError(
+                            proto_file.name,
+                            method.full_name,
+                            f"its docs page {page.path} is that of "
+                            f"{written[page.path]} too",
+                        )
+                    written[page.path] = method.full_name
+                    yield page
 
     # --- what a page holds ----------------------------------------------------------------------
 
@@ -231,10 +242,10 @@ class DocsBuilder:
         output_name = (
             _OPERATION_TITLE
             if method.output == OPERATION
-            else method.output.rsplit(".", 1)[1]
+            else method.output.rsplit(".", 1)[-1]
         )
         output_anchor = output_section.anchor if output_section else method.output
-        input_name = method.input.rsplit(".", 1)[1]
+        input_name = method.input.rsplit(".", 1)[-1]
         signature = f"rpc {method.name} ([{input_name}](#{method.input})) returns ([{output_name}](#{output_anchor}))"
         return Page(
             path=f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md",

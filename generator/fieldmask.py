@@ -80,8 +80,8 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
                 name=mask_class_name(method),
                 request=imports.message(method.input),
                 resource=imports.message(resource.message),
-                request_name=method.input.rsplit(".", 1)[1],
-                resource_name=resource.message.rsplit(".", 1)[1],
+                request_name=method.input.rsplit(".", 1)[-1],
+                resource_name=resource.message.rsplit(".", 1)[-1],
                 fields=fields,
                 allowed_paths=python_tuple(
                     [python_literal(path) for path in _paths(nodes)]

@@ -72,7 +72,6 @@ _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
 _MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM, _MESSAGE_ONEOF = 2, 3, 4, 8
 _ENUM_VALUE, _SERVICE_METHOD = 2, 2
 
-_PAGING_FIELDS = ("page_size", "page_token")
 # Services of the framework itself, served by the runtime rather than from descriptors.
 FRAMEWORK_SERVICES = frozenset(
     {
@@ -363,8 +362,10 @@ def snake_case(name: str) -> str:
     ).lower()
 
 
-def strip_comment(raw: str) -> str:
+def strip_comment(raw: str | bytes) -> str:
     """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
+    if isinstance(raw, bytes):  # proto2 strings that are not UTF-8 come as bytes
+        raw = raw.decode("utf-8", "replace")
     if raw.endswith("\n"):
         raw = raw[:-1]
     return "\n".join(
@@ -811,7 +812,9 @@ def _field_rules(
                     rules["key_length"] = parse_bound(str(value["length"]), parse_int)
                 if value.get("value") and target.map_key is not None:
                     rules["key_value"] = _value_bound(
-                        target.map_key, str(value["value"]), fail
+                        target.map_key,
+                        str(value["value"]),
+                        lambda _, message: fail("map_key", message),
                     )
         except RuleError as error:
             raise fail(option, f"invalid value: {error}") from None
@@ -824,7 +827,8 @@ def _value_bound(type_ref: TypeRef, text: str, fail) -> Bound:  # type: ignore[n
     if type_ref.kind is Kind.SCALAR and type_ref.scalar in FLOAT_SCALARS:
         return parse_bound(text, parse_float, allow_list=True)
     if type_ref.kind is Kind.SCALAR and type_ref.scalar == "string":
-        return Bound(text, allowed=tuple(item.strip() for item in text.split(",")))  # type: ignore[arg-type]
+        items = tuple(item.strip() for item in text.split(","))
+        return Bound(text, allowed=items, allowed_text=items)  # type: ignore[arg-type]
     if type_ref.kind is Kind.MESSAGE and type_ref.name == DURATION:
         return parse_bound(text, parse_duration, allow_list=True)
     raise fail("value", "applies only to numbers, strings and google.protobuf.Duration")
@@ -840,7 +844,8 @@ def _classify(
     """Recognises standard methods from the shape of their requests and responses, and the
     resource the service manages."""
     resource_name = _resource_message(service, messages)
-    if resource_name is None:
+    # The runtime stores and finds resources by their own string `id`: no id, no resource.
+    if resource_name is None or not _is_string(messages[resource_name].field("id")):
         return service
     resource_message = messages[resource_name]
     request_id = snake_case(resource_message.name) + "_id"
@@ -961,16 +966,31 @@ def _standard_kind(
         return None
     if method.output == resource and has_id:
         return StandardMethod.GET
-    paged = all(request.field(name) for name in _PAGING_FIELDS) and output.field(
-        "next_page_token"
-    )
-    if paged:
+    if _is_paged(request, output):
         items = [f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE]
         if len(items) == 1 and items[0].type.name == resource:
             return StandardMethod.LIST
         if len(items) == 1 and items[0].type.name == OPERATION and has_id:
             return StandardMethod.LIST_OPERATIONS
     return None
+
+
+def _is_paged(request: Message, output: Message) -> bool:
+    """An integer `page_size`, string `page_token` and `next_page_token`, and `filter` and
+    `order_by` strings if the request has them: the fields the runtime pages with."""
+    size = request.field("page_size")
+    return bool(
+        size is not None
+        and size.type.scalar in INTEGER_SCALARS
+        and not size.repeated
+        and _is_string(request.field("page_token"))
+        and _is_string(output.field("next_page_token"))
+        and all(
+            _is_string(request.field(name))
+            for name in ("filter", "order_by")
+            if request.field(name)
+        )
+    )
 
 
 def _parent_field(resource: Message, requests: Sequence[Message]) -> str:

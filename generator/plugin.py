@@ -30,7 +30,10 @@ def generate(
         supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
     )
     try:
-        options = parse_options(request.parameter)
+        parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
+        if isinstance(parameter, bytes):
+            parameter = parameter.decode("utf-8", "replace")
+        options = parse_options(parameter)
         api = build_api(request.proto_file, request.file_to_generate)
         outputs = render_targets(api, options)
     except GeneratorError as error:

@@ -22,9 +22,12 @@ def python_literal(value: object) -> str:
     """A literal as black writes it: strings in double quotes unless that needs more escapes."""
     if isinstance(value, str):
         text = repr(value)
-        if text.startswith("'") and '"' not in value:
-            text = '"' + text[1:-1].replace("\\'", "'") + '"'
+        # Black's rule: double quotes, unless they take more escapes than single ones.
+        if text.startswith("'") and value.count('"') <= value.count("'"):
+            text = '"' + text[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
         return text
+    if isinstance(value, float):  # black writes `1e+16` as `1e16`
+        return repr(value).replace("e+", "e")
     return repr(value)
 
 
@@ -37,7 +40,7 @@ def docstring(text: str, indent: str) -> str:
     `indent`: lines re-indented (PEP 257), trailing spaces dropped, closing quotes on their
     own line when the last line would be too long. "" for an empty comment."""
     body = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if "\n" in body:
+    if _LINE_BREAK.search(body):  # Python reads a lone \r in source as a line break too
         body = _reindent(body, indent)
     else:
         body = body.strip()
@@ -124,7 +127,7 @@ class Imports:
         """The Python expression for a message or enum class, e.g. `image_pb2.Image.Status`."""
         if full_name.startswith("google.protobuf."):
             module = f"google.protobuf.{_well_known_module(full_name)}"
-            return f"{self.aliases[module]}.{full_name.rsplit('.', 1)[1]}"
+            return f"{self.aliases[module]}.{full_name[len('google.protobuf.'):]}"
         element = self.api.messages.get(full_name) or self.api.enums[full_name]
         package = element.package
         relative = full_name[len(package) + 1 :] if package else full_name
@@ -147,9 +150,9 @@ _WELL_KNOWN_MODULES = {
     "empty_pb2": "Empty",
     "field_mask_pb2": "FieldMask",
     "source_context_pb2": "SourceContext",
-    "struct_pb2": "Struct Value ListValue",
+    "struct_pb2": "Struct Value ListValue NullValue",
     "timestamp_pb2": "Timestamp",
-    "type_pb2": "Type Field Enum EnumValue Option",
+    "type_pb2": "Type Field Enum EnumValue Option Syntax",
     "wrappers_pb2": "DoubleValue FloatValue Int64Value UInt64Value Int32Value UInt32Value "
     "BoolValue StringValue BytesValue",
 }
@@ -161,4 +164,5 @@ _WELL_KNOWN_FILES = {
 
 
 def _well_known_module(full_name: str) -> str:
-    return _WELL_KNOWN_FILES[full_name.rsplit(".", 1)[1]]
+    # By the name after `google.protobuf.`: a nested type (Field.Kind) is in its parent's module.
+    return _WELL_KNOWN_FILES[full_name.split(".")[2]]

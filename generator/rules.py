@@ -7,6 +7,7 @@ numbers and to Duration literals such as `1s` or `24h`, which are held as nanose
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Union
@@ -22,7 +23,8 @@ _DURATION_UNITS = {
     "h": 3600 * 10**9,
 }
 _DURATION = re.compile(r"(-?\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
-_RANGE = re.compile(r"(-?[^-\s]+)-(-?[^-\s]+)")
+# `A-B`; the first literal starts with no comparison operator: `<=-5` is not a range.
+_RANGE = re.compile(r"(-?[^-\s<>=]+)-(-?[^-\s]+)")
 _COMPARISON = re.compile(r"(<=|>=|<|>|==)?\s*(\S+)")
 
 
@@ -39,9 +41,13 @@ def parse_int(text: str) -> int:
 
 def parse_float(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise RuleError(f"{text!r} is not a number") from None
+    # `inf`, `nan`, `1e400`: no bound, and no literal in the generated Python.
+    if not math.isfinite(value):
+        raise RuleError(f"{text!r} is not a finite number")
+    return value
 
 
 def parse_duration(text: str) -> int:
@@ -50,7 +56,10 @@ def parse_duration(text: str) -> int:
     if not match:
         raise RuleError(f"{text!r} is not a duration such as 1s, 500ms or 24h")
     amount, unit = match.groups()
-    return round(float(amount) * _DURATION_UNITS[unit])
+    nanos = float(amount) * _DURATION_UNITS[unit]
+    if not math.isfinite(nanos):
+        raise RuleError(f"{text!r} is out of range")
+    return round(nanos)
 
 
 @dataclass(frozen=True)

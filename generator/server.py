@@ -114,13 +114,15 @@ class ServerModule:
 def bound_expression(bound: Bound) -> str:
     arguments = []
     if bound.allowed:
+        items = [python_literal(v) for v in bound.allowed]
+        # No trailing comma after several items: black would take it as magic and explode.
         arguments.append(
-            f"allowed=({', '.join(python_literal(v) for v in bound.allowed)},)"
+            f"allowed=({items[0] + ',' if len(items) == 1 else ', '.join(items)})"
         )
     if bound.low is not None:
-        arguments.append(f"low={bound.low!r}")
+        arguments.append(f"low={python_literal(bound.low)}")
     if bound.high is not None:
-        arguments.append(f"high={bound.high!r}")
+        arguments.append(f"high={python_literal(bound.high)}")
     if not bound.low_inclusive:
         arguments.append("low_inclusive=False")
     if not bound.high_inclusive:
@@ -284,7 +286,10 @@ class ServerBuilder:
                 if resource
                 else "_service.Service"
             ),
-            docstring=docstring(service.comment or service.name, " " * 4),
+            # A blank comment (spaces only) makes no docstring: the class needs one.
+            docstring=docstring(
+                service.comment if service.comment.strip() else service.name, " " * 4
+            ),
             resource=self._resource_arguments(service, imports) if resource else (),
             mutations=python_tuple(mutations) if mutations else "",
             methods=tuple(methods),
@@ -389,9 +394,10 @@ class ServerBuilder:
             and method.standard is not None
         )
         metadata = self.api.messages.get(method.operation.metadata)
-        metadata_id = (
+        id_field = metadata.field(resource.request_id_field) if metadata else None
+        metadata_id = (  # the runtime writes the new resource's (string) id there
             resource.request_id_field
-            if metadata and metadata.field(resource.request_id_field)
+            if id_field and id_field.type.scalar == "string" and not id_field.repeated
             else ""
         )
         arguments = [
@@ -421,7 +427,7 @@ class ServerBuilder:
 
 
 def mask_class_name(method: Method) -> str:
-    return method.input.rsplit(".", 1)[1] + "Mask"
+    return method.input.rsplit(".", 1)[-1] + "Mask"
 
 
 def _constant(name: str) -> str:
