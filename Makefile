@@ -63,6 +63,11 @@ soak: $(STAMP)
 	CRASH_ROUNDS=100 $(PYTHON) -m pytest tests/faults/test_crash.py -q
 	$(PYTHON) bench/soak.py $(SOAK_ARGS)
 
+# Long fuzzing (tests/fuzz with the long hypothesis profile, about 20 minutes);
+# `make test` runs the same tests with few examples.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PYTHON) -m pytest tests/fuzz -q
+
 # Rewrites tests/golden/ from the current output; review the diff before committing.
 golden: $(STAMP)
 	$(PYTHON) -m pytest tests/test_docs_golden.py --update-golden -q
