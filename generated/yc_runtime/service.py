@@ -349,11 +349,23 @@ class ResourceService(Service, Generic[R]):
             for record in records
             if principal.may_access(record.parent)  # a List not scoped to a parent
         ]
-        items = sorted(
-            (item for item in items if matcher.matches(item)), key=ordering.key
-        )
+        items = [item for item in items if matcher.matches(item)]
+        return self._page(spec, request, items, ordering, query, after)
+
+    def _page(
+        self,
+        spec: ListSpec[L],
+        request: Message,
+        items: Sequence[Message],
+        ordering: Any,
+        query: str,
+        after: Any,
+    ) -> L:
+        """One page of `items` in `ordering`, after the request's token's position, with a
+        token for the next page when more remain."""
+        ordered = sorted(items, key=ordering.key)
         page, last = paginate(
-            items, ordering.key, after, self._page_size(spec, request)
+            ordered, ordering.key, after, self._page_size(spec, request)
         )
         response = spec.response()
         getattr(response, spec.items_field).extend(page)
@@ -395,18 +407,8 @@ class ResourceService(Service, Generic[R]):
         # A deleted resource's operations remain; each records the parent it had.
         parent = current.parent if current is not None else records[0].parent
         self._authorize_resource(principal, resource_id, parent)
-        operations = sorted(
-            (Operation.FromString(record.data) for record in records), key=ordering.key
-        )
-        page, last = paginate(
-            operations, ordering.key, after, self._page_size(spec, request)
-        )
-        response = spec.response()
-        getattr(response, spec.items_field).extend(page)
-        if last is not None:
-            token = self.runtime.tokens.encode(query, ordering.position(last))
-            setattr(response, "next_page_token", token)
-        return response
+        operations = [Operation.FromString(record.data) for record in records]
+        return self._page(spec, request, operations, ordering, query, after)
 
     # --- Create, Update, Delete ----------------------------------------------------------------
     #
