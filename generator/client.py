@@ -18,7 +18,13 @@ from generator.model import (
     StandardMethod,
     snake_case,
 )
-from generator.python_names import Imports, docstring, message_module, module_name
+from generator.python_names import (
+    Imports,
+    docstring,
+    message_module,
+    module_name,
+    python_literal,
+)
 
 _PYTHON_TYPES = {
     "string": "str",
@@ -37,6 +43,14 @@ class Parameter:
     name: str  # the Python parameter
     field: str  # the request field it sets
     annotation: str
+
+    @property
+    def argument(self) -> str:
+        """The argument that sets the field: `field=name`, or `**{"field": name}` for a field
+        named after a Python keyword, which cannot be a keyword argument."""
+        if keyword.iskeyword(self.field):
+            return f"**{{{python_literal(self.field)}: {self.name}}}"
+        return f"{self.field}={self.name}"
 
 
 @dataclass(frozen=True)

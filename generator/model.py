@@ -768,7 +768,7 @@ def _field_rules(
     if not values:
         return FieldRules()
     element_type = target.map_value if target.map_value else target.type
-    is_string = element_type.kind is Kind.SCALAR and element_type.scalar == "string"
+    is_string = _is_scalar(element_type, "string")
     is_collection = target.repeated or target.is_map
     rules: dict[str, object] = {}
 
@@ -800,12 +800,20 @@ def _field_rules(
                     raise fail(option, "applies only to repeated and map fields")
                 rules["size"] = parse_bound(str(value), parse_int)
             elif option == "bytes":
+                if not _is_scalar(element_type, "string", "bytes"):
+                    raise fail(
+                        option,
+                        "applies only to string and bytes fields (or maps of them)",
+                    )
                 rules["byte_size"] = parse_bound(str(value), parse_int)
             elif option == "value":
                 rules["value"] = _value_bound(element_type, str(value), fail)
             elif option == "map_key":
                 if not target.is_map or not isinstance(value, dict):
                     raise fail(option, "applies only to map fields")
+                for part in ("pattern", "length"):
+                    if value.get(part) and not _is_scalar(target.map_key, "string"):
+                        raise fail(option, f"`{part}` applies only to string keys")
                 if value.get("pattern"):
                     rules["key_pattern"] = check_pattern(str(value["pattern"]))
                 if value.get("length"):
@@ -819,6 +827,14 @@ def _field_rules(
         except RuleError as error:
             raise fail(option, f"invalid value: {error}") from None
     return FieldRules(**rules)  # type: ignore[arg-type]
+
+
+def _is_scalar(type_ref: TypeRef | None, *scalars: str) -> bool:
+    return (
+        type_ref is not None
+        and type_ref.kind is Kind.SCALAR
+        and type_ref.scalar in scalars
+    )
 
 
 def _value_bound(type_ref: TypeRef, text: str, fail) -> Bound:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from generator.errors import SchemaError
 from generator.model import (
     Api,
     Kind,
@@ -23,6 +24,7 @@ from support import PROTO, ROOT, TEST_PROTOS, compile_descriptors
 IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
 PACKAGE = "yandex.cloud.baremetal.v1alpha"
 GARDEN = TEST_PROTOS / "docs"
+ERROR_CASES = TEST_PROTOS / "errors"
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +180,18 @@ def test_validation_rules(image_api: Api) -> None:
     )
     assert page_size.value.high == 100 and page_size.value.high_inclusive
     assert image_api.message(f"{PACKAGE}.Image").field("name").rules.empty
+
+
+def test_bytes_option_on_a_number_is_a_schema_error() -> None:
+    """`(bytes)` measures strings and bytes: on an int64 it names file, field and option."""
+    files = ["misplaced_bytes.proto"]
+    descriptors = compile_descriptors(files, roots=(ERROR_CASES, PROTO)).file
+    with pytest.raises(SchemaError) as error:
+        build_api(descriptors, files)
+    assert str(error.value) == (
+        "misplaced_bytes.proto: acme.errors.v1.Counter.amount: option (yandex.cloud.bytes): "
+        "applies only to string and bytes fields (or maps of them)"
+    )
 
 
 def test_exactly_one_on_oneof(garden_api: Api) -> None:

@@ -159,6 +159,15 @@ def test_bad_option_gives_one_line_error(
                 "yandex.cloud.size",
             ],
         ),
+        (
+            "misplaced_bytes.proto",
+            [
+                "misplaced_bytes.proto",
+                "acme.errors.v1.Counter.amount",
+                "yandex.cloud.bytes",
+                "string and bytes fields",
+            ],
+        ),
     ],
 )
 def test_broken_schema_gives_one_line_error(

@@ -493,7 +493,10 @@ def _position_value(field: _Field, value: object) -> FieldValue:
     if kind in (_Kind.INTEGER, _Kind.ENUM, _Kind.TIMESTAMP) and isinstance(value, int):
         return value
     if kind is _Kind.FLOAT and isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range, which no float term holds
+            raise _position_mismatch() from None
     raise _position_mismatch()
 
 

@@ -182,15 +182,6 @@ MESSAGE_HAZARDS = [
     "Error", "Client", "Servicer", "Mask", "Spec", "Grpc", "Validation", "Runtime", "Rules",
     "Bound", "Check", "Violation", "Path", "Spec2",
 ]  # fmt: skip
-# templates/client.py.j2 passes request fields as `name=value` keyword arguments, which is a
-# syntax error for a field named after a Python keyword (`from`, `class`): known bug, see
-# test_known_bug_keyword_field_in_client. Set True to fuzz them once it is fixed.
-KEYWORD_FIELDS = False
-if not KEYWORD_FIELDS:
-    PYTHON_HAZARDS = [name for name in PYTHON_HAZARDS if not keyword.iskeyword(name)]
-# templates/pb2_grpc.pyi.j2 writes an empty class body for a service without rpcs: known bug,
-# see test_known_bug_service_without_rpcs. Set True to fuzz them once it is fixed.
-EMPTY_SERVICES = False
 SNAKE = st.from_regex(r"[a-z][a-z0-9]{0,7}(_[a-z0-9]{1,6}){0,2}", fullmatch=True)
 FIELD_NAMES = st.one_of(
     SNAKE, st.sampled_from(PYTHON_HAZARDS), st.sampled_from(API_FIELDS)
@@ -431,10 +422,7 @@ def option_strategies(shape: Shape, name: str) -> tuple[
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad bytes"))
         else:
-            # Accepted by the plugin; see test_bytes_option_on_a_number in test_plugin_fuzz.
-            wrong.append(
-                bad(["<=5"], "bytes on a field that is not a string", Expect.EITHER)
-            )
+            wrong.append(bad(["<=5"], "bytes on a field that is not a string"))
     elif name == "value":
         if is_integer:
             good.append(ok(GOOD_INT_VALUE))
@@ -470,12 +458,15 @@ def option_strategies(shape: Shape, name: str) -> tuple[
                 key_bad.append(
                     st.tuples(st.just("length"), st.sampled_from(["abc", "5-", "3-1"]))
                 )
-            elif shape.key in INTEGERS:
+            else:  # pattern and length measure string keys only
+                key_bad.append(st.tuples(st.just("pattern"), st.just("[a-z]*")))
+                key_bad.append(st.tuples(st.just("length"), st.just("1-5")))
+            if shape.key in INTEGERS:
                 key_ok.append(st.tuples(st.just("value"), GOOD_INT_VALUE))
                 key_bad.append(
                     st.tuples(st.just("value"), st.sampled_from(["abc", "5-", "1.5"]))
                 )
-            else:  # bool keys: a value bound does not apply
+            elif shape.key == "bool":  # a value bound does not apply
                 key_bad.append(st.tuples(st.just("value"), st.just("1")))
             if key_ok:
                 good.append(
@@ -1340,7 +1331,7 @@ class SchemaBuilder:
                 reply, reply_path, reply_owner, "next_page_token", "string", mutate=0.02
             )
             method("ListOperations", owner, reply_owner)
-        if keep(0.3) or (not service.method and not EMPTY_SERVICES):
+        if keep(0.3):
             message, path, owner = request(f"Start{resource_name}Request")
             id_field(message, path, owner)
             method(

@@ -80,21 +80,6 @@ def error_line_problems(schema: Schema, error: str) -> list[str]:
     return problems
 
 
-# ---- known bugs ------------------------------------------------------------------------------
-# Bugs found by these tests in code this suite may not change (templates/). The properties
-# tolerate exactly these; each has a strict xfail test below that starts to fail once the bug is
-# fixed, as a reminder to remove the tolerance.
-
-# templates/server.py.j2 writes empty brackets over two lines: `RULES: ... = {` + newline + `}`
-# for a module without rules, `checks=(` + newline + `)` for a field whose only rules are those of
-# its message type. Black joins them: `{}`, `()`.
-EMPTY_BRACKETS = re.compile(r"([({\[])\n[ ]*([)}\]])")
-
-
-def tolerated(content: str) -> str:
-    return EMPTY_BRACKETS.sub(r"\1\2", content)
-
-
 DOCS_COLLISION = re.compile(
     r": (?P<rpc>[\w.]+): its docs page \S+ is that of (?P<other>[\w.]+) too$"
 )
@@ -134,7 +119,7 @@ def output_problems(response: plugin_pb2.CodeGeneratorResponse) -> list[str]:
             except black.InvalidInput as error:
                 problems.append(f"{name}: black cannot parse it: {error}")
                 continue
-            if formatted != content and formatted != tolerated(content):
+            if formatted != content:
                 problems.append(
                     f"{name} is not a black fixed point:\n{_diff(content, formatted)}"
                 )
@@ -601,6 +586,11 @@ MALFORMED = [
     ("counts", "map_key", {"value": "abc"}, "'abc'"),
     ("flags", "map_key", {"value": "1"}, "applies only to numbers"),
     ("payload", "bytes", "lots", "'lots'"),
+    ("enabled", "bytes", "<=5", "string and bytes fields"),
+    ("kind", "bytes", "<=5", "string and bytes fields"),
+    ("timeout", "bytes", "<=5", "string and bytes fields"),
+    ("counts", "map_key", {"length": "1-5"}, "`length` applies only to string keys"),
+    ("flags", "map_key", {"pattern": "x"}, "`pattern` applies only to string keys"),
 ]
 
 
@@ -752,13 +742,17 @@ def test_random_option_text_is_accepted_or_reported(option: str, text: str) -> N
     assert not problems, "\n".join(problems)
 
 
-def test_bytes_option_on_a_number_is_accepted() -> None:
-    """`(bytes)` on an int64 is accepted, though the runtime cannot measure it (see
-    test_known_bug_bytes_rule_on_a_number); kept to notice when either changes."""
-    assert not generate(ticket_schema({"amount": option_bytes("bytes", "<=5")})).error
+def test_bytes_option_on_a_number_is_reported() -> None:
+    """`(bytes)` measures strings and bytes; on a number the runtime could only fail (len() of
+    an int), so the plugin refuses it."""
+    error = generate(ticket_schema({"amount": option_bytes("bytes", "<=5")})).error
+    assert error == (
+        f"{TICKET_FILE}: {TICKET}.amount: option (yandex.cloud.bytes): "
+        "applies only to string and bytes fields (or maps of them)"
+    )
 
 
-# ---- known bugs: strict xfails, which fail once the bug is fixed -----------------------------
+# ---- bugs found by fuzzing -------------------------------------------------------------------
 
 
 def _python_problems(request: plugin_pb2.CodeGeneratorRequest) -> list[str]:
@@ -767,12 +761,9 @@ def _python_problems(request: plugin_pb2.CodeGeneratorRequest) -> list[str]:
     return output_problems(response)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug in templates/client.py.j2")
-def test_known_bug_keyword_field_in_client() -> None:
-    """A request field named after a Python keyword (`from`): the client passes it on as
-    `from=from_`, a syntax error (generate() then raises from black if the module has a long
-    line). Fix in the template, e.g. `**{"from": from_}` for keywords. When this passes, set
-    schemas.KEYWORD_FIELDS = True."""
+def test_keyword_field_in_client() -> None:
+    """A request field named after a Python keyword (`from`) cannot be a keyword argument:
+    the client passes it on as `**{"from": from_}`."""
     request = ticket_schema()
     ticket = request.proto_file[-1].message_type[0]
     ticket.field.add(
@@ -785,42 +776,41 @@ def test_known_bug_keyword_field_in_client() -> None:
     assert not _python_problems(request)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug in templates/pb2_grpc.pyi.j2")
-def test_known_bug_service_without_rpcs() -> None:
-    """A service without rpcs (legal proto): the .pyi has `class XServicer:` with no body.
-    When this passes, set schemas.EMPTY_SERVICES = True."""
+def test_service_without_rpcs() -> None:
+    """A service without rpcs (legal proto): its servicer in the .pyi has a `...` body."""
     request = ticket_schema()
     request.proto_file[-1].service.add(name="IdleService")
     assert not _python_problems(request)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug in templates/server.py.j2")
-def test_known_bug_empty_brackets_in_server_module() -> None:
-    """A server module without validation rules: `RULES: ... = {` newline `}`, which black
-    writes `{}` (likewise `checks=(` newline `)`). When this passes, drop `tolerated()`.
-    """
-    request = ticket_schema()
+def _server_module(request: plugin_pb2.CodeGeneratorRequest) -> str:
     response = generate(request)
-    server = next(
+    assert not response.error, response.error
+    return next(
         item.content for item in response.file if item.name.endswith("_server.py")
     )
+
+
+def test_server_module_without_rules() -> None:
+    """Empty brackets on one line, as black writes them: `RULES: ... = {}`."""
+    server = _server_module(ticket_schema())
+    assert "RULES: dict[str, _validation.MessageRules] = {}\n" in server
     assert black.format_str(server, mode=black.Mode()) == server
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="known bug: len() of a number")
-def test_known_bug_bytes_rule_on_a_number() -> None:
-    """The plugin accepts `(bytes)` on a number field, and the runtime then takes len() of
-    the number: TypeError, so the server answers INTERNAL to any request that sets it. Fix:
-    the plugin rejects `(bytes)` on fields that are not string or bytes (model._field_rules),
-    or the runtime measures something else (validation._element_fails)."""
-    from google.protobuf import wrappers_pb2
-    from yc_runtime import validation
-
-    check = validation.Check(
-        "bytes", "The maximum size in bytes is 5.", bound=validation.Bound(high=5)
-    )
-    rules = validation.MessageRules(
-        fields=(validation.FieldRules("value", checks=(check,)),)
-    )
-    validator = validation.Validator({"google.protobuf.Int64Value": rules})
-    assert validator.violations(wrappers_pb2.Int64Value(value=7)) == []
+def test_field_with_only_the_rules_of_its_message_type() -> None:
+    """Empty brackets on one line, as black writes them: `checks=()`."""
+    request = ticket_schema()
+    proto = request.proto_file[-1]
+    text = proto.message_type.add(name="Note").field.add(
+        name="text", json_name="text", number=1, type=FDP.TYPE_STRING,
+        label=FDP.LABEL_OPTIONAL,
+    )  # fmt: skip
+    text.options.MergeFromString(option_bytes("length", "<=5"))
+    proto.message_type[0].field.add(
+        name="note", json_name="note", number=98, type=FDP.TYPE_MESSAGE,
+        label=FDP.LABEL_OPTIONAL, type_name=".acme.fuzz.v1.Note",
+    )  # fmt: skip
+    server = _server_module(request)
+    assert "checks=()," in server
+    assert black.format_str(server, mode=black.Mode()) == server
