@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Callable, NamedTuple, NoReturn, ParamSpec, Sequence, TypeVar
+from typing import Callable, NamedTuple, NoReturn, ParamSpec, Sequence, TypeVar, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -132,8 +132,6 @@ def rpc(handler: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        context = args[-1]
-        assert isinstance(context, grpc.ServicerContext)
         try:
             return handler(*args, **kwargs)
         except ApiError as error:
@@ -141,6 +139,6 @@ def rpc(handler: Callable[P, T]) -> Callable[P, T]:
         except Exception:
             log.exception("unexpected error in %s", handler.__qualname__)
             failure = ApiError(grpc.StatusCode.INTERNAL, "Internal server error")
-        abort(context, failure)
+        abort(cast(grpc.ServicerContext, args[-1]), failure)
 
     return wrapper

@@ -6,7 +6,7 @@ import heapq
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import grpc
@@ -66,20 +66,6 @@ def fail(operation: Operation, now_ns: int, error: ApiError) -> None:
 
 def cancelled() -> ApiError:
     return ApiError(grpc.StatusCode.CANCELLED, "Operation was cancelled")
-
-
-def stored(
-    operation: Operation, kind: str, resource_id: str, now_ns: int, parent: str = ""
-) -> StoredOperation:
-    return StoredOperation(
-        id=operation.id,
-        resource_kind=kind,
-        resource_id=resource_id,
-        created_at=now_ns,
-        done=operation.done,
-        data=operation.SerializeToString(),
-        parent=parent,
-    )
 
 
 class Scheduler:
@@ -175,7 +161,7 @@ class Scheduler:
 
 
 def _done(record: StoredOperation, operation: Operation) -> StoredOperation:
-    return replace(record, done=True, data=operation.SerializeToString(), pending=b"")
+    return record._replace(done=True, data=operation.SerializeToString(), pending=b"")
 
 
 _OPERATION_ID = FieldRules(

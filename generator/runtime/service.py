@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Mapping, NoReturn, Sequence, TypeVar
 
 import grpc
@@ -29,7 +29,7 @@ from .errors import (
 )
 from .fieldmask import MaskError, MaskSpec, Path
 from .ids import new_id
-from .operations import Completion, Operation, Scheduler, finish, new_operation, stored
+from .operations import Completion, Operation, Scheduler, finish, new_operation
 from .paging import PageTokens, paginate
 from .query import QueryError, parse_filter, parse_order_by
 from .storage import (
@@ -248,29 +248,35 @@ class ResourceService(Service, Generic[R]):
         if spec.status_field and name in spec.statuses:
             setattr(resource, spec.status_field, spec.statuses[name])
 
-    def _check_unique_name(self, transaction: Transaction, resource: R) -> None:
+    def _check_unique_name(
+        self, transaction: Transaction, resource: R, previous: R | None = None
+    ) -> None:
+        """ALREADY_EXISTS if another resource has the name in the parent; an update that keeps
+        both (`previous`: the resource before it) is not checked again."""
         spec = self.RESOURCE
         if not (spec.unique_names and spec.name_field):
             return
         name = getattr(resource, spec.name_field)
-        parent = getattr(resource, spec.parent_field) if spec.parent_field else ""
+        parent = self._parent_of(resource)
         if not name:
+            return
+        if previous is not None and (name, parent) == (
+            getattr(previous, spec.name_field),
+            self._parent_of(previous),
+        ):
             return
         found = transaction.find_by_name(spec.kind, parent, name)
         if found is not None and found.id != getattr(resource, spec.id_field):
             raise already_exists(spec.label, spec.name_field, name, parent)
 
     def _require_idle(self, transaction: Transaction, resource_id: str) -> None:
-        for operation in transaction.unfinished_operations():
-            if (operation.resource_kind, operation.resource_id) == (
-                self.RESOURCE.kind,
-                resource_id,
-            ):
-                raise ApiError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"{self.RESOURCE.label} {resource_id!r} has operation "
-                    f"{operation.id} in progress",
-                )
+        operation = transaction.unfinished_operation_of(self.RESOURCE.kind, resource_id)
+        if operation is not None:
+            raise ApiError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{self.RESOURCE.label} {resource_id!r} has operation "
+                f"{operation.id} in progress",
+            )
 
     # --- authorization -------------------------------------------------------------------------
 
@@ -469,7 +475,6 @@ class ResourceService(Service, Generic[R]):
         context: grpc.ServicerContext,
     ) -> Operation:
         delay = self.runtime.operation_delay
-        kind = self.RESOURCE.kind
         key = _idempotency_key(context)
         scoped_key = f"{principal.subject}\n{spec.method}\n{key}"
         fingerprint = _fingerprint(request) if key else ""
@@ -479,41 +484,49 @@ class ResourceService(Service, Generic[R]):
                 replayed = self._replay(transaction, principal, scoped_key, fingerprint)
                 if replayed is not None:
                     return replayed
-            parent = self._request_parent(request)  # Create: authorized by the caller
+            current: R | None = (
+                None  # Create: the caller authorized the request's parent
+            )
             if spec.kind != CREATE:
                 current = self._load(transaction, resource_id)
-                parent = self._parent_of(current)
-                self._authorize_resource(principal, resource_id, parent)
+                self._authorize_resource(
+                    principal, resource_id, self._parent_of(current)
+                )
                 if spec.kind == UPDATE:
                     self._authorize_move(principal, spec, request, current)
                 self._require_idle(transaction, resource_id)
             if delay > 0:
-                resource_id = self._begin(spec, transaction, request, resource_id, now)
-                operation = self._operation(spec, resource_id, principal, now)
-                record = replace(
-                    stored(operation, kind, resource_id, now),
-                    method=spec.method,
-                    pending=request.SerializeToString(),
-                    due=time.time() + delay,
-                )
+                resource = self._begin(spec, transaction, request, current, now)
+                operation = self._operation(spec, resource, principal, now)
+                pending = request.SerializeToString()
+                due = time.time() + delay
             else:
-                resource_id, response = self._apply(
-                    spec, transaction, request, resource_id, now
+                resource, response = self._apply(
+                    spec, transaction, request, current, now
                 )
-                operation = self._operation(spec, resource_id, principal, now)
+                operation = self._operation(spec, resource, principal, now)
                 finish(operation, now, response)
-                record = stored(operation, kind, resource_id, now)
+                pending, due = b"", 0.0
             # The operation keeps the parent its resource has now (had, for Delete).
-            after = transaction.get_resource(kind, resource_id)
-            if after is not None:
-                parent = after.parent
-            transaction.put_operation(replace(record, parent=parent))
+            record = StoredOperation(
+                id=operation.id,
+                resource_kind=self.RESOURCE.kind,
+                resource_id=getattr(resource, self.RESOURCE.id_field),
+                created_at=now,
+                done=operation.done,
+                data=operation.SerializeToString(),
+                method=spec.method if pending else "",
+                pending=pending,
+                due=due,
+                parent=self._parent_of(resource),
+            )
+            transaction.put_operation(record)
             if key:
                 transaction.put_idempotency(
                     scoped_key, IdempotencyRecord(fingerprint, operation.id)
                 )
         if not operation.done:
-            self.runtime.scheduler.schedule(operation.id, record.due)
+            self.runtime.scheduler.schedule(operation.id, due)
         return operation
 
     def _replay(
@@ -560,13 +573,17 @@ class ResourceService(Service, Generic[R]):
     def _operation(
         self,
         spec: MutationSpec,
-        resource_id: str,
+        resource: Message,
         principal: Principal,
         now: int,
     ) -> Operation:
         metadata = spec.metadata()
         if spec.metadata_id_field:
-            setattr(metadata, spec.metadata_id_field, resource_id)
+            setattr(
+                metadata,
+                spec.metadata_id_field,
+                getattr(resource, self.RESOURCE.id_field),
+            )
         return new_operation(spec.description, metadata, principal.subject, now)
 
     def _new_resource(self, spec: MutationSpec, request: Message, now: int) -> R:
@@ -583,50 +600,52 @@ class ResourceService(Service, Generic[R]):
         spec: MutationSpec,
         transaction: Transaction,
         request: Message,
-        resource_id: str,
+        current: R | None,
         now: int,
-    ) -> str:
+    ) -> R:
         """The request-time part of a delayed operation: the resource shows it is changing."""
-        if spec.kind == CREATE:
+        if current is None:
             resource = self._new_resource(spec, request, now)
             self._check_unique_name(transaction, resource)
             self.before_create(request, resource)
         else:
-            resource = self._load(transaction, resource_id)
+            resource = current
         self._set_status(resource, _TRANSITIONAL[spec.kind])
         self._store(transaction, resource)
-        return str(getattr(resource, self.RESOURCE.id_field))
+        return resource
 
     def _apply(
         self,
         spec: MutationSpec,
         transaction: Transaction,
         request: Message,
-        resource_id: str,
+        current: R | None,
         now: int,
-    ) -> tuple[str, Message]:
-        """Does the work of a mutation; returns the resource id and the operation response."""
-        if spec.kind == CREATE:
+    ) -> tuple[R, Message]:
+        """Does the work of a mutation on the stored resource (None for Create); returns the
+        resource as created, updated or deleted, and the operation's response."""
+        if current is None:
             resource = self._new_resource(spec, request, now)
             self._set_status(resource, _SETTLED)
             self._check_unique_name(transaction, resource)
             self.before_create(request, resource)
             self._store(transaction, resource)
             self.after_create(resource)
-            return str(getattr(resource, self.RESOURCE.id_field)), resource
-        current = self._load(transaction, resource_id)
+            return resource, resource
         if spec.kind == DELETE:
             self.before_delete(request, current)
-            transaction.delete_resource(self.RESOURCE.kind, resource_id)
+            transaction.delete_resource(
+                self.RESOURCE.kind, getattr(current, self.RESOURCE.id_field)
+            )
             self.after_delete(current)
-            return resource_id, empty_pb2.Empty()
+            return current, empty_pb2.Empty()
         assert spec.mask is not None
         updated = self.RESOURCE.message()
         updated.CopyFrom(current)
         paths = self._mask_paths(spec.mask, request)
         spec.mask.apply(request, updated, paths)
         self.before_update(request, current, updated)
-        self._check_unique_name(transaction, updated)
+        self._check_unique_name(transaction, updated, current)
         rules = self.RULES.get(request.DESCRIPTOR.full_name)
         if rules is not None:
             violations = size_violations(updated, rules, {p.names[0] for p in paths})
@@ -634,7 +653,7 @@ class ResourceService(Service, Generic[R]):
                 raise invalid_argument(violations)
         self._store(transaction, updated)
         self.after_update(updated)
-        return resource_id, updated
+        return updated, updated
 
     def _completion(self, spec: MutationSpec) -> Completion:
         def complete(transaction: Transaction, record: StoredOperation) -> Message:
@@ -645,8 +664,9 @@ class ResourceService(Service, Generic[R]):
                 self.after_create(resource)
                 return resource
             request = spec.request.FromString(record.pending)
+            current = self._load(transaction, record.resource_id)
             _, response = self._apply(
-                spec, transaction, request, record.resource_id, time.time_ns()
+                spec, transaction, request, current, time.time_ns()
             )
             if spec.kind == UPDATE:
                 assert isinstance(response, self.RESOURCE.message)

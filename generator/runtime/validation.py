@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Mapping, Union, cast
+from typing import Callable, Iterable, Mapping, Union
 
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from .errors import Violation
@@ -107,27 +106,69 @@ def _number(value: object) -> Union[Number, str]:
     return str(value)
 
 
-def _element_fails(check: Check, value: object) -> bool:
-    if check.kind in ("length", "key_length"):
-        return isinstance(value, str) and not _admits(check, len(value))
-    if check.kind in ("pattern", "key_pattern"):
-        return (
-            isinstance(value, str) and _compiled(check.pattern).fullmatch(value) is None
-        )
-    if check.kind in ("value", "key_value"):
-        return not _admits(check, _number(value))
-    if check.kind == "bytes":
-        size = len(value.encode("utf-8")) if isinstance(value, str) else len(value)  # type: ignore[arg-type]
-        return not _admits(check, size)
-    return False
+def _length_fails(check: Check, value: object) -> bool:
+    return isinstance(value, str) and not _admits(check, len(value))
+
+
+def _pattern_fails(check: Check, value: object) -> bool:
+    return isinstance(value, str) and _compiled(check.pattern).fullmatch(value) is None
+
+
+def _value_fails(check: Check, value: object) -> bool:
+    return not _admits(check, _number(value))
+
+
+def _bytes_fails(check: Check, value: object) -> bool:
+    size = len(value.encode("utf-8")) if isinstance(value, str) else len(value)  # type: ignore[arg-type]
+    return not _admits(check, size)
 
 
 def _admits(check: Check, value: Union[Number, str]) -> bool:
     return check.bound is None or check.bound.admits(value)
 
 
-_KEY_CHECKS = frozenset({"key_length", "key_pattern", "key_value"})
-_ELEMENT_CHECKS = frozenset({"length", "pattern", "value", "bytes"})
+# Checks of each element (each map value), and of each map key, by kind.
+_ELEMENT_TESTS: Mapping[str, Callable[[Check, object], bool]] = {
+    "length": _length_fails,
+    "pattern": _pattern_fails,
+    "value": _value_fails,
+    "bytes": _bytes_fails,
+}
+_KEY_TESTS: Mapping[str, Callable[[Check, object], bool]] = {
+    "key_length": _length_fails,
+    "key_pattern": _pattern_fails,
+    "key_value": _value_fails,
+}
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    """A field's rules with what validation needs to know of its descriptor, worked out once."""
+
+    rules: FieldRules
+    is_map: bool
+    is_repeated: bool
+    has_presence: bool
+    default: object
+
+
+def _plan(message: Message, rules: MessageRules) -> tuple[_FieldPlan, ...]:
+    plans = []
+    for field_rules in rules.fields:
+        field = message.DESCRIPTOR.fields_by_name[field_rules.name]
+        is_map = (
+            field.message_type is not None and field.message_type.GetOptions().map_entry
+        )
+        plans.append(
+            _FieldPlan(
+                field_rules,
+                is_map,
+                field.is_repeated,
+                field.has_presence,
+                field.default_value,
+            )
+        )
+    return tuple(plans)
 
 
 class Validator:
@@ -135,95 +176,98 @@ class Validator:
 
     def __init__(self, registry: Mapping[str, MessageRules]) -> None:
         self._registry = registry
+        self._plans: dict[str, tuple[_FieldPlan, ...]] = {}
 
     def violations(
         self, message: Message, selection: Selection | None = None
     ) -> list[Violation]:
         """Every violation in `message`; with a selection, only in the selected fields."""
-        return list(self._message(message, "", selection))
+        found: list[Violation] = []
+        self._message(message, "", selection, found)
+        return found
 
     def _message(
-        self, message: Message, prefix: str, selection: Selection | None
-    ) -> Iterator[Violation]:
-        rules = self._registry.get(message.DESCRIPTOR.full_name)
+        self,
+        message: Message,
+        prefix: str,
+        selection: Selection | None,
+        found: list[Violation],
+    ) -> None:
+        descriptor = message.DESCRIPTOR
+        rules = self._registry.get(descriptor.full_name)
         if rules is None:
             return
-        fields = message.DESCRIPTOR.fields_by_name
-        for field_rules in rules.fields:
-            if selection is not None and field_rules.name not in selection:
-                continue
-            keys = selection.get(field_rules.name) if selection is not None else None
-            descriptor = cast(FieldDescriptor, fields[field_rules.name])
-            yield from self._field(message, descriptor, field_rules, prefix, keys)
+        plans = self._plans.get(descriptor.full_name)
+        if plans is None:
+            plans = self._plans[descriptor.full_name] = _plan(message, rules)
+        for plan in plans:
+            name = plan.rules.name
+            if selection is None:
+                self._field(message, plan, prefix, None, found)
+            elif name in selection:
+                self._field(message, plan, prefix, selection[name], found)
         for oneof in rules.oneofs:
             if selection is not None and not any(f in selection for f in oneof.fields):
                 continue
             if sum(message.HasField(name) for name in oneof.fields) != 1:
-                yield Violation(prefix + oneof.name, oneof.sentence)
+                found.append(Violation(prefix + oneof.name, oneof.sentence))
 
     def _field(
         self,
         message: Message,
-        descriptor: FieldDescriptor,
-        rules: FieldRules,
+        plan: _FieldPlan,
         prefix: str,
         keys: frozenset[str] | None,
-    ) -> Iterator[Violation]:
-        path = prefix + descriptor.name
-        value = getattr(message, descriptor.name)
-        is_map = descriptor.message_type is not None and (
-            descriptor.message_type.GetOptions().map_entry
-        )
-        if is_map:
+        found: list[Violation],
+    ) -> None:
+        rules = plan.rules
+        path = prefix + rules.name
+        value = getattr(message, rules.name)
+        elements: list[tuple[str, object, object]]
+        if plan.is_map:
             present = bool(value)
             if keys is not None:
                 items = [(key, value[key]) for key in sorted(keys) if key in value]
             else:
                 items = sorted(value.items())
-            elements: list[tuple[str, object, object]] = [
-                (_key_path(path, key), key, item) for key, item in items
-            ]
-        elif descriptor.is_repeated:
+            elements = [(_key_path(path, key), key, item) for key, item in items]
+        elif plan.is_repeated:
             present = len(value) > 0
             elements = [(f"{path}[{i}]", None, item) for i, item in enumerate(value)]
         else:
-            present = _is_set(message, descriptor)
+            if plan.has_presence:
+                present = message.HasField(rules.name)
+            else:
+                present = bool(value != plan.default)
             elements = [(path, None, value)] if present else []
         for check in rules.checks:
-            yield from self._apply(check, path, present, value, elements, keys)
+            kind = check.kind
+            element_fails = _ELEMENT_TESTS.get(kind)
+            if element_fails is not None:
+                for element_path, _, item in elements:
+                    if element_fails(check, item):
+                        found.append(Violation(element_path, check.sentence))
+                continue
+            key_fails = _KEY_TESTS.get(kind)
+            if key_fails is not None:
+                for element_path, key, _ in elements:
+                    if key_fails(check, key):
+                        found.append(Violation(element_path, check.sentence))
+            elif kind == "required":
+                if not present:
+                    found.append(Violation(path, check.sentence))
+            elif kind == "size":
+                # Per-key updates are checked against the merged map by the caller.
+                if present and keys is None and not _admits(check, len(value)):
+                    found.append(Violation(path, check.sentence))
+            elif kind == "unique":
+                items = list(value)
+                if len(items) != len({_hashable(item) for item in items}):
+                    found.append(Violation(path, check.sentence))
         if rules.message:
             for element_path, _, item in elements:
                 if isinstance(item, Message):
-                    yield from self._message(item, element_path + ".", None)
-
-    def _apply(
-        self,
-        check: Check,
-        path: str,
-        present: bool,
-        value: object,
-        elements: Iterable[tuple[str, object, object]],
-        keys: frozenset[str] | None,
-    ) -> Iterator[Violation]:
-        if check.kind == "required":
-            if not present:
-                yield Violation(path, check.sentence)
-        elif check.kind == "size":
-            # Per-key updates are checked against the merged map by the caller.
-            if present and keys is None and not _admits(check, len(value)):  # type: ignore[arg-type]
-                yield Violation(path, check.sentence)
-        elif check.kind == "unique":
-            items = list(value)  # type: ignore[call-overload]
-            if len(items) != len({_hashable(item) for item in items}):
-                yield Violation(path, check.sentence)
-        elif check.kind in _KEY_CHECKS:
-            for element_path, key, _ in elements:
-                if _element_fails(check, key):
-                    yield Violation(element_path, check.sentence)
-        elif check.kind in _ELEMENT_CHECKS:
-            for element_path, _, item in elements:
-                if _element_fails(check, item):
-                    yield Violation(element_path, check.sentence)
+                    self._message(item, element_path + ".", None, found)
 
 
 def size_violations(
@@ -241,12 +285,6 @@ def size_violations(
                 if count and not _admits(check, count):
                     found.append(Violation(field_rules.name, check.sentence))
     return found
-
-
-def _is_set(message: Message, descriptor: FieldDescriptor) -> bool:
-    if descriptor.has_presence:
-        return message.HasField(descriptor.name)
-    return bool(getattr(message, descriptor.name) != descriptor.default_value)
 
 
 def _hashable(item: object) -> object:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.runtime.storage import (
+    IdempotencyRecord,
     MemoryStorage,
     SqliteStorage,
     Storage,
@@ -62,3 +63,51 @@ def test_an_older_database_gets_the_parent_column(tmp_path: Path) -> None:
     assert resource == StoredResource("k", "r1", "folder-1", "n", b"")
     storage.close()
     SqliteStorage(str(path)).close()  # opening it again changes nothing
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_the_unfinished_operation_of_a_resource(kind: str, tmp_path: Path) -> None:
+    storage: Storage = (
+        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
+    )
+    running = StoredOperation("o1", "k", "r1", 1, False, b"x")
+    with storage.transaction() as transaction:
+        transaction.put_operation(running)
+        transaction.put_operation(StoredOperation("o2", "k", "r2", 2, True, b"y"))
+        transaction.put_operation(StoredOperation("o3", "other", "r1", 3, True, b"z"))
+    with storage.read() as transaction:
+        assert transaction.unfinished_operation_of("k", "r1") == running
+        assert transaction.unfinished_operation_of("k", "r2") is None
+        assert transaction.unfinished_operation_of("other", "r1") is None
+    with storage.transaction() as transaction:
+        transaction.put_operation(running._replace(done=True))
+    with storage.read() as transaction:
+        assert transaction.unfinished_operation_of("k", "r1") is None
+    storage.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_failed_transaction_leaves_nothing(kind: str, tmp_path: Path) -> None:
+    storage: Storage = (
+        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
+    )
+    kept = StoredResource("k", "r1", "f", "first", b"1")
+    with storage.transaction() as transaction:
+        transaction.put_resource(kept)
+    with pytest.raises(RuntimeError):
+        with storage.transaction() as transaction:
+            transaction.put_resource(kept._replace(name="renamed", data=b"2"))
+            transaction.put_resource(StoredResource("k", "r2", "f", "second", b""))
+            transaction.put_operation(StoredOperation("o1", "k", "r1", 1, False, b""))
+            transaction.put_idempotency("key", IdempotencyRecord("f", "o1"))
+            raise RuntimeError("fails after its writes")
+    with storage.read() as transaction:
+        assert transaction.get_resource("k", "r1") == kept
+        assert transaction.get_resource("k", "r2") is None
+        assert transaction.find_by_name("k", "f", "first") == kept
+        assert transaction.find_by_name("k", "f", "renamed") is None
+        assert transaction.get_operation("o1") is None
+        assert transaction.unfinished_operations() == []
+        assert transaction.list_operations("k", "r1") == []
+        assert transaction.get_idempotency("key") is None
+    storage.close()
