@@ -13,13 +13,13 @@ Streaming handlers are wrapped the same way; their messages pass through untouch
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Callable, TypeAlias
 
 import grpc
 
 from .auth import Authenticator
 from .errors import ApiError, abort
+from .ids import new_request_id
 
 REQUEST_ID = "x-request-id"
 CLIENT_REQUEST_ID = "x-client-request-id"
@@ -73,7 +73,7 @@ class CallInterceptor(grpc.ServerInterceptor):
 
 
 def send_request_ids(context: grpc.ServicerContext) -> None:
-    metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, str(uuid.uuid4()))]
+    metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, new_request_id())]
     for key, value in context.invocation_metadata() or ():
         if key == CLIENT_REQUEST_ID:
             metadata.append((key, value))

@@ -49,6 +49,7 @@ CREATE, UPDATE, DELETE = "create", "update", "delete"
 _TRANSITIONAL = {CREATE: "CREATING", UPDATE: "UPDATING", DELETE: "DELETING"}
 _SETTLED = "READY"
 _OPERATIONS_ORDER = "created_at desc, id desc"
+_SELECTIONS = 256  # update selections remembered per service
 # The metadata that makes a Create, Update or Delete idempotent.
 IDEMPOTENCY_KEY = "idempotency-key"
 
@@ -196,6 +197,8 @@ class ResourceService(Service, Generic[R]):
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
+        # What to validate in an update request, by its parsed mask (see _selection).
+        self._selections: dict[tuple[Path, ...], Selection] = {}
         for spec in self.MUTATIONS:
             runtime.scheduler.register(spec.method, self._completion(spec))
 
@@ -441,10 +444,16 @@ class ResourceService(Service, Generic[R]):
         assert spec.mask is not None
         principal = self.runtime.principal(context)
         paths = self._mask_paths(spec.mask, request)
-        self.validate(request, _selection(request, spec.mask, paths))
+        selection = self._selections.get(paths)
+        if selection is None:
+            if len(self._selections) >= _SELECTIONS:
+                self._selections.clear()
+            selection = _selection(request, spec.mask, paths)
+            self._selections[paths] = selection
+        self.validate(request, selection)
         self._authorize_type(principal)
         resource_id = getattr(request, self.RESOURCE.request_id_field)
-        return self._mutate(spec, request, resource_id, principal, context)
+        return self._mutate(spec, request, resource_id, principal, context, paths)
 
     @rpc
     def standard_delete(
@@ -457,7 +466,7 @@ class ResourceService(Service, Generic[R]):
         return self._mutate(spec, request, resource_id, principal, context)
 
     @staticmethod
-    def _mask_paths(mask: MaskSpec, request: Message) -> Sequence[Path]:
+    def _mask_paths(mask: MaskSpec, request: Message) -> tuple[Path, ...]:
         given = (
             getattr(request, "update_mask") if request.HasField("update_mask") else None
         )
@@ -473,6 +482,7 @@ class ResourceService(Service, Generic[R]):
         resource_id: str,
         principal: Principal,
         context: grpc.ServicerContext,
+        paths: Sequence[Path] = (),  # Update: the parsed mask
     ) -> Operation:
         delay = self.runtime.operation_delay
         key = _idempotency_key(context)
@@ -493,7 +503,7 @@ class ResourceService(Service, Generic[R]):
                     principal, resource_id, self._parent_of(current)
                 )
                 if spec.kind == UPDATE:
-                    self._authorize_move(principal, spec, request, current)
+                    self._authorize_move(principal, spec, request, current, paths)
                 self._require_idle(transaction, resource_id)
             if delay > 0:
                 resource = self._begin(spec, transaction, request, current, now)
@@ -502,7 +512,7 @@ class ResourceService(Service, Generic[R]):
                 due = time.time() + delay
             else:
                 resource, response = self._apply(
-                    spec, transaction, request, current, now
+                    spec, transaction, request, current, paths, now
                 )
                 operation = self._operation(spec, resource, principal, now)
                 finish(operation, now, response)
@@ -557,7 +567,12 @@ class ResourceService(Service, Generic[R]):
         return Operation.FromString(record.data)
 
     def _authorize_move(
-        self, principal: Principal, spec: MutationSpec, request: Message, current: R
+        self,
+        principal: Principal,
+        spec: MutationSpec,
+        request: Message,
+        current: R,
+        paths: Sequence[Path],
     ) -> None:
         """An Update that may write the parent field must not move the resource out of reach."""
         if not (principal.restricted and self.RESOURCE.parent_field):
@@ -565,7 +580,7 @@ class ResourceService(Service, Generic[R]):
         assert spec.mask is not None
         updated = self.RESOURCE.message()
         updated.CopyFrom(current)
-        spec.mask.apply(request, updated, self._mask_paths(spec.mask, request))
+        spec.mask.apply(request, updated, paths)
         parent = self._parent_of(updated)
         if parent != self._parent_of(current):
             self._authorize_parent(principal, parent)
@@ -620,6 +635,7 @@ class ResourceService(Service, Generic[R]):
         transaction: Transaction,
         request: Message,
         current: R | None,
+        paths: Sequence[Path],
         now: int,
     ) -> tuple[R, Message]:
         """Does the work of a mutation on the stored resource (None for Create); returns the
@@ -642,7 +658,6 @@ class ResourceService(Service, Generic[R]):
         assert spec.mask is not None
         updated = self.RESOURCE.message()
         updated.CopyFrom(current)
-        paths = self._mask_paths(spec.mask, request)
         spec.mask.apply(request, updated, paths)
         self.before_update(request, current, updated)
         self._check_unique_name(transaction, updated, current)
@@ -665,8 +680,9 @@ class ResourceService(Service, Generic[R]):
                 return resource
             request = spec.request.FromString(record.pending)
             current = self._load(transaction, record.resource_id)
+            paths = self._mask_paths(spec.mask, request) if spec.mask else ()
             _, response = self._apply(
-                spec, transaction, request, current, time.time_ns()
+                spec, transaction, request, current, paths, time.time_ns()
             )
             if spec.kind == UPDATE:
                 assert isinstance(response, self.RESOURCE.message)

@@ -1,6 +1,7 @@
 import re
+import uuid
 
-from generator.runtime.ids import ID_LENGTH, new_id
+from generator.runtime.ids import ID_LENGTH, new_id, new_request_id
 
 
 def test_ids_have_the_documented_form_and_do_not_repeat() -> None:
@@ -10,3 +11,11 @@ def test_ids_have_the_documented_form_and_do_not_repeat() -> None:
     assert len(set(ids)) == len(ids)
     # Every position varies: no fixed padding or prefix.
     assert all(len({item[index] for item in ids}) > 10 for index in range(ID_LENGTH))
+
+
+def test_request_ids_are_version_4_uuids() -> None:
+    ids = {new_request_id() for _ in range(100)}
+    assert len(ids) == 100
+    assert all(
+        uuid.UUID(item).version == 4 and str(uuid.UUID(item)) == item for item in ids
+    )
