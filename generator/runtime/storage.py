@@ -340,7 +340,11 @@ class _SqliteTransaction(Transaction):
 
     def put_resource(self, resource: StoredResource) -> None:
         self._db.execute(
-            f"INSERT OR REPLACE INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            # An upsert rather than REPLACE: REPLACE deletes the row and rewrites every index,
+            # an upsert touches only the indexes whose columns change.
+            f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (kind, id) DO UPDATE"
+            " SET parent = excluded.parent, name = excluded.name, data = excluded.data",
             (resource.kind, resource.id, resource.parent, resource.name, resource.data),
         )
 
@@ -357,8 +361,11 @@ class _SqliteTransaction(Transaction):
 
     def put_operation(self, operation: StoredOperation) -> None:
         self._db.execute(
-            f"INSERT OR REPLACE INTO operations ({_OPERATION_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO operations ({_OPERATION_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET done = excluded.done, data = excluded.data,"
+            " method = excluded.method, pending = excluded.pending, due = excluded.due,"
+            " parent = excluded.parent",
             (
                 operation.id,
                 operation.resource_kind,
@@ -424,13 +431,15 @@ class _SqliteTransaction(Transaction):
 
 
 class SqliteStorage(Storage):
-    """A SQLite database in WAL mode, one connection per thread.
+    """A SQLite database in WAL mode: one connection writes, one per thread reads.
 
-    Write transactions start with BEGIN IMMEDIATE, so they take the database's write lock up
-    front and never interleave. With synchronous=NORMAL a commit is written to the WAL but not
-    fsynced: a committed transaction survives a crash of the server (the operating system
-    still has it), but the last ones may be lost if the machine itself goes down. That makes
-    commits about twice as fast as synchronous=FULL, a good trade for a local stand-in API.
+    Write transactions take a lock in the process, then start with BEGIN IMMEDIATE, so they
+    never interleave. They share one connection, whose page cache therefore stays valid from
+    one write to the next (a connection that sees another's commit drops its cache). With
+    synchronous=NORMAL a commit is written to the WAL but not fsynced: a committed transaction
+    survives a crash of the server (the operating system still has it), but the last ones may
+    be lost if the machine itself goes down. That makes commits about twice as fast as
+    synchronous=FULL, a good trade for a local stand-in API.
     """
 
     def __init__(self, path: str) -> None:
@@ -438,32 +447,45 @@ class SqliteStorage(Storage):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # One writer at a time within the process: when IMMEDIATE transactions collide,
+        # SQLite's busy handler sleeps for up to tens of milliseconds.
         self._writer = threading.Lock()
         self._closed = False
-        setup = self._connection()
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.executescript(_SCHEMA)
-        columns = {row[1] for row in setup.execute("PRAGMA table_info(operations)")}
+        self._write_connection = self._open()
+        self._write_connection.execute("PRAGMA journal_mode=WAL")
+        self._write_connection.executescript(_SCHEMA)
+        columns = {
+            row[1]
+            for row in self._write_connection.execute("PRAGMA table_info(operations)")
+        }
         if "parent" not in columns:
-            setup.executescript(f"BEGIN IMMEDIATE;{_ADD_OPERATION_PARENT}COMMIT;")
+            self._write_connection.executescript(
+                f"BEGIN IMMEDIATE;{_ADD_OPERATION_PARENT}COMMIT;"
+            )
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
+    def _open(self) -> sqlite3.Connection:
+        with self._lock:
             if self._closed:
                 raise RuntimeError("storage is closed")
             connection = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=60
             )
             connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+            self._connections.append(connection)
+        return connection
+
+    def _read_connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._open()
         return connection
 
     @contextmanager
-    def _begin(self, statement: str) -> Iterator[Transaction]:
-        connection = self._connection()
+    def _begin(
+        self, connection: sqlite3.Connection, statement: str
+    ) -> Iterator[Transaction]:
+        if self._closed:
+            raise RuntimeError("storage is closed")
         connection.execute(statement)
         try:
             yield _SqliteTransaction(connection)
@@ -474,13 +496,14 @@ class SqliteStorage(Storage):
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        # One writer at a time within the process: when IMMEDIATE transactions collide,
-        # SQLite's busy handler sleeps for up to tens of milliseconds.
-        with self._writer, self._begin("BEGIN IMMEDIATE") as transaction:
+        with (
+            self._writer,
+            self._begin(self._write_connection, "BEGIN IMMEDIATE") as transaction,
+        ):
             yield transaction
 
     def read(self) -> AbstractContextManager[Transaction]:
-        return self._begin("BEGIN")
+        return self._begin(self._read_connection(), "BEGIN")
 
     def close(self) -> None:
         with self._lock:
