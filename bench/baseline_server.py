@@ -5,6 +5,7 @@ fields, store it, answer with a done Operation) on a dict under a lock, with no 
 no storage layer and no hooks. Create is there so the benchmark can make images.
 
     python bench/baseline_server.py --port 0     # prints "listening on 127.0.0.1:PORT"
+    python bench/baseline_server.py --port 0 --work-us 40   # plus 40 µs of Python per Update
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 
@@ -29,10 +31,13 @@ from yandex.cloud.operation import operation_pb2  # noqa: E402
 
 
 class BaselineImages(image_service_pb2_grpc.ImageServiceServicer):
-    def __init__(self) -> None:
+    def __init__(self, work_us: float = 0.0) -> None:
         self.images: dict[str, bytes] = {}
         self.lock = threading.Lock()
         self.counter = 0
+        # Extra Python work per Update (a busy loop), to measure how throughput falls with
+        # the time a handler takes: the benchmark's calibration, not part of the baseline.
+        self.work = work_us / 1e6
 
     def Create(self, request, context):  # type: ignore[no-untyped-def]
         with self.lock:
@@ -50,6 +55,10 @@ class BaselineImages(image_service_pb2_grpc.ImageServiceServicer):
         return operation
 
     def Update(self, request, context):  # type: ignore[no-untyped-def]
+        if self.work:
+            until = time.perf_counter() + self.work
+            while time.perf_counter() < until:
+                pass
         with self.lock:
             data = self.images.get(request.image_id)
             if data is None:
@@ -75,9 +84,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument(
+        "--work-us", type=float, default=0.0, help="busy-loop per Update (calibration)"
+    )
     arguments = parser.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=arguments.workers))
-    image_service_pb2_grpc.add_ImageServiceServicer_to_server(BaselineImages(), server)
+    image_service_pb2_grpc.add_ImageServiceServicer_to_server(
+        BaselineImages(arguments.work_us), server
+    )
     port = server.add_insecure_port(f"127.0.0.1:{arguments.port}")
     server.start()
     print(f"listening on 127.0.0.1:{port}", flush=True)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "generated"
@@ -68,7 +68,7 @@ class Result:
     ours: Samples
     unit: str
     target: str
-    met: bool
+    met: bool | None  # None: no target, the figure explains others
     ratio: float
     scale: float = 1.0
     note: str = ""
@@ -216,6 +216,18 @@ class Server:
             raise RuntimeError(f"server did not start: {line!r}")
         self.address = line.removeprefix("listening on ")
 
+    def usage(self) -> tuple[float, int]:
+        """CPU seconds used so far and context switches of all threads (Linux /proc)."""
+        proc = Path("/proc") / str(self.process.pid)
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        switches = 0
+        for task in (proc / "task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    switches += int(line.split()[1])
+        return cpu, switches
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -280,16 +292,22 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
         ("sqlite", "≥ 0.5x baseline", 0.5),
     ):
         baseline, ours = Samples(), Samples()
-        latency = {"baseline": [], "ours": []}
+        latency: dict[str, list[float]] = {"baseline": [], "ours": []}
+        cpu: dict[str, list[float]] = {"baseline": [], "ours": []}
+        switches: dict[str, list[float]] = {"baseline": [], "ours": []}
 
         def measure(command: list[str], into: Samples, key: str) -> None:
             server = Server(command)
             try:
+                cpu_before, switches_before = server.usage()
                 rate, values = _update_load(server.address, 8, seconds)
+                cpu_after, switches_after = server.usage()
             finally:
                 server.stop()
             into.values.append(rate)
             latency[key].extend(values)
+            cpu[key].append((cpu_after - cpu_before) / len(values))
+            switches[key].append((switches_after - switches_before) / len(values))
 
         for round_ in range(rounds):
             db = (
@@ -307,7 +325,11 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
         note = (
             f"p50/p99 latency: baseline {_percentile(latency['baseline'], 0.5) * 1000:.2f}/"
             f"{_percentile(latency['baseline'], 0.99) * 1000:.2f} ms, "
-            f"ours {_percentile(latency['ours'], 0.5) * 1000:.2f}/{_percentile(latency['ours'], 0.99) * 1000:.2f} ms"
+            f"ours {_percentile(latency['ours'], 0.5) * 1000:.2f}/{_percentile(latency['ours'], 0.99) * 1000:.2f} ms; "
+            f"server CPU per call: baseline {statistics.median(cpu['baseline']) * 1e6:.0f} µs, "
+            f"ours {statistics.median(cpu['ours']) * 1e6:.0f} µs; "
+            f"context switches per call: baseline {statistics.median(switches['baseline']):.1f}, "
+            f"ours {statistics.median(switches['ours']):.1f}"
         )
         results.append(
             Result(
@@ -323,6 +345,113 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
             )
         )
     return results
+
+
+def bench_calibration(rounds: int, seconds: float) -> list[Result]:
+    """The baseline server against itself plus a busy loop in each Update: how much
+    throughput a given amount of Python work per call costs in grpcio's threaded server.
+    """
+    plain = Samples()
+    loaded = {work: Samples() for work in (20, 40, 80)}
+    command = [PYTHON, str(ROOT / "bench" / "baseline_server.py"), "--port", "0"]
+
+    def rate(extra: list[str]) -> float:
+        server = Server(command + extra)
+        try:
+            return _update_load(server.address, 8, seconds)[0]
+        finally:
+            server.stop()
+
+    for _ in range(rounds):
+        plain.values.append(rate([]))
+        for work, samples in loaded.items():
+            samples.values.append(rate(["--work-us", str(work)]))
+    return [
+        Result(
+            f"calibration: the baseline plus {work} µs of Python per Update, storage :memory:",
+            "the baseline",
+            plain,
+            samples,
+            "calls/s",
+            "—",
+            None,
+            samples.median / plain.median,
+        )
+        for work, samples in loaded.items()
+    ]
+
+
+class _Context(grpc.ServicerContext):
+    """Just enough of a servicer context to call an rpc method directly."""
+
+    def invocation_metadata(self):  # type: ignore[no-untyped-def]
+        return ()
+
+    def abort(self, code, details):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"{code}: {details}")
+
+    def abort_with_status(self, status):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"{status.code}: {status.details}")
+
+    # The other abstract methods, which an Update does not use.
+    add_callback = auth_context = cancel = is_active = peer = None  # type: ignore[assignment]
+    peer_identities = peer_identity_key = send_initial_metadata = None  # type: ignore[assignment]
+    set_code = set_details = set_trailing_metadata = time_remaining = None  # type: ignore[assignment]
+
+
+def bench_handler(rounds: int, calls: int) -> Result:
+    """One Update's work without gRPC: the servicer method called in this process."""
+    from baseline_server import BaselineImages
+    from yc_runtime.service import Runtime
+    from yc_runtime.storage import MemoryStorage
+    from yandex.cloud.baremetal.v1alpha.image_service_server import ImageService
+
+    context = _Context()
+    mask = field_mask_pb2.FieldMask(paths=["description", "labels"])
+
+    def timer(servicer: Any) -> Callable[[], float]:
+        operation = servicer.Create(
+            image_service_pb2.CreateImageRequest(
+                folder_id="bench", name="handler", uri="u"
+            ),
+            context,
+        )
+        image = image_pb2.Image()
+        operation.response.Unpack(image)
+        requests = [
+            image_service_pb2.UpdateImageRequest(
+                image_id=image.id,
+                description=f"update {index}",
+                labels={"n": str(index)},
+                update_mask=mask,
+            )
+            for index in range(calls)
+        ]
+
+        def run() -> float:
+            started = time.perf_counter()
+            for request in requests:
+                servicer.Update(request, context)
+            return (time.perf_counter() - started) / calls
+
+        return run
+
+    baseline, ours = alternate(
+        rounds,
+        timer(BaselineImages()),
+        timer(ImageService(Runtime(MemoryStorage()))),
+    )
+    return Result(
+        "server, one Update's work in process (no gRPC), storage :memory:",
+        "the baseline servicer",
+        baseline,
+        ours,
+        "µs",
+        "—",
+        None,
+        ours.median / baseline.median,
+        scale=1e6,
+    )
 
 
 # --- 3. field masks ---------------------------------------------------------------------------
@@ -463,6 +592,10 @@ def machine() -> list[str]:
     ]
 
 
+def _met(met: bool | None) -> str:
+    return "—" if met is None else "yes" if met else "**no**"
+
+
 def report(results: list[Result], seconds: float, arguments: argparse.Namespace) -> str:
     lines = [
         "# Benchmark results",
@@ -484,7 +617,7 @@ def report(results: list[Result], seconds: float, arguments: argparse.Namespace)
         lines.append(
             f"| {result.name} | {result.baseline_name} | {result.baseline.cell(result.unit, result.scale)} | "
             f"{result.ours.cell(result.unit, result.scale)} | {result.ratio:.2f} | {result.target} | "
-            f"{'yes' if result.met else '**no**'} |"
+            f"{_met(result.met)} |"
         )
     notes = [f"- {result.name}: {result.note}" for result in results if result.note]
     if notes:
@@ -502,9 +635,10 @@ def main() -> None:
     rounds = 2 if arguments.quick else 5
     started = time.perf_counter()
     results = bench_plugin(rounds, 30 if arguments.quick else 300)
-    results += bench_server(
-        2 if arguments.quick else 3, 2.0 if arguments.quick else 5.0
-    )
+    seconds = 2.0 if arguments.quick else 5.0
+    results += bench_server(2 if arguments.quick else 3, seconds)
+    results.append(bench_handler(rounds, 2000 if arguments.quick else 10000))
+    results += bench_calibration(1 if arguments.quick else 2, seconds)
     results.append(bench_fieldmask(rounds, 2000 if arguments.quick else 20000))
     results.append(bench_client(3 if arguments.quick else 9))
     text = report(results, time.perf_counter() - started, arguments)

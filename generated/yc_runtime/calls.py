@@ -1,8 +1,10 @@
 """What every call goes through before its servicer: request ids, then authentication.
 
-`CallInterceptor` wraps each method handler. Its wrapper first sends the initial metadata
+`CallInterceptor` wraps each method handler. Its wrapper first sets the trailing metadata
 `x-request-id` (a fresh UUID) and echoes `x-client-request-id` when the caller sent one, so both
-come back with every answer, success or error; then, when tokens are configured, it rejects a
+come back with every answer, success or error (`errors.abort` keeps them). Trailing rather than
+initial metadata: grpcio sends initial metadata set by hand in a batch of its own, which costs
+more than a tenth of the server's throughput. Then, when tokens are configured, it rejects a
 call without a valid `authorization: Bearer TOKEN` with UNAUTHENTICATED (a rich status like every
 error). Services in `PUBLIC_SERVICES` need no token: the official SDK discovers endpoints before
 it authenticates. Authorization (which parents a token may touch) is the services' business:
@@ -61,7 +63,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         authenticator = self._authenticator
 
         def prepare(context: grpc.ServicerContext) -> None:
-            send_request_ids(context)
+            set_request_ids(context)
             if not public:
                 try:
                     authenticator.principal(context)
@@ -72,13 +74,13 @@ class CallInterceptor(grpc.ServerInterceptor):
         return wrapped
 
 
-def send_request_ids(context: grpc.ServicerContext) -> None:
+def set_request_ids(context: grpc.ServicerContext) -> None:
     metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, new_request_id())]
     for key, value in context.invocation_metadata() or ():
         if key == CLIENT_REQUEST_ID:
             metadata.append((key, value))
             break
-    context.send_initial_metadata(tuple(metadata))
+    context.set_trailing_metadata(tuple(metadata))
 
 
 def _wrapped(

@@ -40,6 +40,8 @@ Item = TypeVar("Item", bound=Message)
 Page = TypeVar("Page", bound=Message)
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
+_REQUEST_ID = "x-request-id"
+_CLIENT_REQUEST_ID = "x-client-request-id"
 _OPERATION_GET = "/yandex.cloud.operation.OperationService/Get"
 _OPERATION_CANCEL = "/yandex.cloud.operation.OperationService/Cancel"
 _DETAIL_TYPES: tuple[type[Message], ...] = (
@@ -60,15 +62,23 @@ _DETAIL_TYPES: tuple[type[Message], ...] = (
 
 
 class ClientError(Exception):
-    """An rpc failed: its gRPC code, message and parsed `google.rpc` details."""
+    """An rpc failed: its gRPC code, message and parsed `google.rpc` details, and the request
+    ids the server answered with (`x-request-id`, `x-client-request-id`; "" if none)."""
 
     def __init__(
-        self, code: grpc.StatusCode, message: str, details: Sequence[Message] = ()
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        details: Sequence[Message] = (),
+        request_id: str = "",
+        client_request_id: str = "",
     ) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
         self.details = tuple(details)
+        self.request_id = request_id
+        self.client_request_id = client_request_id
 
     def detail(self, kind: type[Message]) -> Message | None:
         """The first detail of a type, such as `error_details_pb2.BadRequest`."""
@@ -178,12 +188,17 @@ def _unpack(items: Sequence[any_pb2.Any]) -> list[Message]:
 
 def error_from(code: grpc.StatusCode, message: str, trailing: Any) -> ClientError:
     details: list[Message] = []
+    ids = {_REQUEST_ID: "", _CLIENT_REQUEST_ID: ""}
     for key, value in trailing or ():
         if key == _STATUS_DETAILS_KEY and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
             message = status.message or message
             details = _unpack(status.details)
-    return _ERRORS.get(code, ClientError)(code, message, details)
+        elif key in ids and isinstance(value, str):
+            ids[key] = value
+    return _ERRORS.get(code, ClientError)(
+        code, message, details, ids[_REQUEST_ID], ids[_CLIENT_REQUEST_ID]
+    )
 
 
 def _from_rpc_error(error: grpc.RpcError) -> ClientError:
@@ -228,9 +243,7 @@ POLLING = Backoff(initial=0.01, multiplier=1.2, maximum=1.0)
 def _metadata(
     token: str | None, idempotency_key: str | None
 ) -> tuple[tuple[str, str | bytes], ...]:
-    metadata: list[tuple[str, str | bytes]] = [
-        ("x-client-request-id", str(uuid.uuid4()))
-    ]
+    metadata: list[tuple[str, str | bytes]] = [(_CLIENT_REQUEST_ID, str(uuid.uuid4()))]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))
     if idempotency_key:

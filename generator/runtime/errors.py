@@ -40,18 +40,22 @@ class ApiError(Exception):
 
 
 class RichStatus(grpc.Status):
-    """A grpc.Status carrying the google.rpc.Status in trailing metadata."""
+    """A grpc.Status carrying the google.rpc.Status in trailing metadata, after `kept`."""
 
-    def __init__(self, error: ApiError) -> None:
+    def __init__(
+        self, error: ApiError, kept: Sequence[tuple[str, str | bytes]] = ()
+    ) -> None:
         self.code = error.code
         self.details = error.message
         self.trailing_metadata = (
+            *kept,
             (STATUS_DETAILS_KEY, error.to_status().SerializeToString()),
         )
 
 
 def abort(context: grpc.ServicerContext, error: ApiError) -> NoReturn:
-    context.abort_with_status(RichStatus(error))
+    # The status replaces the call's trailing metadata: keep what is there (the request ids).
+    context.abort_with_status(RichStatus(error, context.trailing_metadata() or ()))
     raise AssertionError(
         "abort_with_status returned"
     )  # grpc raises; keeps NoReturn true

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -135,6 +136,10 @@ def test_errors_form_one_hierarchy_with_details(client: ImageServiceClient) -> N
     with pytest.raises(runtime.NotFoundError) as missing:
         client.get("a" * 20)
     assert missing.value.code is grpc.StatusCode.NOT_FOUND
+    # The ids the server answered with: its own, and the one this client sent.
+    assert uuid.UUID(missing.value.request_id) != uuid.UUID(
+        missing.value.client_request_id
+    )
     with pytest.raises(runtime.InvalidArgumentError) as invalid:
         client.create(new_folder(), name="Bad Name", uri="u")
     assert set(invalid.value.violations) == {"name"}

@@ -648,16 +648,16 @@ def test_every_answer_carries_a_request_id(channel: grpc.Channel) -> None:
     stub = Images(channel).stub
     image = Images(channel).create(new_folder(), "traced")
     _, call = stub.Get.with_call(api.GetImageRequest(image_id=image.id))
-    first = metadata_of(call.initial_metadata())["x-request-id"]
+    first = metadata_of(call.trailing_metadata())["x-request-id"]
     _, call = stub.Get.with_call(api.GetImageRequest(image_id=image.id))
-    second = metadata_of(call.initial_metadata())["x-request-id"]
+    second = metadata_of(call.trailing_metadata())["x-request-id"]
     assert uuid.UUID(first) != uuid.UUID(second)
-    assert "x-client-request-id" not in metadata_of(call.initial_metadata())
+    assert "x-client-request-id" not in metadata_of(call.trailing_metadata())
     error = fails(
         lambda: stub.Get(api.GetImageRequest(image_id="a" * 20)),
         grpc.StatusCode.NOT_FOUND,
     )
-    uuid.UUID(metadata_of(error.initial_metadata())["x-request-id"])  # type: ignore[attr-defined]
+    uuid.UUID(metadata_of(error.trailing_metadata())["x-request-id"])  # type: ignore[attr-defined]
 
 
 def test_the_client_request_id_is_echoed(
@@ -666,13 +666,13 @@ def test_the_client_request_id_is_echoed(
     client_id = str(uuid.uuid4())
     traced = with_metadata(channel, ("x-client-request-id", client_id))
     _, call = Images(traced).stub.Create.with_call(create_request(new_folder()))
-    sent = metadata_of(call.initial_metadata())
+    sent = metadata_of(call.trailing_metadata())
     assert sent["x-client-request-id"] == client_id and uuid.UUID(sent["x-request-id"])
     unauthenticated = with_metadata(plain, ("x-client-request-id", client_id))
     error = fails(
         lambda: Images(unauthenticated).get("a" * 20), grpc.StatusCode.UNAUTHENTICATED
     )
-    sent = metadata_of(error.initial_metadata())  # type: ignore[attr-defined]
+    sent = metadata_of(error.trailing_metadata())  # type: ignore[attr-defined]
     assert sent["x-client-request-id"] == client_id and uuid.UUID(sent["x-request-id"])
 
 

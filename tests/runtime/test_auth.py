@@ -193,12 +193,12 @@ def test_every_kind_of_handler_is_authenticated_and_traced(
         good = [("authorization", "Bearer tok"), ("x-client-request-id", "c1")]
         response, call = _call(channel, "test.Private", kind, good)
         assert response == EXPECTED[kind]
-        sent = {item.key: item.value for item in call.initial_metadata()}
+        sent = {item.key: item.value for item in call.trailing_metadata()}
         assert uuid.UUID(sent["x-request-id"]) and sent["x-client-request-id"] == "c1"
         with pytest.raises(grpc.RpcError) as caught:
             _call(channel, "test.Private", kind, [("authorization", "Bearer bad")])
         assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
-        sent = {item.key: item.value for item in caught.value.initial_metadata()}  # type: ignore[attr-defined]
+        sent = {item.key: item.value for item in caught.value.trailing_metadata()}  # type: ignore[attr-defined]
         assert uuid.UUID(sent["x-request-id"])
         response, _ = _call(channel, "test.Public", kind, None)
         assert response == EXPECTED[kind]
