@@ -12,7 +12,7 @@ SERVE_ARGS ?=
 SOAK_ARGS ?=
 TLS_DIR ?= var/tls
 
-.PHONY: setup generate test golden serve cert clean
+.PHONY: setup generate test golden serve cert bench fuzz soak clean
 
 setup: $(STAMP)
 

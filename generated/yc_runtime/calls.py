@@ -83,56 +83,26 @@ def set_request_ids(context: grpc.ServicerContext) -> None:
     context.set_trailing_metadata(tuple(metadata))
 
 
+# The four kinds of method handler: the attribute that holds the behaviour, and how to make one.
+_KINDS: tuple[tuple[str, Callable[..., Handler]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
+
+
 def _wrapped(
     handler: Handler, prepare: Callable[[grpc.ServicerContext], None]
 ) -> Handler:
     """The same handler, with `prepare(context)` run before its behaviour."""
-    if handler.unary_unary is not None:
-        unary_unary = handler.unary_unary
+    for kind, make in _KINDS:
+        behaviour = getattr(handler, kind)
+        if behaviour is not None:
 
-        def call_unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
-            prepare(context)
-            return unary_unary(request, context)
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                prepare(context)
+                return behaviour(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            call_unary_unary,
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
-    if handler.unary_stream is not None:
-        unary_stream = handler.unary_stream
-
-        def call_unary_stream(request: Any, context: grpc.ServicerContext) -> Any:
-            prepare(context)
-            return unary_stream(request, context)
-
-        return grpc.unary_stream_rpc_method_handler(
-            call_unary_stream,
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
-    if handler.stream_unary is not None:
-        stream_unary = handler.stream_unary
-
-        def call_stream_unary(requests: Any, context: grpc.ServicerContext) -> Any:
-            prepare(context)
-            return stream_unary(requests, context)
-
-        return grpc.stream_unary_rpc_method_handler(
-            call_stream_unary,
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
-    if handler.stream_stream is not None:
-        stream_stream = handler.stream_stream
-
-        def call_stream_stream(requests: Any, context: grpc.ServicerContext) -> Any:
-            prepare(context)
-            return stream_stream(requests, context)
-
-        return grpc.stream_stream_rpc_method_handler(
-            call_stream_stream,
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
+            return make(call, handler.request_deserializer, handler.response_serializer)
     return handler

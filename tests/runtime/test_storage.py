@@ -4,6 +4,7 @@ implementations, and SQLite files written before that get the column on first op
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,37 @@ def test_a_failed_transaction_leaves_nothing(kind: str, tmp_path: Path) -> None:
         assert transaction.list_operations("k", "r1") == []
         assert transaction.get_idempotency("key") is None
     storage.close()
+
+
+def test_concurrent_writes_commit_together_and_fail_alone(tmp_path: Path) -> None:
+    """Group commit: every write that returned is committed (seen by another connection),
+    and one that fails takes none of the others in its batch with it."""
+    path = str(tmp_path / "db")
+    storage = SqliteStorage(path)
+    failed: list[str] = []
+
+    def write(worker: int) -> None:
+        for index in range(40):
+            name = f"r{worker}-{index}"
+            try:
+                with storage.transaction() as transaction:
+                    transaction.put_resource(StoredResource("k", name, "f", name, b""))
+                    if index % 7 == 3:
+                        raise ValueError(name)
+            except ValueError:
+                failed.append(name)
+                continue
+            with storage.read() as transaction:  # a connection of this thread's own
+                assert transaction.get_resource("k", name) is not None
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    storage.close()
+    with sqlite3.connect(path) as connection:
+        stored = {row[0] for row in connection.execute("SELECT id FROM resources")}
+    connection.close()
+    expected = {f"r{w}-{i}" for w in range(8) for i in range(40)} - set(failed)
+    assert len(failed) == 8 * 6 and stored == expected
