@@ -159,10 +159,17 @@ class _MemoryTransaction(Transaction):
         return sorted(found, key=lambda item: item.id)
 
     def put_resource(self, resource: StoredResource) -> None:
-        self.delete_resource(resource.kind, resource.id)
         key = (resource.kind, resource.id)
+        old = self._storage.resources.get(key)
         self._remember(self._storage.resources, key)  # type: ignore[arg-type]
         self._storage.resources[key] = resource
+        if old is not None and (old.parent, old.name) == (
+            resource.parent,
+            resource.name,
+        ):
+            return  # the name index is right as it is
+        if old is not None and old.name:
+            self._unindex_name((old.kind, old.parent, old.name), old.id)
         if resource.name:
             self._index_name(
                 (resource.kind, resource.parent, resource.name), resource.id

@@ -87,10 +87,13 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
+
+
 def _key_path(path: str, key: object) -> str:
     """`labels.my_key`; keys that are not plain identifiers are quoted with backticks."""
     text = str(key).lower() if isinstance(key, bool) else str(key)
-    if re.fullmatch(r"[A-Za-z0-9_]+", text):
+    if _PLAIN_KEY.fullmatch(text):
         return f"{path}.{text}"
     return f"{path}.`{text.replace('`', '``')}`"
 
@@ -223,36 +226,42 @@ class Validator:
         rules = plan.rules
         path = prefix + rules.name
         value = getattr(message, rules.name)
-        elements: list[tuple[str, object, object]]
+        # (map key or list index or None, value); paths are spelled only for violations.
+        elements: list[tuple[object, object]]
         if plan.is_map:
             present = bool(value)
             if keys is not None:
-                items = [(key, value[key]) for key in sorted(keys) if key in value]
+                elements = [(key, value[key]) for key in sorted(keys) if key in value]
             else:
-                items = sorted(value.items())
-            elements = [(_key_path(path, key), key, item) for key, item in items]
+                elements = sorted(value.items())
         elif plan.is_repeated:
             present = len(value) > 0
-            elements = [(f"{path}[{i}]", None, item) for i, item in enumerate(value)]
+            elements = list(enumerate(value))
         else:
             if plan.has_presence:
                 present = message.HasField(rules.name)
             else:
                 present = bool(value != plan.default)
-            elements = [(path, None, value)] if present else []
+            elements = [(None, value)] if present else []
+
+        def element_path(key: object) -> str:
+            if plan.is_map:
+                return _key_path(path, key)
+            return f"{path}[{key}]" if plan.is_repeated else path
+
         for check in rules.checks:
             kind = check.kind
             element_fails = _ELEMENT_TESTS.get(kind)
             if element_fails is not None:
-                for element_path, _, item in elements:
+                for key, item in elements:
                     if element_fails(check, item):
-                        found.append(Violation(element_path, check.sentence))
+                        found.append(Violation(element_path(key), check.sentence))
                 continue
             key_fails = _KEY_TESTS.get(kind)
             if key_fails is not None:
-                for element_path, key, _ in elements:
+                for key, _ in elements:
                     if key_fails(check, key):
-                        found.append(Violation(element_path, check.sentence))
+                        found.append(Violation(element_path(key), check.sentence))
             elif kind == "required":
                 if not present:
                     found.append(Violation(path, check.sentence))
@@ -265,9 +274,9 @@ class Validator:
                 if len(items) != len({_hashable(item) for item in items}):
                     found.append(Violation(path, check.sentence))
         if rules.message:
-            for element_path, _, item in elements:
+            for key, item in elements:
                 if isinstance(item, Message):
-                    self._message(item, element_path + ".", None, found)
+                    self._message(item, element_path(key) + ".", None, found)
 
 
 def size_violations(

@@ -16,6 +16,7 @@ def test_ids_have_the_documented_form_and_do_not_repeat() -> None:
 def test_request_ids_are_version_4_uuids() -> None:
     ids = {new_request_id() for _ in range(100)}
     assert len(ids) == 100
-    assert all(
-        uuid.UUID(item).version == 4 and str(uuid.UUID(item)) == item for item in ids
-    )
+    for item in ids:
+        parsed = uuid.UUID(item)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == item

@@ -146,3 +146,23 @@ def test_concurrent_writes_commit_together_and_fail_alone(tmp_path: Path) -> Non
     connection.close()
     expected = {f"r{w}-{i}" for w in range(8) for i in range(40)} - set(failed)
     assert len(failed) == 8 * 6 and stored == expected
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_names_follow_renames_and_moves(kind: str, tmp_path: Path) -> None:
+    storage: Storage = (
+        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
+    )
+    first = StoredResource("k", "r1", "f", "first", b"1")
+    with storage.transaction() as transaction:
+        transaction.put_resource(first)
+        transaction.put_resource(first._replace(data=b"2"))  # same name: index unchanged
+    with storage.read() as transaction:
+        assert transaction.find_by_name("k", "f", "first") == first._replace(data=b"2")
+    moved = first._replace(parent="g", name="second")
+    with storage.transaction() as transaction:
+        transaction.put_resource(moved)
+    with storage.read() as transaction:
+        assert transaction.find_by_name("k", "f", "first") is None
+        assert transaction.find_by_name("k", "g", "second") == moved
+    storage.close()
