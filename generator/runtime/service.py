@@ -494,9 +494,8 @@ class ResourceService(Service, Generic[R]):
                 replayed = self._replay(transaction, principal, scoped_key, fingerprint)
                 if replayed is not None:
                     return replayed
-            current: R | None = (
-                None  # Create: the caller authorized the request's parent
-            )
+            # Create has no current resource; its caller authorized the request's parent.
+            current: R | None = None
             if spec.kind != CREATE:
                 current = self._load(transaction, resource_id)
                 self._authorize_resource(
