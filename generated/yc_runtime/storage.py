@@ -105,6 +105,9 @@ class Storage(abc.ABC):
     def read(self) -> AbstractContextManager[Transaction]:
         """A consistent read-only view."""
 
+    def prepare_thread(self) -> None:
+        """Readies this thread to use the storage (server workers call it when they start)."""
+
     @abc.abstractmethod
     def close(self) -> None: ...
 
@@ -570,6 +573,11 @@ class SqliteStorage(Storage):
 
     def read(self) -> AbstractContextManager[Transaction]:
         return self._read(self._read_connection())
+
+    def prepare_thread(self) -> None:
+        # Open the thread's connection now rather than at its first read, so that a server's
+        # descriptors settle once its threads are up.
+        self._read_connection()
 
     def close(self) -> None:
         with self._writer:

@@ -77,7 +77,9 @@ def start(
     authenticator = Authenticator(tokens)
     runtime = Runtime(open_storage(db), operation_delay, authenticator)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers),
+        futures.ThreadPoolExecutor(
+            max_workers=workers, initializer=runtime.storage.prepare_thread
+        ),
         interceptors=[CallInterceptor(authenticator)],
     )
     for factory in services:
