@@ -484,15 +484,17 @@ class _Links:
     def _type_url(self, text: str, message: Message | None) -> str | None:
         scope = message.full_name if message else self.plan.service.full_name
         target = self.api.resolve(text, scope)
-        if target in self.api.messages:
+        if target is not None and target in self.api.messages:
             host, anchor = target, target
-        elif target in self.api.enums:
+        elif target is not None and target in self.api.enums:
             host, anchor = target.rsplit(".", 1)[0], target
         elif "." in text:
             prefix, field_name = text.rsplit(".", 1)
             owner = self.api.resolve(prefix, scope)
-            if owner not in self.api.messages or not self.api.message(owner).field(
-                field_name
+            if (
+                owner is None
+                or owner not in self.api.messages
+                or not self.api.message(owner).field(field_name)
             ):
                 return None
             host = anchor = owner

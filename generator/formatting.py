@@ -82,9 +82,10 @@ def format_python(source: str, name: str) -> str:
     if not long_lines or _strings_only(source, long_lines):
         return source
     import black  # only now: importing black costs more than most runs of the plugin
+    from black.parsing import InvalidInput
 
     mode = black.Mode(is_pyi=name.endswith(".pyi"))
     try:
         return black.format_str(source, mode=mode)
-    except black.InvalidInput as error:  # a template bug, not an input problem
+    except InvalidInput as error:  # a template bug, not an input problem
         raise RuntimeError(f"generated {name} is not valid Python: {error}") from None

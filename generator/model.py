@@ -878,6 +878,7 @@ def _classify(
     create_method = next(
         (m for m in methods if m.standard is StandardMethod.CREATE), None
     )
+    status_field, status_values = _status(resource_message, enums)
     resource = Resource(
         message=resource_name,
         id_field="id" if resource_message.field("id") else "",
@@ -890,7 +891,8 @@ def _classify(
         created_at_field=(
             "created_at" if _is_timestamp(resource_message.field("created_at")) else ""
         ),
-        **_status(resource_message, enums),
+        status_field=status_field,
+        status_values=status_values,
     )
     return Service(**{**service.__dict__, "methods": methods, "resource": resource})
 
@@ -903,14 +905,16 @@ def _is_timestamp(candidate: Field | None) -> bool:
     )
 
 
-def _status(resource: Message, enums: Mapping[str, Enum]) -> dict[str, object]:
-    """A resource's enum `status` field and its values, if it has one."""
+def _status(
+    resource: Message, enums: Mapping[str, Enum]
+) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """A resource's enum `status` field and its values by name ("" and () if it has none)."""
     status = resource.field("status")
     if status is None or status.type.kind is not Kind.ENUM or status.repeated:
-        return {}
+        return "", ()
     enum = enums.get(status.type.name)
     values = tuple((value.name, value.number) for value in enum.values) if enum else ()
-    return {"status_field": "status", "status_values": values}
+    return "status", values
 
 
 def _same_type(item: Field, other: Field | None) -> bool:

@@ -47,10 +47,10 @@ def generate(
 def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
     outputs: dict[str, str] = {}
     if "docs" in options.targets:
-        builder = DocsBuilder(
+        docs = DocsBuilder(
             api, load_docs_config(options.docs_config), options.constraints
         )
-        for page in builder.pages():
+        for page in docs.pages():
             outputs[page.path] = render("docs_page.md.j2", page=page)
     python: dict[str, str] = {}
     if "fieldmask" in options.targets or "server" in options.targets:
@@ -61,9 +61,9 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
                     "fieldmask.py.j2", module=module, runtime=RUNTIME_PACKAGE
                 )
     if "client" in options.targets:
-        builder = ClientBuilder(api)
+        clients = ClientBuilder(api)
         for proto_file in api.generated_files:
-            client = builder.module(proto_file)
+            client = clients.module(proto_file)
             if client:
                 python[output_path(proto_file.name, "_client")] = render(
                     "client.py.j2", module=client, runtime=RUNTIME_PACKAGE
@@ -87,7 +87,7 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
 def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
     builder = ServerBuilder(api, options)
     outputs = {}
-    served = []
+    served: list[tuple[str, str]] = []  # (module, service class)
     served_services = []
     for proto_file in api.generated_files:
         services = builder.served_services(proto_file)
