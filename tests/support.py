@@ -23,6 +23,20 @@ SHARED = ROOT.parent / "shared"
 TEST_PROTOS = ROOT / "tests" / "protos"
 GOLDEN = ROOT / "tests" / "golden"
 
+# The start of a script that imports generated code in a fresh process: importing any tool of
+# the plugin itself fails there, since generated code must need the runtime libraries alone.
+FORBID_BUILD_TOOLS = """
+import importlib.abc, sys
+
+class Forbidden(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("jinja2", "black", "grpc_tools", "generator"):
+            raise ImportError(f"generated code imported {name}")
+        return None
+
+sys.meta_path.insert(0, Forbidden())
+"""
+
 
 def compile_descriptors(
     files: Iterable[str], roots: Iterable[Path] = (PROTO,)

@@ -10,7 +10,7 @@ from pathlib import Path
 import black
 import pytest
 
-from support import GENERATED
+from support import FORBID_BUILD_TOOLS, GENERATED
 
 # grpc_tools' own outputs; everything else in generated/ that is Python is this plugin's.
 _PROTOC_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
@@ -95,16 +95,8 @@ def test_mypy_strict_on_the_fleet_api(fleet_generated: Path, tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-_IMPORT_EVERYTHING = """
-import importlib, importlib.abc, pathlib, sys
-
-class Forbidden(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("jinja2", "black", "grpc_tools", "generator"):
-            raise ImportError(f"generated code imported {name}")
-        return None
-
-sys.meta_path.insert(0, Forbidden())
+_IMPORT_EVERYTHING = FORBID_BUILD_TOOLS + """
+import importlib, pathlib, sys
 root = pathlib.Path.cwd()
 sys.path.insert(0, str(root))
 for path in sorted(root.rglob("*.py")):

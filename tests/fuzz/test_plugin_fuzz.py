@@ -44,7 +44,7 @@ from schemas import (
     EXACTLY_ONE,
     PARAMETERS,
 )
-from support import PROTO, compile_descriptors, make_request
+from support import FORBID_BUILD_TOOLS, PROTO, compile_descriptors, make_request
 
 BIN = Path(sys.executable).parent
 IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
@@ -207,16 +207,8 @@ def test_literals_are_black_fixed_points(value: object) -> None:
 
 # Generating protoc's modules and importing everything in a fresh process is slow: a few
 # examples per run.
-_IMPORT_AND_SERVE = r"""
-import importlib, importlib.abc, json, pathlib, sys
-
-class Forbidden(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("jinja2", "black", "grpc_tools", "generator"):
-            raise ImportError(f"generated code imported {name}")
-        return None
-
-sys.meta_path.insert(0, Forbidden())
+_IMPORT_AND_SERVE = FORBID_BUILD_TOOLS + r"""
+import importlib, json, pathlib, sys
 sys.path.insert(0, str(pathlib.Path.cwd()))
 plan = json.loads(sys.stdin.read())
 for name in plan["modules"]:

@@ -34,11 +34,15 @@ INSERT INTO operations VALUES ('o2', 'k', 'gone', 2, 1, x'', '', x'', 0);
 """
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_operations_keep_their_parent(kind: str, tmp_path: Path) -> None:
-    storage: Storage = (
-        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
-    )
+@pytest.fixture(params=["memory", "sqlite"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """Each implementation in turn (closed by the test)."""
+    if request.param == "memory":
+        return MemoryStorage()
+    return SqliteStorage(str(tmp_path / "db"))
+
+
+def test_operations_keep_their_parent(storage: Storage) -> None:
     operation = StoredOperation("o1", "k", "r1", 1, False, b"x", parent="folder-1")
     with storage.transaction() as transaction:
         transaction.put_operation(operation)
@@ -66,11 +70,7 @@ def test_an_older_database_gets_the_parent_column(tmp_path: Path) -> None:
     SqliteStorage(str(path)).close()  # opening it again changes nothing
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_the_unfinished_operation_of_a_resource(kind: str, tmp_path: Path) -> None:
-    storage: Storage = (
-        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
-    )
+def test_the_unfinished_operation_of_a_resource(storage: Storage) -> None:
     running = StoredOperation("o1", "k", "r1", 1, False, b"x")
     with storage.transaction() as transaction:
         transaction.put_operation(running)
@@ -87,11 +87,7 @@ def test_the_unfinished_operation_of_a_resource(kind: str, tmp_path: Path) -> No
     storage.close()
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_a_failed_transaction_leaves_nothing(kind: str, tmp_path: Path) -> None:
-    storage: Storage = (
-        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
-    )
+def test_a_failed_transaction_leaves_nothing(storage: Storage) -> None:
     kept = StoredResource("k", "r1", "f", "first", b"1")
     with storage.transaction() as transaction:
         transaction.put_resource(kept)
@@ -148,15 +144,13 @@ def test_concurrent_writes_commit_together_and_fail_alone(tmp_path: Path) -> Non
     assert len(failed) == 8 * 6 and stored == expected
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_names_follow_renames_and_moves(kind: str, tmp_path: Path) -> None:
-    storage: Storage = (
-        MemoryStorage() if kind == "memory" else SqliteStorage(str(tmp_path / "db"))
-    )
+def test_names_follow_renames_and_moves(storage: Storage) -> None:
     first = StoredResource("k", "r1", "f", "first", b"1")
     with storage.transaction() as transaction:
         transaction.put_resource(first)
-        transaction.put_resource(first._replace(data=b"2"))  # same name: index unchanged
+        transaction.put_resource(
+            first._replace(data=b"2")
+        )  # same name: index unchanged
     with storage.read() as transaction:
         assert transaction.find_by_name("k", "f", "first") == first._replace(data=b"2")
     moved = first._replace(parent="g", name="second")
