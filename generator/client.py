@@ -131,7 +131,7 @@ class ClientBuilder:
             modules.add(message_module(self.api, method.input))
             modules.add(message_module(self.api, method.output))
             if method.operation:
-                modules.add(message_module(self.api, method.operation.metadata))
+                modules.add(message_module(self.api, method.operation.metadata_message))
                 modules.add(message_module(self.api, method.operation.response))
             items = paged_items(self.api, method)
             if items:
@@ -197,7 +197,7 @@ class ClientBuilder:
                 else method.output
             ),
             metadata=(
-                imports.message(method.operation.metadata)
+                imports.message(method.operation.metadata_message)
                 if kind == "operation" and method.operation
                 else ""
             ),

@@ -13,7 +13,6 @@ from typing import Iterator, Union
 
 from generator.docs_config import DocsConfig
 from generator.errors import SchemaError
-from generator.rules import constraints
 from generator.model import (
     OPERATION,
     Api,
@@ -311,9 +310,7 @@ class DocsBuilder:
             parts.append(self._enum_values(item.type.name, message, links))
         if self.constraints:
             sentences = [
-                c.sentence
-                for c in constraints(item.rules, item.collection)
-                if c.kind != "required"
+                c.sentence for c in item.rules.constraints if c.kind != "required"
             ]
             if sentences:
                 parts.append(

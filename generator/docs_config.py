@@ -38,20 +38,19 @@ class DocsConfig:
     def package(self, package: str) -> PackageDocs:
         """Settings for `package`: configured values, or ones derived from the name.
 
-        `yandex.cloud.serverless.workflows.v1` gives the product path `serverless/workflows`,
-        the title `Serverless Workflows API`, the source path
-        `en/_api-ref-grpc/serverless/workflows/v1/api-ref/grpc` and the link base
-        `/docs/serverless/workflows/api-ref/grpc`."""
+        `yandex.cloud.serverless.workflows.v1` gives the title `Serverless Workflows API`, the
+        source path `en/_api-ref-grpc/serverless/workflows/v1/api-ref/grpc` and the link base
+        `/docs/serverless/workflows/api-ref/grpc`. The source path keeps every part of the
+        name in order, so that no two packages write their pages to the same place
+        (`yandex.cloud.marketplace.v1.metering` and `yandex.cloud.marketplace.metering.v1`)."""
         parts = package.split(".")
         if parts[:2] == ["yandex", "cloud"]:
             parts = parts[2:]
-        product = [part for part in parts if not _is_version(part)] or parts or ["api"]
-        versions = [part for part in parts if _is_version(part)]
+        parts = parts or ["api"]
+        product = [part for part in parts if not _is_version(part)] or parts
         defaults = {
             "title": " ".join(part.capitalize() for part in product) + " API",
-            "source_path": "/".join(
-                ["en/_api-ref-grpc", *product, *versions, "api-ref/grpc"]
-            ),
+            "source_path": "/".join(["en/_api-ref-grpc", *parts, "api-ref/grpc"]),
             "link_base": "/docs/" + "/".join(product) + "/api-ref/grpc",
         }
         return PackageDocs(**{**defaults, **self.packages.get(package, {})})

@@ -15,26 +15,23 @@ from typing import Iterable, Mapping, Sequence
 from google.protobuf import descriptor_pb2
 
 from generator import wire
-from generator.errors import SchemaError
+from generator.errors import Problem, ProblemsError
 from generator.rules import (
-    Bound,
+    FLOAT_SCALARS,
+    INTEGER_SCALARS,
     FieldRules,
-    RuleError,
-    check_pattern,
-    parse_bound,
-    parse_duration,
-    parse_float,
-    parse_int,
+    FieldShape,
+    field_rules,
 )
 
 FieldType = descriptor_pb2.FieldDescriptorProto.Type
 
 OPERATION = "yandex.cloud.operation.Operation"
 OPERATION_OPTION = "yandex.cloud.api.operation"
+ANY = "google.protobuf.Any"
 VALIDATION_PACKAGE = "yandex.cloud"
 EMPTY = "google.protobuf.Empty"
 FIELD_MASK = "google.protobuf.FieldMask"
-DURATION = "google.protobuf.Duration"
 # Messages that ship with the protobuf runtime: option values may name them without an import.
 WELL_KNOWN_TYPES = frozenset(
     "google.protobuf." + name
@@ -62,10 +59,6 @@ SCALAR_NAMES = {
     FieldType.TYPE_SINT32: "sint32",
     FieldType.TYPE_SINT64: "sint64",
 }
-INTEGER_SCALARS = frozenset(
-    "int64 uint64 int32 fixed64 fixed32 uint32 sfixed32 sfixed64 sint32 sint64".split()
-)
-FLOAT_SCALARS = frozenset({"double", "float"})
 
 # Descriptor path components (field numbers in descriptor.proto).
 _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
@@ -188,10 +181,18 @@ class Enum:
 
 @dataclass(frozen=True)
 class OperationTypes:
-    """The messages named by a method's `(yandex.cloud.api.operation)` option, as full names."""
+    """The messages named by a method's `(yandex.cloud.api.operation)` option, as full names.
+
+    `metadata` is "" when the option names none (the operation has no metadata); a type that
+    resolves to nothing is taken as untyped `google.protobuf.Any`."""
 
     metadata: str
     response: str
+
+    @property
+    def metadata_message(self) -> str:
+        """What `Operation.metadata` holds: the named message, else untyped Any."""
+        return self.metadata or ANY
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,8 @@ class Api:
     files: tuple[ProtoFile, ...]
     messages: Mapping[str, Message] = field(hash=False)
     enums: Mapping[str, Enum] = field(hash=False)
+    # Schema problems the model went on after, in the order found (see errors.Problem).
+    problems: tuple[Problem, ...] = ()
 
     @property
     def services(self) -> Iterable[Service]:
@@ -380,8 +383,17 @@ def strip_comment(raw: str | bytes) -> str:
 def build_api(
     proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
     to_generate: Iterable[str],
+    strict: bool = False,
 ) -> Api:
-    return _Builder(proto_files, set(to_generate)).build()
+    """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
+    and the model goes on without what they concern; with `strict`, problems in the files to
+    generate raise ProblemsError instead (problems in imported files never do)."""
+    api = _Builder(proto_files, set(to_generate)).build()
+    if strict:
+        fatal = [p for p in api.problems if p.file in set(to_generate)]
+        if fatal:
+            raise ProblemsError(fatal)
+    return api
 
 
 class _Builder:
@@ -393,16 +405,15 @@ class _Builder:
         self.proto_files = proto_files
         self.to_generate = to_generate
         self.raw_messages: dict[str, descriptor_pb2.DescriptorProto] = {}
-        self.raw_enums: set[str] = set()
+        self.message_files: dict[str, str] = {}  # full name -> the file declaring it
+        self.dependencies = {f.name: tuple(f.dependency) for f in proto_files}
+        self._imported: dict[str, frozenset[str]] = {}
         for proto_file in proto_files:
             for full_name, message in _walk_messages(
                 proto_file.package, proto_file.message_type
             ):
                 self.raw_messages[full_name] = message
-                for nested_enum in message.enum_type:
-                    self.raw_enums.add(f"{full_name}.{nested_enum.name}")
-            for file_enum in proto_file.enum_type:
-                self.raw_enums.add(_join(proto_file.package, file_enum.name))
+                self.message_files[full_name] = proto_file.name
         self.message_fields = {
             name: {
                 f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip("."))
@@ -413,10 +424,32 @@ class _Builder:
         self.extensions = self._collect_extensions()
         self.messages: dict[str, Message] = {}
         self.enums: dict[str, Enum] = {}
+        self.problems: dict[Problem, None] = {}  # ordered, without repeats
 
     def build(self) -> Api:
         files = tuple(self._file(proto_file) for proto_file in self.proto_files)
-        return Api(files=files, messages=self.messages, enums=self.enums)
+        return Api(
+            files=files,
+            messages=self.messages,
+            enums=self.enums,
+            problems=tuple(self.problems),
+        )
+
+    def _imported_files(self, name: str) -> frozenset[str]:
+        """The file and every file it imports, directly or not: the names it can see, the same
+        whatever else the request holds."""
+        found = self._imported.get(name)
+        if found is None:
+            closure = {name}
+            for dependency in self.dependencies.get(name, ()):
+                closure |= self._imported_files(dependency)
+            found = self._imported[name] = frozenset(closure)
+        return found
+
+    def _problem(
+        self, file: str, element: str, option: str, message: str, consequence: str
+    ) -> None:
+        self.problems[Problem(file, element, option, message, consequence)] = None
 
     # --- custom options -----------------------------------------------------------------------
 
@@ -441,14 +474,20 @@ class _Builder:
         known = self.extensions.get(extendee)
         if not known:
             return {}
+        data = options.SerializeToString()
+        if not data:
+            return {}
         try:
-            return wire.decode_message(
-                options.SerializeToString(), known, self.message_fields
-            )
+            return wire.decode_message(data, known, self.message_fields)
         except wire.WireError as error:
-            raise SchemaError(
-                file, element, f"cannot decode custom options: {error}"
-            ) from None
+            self._problem(
+                file,
+                element,
+                "",
+                f"cannot decode custom options: {error}",
+                "its options are ignored",
+            )
+            return {}
 
     # --- files, messages, enums ---------------------------------------------------------------
 
@@ -536,6 +575,7 @@ class _Builder:
                 proto_file,
                 full_name,
                 message,
+                real_oneofs,
                 raw_field,
                 comments.get(path + (_MESSAGE_FIELD, index), ""),
             )
@@ -610,6 +650,7 @@ class _Builder:
         proto_file: descriptor_pb2.FileDescriptorProto,
         message_name: str,
         message: descriptor_pb2.DescriptorProto,
+        real_oneofs: set[int],
         raw: descriptor_pb2.FieldDescriptorProto,
         comment: str,
     ) -> Field:
@@ -625,31 +666,70 @@ class _Builder:
             key_raw, value_raw = sorted(entry.field, key=lambda f: f.number)
             map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
             type_ref, repeated = TypeRef(Kind.MAP), False
-        real_oneofs = _real_oneof_indexes(message)
         oneof = (
             message.oneof_decl[raw.oneof_index].name
             if raw.HasField("oneof_index") and raw.oneof_index in real_oneofs
             else ""
         )
         element = f"{message_name}.{raw.name}"
-        draft = Field(
+        options = self._options(
+            raw.options, "google.protobuf.FieldOptions", proto_file.name, element
+        )
+        return Field(
             name=raw.name,
             json_name=raw.json_name or raw.name,
             number=raw.number,
             type=type_ref,
             repeated=repeated,
             comment=comment,
-            rules=FieldRules(),
+            rules=self._rules(
+                options,
+                type_ref,
+                repeated,
+                map_key,
+                map_value,
+                proto_file.name,
+                element,
+            ),
             oneof=oneof,
             optional=raw.proto3_optional,
             map_key=map_key,
             map_value=map_value,
         )
-        options = self._options(
-            raw.options, "google.protobuf.FieldOptions", proto_file.name, element
+
+    def _rules(
+        self,
+        options: Mapping[str, wire.OptionValue],
+        type_ref: TypeRef,
+        repeated: bool,
+        map_key: TypeRef | None,
+        map_value: TypeRef | None,
+        file: str,
+        element: str,
+    ) -> FieldRules:
+        """The field's constraints from its `yandex.cloud` options (rules.OPTIONS)."""
+        prefix = VALIDATION_PACKAGE + "."
+        values = {
+            name[len(prefix) :]: value
+            for name, value in options.items()
+            if name.startswith(prefix) and "." not in name[len(prefix) :]
+        }
+        if not values:
+            return FieldRules()
+        value_type = map_value or type_ref
+        shape = FieldShape(
+            element=value_type.scalar
+            or ("enum" if value_type.kind is Kind.ENUM else value_type.name),
+            collection="map" if map_value else "repeated" if repeated else "",
+            key=map_key.scalar if map_key else "",
         )
-        rules = _field_rules(draft, options, proto_file.name, element)
-        return Field(**{**draft.__dict__, "rules": rules})
+
+        def problem(option: str, message: str) -> None:
+            self._problem(
+                file, element, f"{prefix}{option}", message, "the option is ignored"
+            )
+
+        return field_rules(values, shape, problem)
 
     # --- services -----------------------------------------------------------------------------
 
@@ -707,27 +787,39 @@ class _Builder:
         proto_file: descriptor_pb2.FileDescriptorProto,
         method: str,
     ) -> OperationTypes:
+        """The option's types: `metadata` is optional ("" for none), `response` required;
+        a type that resolves to nothing is reported and taken as google.protobuf.Any."""
         resolved = {}
         for part in ("metadata", "response"):
             name = option.get(part, "")
             if not isinstance(name, str) or not name:
-                raise SchemaError(
-                    proto_file.name, method, f"`{part}` is empty", OPERATION_OPTION
-                )
+                if part == "response":
+                    self._problem(
+                        proto_file.name,
+                        method,
+                        OPERATION_OPTION,
+                        "`response` is empty",
+                        f"the response is taken as {ANY}",
+                    )
+                resolved[part] = "" if part == "metadata" else ANY
+                continue
+            visible = self._imported_files(proto_file.name)
             target = resolve_name(
                 name,
                 proto_file.package,
-                lambda candidate: candidate in self.raw_messages
+                lambda candidate: self.message_files.get(candidate) in visible
                 or candidate in WELL_KNOWN_TYPES,
             )
             if target is None:
-                raise SchemaError(
+                self._problem(
                     proto_file.name,
                     method,
-                    f"{part} type {name!r} does not resolve to a message (searched from package "
-                    f"{proto_file.package!r} outward; is its file imported?)",
                     OPERATION_OPTION,
+                    f"{part} type {name!r} does not resolve to a message (searched from "
+                    f"package {proto_file.package!r} outward; is its file imported?)",
+                    f"the {part} is taken as {ANY}",
                 )
+                target = ANY
             resolved[part] = target
         return OperationTypes(**resolved)
 
@@ -750,104 +842,6 @@ def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
         for f in message.field
         if f.HasField("oneof_index") and not f.proto3_optional
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# Validation rules
-
-
-def _field_rules(
-    target: Field, options: Mapping[str, wire.OptionValue], file: str, element: str
-) -> FieldRules:
-    prefix = VALIDATION_PACKAGE + "."
-    values = {
-        name[len(prefix) :]: value
-        for name, value in options.items()
-        if name.startswith(prefix)
-    }
-    if not values:
-        return FieldRules()
-    element_type = target.map_value if target.map_value else target.type
-    is_string = _is_scalar(element_type, "string")
-    is_collection = target.repeated or target.is_map
-    rules: dict[str, object] = {}
-
-    def fail(option: str, message: str) -> SchemaError:
-        return SchemaError(file, element, message, f"{VALIDATION_PACKAGE}.{option}")
-
-    for option, value in values.items():
-        try:
-            if option == "required":
-                rules["required"] = bool(value)
-            elif option == "unique":
-                if value and not target.repeated:
-                    raise fail(option, "applies only to repeated fields")
-                rules["unique"] = bool(value)
-            elif option == "pattern":
-                if not is_string:
-                    raise fail(
-                        option, "applies only to string fields (or maps of strings)"
-                    )
-                rules["pattern"] = check_pattern(str(value))
-            elif option == "length":
-                if not is_string:
-                    raise fail(
-                        option, "applies only to string fields (or maps of strings)"
-                    )
-                rules["length"] = parse_bound(str(value), parse_int)
-            elif option == "size":
-                if not is_collection:
-                    raise fail(option, "applies only to repeated and map fields")
-                rules["size"] = parse_bound(str(value), parse_int)
-            elif option == "bytes":
-                if not _is_scalar(element_type, "string", "bytes"):
-                    raise fail(
-                        option,
-                        "applies only to string and bytes fields (or maps of them)",
-                    )
-                rules["byte_size"] = parse_bound(str(value), parse_int)
-            elif option == "value":
-                rules["value"] = _value_bound(element_type, str(value), fail)
-            elif option == "map_key":
-                if not target.is_map or not isinstance(value, dict):
-                    raise fail(option, "applies only to map fields")
-                for part in ("pattern", "length"):
-                    if value.get(part) and not _is_scalar(target.map_key, "string"):
-                        raise fail(option, f"`{part}` applies only to string keys")
-                if value.get("pattern"):
-                    rules["key_pattern"] = check_pattern(str(value["pattern"]))
-                if value.get("length"):
-                    rules["key_length"] = parse_bound(str(value["length"]), parse_int)
-                if value.get("value") and target.map_key is not None:
-                    rules["key_value"] = _value_bound(
-                        target.map_key,
-                        str(value["value"]),
-                        lambda _, message: fail("map_key", message),
-                    )
-        except RuleError as error:
-            raise fail(option, f"invalid value: {error}") from None
-    return FieldRules(**rules)  # type: ignore[arg-type]
-
-
-def _is_scalar(type_ref: TypeRef | None, *scalars: str) -> bool:
-    return (
-        type_ref is not None
-        and type_ref.kind is Kind.SCALAR
-        and type_ref.scalar in scalars
-    )
-
-
-def _value_bound(type_ref: TypeRef, text: str, fail) -> Bound:  # type: ignore[no-untyped-def]
-    if type_ref.kind is Kind.SCALAR and type_ref.scalar in INTEGER_SCALARS:
-        return parse_bound(text, parse_int, allow_list=True)
-    if type_ref.kind is Kind.SCALAR and type_ref.scalar in FLOAT_SCALARS:
-        return parse_bound(text, parse_float, allow_list=True)
-    if type_ref.kind is Kind.SCALAR and type_ref.scalar == "string":
-        items = tuple(item.strip() for item in text.split(","))
-        return Bound(text, allowed=items, allowed_text=items)  # type: ignore[arg-type]
-    if type_ref.kind is Kind.MESSAGE and type_ref.name == DURATION:
-        return parse_bound(text, parse_duration, allow_list=True)
-    raise fail("value", "applies only to numbers, strings and google.protobuf.Duration")
 
 
 # ---------------------------------------------------------------------------------------------

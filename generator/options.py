@@ -19,10 +19,9 @@ class PluginOptions:
         True  # server: `name` is unique within the parent (ALREADY_EXISTS)
     )
     default_page_size: int = 20  # server: List page size when the request gives none
-
-    @property
-    def python_targets(self) -> tuple[str, ...]:
-        return tuple(target for target in self.targets if target != "docs")
+    strict: bool = (
+        False  # schema problems in the files to generate are errors, not warnings
+    )
 
 
 def _parse_targets(key: str, value: str) -> tuple[str, ...]:
@@ -64,6 +63,7 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "constraints": _parse_bool,
     "unique_names": _parse_bool,
     "default_page_size": _parse_page_size,
+    "strict": _parse_bool,
 }
 
 

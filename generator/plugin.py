@@ -23,9 +23,11 @@ from generator.server import RUNTIME_PACKAGE, ServerBuilder
 
 
 def generate(
-    request: plugin_pb2.CodeGeneratorRequest,
+    request: plugin_pb2.CodeGeneratorRequest, warnings: list[str] | None = None
 ) -> plugin_pb2.CodeGeneratorResponse:
-    """Renders every target for the request's files. Input problems come back as `error`."""
+    """Renders every target for the request's files. Input problems come back as `error`;
+    schema problems the plugin goes on after are appended to `warnings`, one line each.
+    """
     response = plugin_pb2.CodeGeneratorResponse(
         supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
     )
@@ -34,11 +36,13 @@ def generate(
         if isinstance(parameter, bytes):
             parameter = parameter.decode("utf-8", "replace")
         options = parse_options(parameter)
-        api = build_api(request.proto_file, request.file_to_generate)
+        api = build_api(request.proto_file, request.file_to_generate, options.strict)
         outputs = render_targets(api, options)
     except GeneratorError as error:
         response.error = str(error)
         return response
+    if warnings is not None:
+        warnings.extend(problem.warning for problem in api.problems)
     for name in sorted(outputs):
         response.file.add(name=name, content=outputs[name])
     return response
@@ -125,6 +129,7 @@ def _runtime_files() -> dict[str, str]:
 def main() -> None:
     """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
     data = sys.stdin.buffer.read()
+    warnings: list[str] = []
     try:
         request = plugin_pb2.CodeGeneratorRequest.FromString(data)
     except DecodeError as error:
@@ -133,11 +138,13 @@ def main() -> None:
         )
     else:
         try:
-            response = generate(request)
+            response = generate(request, warnings)
         except (
             Exception
         ) as error:  # a bug: still answer protoc with one line, not a traceback
             response = plugin_pb2.CodeGeneratorResponse(
                 error=f"internal error in protoc-gen-python-custom: {type(error).__name__}: {error}"
             )
+    for warning in warnings:
+        print(f"protoc-gen-python-custom: {warning}", file=sys.stderr)
     sys.stdout.buffer.write(response.SerializeToString())

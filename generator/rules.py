@@ -1,18 +1,44 @@
-"""Validation rules of one field, parsed from the `yandex.cloud` validation options.
+"""The `yandex.cloud` validation options: one entry per option, looked up by its name.
 
-Semantics follow the option definitions: bounds are `N` (exactly N), `<N`, `<=N`, `>N`, `>=N`,
-`A-B` (inclusive) or, for `value`, a comma-separated list of allowed values. `value` applies to
-numbers and to Duration literals such as `1s` or `24h`, which are held as nanoseconds.
+Each entry (`ValidationOption`) says which fields the option applies to, how its value reads,
+and what it means: the constraints it stands for, each with the sentence that says what is
+expected. The server checks the constraints, the docs print the sentences, and the model warns
+(or, with `strict=true`, fails) in the words of the entry when an option cannot apply or parse.
+
+Bounds are `N` (exactly N), `<N`, `<=N`, `>N`, `>=N`, `A-B` (inclusive) or, for `value`, a
+comma-separated list of allowed values. `value` compares numbers, strings, the value inside a
+wrapper (`google.protobuf.Int64Value`...), Durations (`1s`, `24h`: nanoseconds) and Timestamps
+(`19700101T000000.000000000`: nanoseconds since the epoch).
 """
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Mapping, Union
 
 Number = Union[int, float]
+OptionValue = Union[bool, int, float, str, bytes, Mapping[str, object]]
+
+DURATION = "google.protobuf.Duration"
+TIMESTAMP = "google.protobuf.Timestamp"
+# Wrappers whose `value` the `value` option bounds, by what they wrap.
+NUMBER_WRAPPERS = {
+    "google.protobuf.DoubleValue": "double",
+    "google.protobuf.FloatValue": "float",
+    "google.protobuf.Int64Value": "int64",
+    "google.protobuf.UInt64Value": "uint64",
+    "google.protobuf.Int32Value": "int32",
+    "google.protobuf.UInt32Value": "uint32",
+    "google.protobuf.StringValue": "string",
+}
+INTEGER_SCALARS = frozenset(
+    "int64 uint64 int32 fixed64 fixed32 uint32 sfixed32 sfixed64 sint32 sint64".split()
+)
+FLOAT_SCALARS = frozenset({"double", "float"})
+_SCALARS = INTEGER_SCALARS | FLOAT_SCALARS | {"bool", "string", "bytes"}
 
 _DURATION_UNITS = {
     "ns": 1,
@@ -23,6 +49,7 @@ _DURATION_UNITS = {
     "h": 3600 * 10**9,
 }
 _DURATION = re.compile(r"(-?\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+_TIMESTAMP = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(?:\.(\d{1,9}))?")
 # `A-B`; the first literal starts with no comparison operator: `<=-5` is not a range.
 _RANGE = re.compile(r"(-?[^-\s<>=]+)-(-?[^-\s]+)")
 _COMPARISON = re.compile(r"(<=|>=|<|>|==)?\s*(\S+)")
@@ -30,6 +57,9 @@ _COMPARISON = re.compile(r"(<=|>=|<|>|==)?\s*(\S+)")
 
 class RuleError(ValueError):
     """An option value that does not parse; the caller adds file, element and option."""
+
+
+# --- literals ----------------------------------------------------------------------------------
 
 
 def parse_int(text: str) -> int:
@@ -62,6 +92,36 @@ def parse_duration(text: str) -> int:
     return round(nanos)
 
 
+def parse_timestamp(text: str) -> int:
+    """Parses a Timestamp literal, `YYYYMMDDTHHMMSS[.fraction]` in UTC, into nanoseconds since
+    the epoch."""
+    match = _TIMESTAMP.fullmatch(text)
+    if not match:
+        raise RuleError(
+            f"{text!r} is not a timestamp such as 19700101T000000.000000000"
+        )
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    if not (
+        1 <= month <= 12
+        and 1 <= day <= calendar.monthrange(year, month)[1]
+        and hour < 24
+        and minute < 60
+        and second < 60
+    ):
+        raise RuleError(f"{text!r} is not a valid date and time")
+    seconds = calendar.timegm((year, month, day, hour, minute, second))
+    fraction = (match.group(7) or "").ljust(9, "0")
+    return seconds * 10**9 + int(fraction)
+
+
+def check_pattern(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise RuleError(f"invalid regular expression {pattern!r}: {error}") from None
+    return pattern
+
+
 @dataclass(frozen=True)
 class Bound:
     """An inclusive/exclusive interval, or a set of allowed values."""
@@ -71,15 +131,17 @@ class Bound:
     high: Number | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
-    allowed: tuple[Number, ...] = ()
+    allowed: tuple[Number | str, ...] = ()
     # The literals as written (`1s`, `1024`), for sentences that quote them.
     low_text: str = ""
     high_text: str = ""
     allowed_text: tuple[str, ...] = ()
 
-    def admits(self, value: Number) -> bool:
+    def admits(self, value: Number | str) -> bool:
         if self.allowed:
             return value in self.allowed
+        if isinstance(value, str):
+            return False
         if self.low is not None and (
             value < self.low or (value == self.low and not self.low_inclusive)
         ):
@@ -132,45 +194,75 @@ def parse_bound(
     return Bound(stripped, low=value, low_inclusive=operator == ">=", low_text=literal)
 
 
+def _string_list(text: str) -> Bound:
+    items = tuple(item.strip() for item in text.split(","))
+    return Bound(text, allowed=items, allowed_text=items)
+
+
+# --- what an option sees of a field ------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class FieldRules:
-    """The constraints on one field. Element-wise rules (pattern, length, value) apply to each
-    element of a repeated field and each value of a map; `key_*` apply to each map key.
+class FieldShape:
+    """The type of a field as options see it: `element` is a scalar name (`string`, `int64`...),
+    `enum`, or a message's full name; for a map, the value's, with the key's scalar in `key`.
     """
 
-    required: bool = False
-    pattern: str | None = None
-    length: Bound | None = None
-    value: Bound | None = None
-    size: Bound | None = None
-    unique: bool = False
-    byte_size: Bound | None = None
-    key_pattern: str | None = None
-    key_length: Bound | None = None
-    key_value: Bound | None = None
+    element: str
+    collection: str = ""  # "", "repeated" or "map"
+    key: str = ""
 
     @property
-    def empty(self) -> bool:
-        return self == FieldRules()
+    def is_message(self) -> bool:
+        return self.element not in _SCALARS and self.element != "enum"
 
 
-def check_pattern(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise RuleError(f"invalid regular expression {pattern!r}: {error}") from None
-    return pattern
-
-
-# --- sentences ---------------------------------------------------------------------------------
-# What each constraint expects, in the words of the official reference pages. The docs append
-# them (option constraints=true) and the server reports them for each violation.
+# --- constraints -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Constraint:
-    kind: str  # required, length, pattern, value, size, unique, bytes, key_length, key_pattern, key_value
+    """One thing a field's value must satisfy, and the sentence that says it."""
+
+    kind: str  # one of CONSTRAINT_ORDER
     sentence: str
+    bound: Bound | None = None
+    pattern: str = ""
+
+
+# The order in which the official reference pages list a field's constraints.
+CONSTRAINT_ORDER = (
+    "required",
+    "length",
+    "key_length",
+    "key_pattern",
+    "pattern",
+    "value",
+    "key_value",
+    "bytes",
+    "size",
+    "unique",
+)
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """A field's constraints, in CONSTRAINT_ORDER. Element-wise ones (pattern, length, value,
+    bytes) apply to each element of a repeated field and each value of a map; `key_*` ones to
+    each map key."""
+
+    constraints: tuple[Constraint, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.constraints
+
+    @property
+    def required(self) -> bool:
+        return self.get("required") is not None
+
+    def get(self, kind: str) -> Constraint | None:
+        return next((c for c in self.constraints if c.kind == kind), None)
 
 
 def _string_length(bound: Bound, subject: str) -> str:
@@ -237,47 +329,178 @@ def _regex(pattern: str) -> str:
     return f"` {pattern} `"
 
 
-def constraints(rules: FieldRules, collection: str) -> tuple[Constraint, ...]:
-    """The constraints of a field, in the order the official pages list them.
+def exactly_one_sentence(fields: tuple[str, ...]) -> str:
+    return f"Exactly one of the fields {', '.join(f'`{name}`' for name in fields)} must be set."
 
-    `collection` is "map", "repeated" or "" (a single value)."""
-    each = "for each value" if collection else ""
+
+# --- the options -------------------------------------------------------------------------------
+
+
+def _each(shape: FieldShape) -> str:
+    return "for each value" if shape.collection else ""
+
+
+def _value_parser(element: str) -> Callable[[str], Bound] | None:
+    """How a `value` bound reads for an element type, or None if `value` cannot bound it."""
+    element = NUMBER_WRAPPERS.get(element, element)
+    if element in INTEGER_SCALARS:
+        return lambda text: parse_bound(text, parse_int, allow_list=True)
+    if element in FLOAT_SCALARS:
+        return lambda text: parse_bound(text, parse_float, allow_list=True)
+    if element == "string":
+        return _string_list
+    if element == DURATION:
+        return lambda text: parse_bound(text, parse_duration, allow_list=True)
+    if element == TIMESTAMP:
+        return lambda text: parse_bound(text, parse_timestamp, allow_list=True)
+    return None
+
+
+def _required(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    return (Constraint("required", "The field is required."),) if value else ()
+
+
+def _pattern(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    pattern = check_pattern(str(value))
+    subject = "Each value" if shape.collection else "Value"
+    sentence = f"{subject} must match the regular expression {_regex(pattern)}."
+    return (Constraint("pattern", sentence, pattern=pattern),)
+
+
+def _length(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    bound = parse_bound(str(value), parse_int)
+    return (Constraint("length", _string_length(bound, _each(shape)), bound),)
+
+
+def _size(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    bound = parse_bound(str(value), parse_int)
+    return (Constraint("size", _count(bound, shape.collection == "map"), bound),)
+
+
+def _unique(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    return (Constraint("unique", "The elements must be unique."),) if value else ()
+
+
+def _bytes(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    bound = parse_bound(str(value), parse_int)
+    return (Constraint("bytes", _byte_size(bound), bound),)
+
+
+def _value_option(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    parse = _value_parser(shape.element)
+    assert parse is not None  # `applies` checked it
+    bound = parse(str(value))
+    return (Constraint("value", _value(bound, _each(shape)), bound),)
+
+
+def _map_key(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
+    spec = value if isinstance(value, Mapping) else {}
     found: list[Constraint] = []
-    if rules.required:
-        found.append(Constraint("required", "The field is required."))
-    if rules.length:
-        found.append(Constraint("length", _string_length(rules.length, each)))
-    if rules.key_length:
+    if spec.get("length"):
+        if shape.key != "string":
+            raise RuleError("`length` applies only to string keys")
+        bound = parse_bound(str(spec["length"]), parse_int)
         found.append(
-            Constraint("key_length", _string_length(rules.key_length, "for each key"))
+            Constraint("key_length", _string_length(bound, "for each key"), bound)
         )
-    if rules.key_pattern:
-        found.append(
-            Constraint(
-                "key_pattern",
-                f"Each key must match the regular expression {_regex(rules.key_pattern)}.",
-            )
-        )
-    if rules.pattern:
-        subject = "Each value" if collection else "Value"
-        found.append(
-            Constraint(
-                "pattern",
-                f"{subject} must match the regular expression {_regex(rules.pattern)}.",
-            )
-        )
-    if rules.value:
-        found.append(Constraint("value", _value(rules.value, each)))
-    if rules.key_value:
-        found.append(Constraint("key_value", _value(rules.key_value, "for each key")))
-    if rules.byte_size:
-        found.append(Constraint("bytes", _byte_size(rules.byte_size)))
-    if rules.size:
-        found.append(Constraint("size", _count(rules.size, collection == "map")))
-    if rules.unique:
-        found.append(Constraint("unique", "The elements must be unique."))
+    if spec.get("pattern"):
+        if shape.key != "string":
+            raise RuleError("`pattern` applies only to string keys")
+        pattern = check_pattern(str(spec["pattern"]))
+        sentence = f"Each key must match the regular expression {_regex(pattern)}."
+        found.append(Constraint("key_pattern", sentence, pattern=pattern))
+    if spec.get("value"):
+        parse = _value_parser(shape.key)
+        if parse is None:
+            raise RuleError("`value` applies only to number and string keys")
+        bound = parse(str(spec["value"]))
+        found.append(Constraint("key_value", _value(bound, "for each key"), bound))
     return tuple(found)
 
 
-def exactly_one_sentence(fields: tuple[str, ...]) -> str:
-    return f"Exactly one of the fields {', '.join(f'`{name}`' for name in fields)} must be set."
+@dataclass(frozen=True)
+class ValidationOption:
+    """A field option of the `yandex.cloud` package: where it applies and what it means."""
+
+    name: str
+    applies_to: str  # in words, for the warning when it does not apply
+    applies: Callable[[FieldShape], bool]
+    # The constraints the option's value stands for; raises RuleError if the value does not read.
+    meaning: Callable[[OptionValue, FieldShape], tuple[Constraint, ...]]
+
+
+OPTIONS: dict[str, ValidationOption] = {
+    option.name: option
+    for option in (
+        ValidationOption("required", "any field", lambda shape: True, _required),
+        ValidationOption(
+            "pattern",
+            "string fields (or repeated fields and maps of strings)",
+            lambda shape: shape.element == "string",
+            _pattern,
+        ),
+        ValidationOption(
+            # On bytes it counts bytes, as the option's own validator does.
+            "length",
+            "string and bytes fields (or repeated fields and maps of them)",
+            lambda shape: shape.element in ("string", "bytes"),
+            _length,
+        ),
+        ValidationOption(
+            "value",
+            "numbers, strings, their wrappers, Duration and Timestamp",
+            lambda shape: _value_parser(shape.element) is not None,
+            _value_option,
+        ),
+        ValidationOption(
+            "size",
+            "repeated and map fields",
+            lambda shape: bool(shape.collection),
+            _size,
+        ),
+        ValidationOption(
+            "unique",
+            "repeated fields",
+            lambda shape: shape.collection == "repeated",
+            _unique,
+        ),
+        ValidationOption(
+            # On a message it bounds the size of the message serialized.
+            "bytes",
+            "string, bytes and message fields",
+            lambda shape: shape.element in ("string", "bytes") or shape.is_message,
+            _bytes,
+        ),
+        ValidationOption(
+            "map_key",
+            "map fields",
+            lambda shape: shape.collection == "map",
+            _map_key,
+        ),
+    )
+}
+
+
+def field_rules(
+    options: Mapping[str, OptionValue],
+    shape: FieldShape,
+    problem: Callable[[str, str], None],
+) -> FieldRules:
+    """The constraints of a field from its validation options, by option name (`length`...).
+
+    An option that is unknown, does not apply to the field's type or does not read is left
+    out, and reported through `problem(option, message)`."""
+    found: list[Constraint] = []
+    for name, value in options.items():
+        option = OPTIONS.get(name)
+        if option is None:
+            problem(name, "not a validation option this plugin knows")
+        elif not option.applies(shape):
+            problem(name, f"applies only to {option.applies_to}")
+        else:
+            try:
+                found.extend(option.meaning(value, shape))
+            except RuleError as error:
+                problem(name, f"invalid value: {error}")
+    found.sort(key=lambda constraint: CONSTRAINT_ORDER.index(constraint.kind))
+    return FieldRules(tuple(found))

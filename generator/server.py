@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Sequence
 
 from generator.model import (
+    ANY,
     EMPTY,
     FIELD_MASK,
     OPERATION,
@@ -32,7 +33,7 @@ from generator.python_names import (
     python_literal,
     python_tuple,
 )
-from generator.rules import Bound, constraints, exactly_one_sentence
+from generator.rules import Bound, Constraint, exactly_one_sentence
 
 RUNTIME_PACKAGE = "yc_runtime"
 
@@ -205,10 +206,7 @@ class ServerBuilder:
     def _message_rules(self, message: Message) -> MessageRulesView:
         fields = []
         for item in message.fields:
-            checks = tuple(
-                _check(item, constraint)
-                for constraint in constraints(item.rules, item.collection)
-            )
+            checks = tuple(_check(constraint) for constraint in item.rules.constraints)
             nested = item.message_type if self._has_rules.get(item.message_type) else ""
             if checks or nested:
                 fields.append(FieldRulesView(item.name, checks, nested))
@@ -245,7 +243,7 @@ class ServerBuilder:
             for method in service.methods:
                 modules.add(message_module(self.api, method.input))
                 modules.add(message_module(self.api, method.output))
-                if method.operation and method.standard:
+                if method.operation and method.standard and _typed_metadata(method):
                     modules.add(message_module(self.api, method.operation.metadata))
             if service.resource:
                 modules.add(message_module(self.api, service.resource.message))
@@ -405,7 +403,14 @@ class ServerBuilder:
             Argument("method", python_literal(f"/{service.full_name}/{method.name}")),
             Argument("request", imports.message(method.input)),
             Argument("description", python_literal(f"{method.name} {resource.label}")),
-            Argument("metadata", imports.message(method.operation.metadata)),
+            Argument(
+                "metadata",
+                (
+                    imports.message(method.operation.metadata)
+                    if _typed_metadata(method)
+                    else "None"
+                ),
+            ),
             Argument("metadata_id_field", python_literal(metadata_id)),
         ]
         if method.standard is StandardMethod.CREATE:
@@ -426,6 +431,11 @@ class ServerBuilder:
         return tuple(arguments)
 
 
+def _typed_metadata(method: Method) -> bool:
+    """Whether the operation has metadata of a known type for the server to fill."""
+    return bool(method.operation and method.operation.metadata_message != ANY)
+
+
 def mask_class_name(method: Method) -> str:
     return method.input.rsplit(".", 1)[-1] + "Mask"
 
@@ -434,22 +444,10 @@ def _constant(name: str) -> str:
     return snake_case(name).upper()
 
 
-def _check(item: Field, constraint) -> CheckView:  # type: ignore[no-untyped-def]
-    rules = item.rules
-    bound = {
-        "length": rules.length,
-        "value": rules.value,
-        "size": rules.size,
-        "bytes": rules.byte_size,
-        "key_length": rules.key_length,
-        "key_value": rules.key_value,
-    }.get(constraint.kind)
-    pattern = {"pattern": rules.pattern, "key_pattern": rules.key_pattern}.get(
-        constraint.kind
-    )
+def _check(constraint: Constraint) -> CheckView:
     return CheckView(
         kind=constraint.kind,
         sentence=python_literal(constraint.sentence),
-        bound=bound_expression(bound) if bound else "",
-        pattern=python_literal(pattern) if pattern else "",
+        bound=bound_expression(constraint.bound) if constraint.bound else "",
+        pattern=python_literal(constraint.pattern) if constraint.pattern else "",
     )

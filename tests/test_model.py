@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from generator.errors import SchemaError
+from generator.errors import ProblemsError
 from generator.model import (
     Api,
     Kind,
@@ -155,7 +155,7 @@ def test_actions_are_not_standard_methods(garden_api: Api) -> None:
     assert (
         kinds["Water"] is None
     )  # returns the resource in an Operation, but is an action
-    assert kinds["Prune"] is None
+    assert kinds["Prune"] is None and kinds["Repot"] is None
     assert (
         kinds["Update"] is StandardMethod.UPDATE
         and kinds["Create"] is StandardMethod.CREATE
@@ -167,31 +167,83 @@ def test_actions_are_not_standard_methods(garden_api: Api) -> None:
 def test_validation_rules(image_api: Api) -> None:
     request = image_api.message(f"{PACKAGE}.CreateImageRequest")
     labels = request.field("labels").rules
-    assert labels.pattern == "[-_0-9a-z]*" and labels.key_pattern == "[a-z][-_0-9a-z]*"
-    assert (labels.size.high, labels.length.high) == (64, 63)
-    assert (labels.key_length.low, labels.key_length.high) == (1, 63)
+    assert [c.kind for c in labels.constraints] == [
+        "length",
+        "key_length",
+        "key_pattern",
+        "pattern",
+        "size",
+    ]  # the order of the official pages
+    assert labels.get("pattern").pattern == "[-_0-9a-z]*"
+    assert labels.get("key_pattern").pattern == "[a-z][-_0-9a-z]*"
+    assert (labels.get("size").bound.high, labels.get("length").bound.high) == (64, 63)
+    key_length = labels.get("key_length").bound
+    assert (key_length.low, key_length.high) == (1, 63)
     assert request.field("uri").rules.required
-    name = request.field("name").rules
-    assert (name.length.low, name.length.high) == (2, 63)
+    name = request.field("name").rules.get("length").bound
+    assert (name.low, name.high) == (2, 63)
     get = image_api.message(f"{PACKAGE}.GetImageRequest").field("image_id").rules
-    assert get.length.is_exact and get.length.low == 20
+    assert get.get("length").bound.is_exact and get.get("length").bound.low == 20
     page_size = (
         image_api.message(f"{PACKAGE}.ListImagesRequest").field("page_size").rules
     )
-    assert page_size.value.high == 100 and page_size.value.high_inclusive
+    bound = page_size.get("value").bound
+    assert bound.high == 100 and bound.high_inclusive
     assert image_api.message(f"{PACKAGE}.Image").field("name").rules.empty
 
 
-def test_bytes_option_on_a_number_is_a_schema_error() -> None:
-    """`(bytes)` measures strings and bytes: on an int64 it names file, field and option."""
+_MISPLACED_BYTES = (
+    "misplaced_bytes.proto: acme.errors.v1.Counter.amount: option (yandex.cloud.bytes): "
+    "applies only to string, bytes and message fields"
+)
+
+
+def test_option_that_cannot_apply_is_dropped_with_a_warning() -> None:
+    """`(bytes)` measures strings, bytes and messages: on an int64 it cannot apply."""
     files = ["misplaced_bytes.proto"]
     descriptors = compile_descriptors(files, roots=(ERROR_CASES, PROTO)).file
-    with pytest.raises(SchemaError) as error:
-        build_api(descriptors, files)
-    assert str(error.value) == (
-        "misplaced_bytes.proto: acme.errors.v1.Counter.amount: option (yandex.cloud.bytes): "
-        "applies only to string and bytes fields (or maps of them)"
+    api = build_api(descriptors, files)
+    assert api.message("acme.errors.v1.Counter").field("amount").rules.empty
+    assert [problem.warning for problem in api.problems] == [
+        f"warning: {_MISPLACED_BYTES}; the option is ignored"
+    ]
+
+
+def test_strict_makes_problems_errors() -> None:
+    files = ["misplaced_bytes.proto"]
+    descriptors = compile_descriptors(files, roots=(ERROR_CASES, PROTO)).file
+    with pytest.raises(ProblemsError) as error:
+        build_api(descriptors, files, strict=True)
+    assert str(error.value) == _MISPLACED_BYTES
+
+
+def test_problems_of_imported_files_never_stop_generation() -> None:
+    files = ["imports_broken.proto"]
+    descriptors = compile_descriptors(files, roots=(ERROR_CASES, PROTO)).file
+    api = build_api(descriptors, files, strict=True)
+    assert [problem.file for problem in api.problems] == ["bad_length.proto"]
+    service = api.service("acme.errors.v1.TicketService")
+    assert service is not None and service.method("Get") is not None
+
+
+def test_operation_types_that_do_not_resolve_are_untyped_any() -> None:
+    files = ["unresolved_metadata.proto"]
+    descriptors = compile_descriptors(files, roots=(ERROR_CASES, PROTO)).file
+    api = build_api(descriptors, files)
+    method = api.service("acme.errors.v1.JobService").method("Start")
+    assert method.operation == OperationTypes(
+        "google.protobuf.Any", "acme.errors.v1.Job"
     )
+    (problem,) = api.problems
+    assert problem.option == "yandex.cloud.api.operation"
+    assert problem.consequence == "the metadata is taken as google.protobuf.Any"
+
+
+def test_operation_without_metadata_has_none(garden_api: Api) -> None:
+    method = garden_api.service("acme.garden.v1.PlantService").method("Repot")
+    assert method.operation.metadata == ""
+    assert method.operation.metadata_message == "google.protobuf.Any"
+    assert not garden_api.problems
 
 
 def test_exactly_one_on_oneof(garden_api: Api) -> None:

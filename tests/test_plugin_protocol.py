@@ -117,71 +117,93 @@ def test_bad_option_gives_one_line_error(
         assert fragment in line, line
 
 
-@pytest.mark.parametrize(
-    "proto, expected",
-    [
-        (
+# Broken schemas (tests/protos/errors) and what the one line about each must name.
+BROKEN_SCHEMAS = [
+    (
+        "unresolved_metadata.proto",
+        [
             "unresolved_metadata.proto",
-            [
-                "unresolved_metadata.proto",
-                "acme.errors.v1.JobService.Start",
-                "yandex.cloud.api.operation",
-                "'StartMetadata'",
-            ],
-        ),
-        (
+            "acme.errors.v1.JobService.Start",
+            "yandex.cloud.api.operation",
+            "'StartMetadata'",
+        ],
+    ),
+    (
+        "bad_length.proto",
+        [
             "bad_length.proto",
-            [
-                "bad_length.proto",
-                "acme.errors.v1.Ticket.code",
-                "yandex.cloud.length",
-                "'abc'",
-            ],
-        ),
-        (
-            "bad_value.proto",
-            ["bad_value.proto", "acme.errors.v1.Counter.amount", "yandex.cloud.value"],
-        ),
-        (
+            "acme.errors.v1.Ticket.code",
+            "yandex.cloud.length",
+            "'abc'",
+        ],
+    ),
+    (
+        "bad_value.proto",
+        ["bad_value.proto", "acme.errors.v1.Counter.amount", "yandex.cloud.value"],
+    ),
+    (
+        "bad_pattern.proto",
+        [
             "bad_pattern.proto",
-            [
-                "bad_pattern.proto",
-                "acme.errors.v1.Label.key",
-                "yandex.cloud.pattern",
-                "regular expression",
-            ],
-        ),
-        (
+            "acme.errors.v1.Label.key",
+            "yandex.cloud.pattern",
+            "regular expression",
+        ],
+    ),
+    (
+        "misplaced_size.proto",
+        [
             "misplaced_size.proto",
-            [
-                "misplaced_size.proto",
-                "acme.errors.v1.Basket.fruit",
-                "yandex.cloud.size",
-            ],
-        ),
-        (
+            "acme.errors.v1.Basket.fruit",
+            "yandex.cloud.size",
+        ],
+    ),
+    (
+        "misplaced_bytes.proto",
+        [
             "misplaced_bytes.proto",
-            [
-                "misplaced_bytes.proto",
-                "acme.errors.v1.Counter.amount",
-                "yandex.cloud.bytes",
-                "string and bytes fields",
-            ],
-        ),
-    ],
-)
-def test_broken_schema_gives_one_line_error(
+            "acme.errors.v1.Counter.amount",
+            "yandex.cloud.bytes",
+            "string, bytes and message fields",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("proto, expected", BROKEN_SCHEMAS)
+def test_broken_schema_is_one_line_error_when_strict(
     tmp_path: Path, proto: str, expected: list[str]
 ) -> None:
     result = run_protoc(
         tmp_path,
         [proto],
+        "--python-custom_opt=strict=true",
         roots=(ERROR_CASES, PROTO),
         path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
     )
     line = _one_line_failure(result)
     for fragment in expected:
         assert fragment in line, line
+
+
+@pytest.mark.parametrize("proto, expected", BROKEN_SCHEMAS)
+def test_broken_schema_is_one_line_warning_by_default(
+    tmp_path: Path, proto: str, expected: list[str]
+) -> None:
+    """Lenient by default: protoc succeeds, and stderr has one warning naming the problem."""
+    result = run_protoc(
+        tmp_path,
+        [proto],
+        f"--python_out={tmp_path}",
+        roots=(ERROR_CASES, PROTO),
+        path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("protoc-gen-python-custom: warning: "), lines[0]
+    for fragment in expected:
+        assert fragment in lines[0], lines[0]
 
 
 def _plugin_process(stdin: bytes) -> plugin_pb2.CodeGeneratorResponse:

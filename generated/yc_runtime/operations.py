@@ -43,12 +43,14 @@ class Completion:
 
 
 def new_operation(
-    description: str, metadata: Message, created_by: str, now_ns: int
+    description: str, metadata: Message | None, created_by: str, now_ns: int
 ) -> Operation:
+    """An operation just started; `metadata` is None for an rpc whose operation has none."""
     operation = Operation(id=new_id(), description=description, created_by=created_by)
     operation.created_at.FromNanoseconds(now_ns)
     operation.modified_at.FromNanoseconds(now_ns)
-    operation.metadata.Pack(metadata)
+    if metadata is not None:
+        operation.metadata.Pack(metadata)
     return operation
 
 

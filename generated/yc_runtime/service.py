@@ -135,7 +135,7 @@ class MutationSpec:
     method: str  # the rpc's full name, which stored operations refer to
     request: type[Message]
     description: str
-    metadata: type[Message]
+    metadata: type[Message] | None  # None: the operation has no metadata
     metadata_id_field: str = ""
     copy_fields: tuple[
         str, ...
@@ -591,6 +591,8 @@ class ResourceService(Service, Generic[R]):
         principal: Principal,
         now: int,
     ) -> Operation:
+        if spec.metadata is None:
+            return new_operation(spec.description, None, principal.subject, now)
         metadata = spec.metadata()
         if spec.metadata_id_field:
             setattr(

@@ -449,9 +449,7 @@ class Operation(Generic[Response, Metadata]):
 
     @property
     def metadata(self) -> Metadata:
-        metadata = self._metadata_type()
-        self.operation.metadata.Unpack(metadata)
-        return metadata
+        return _unpack_any(self.operation.metadata, self._metadata_type)
 
     def done(self) -> bool:
         """Whether the operation has finished (asks the server if not known yet)."""
@@ -500,9 +498,17 @@ class Operation(Generic[Response, Metadata]):
 def _response(operation: operation_pb2.Operation, kind: type[Response]) -> Response:
     if operation.HasField("error"):
         raise OperationError(operation)
-    response = kind()
-    operation.response.Unpack(response)
-    return response
+    return _unpack_any(operation.response, kind)
+
+
+def _unpack_any(packed: any_pb2.Any, kind: type[Response]) -> Response:
+    """The message inside `packed`; `packed` itself for an rpc whose type is untyped Any."""
+    message = kind()
+    if kind is any_pb2.Any:
+        message.ParseFromString(packed.SerializeToString())
+    else:
+        packed.Unpack(message)
+    return message
 
 
 class Pager(Generic[Page, Item]):
@@ -664,9 +670,7 @@ class AsyncOperation(Generic[Response, Metadata]):
 
     @property
     def metadata(self) -> Metadata:
-        metadata = self._metadata_type()
-        self.operation.metadata.Unpack(metadata)
-        return metadata
+        return _unpack_any(self.operation.metadata, self._metadata_type)
 
     async def done(self) -> bool:
         if not self.operation.done:

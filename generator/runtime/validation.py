@@ -22,7 +22,14 @@ Number = Union[int, float]
 # Top-level fields to check, each with the map keys to check (None: the whole field).
 Selection = Mapping[str, Union[frozenset[str], None]]
 
-_DURATION = "google.protobuf.Duration"
+# Messages that `value` bounds as a number of nanoseconds, and wrappers it looks inside.
+_NANOSECONDS = frozenset({"google.protobuf.Duration", "google.protobuf.Timestamp"})
+_WRAPPERS = frozenset(
+    "google.protobuf." + name
+    for name in (
+        "DoubleValue FloatValue Int64Value UInt64Value Int32Value UInt32Value StringValue"
+    ).split()
+)
 
 
 @dataclass(frozen=True)
@@ -99,18 +106,24 @@ def _key_path(path: str, key: object) -> str:
 
 
 def _number(value: object) -> Union[Number, str]:
-    """A comparable form of a scalar, or of a Duration (nanoseconds)."""
-    if isinstance(value, Message) and value.DESCRIPTOR.full_name == _DURATION:
-        seconds: int = getattr(value, "seconds")
-        nanos: int = getattr(value, "nanos")
-        return seconds * 10**9 + nanos
+    """A comparable form of a scalar; of a Duration or Timestamp (nanoseconds, since the epoch
+    for a Timestamp); of the value inside a wrapper such as Int64Value."""
+    if isinstance(value, Message):
+        name = value.DESCRIPTOR.full_name
+        if name in _NANOSECONDS:
+            seconds: int = getattr(value, "seconds")
+            nanos: int = getattr(value, "nanos")
+            return seconds * 10**9 + nanos
+        if name in _WRAPPERS:
+            return _number(getattr(value, "value"))
     if isinstance(value, (int, float, str)):
         return value
     return str(value)
 
 
 def _length_fails(check: Check, value: object) -> bool:
-    return isinstance(value, str) and not _admits(check, len(value))
+    """Characters of a string, bytes of a bytes value."""
+    return isinstance(value, (str, bytes)) and not _admits(check, len(value))
 
 
 def _pattern_fails(check: Check, value: object) -> bool:
@@ -122,7 +135,13 @@ def _value_fails(check: Check, value: object) -> bool:
 
 
 def _bytes_fails(check: Check, value: object) -> bool:
-    size = len(value.encode("utf-8")) if isinstance(value, str) else len(value)  # type: ignore[arg-type]
+    """The UTF-8 size of a string, the size of bytes, or of a message serialized."""
+    if isinstance(value, Message):
+        size = value.ByteSize()
+    elif isinstance(value, str):
+        size = len(value.encode("utf-8"))
+    else:
+        size = len(value)  # type: ignore[arg-type]
     return not _admits(check, size)
 
 
