@@ -1,86 +1,76 @@
-"""Formatting of generated Python: black's layout, without paying for black on every file.
+"""Formatting of generated Python: black's layout, without running black.
 
-Running black over every generated module would dominate the plugin's time. So the templates
-write black's layout themselves: brackets that may not fit are exploded one item per line with
-a magic trailing comma (which black keeps), docstrings are laid out as black lays them out
-(`python_names.docstring`), blank lines are black's. Black can then change only lines that are
-too long and that it can split, so it runs, in-process, just on a file that has one (a very
-long name, say). Tests check that every generated file is a black fixed point.
+The templates and views write black's layout themselves (`generator/layout.py`): brackets that
+may not fit are exploded one item per line with a magic trailing comma (which black keeps),
+lines whose length depends on names are laid out as black would lay them out, docstrings as
+black writes them (`python_names.docstring`), blank lines are black's. What black would still
+change is a line too long that it can split. So a file is checked, cheaply: each line longer
+than black's limit must be one black leaves as it is (inside a docstring, a comment, or a single
+name or literal that no bracket or operator splits). Only a file with another long line, a
+layout the views do not know yet, goes through black, in-process. Tests check that every
+generated file is a black fixed point.
 """
 
 from __future__ import annotations
 
-import io
+import bisect
 import re
-import tokenize
-import unicodedata
 
-from generator.python_names import LINE_LENGTH
+from generator.layout import LINE_LENGTH, width
 
-# A line that is one string argument, `"..."` or `name="..."`, with a comma after.
-_STRING_ARGUMENT = re.compile(r'\s*(\w+=)?"(?:[^"\\\n]|\\.)*",')
-_LAYOUT_TOKENS = (
-    tokenize.NL,
-    tokenize.NEWLINE,
-    tokenize.INDENT,
-    tokenize.DEDENT,
-    tokenize.COMMENT,
+_STRING = r'"(?:[^"\\\n]|\\.)*"' + r"|'(?:[^'\\\n]|\\.)*'"
+_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"  # dotted
+# The long lines black leaves as they are, after their indentation.
+_UNSPLITTABLE = re.compile(
+    " *(?:"
+    # an item, argument or parameter that is one name or literal: `x.Y,`, `key="...",`
+    rf"(?:\w+=|\w+: )?(?:{_STRING}|{_NAME}),?"
+    # the head of a call whose arguments are exploded below it (`"key": f(` in a dict)
+    rf"|(?:(?:{_STRING}): )?{_NAME}\("
+    # a name in a parenthesized import
+    r"|\w+ as \w+,"
+    # a comment
+    r"|#.*"
+    ")"
 )
+# A docstring: triple quotes at the start of a line, to the next unescaped ones.
+_DOCSTRING = re.compile(r'^ *"""(?:[^"\\]|\\.|"(?!""))*"""', re.MULTILINE)
+# Lines that may be too long: wider than the limit, or (with wide characters) half as wide.
+_LONG_LINE = re.compile(f"^.{{{LINE_LENGTH + 1},}}$", re.MULTILINE)
+_HALF_LONG_LINE = re.compile(f"^.{{{LINE_LENGTH // 2 + 1},}}$", re.MULTILINE)
 
 
-def _width(line: str) -> int:
-    """Display width, as black counts it: wide East Asian characters take two columns."""
-    if line.isascii():
-        return len(line)
-    return sum(
-        (
-            0
-            if unicodedata.combining(char)
-            else 2 if unicodedata.east_asian_width(char) in "WF" else 1
-        )
-        for char in line
-    )
+def long_lines(source: str) -> list[re.Match[str]]:
+    """The lines wider than black's limit."""
+    if source.isascii():
+        return list(_LONG_LINE.finditer(source))
+    return [
+        match
+        for match in _HALF_LONG_LINE.finditer(source)
+        if width(match.group()) > LINE_LENGTH
+    ]
 
 
-def _strings_only(source: str, long_lines: set[int]) -> bool:
-    """Whether black must leave every long line as it is: each lies inside a string (a
-    docstring, say) or is one string argument, `"..."` or `name="..."` with a comma after.
-    Black splits code at brackets and operators, and never splits a string."""
-    on_line: dict[int, list[tokenize.TokenInfo]] = {}
-    inside_strings: set[int] = set()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.STRING and token.end[0] > token.start[0]:
-                inside_strings.update(range(token.start[0], token.end[0] + 1))
-            elif token.type not in _LAYOUT_TOKENS:
-                on_line.setdefault(token.start[0], []).append(token)
-    except (tokenize.TokenError, SyntaxError):
+def needs_black(source: str) -> bool:
+    """Whether black would change the file: it has a long line that black can split."""
+    suspects = [
+        match.start()
+        for match in long_lines(source)
+        if not _UNSPLITTABLE.fullmatch(match.group())
+    ]
+    if not suspects:
         return False
-    for number in long_lines - inside_strings:
-        shape = [(t.type, t.string) for t in on_line.get(number, [])]
-        if shape and shape[-1] == (tokenize.OP, ","):
-            shape.pop()
-        if (
-            len(shape) == 3
-            and shape[0][0] == tokenize.NAME
-            and shape[1] == (tokenize.OP, "=")
-        ):
-            shape = shape[2:]
-        if [kind for kind, _ in shape] != [tokenize.STRING]:
-            return False
-    return True
+    docstrings = [(match.start(), match.end()) for match in _DOCSTRING.finditer(source)]
+    starts = [start for start, _ in docstrings]
+    for position in suspects:
+        index = bisect.bisect_right(starts, position) - 1
+        if index < 0 or docstrings[index][1] <= position:
+            return True
+    return False
 
 
-def format_python(source: str, name: str) -> str:
-    """A module (`.py`) or stub (`.pyi`) as black would format it."""
-    lines = source.splitlines()
-    long_lines = {
-        number
-        for number, line in enumerate(lines, 1)
-        if _width(line) > LINE_LENGTH and not _STRING_ARGUMENT.fullmatch(line)
-    }
-    if not long_lines or _strings_only(source, long_lines):
-        return source
+def run_black(source: str, name: str) -> str:
+    """A module (`.py`) or stub (`.pyi`) as black formats it."""
     import black  # only now: importing black costs more than most runs of the plugin
     from black.parsing import InvalidInput
 

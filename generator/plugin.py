@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import resources
 
@@ -13,20 +14,29 @@ from generator.docs import DocsBuilder
 from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
 from generator.fieldmask import fieldmask_module
-from generator.formatting import format_python
+from generator.formatting import needs_black, run_black
 from generator.grpc_stubs import stub_module
-from generator.model import Api, build_api
+from generator.model import Api, ProtoFile, Service, build_api
 from generator.options import PluginOptions, parse_options
-from generator.python_names import Imports, module_name, output_path
+from generator.python_names import output_path
 from generator.render import render
 from generator.server import RUNTIME_PACKAGE, ServerBuilder
 
 
+# Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
+# be none, since the views write black's layout themselves).
+REPORT_BLACK = "PROTOC_GEN_PYTHON_CUSTOM_REPORT_BLACK"
+
+
 def generate(
-    request: plugin_pb2.CodeGeneratorRequest, warnings: list[str] | None = None
+    request: plugin_pb2.CodeGeneratorRequest,
+    warnings: list[str] | None = None,
+    reformatted: list[str] | None = None,
 ) -> plugin_pb2.CodeGeneratorResponse:
     """Renders every target for the request's files. Input problems come back as `error`;
-    schema problems the plugin goes on after are appended to `warnings`, one line each.
+    schema problems the plugin goes on after are appended to `warnings`, one line each; the
+    Python outputs that black had to reformat (layouts the views do not write yet) to
+    `reformatted`.
     """
     response = plugin_pb2.CodeGeneratorResponse(
         supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
@@ -37,7 +47,7 @@ def generate(
             parameter = parameter.decode("utf-8", "replace")
         options = parse_options(parameter)
         api = build_api(request.proto_file, request.file_to_generate, options.strict)
-        outputs = render_targets(api, options)
+        outputs = render_targets(api, options, reformatted)
     except GeneratorError as error:
         response.error = str(error)
         return response
@@ -48,7 +58,9 @@ def generate(
     return response
 
 
-def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
+def render_targets(
+    api: Api, options: PluginOptions, reformatted: list[str] | None = None
+) -> dict[str, str]:
     outputs: dict[str, str] = {}
     if "docs" in options.targets:
         docs = DocsBuilder(
@@ -80,9 +92,12 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
             if stubs:
                 name = output_path(proto_file.name, "_pb2_grpc") + "i"
                 python[name] = render("pb2_grpc.pyi.j2", module=stubs)
-    outputs.update(
-        {name: format_python(source, name) for name, source in python.items()}
-    )
+    for name, source in python.items():
+        if needs_black(source):
+            source = run_black(source, name)
+            if reformatted is not None:
+                reformatted.append(name)
+        outputs[name] = source
     if python:
         outputs.update(_runtime_files())  # black-formatted already: tests check it
     return outputs
@@ -91,26 +106,19 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
 def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
     builder = ServerBuilder(api, options)
     outputs = {}
-    served: list[tuple[str, str]] = []  # (module, service class)
-    served_services = []
+    served: list[tuple[ProtoFile, Service]] = []
     for proto_file in api.generated_files:
         services = builder.served_services(proto_file)
         if not services:
             continue
-        served_services.extend(services)
         outputs[output_path(proto_file.name, "_server")] = render(
             "server.py.j2", module=builder.module(proto_file), runtime=RUNTIME_PACKAGE
         )
-        served.extend(
-            (module_name(proto_file.name, "_server"), s.name) for s in services
-        )
+        served.extend((proto_file, service) for service in services)
     if served:
-        imports = Imports(api, {module for module, _ in served})
         outputs["api_server.py"] = render(
             "api_server.py.j2",
-            imports=imports.lines(),
-            services=[f"{imports.aliases[module]}.{name}" for module, name in served],
-            endpoint_ids=builder.endpoint_ids(served_services),
+            entry=builder.entry_point(served),
             runtime=RUNTIME_PACKAGE,
         )
     return outputs
@@ -130,6 +138,7 @@ def main() -> None:
     """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
     data = sys.stdin.buffer.read()
     warnings: list[str] = []
+    reformatted: list[str] = []
     try:
         request = plugin_pb2.CodeGeneratorRequest.FromString(data)
     except DecodeError as error:
@@ -138,7 +147,7 @@ def main() -> None:
         )
     else:
         try:
-            response = generate(request, warnings)
+            response = generate(request, warnings, reformatted)
         except (
             Exception
         ) as error:  # a bug: still answer protoc with one line, not a traceback
@@ -147,4 +156,11 @@ def main() -> None:
             )
     for warning in warnings:
         print(f"protoc-gen-python-custom: {warning}", file=sys.stderr)
+    if os.environ.get(REPORT_BLACK):
+        print(
+            f"protoc-gen-python-custom: black reformatted {len(reformatted)} files",
+            *reformatted,
+            sep="\n  ",
+            file=sys.stderr,
+        )
     sys.stdout.buffer.write(response.SerializeToString())

@@ -23,26 +23,37 @@ from generator.model import (
     StandardMethod,
     snake_case,
 )
+from generator.layout import (
+    Brackets,
+    Expression,
+    exploded,
+    expression,
+    return_annotation,
+    tuple_expression,
+)
 from generator.options import PluginOptions
 from generator.python_names import (
     Imports,
     docstring,
-    exploded,
     message_module,
     module_name,
     python_literal,
-    python_tuple,
 )
 from generator.rules import Bound, Constraint, exactly_one_sentence
 
 RUNTIME_PACKAGE = "yc_runtime"
+# The indentation at which server.py.j2 places what the view lays out.
+_CHECK_INDENT = 24  # a Check's arguments
+_ONEOF_INDENT = 16  # a OneofRule's arguments
+_SPEC_INDENT = 4  # a spec's arguments
+_CLASS_INDENT = 4  # a servicer's bases, statements and signatures
 
 
 @dataclass(frozen=True)
 class CheckView:
     kind: str
     sentence: str
-    bound: str  # a `Bound(...)` expression, or ""
+    bound: str  # a `Bound(...)` expression laid out after `bound=`, or ""
     pattern: str  # a string literal, or ""
 
 
@@ -86,7 +97,7 @@ class SpecView:
 class MethodView:
     name: str
     request: str
-    response: str
+    returns: str  # the return annotation, laid out after `) -> `
     docstring: str
     call: str  # the body's return expression
 
@@ -96,11 +107,20 @@ class ServiceView:
     class_name: str
     servicer: str  # the grpc_tools base class
     add_function: str
-    base: str  # the runtime base class
+    base: str  # the runtime base class, laid out as the second base
     docstring: str
     resource: tuple[Argument, ...]  # empty for a service without a resource
     mutations: str  # a tuple expression, or "" for none
     methods: tuple[MethodView, ...]
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """api_server.py: the servers of a run's modules and their endpoint ids."""
+
+    imports: tuple[str, ...]
+    services: str  # a tuple expression, laid out after `SERVICES: ... = `
+    endpoint_ids: str  # a tuple expression, laid out after `ENDPOINT_IDS: ... = `
 
 
 @dataclass(frozen=True)
@@ -112,14 +132,11 @@ class ServerModule:
     services: tuple[ServiceView, ...]
 
 
-def bound_expression(bound: Bound) -> str:
-    arguments = []
+def bound_expression(bound: Bound) -> Brackets:
+    arguments: list[Expression] = []
     if bound.allowed:
-        items = [python_literal(v) for v in bound.allowed]
-        # No trailing comma after several items: black would take it as magic and explode.
-        arguments.append(
-            f"allowed=({items[0] + ',' if len(items) == 1 else ', '.join(items)})"
-        )
+        items = tuple(python_literal(v) for v in bound.allowed)
+        arguments.append(Brackets("allowed=(", items, ")", one_tuple=len(items) == 1))
     if bound.low is not None:
         arguments.append(f"low={python_literal(bound.low)}")
     if bound.high is not None:
@@ -128,7 +145,7 @@ def bound_expression(bound: Bound) -> str:
         arguments.append("low_inclusive=False")
     if not bound.high_inclusive:
         arguments.append("high_inclusive=False")
-    return f"_validation.Bound({', '.join(arguments)})"
+    return Brackets("_validation.Bound(", tuple(arguments), ")")
 
 
 def endpoint_id(package: str) -> str:
@@ -158,9 +175,32 @@ class ServerBuilder:
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
 
-    def endpoint_ids(self, services: list[Service]) -> tuple[str, ...]:
-        """The endpoint ids of the APIs that `services` belong to, sorted, without repeats."""
-        return tuple(sorted({endpoint_id(service.package) for service in services}))
+    def entry_point(self, served: list[tuple[ProtoFile, Service]]) -> EntryPoint:
+        """api_server.py, serving `served` (the services of their proto files)."""
+        modules = [module_name(file.name, "_server") for file, _ in served]
+        imports = Imports(self.api, modules)
+        classes = [
+            f"{imports.aliases[module]}.{service.name}"
+            for module, (_, service) in zip(modules, served)
+        ]
+        # The endpoint ids of the APIs the services belong to, sorted, without repeats.
+        ids = sorted({endpoint_id(service.package) for _, service in served})
+        return EntryPoint(
+            imports=tuple(imports.lines()),
+            services=tuple_expression(
+                classes, 0, before="SERVICES: tuple[server.ServiceFactory, ...] = "
+            ),
+            endpoint_ids=expression(
+                Brackets(
+                    "(",
+                    tuple(python_literal(id_) for id_ in ids),
+                    ")",
+                    one_tuple=len(ids) == 1,
+                ),
+                0,
+                before="ENDPOINT_IDS: tuple[str, ...] = ",
+            ),
+        )
 
     # --- validation rules ----------------------------------------------------------------------
 
@@ -213,7 +253,12 @@ class ServerBuilder:
         oneofs = tuple(
             OneofRuleView(
                 oneof.name,
-                python_tuple([python_literal(name) for name in oneof.fields]),
+                tuple_expression(
+                    [python_literal(name) for name in oneof.fields],
+                    _ONEOF_INDENT,
+                    before="",
+                    after=",",
+                ),
                 python_literal(exactly_one_sentence(oneof.fields)),
             )
             for oneof in message.oneofs
@@ -269,7 +314,9 @@ class ServerBuilder:
                 MethodView(
                     name=method.name,
                     request=imports.message(method.input),
-                    response=imports.message(method.output),
+                    returns=return_annotation(
+                        imports.message(method.output), _CLASS_INDENT, ":"
+                    ),
                     docstring=docstring(method.comment, " " * 8),
                     call=call,
                 )
@@ -280,7 +327,15 @@ class ServerBuilder:
             servicer=f"{grpc_module}.{service.name}Servicer",
             add_function=f"{grpc_module}.add_{service.name}Servicer_to_server",
             base=(
-                f"_service.ResourceService[{imports.message(resource.message)}]"
+                expression(
+                    Brackets(
+                        "_service.ResourceService[",
+                        (imports.message(resource.message),),
+                        "]",
+                    ),
+                    _CLASS_INDENT,
+                    after=",",
+                )
                 if resource
                 else "_service.Service"
             ),
@@ -289,7 +344,11 @@ class ServerBuilder:
                 service.comment if service.comment.strip() else service.name, " " * 4
             ),
             resource=self._resource_arguments(service, imports) if resource else (),
-            mutations=python_tuple(mutations) if mutations else "",
+            mutations=(
+                tuple_expression(mutations, _CLASS_INDENT, before="MUTATIONS = ")
+                if mutations
+                else ""
+            ),
             methods=tuple(methods),
         )
 
@@ -420,7 +479,12 @@ class ServerBuilder:
             arguments.append(
                 Argument(
                     "copy_fields",
-                    python_tuple([python_literal(name) for name in copied]),
+                    tuple_expression(
+                        [python_literal(name) for name in copied],
+                        _SPEC_INDENT,
+                        before="copy_fields=",
+                        after=",",
+                    ),
                 )
             )
         if method.standard is StandardMethod.UPDATE:
@@ -448,6 +512,12 @@ def _check(constraint: Constraint) -> CheckView:
     return CheckView(
         kind=constraint.kind,
         sentence=python_literal(constraint.sentence),
-        bound=bound_expression(constraint.bound) if constraint.bound else "",
+        bound=(
+            expression(
+                bound_expression(constraint.bound), _CHECK_INDENT, "bound=", ","
+            )
+            if constraint.bound
+            else ""
+        ),
         pattern=python_literal(constraint.pattern) if constraint.pattern else "",
     )
