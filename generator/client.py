@@ -222,7 +222,3 @@ class ClientBuilder:
         if ref.kind is Kind.SCALAR:
             return _PYTHON_TYPES.get(ref.scalar, "int")
         return imports.message(ref.name)
-
-
-def client_module_name(proto_file: ProtoFile) -> str:
-    return module_name(proto_file.name, "_client")
