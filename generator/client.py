@@ -22,7 +22,6 @@ from generator.python_names import (
     Imports,
     docstring,
     message_module,
-    module_name,
     python_literal,
 )
 
