@@ -17,7 +17,6 @@ from google.protobuf import descriptor_pb2
 from generator import wire
 from generator.errors import Problem, ProblemsError
 from generator.rules import (
-    FLOAT_SCALARS,
     INTEGER_SCALARS,
     FieldRules,
     FieldShape,
@@ -204,6 +203,15 @@ class OperationTypes:
 
 
 @dataclass(frozen=True)
+class Paging:
+    """How an rpc pages: its request takes a `page_token`, its reply gives the
+    `next_page_token` and holds the items in its one repeated message field."""
+
+    items_field: str
+    item_type: str  # the items' message, as a full name
+
+
+@dataclass(frozen=True)
 class Method:
     name: str
     full_name: str
@@ -214,6 +222,9 @@ class Method:
     server_streaming: bool
     operation: OperationTypes | None
     standard: StandardMethod | None = None
+    paging: Paging | None = (
+        None  # how the rpc pages, if it does (every view reads this)
+    )
 
 
 @dataclass(frozen=True)
@@ -796,6 +807,9 @@ class _Builder:
                 method_name,
             )
             operation = options.get(OPERATION_OPTION)
+            input_name = raw_method.input_type.lstrip(".")
+            output_name = raw_method.output_type.lstrip(".")
+            streaming = raw_method.client_streaming or raw_method.server_streaming
             methods.append(
                 Method(
                     name=raw_method.name,
@@ -809,6 +823,14 @@ class _Builder:
                         self._operation_types(operation, proto_file, method_name)
                         if isinstance(operation, dict)
                         else None
+                    ),
+                    paging=(
+                        None
+                        if streaming
+                        else _paging(
+                            self.messages.get(input_name),
+                            self.messages.get(output_name),
+                        )
                     ),
                 )
             )
@@ -1025,25 +1047,34 @@ def _standard_kind(
         return None
     if method.output == resource and has_id:
         return StandardMethod.GET
-    if _is_paged(request, output):
-        items = [f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE]
-        if len(items) == 1 and items[0].type.name == resource:
+    if method.paging and _lists_like_the_runtime(request):
+        if method.paging.item_type == resource:
             return StandardMethod.LIST
-        if len(items) == 1 and items[0].type.name == OPERATION and has_id:
+        if method.paging.item_type == OPERATION and has_id:
             return StandardMethod.LIST_OPERATIONS
     return None
 
 
-def _is_paged(request: Message, output: Message) -> bool:
-    """An integer `page_size`, string `page_token` and `next_page_token`, and `filter` and
-    `order_by` strings if the request has them: the fields the runtime pages with."""
+def _paging(request: Message | None, reply: Message | None) -> Paging | None:
+    if not (
+        request
+        and reply
+        and _is_string(request.field("page_token"))
+        and _is_string(reply.field("next_page_token"))
+    ):
+        return None
+    items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]
+    return Paging(items[0].name, items[0].type.name) if len(items) == 1 else None
+
+
+def _lists_like_the_runtime(request: Message) -> bool:
+    """An integer `page_size`, and `filter` and `order_by` strings if the request has them:
+    besides paging, what the runtime's List needs."""
     size = request.field("page_size")
     return bool(
         size is not None
         and size.type.scalar in INTEGER_SCALARS
         and not size.repeated
-        and _is_string(request.field("page_token"))
-        and _is_string(output.field("next_page_token"))
         and all(
             _is_string(request.field(name))
             for name in ("filter", "order_by")
