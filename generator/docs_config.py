@@ -42,7 +42,8 @@ class DocsConfig:
         source path `en/_api-ref-grpc/serverless/workflows/v1/api-ref/grpc` and the link base
         `/docs/serverless/workflows/api-ref/grpc`. The source path keeps every part of the
         name in order, so that no two packages write their pages to the same place
-        (`yandex.cloud.marketplace.v1.metering` and `yandex.cloud.marketplace.metering.v1`)."""
+        (`yandex.cloud.marketplace.v1.metering` and `yandex.cloud.marketplace.metering.v1`).
+        """
         parts = package.split(".")
         if parts[:2] == ["yandex", "cloud"]:
             parts = parts[2:]

@@ -56,10 +56,7 @@ def stub_module(api: Api, proto_file: ProtoFile) -> StubModule | None:
     services = tuple(
         StubService(
             service.name,
-            tuple(
-                _stub_method(method, imports)
-                for method in service.methods
-            ),
+            tuple(_stub_method(method, imports) for method in service.methods),
         )
         for service in proto_file.services
     )

@@ -33,7 +33,8 @@ INDENT = "    "
 @dataclass(frozen=True)
 class Brackets:
     """`opening` (all up to and including the bracket, e.g. `_validation.Bound(`), the items,
-    `closing`. A tuple of one item keeps its comma (`one_tuple`), which is not magic to black."""
+    `closing`. A tuple of one item keeps its comma (`one_tuple`), which is not magic to black.
+    """
 
     opening: str
     items: tuple[Expression, ...]
@@ -85,14 +86,13 @@ def expression(
     value: Expression, indent: int, before: str = "", after: str = ""
 ) -> str:
     """`value` laid out on a line indented by `indent` that has `before` in front of it and
-    `after` behind it, in a call's arguments, a bracket's items or on the right of `=`."""
+    `after` behind it, in a call's arguments, a bracket's items or on the right of `=`.
+    """
     text = "\n".join(line[indent:] for line in _lines(value, indent, before, after))
     return text[len(before) : len(text) - len(after)]
 
 
-def annotation(
-    value: Expression, indent: int, before: str, after: str = ""
-) -> str:
+def annotation(value: Expression, indent: int, before: str, after: str = "") -> str:
     """A parameter's annotation (`before` is `name: `): a union that does not fit is
     parenthesized."""
     if isinstance(value, Either) and not fits(indent, before + flat(value) + after):
@@ -102,7 +102,8 @@ def annotation(
 
 def return_annotation(value: Expression, indent: int, after: str) -> str:
     """A def's return annotation, after `) -> ` (`after` is `:` or `: ...`): an atom or a union
-    that does not fit is parenthesized, even if it does not fit in the parentheses either."""
+    that does not fit is parenthesized, even if it does not fit in the parentheses either.
+    """
     before = ") -> "
     if isinstance(value, Brackets) or fits(indent, before + flat(value) + after):
         return expression(value, indent, before, after)

@@ -22,7 +22,6 @@ from generator.python_names import output_path
 from generator.render import render
 from generator.server import RUNTIME_PACKAGE, ServerBuilder
 
-
 # Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
 # be none, since the views write black's layout themselves).
 REPORT_BLACK = "PROTOC_GEN_PYTHON_CUSTOM_REPORT_BLACK"

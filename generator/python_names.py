@@ -84,7 +84,9 @@ class Imports:
 
     def lines(self) -> list[str]:
         """The import statements, in black's layout."""
-        return [import_statement(module, alias) for module, alias in self.aliases.items()]
+        return [
+            import_statement(module, alias) for module, alias in self.aliases.items()
+        ]
 
     def message(self, full_name: str) -> str:
         """The Python expression for a message or enum class, e.g. `image_pb2.Image.Status`."""

@@ -6,16 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 from generator.model import (
     ANY,
-    EMPTY,
-    FIELD_MASK,
-    OPERATION,
     Api,
-    Field,
-    Kind,
     Message,
     Method,
     ProtoFile,
@@ -390,13 +384,9 @@ class ServerBuilder:
         if kind is StandardMethod.GET:
             return "self.standard_get(request, context)"
         if kind in (StandardMethod.LIST, StandardMethod.LIST_OPERATIONS):
-            output = self.api.message(method.output)
-            items = next(
-                f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE
-            )
             request = self.api.message(method.input)
             resource = service.resource
-            assert resource is not None
+            assert resource is not None and method.paging is not None
             parent = (
                 resource.parent_field
                 if kind is StandardMethod.LIST and request.field(resource.parent_field)
@@ -408,7 +398,9 @@ class ServerBuilder:
                     "_service.ListSpec",
                     (
                         Argument("response", imports.message(method.output)),
-                        Argument("items_field", python_literal(items.name)),
+                        Argument(
+                            "items_field", python_literal(method.paging.items_field)
+                        ),
                         Argument(
                             "default_page_size", str(self.options.default_page_size)
                         ),
@@ -513,9 +505,7 @@ def _check(constraint: Constraint) -> CheckView:
         kind=constraint.kind,
         sentence=python_literal(constraint.sentence),
         bound=(
-            expression(
-                bound_expression(constraint.bound), _CHECK_INDENT, "bound=", ","
-            )
+            expression(bound_expression(constraint.bound), _CHECK_INDENT, "bound=", ",")
             if constraint.bound
             else ""
         ),

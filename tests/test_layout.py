@@ -40,7 +40,10 @@ def nested(depth: int, line: str) -> str:
     module level for depth 0."""
     lines = [f"{'    ' * level}f{level}(" for level in range(depth)]
     lines.append("    " * depth + line + ("," if depth else ""))
-    lines += ["    " * level + ")" + ("," if level else "") for level in reversed(range(depth))]
+    lines += [
+        "    " * level + ")" + ("," if level else "")
+        for level in reversed(range(depth))
+    ]
     return "\n".join(lines) + "\n"
 
 
