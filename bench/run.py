@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -56,6 +59,8 @@ class Samples:
         return statistics.median(self.values)
 
     def cell(self, unit: str, scale: float = 1.0) -> str:
+        if not self.values:
+            return "—"
         low, mid, high = min(self.values), self.median, max(self.values)
         return f"{mid * scale:.3g} {unit} ({low * scale:.3g}–{high * scale:.3g})"
 
@@ -94,21 +99,57 @@ def _include_dirs() -> list[str]:
     return include_dirs()
 
 
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants, now (Linux /proc)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) >= root:  # descendants start after the root
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree = {root}
+    while grown := {pid for pid, parent in parents.items() if parent in tree} - tree:
+        tree |= grown
+    total = 0
+    for pid in tree:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except OSError:
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE")
+
+
 def _timed_process(
     command: list[str], cwd: Path, env: dict[str, str]
 ) -> tuple[float, float]:
-    """Wall time (s) and peak RSS (MiB) of a process and the children it waited for."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(
-            f"{command[:4]} failed: {process.stderr.read().decode() if process.stderr else ''}"
+    """Wall time (s) and peak RSS (MiB) of a process tree: the most the process and its
+    children (protoc and its plugin) held at once, sampled every 10 ms, and at least the
+    peak of the largest of them."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors
         )
-    return elapsed, usage.ru_maxrss / 1024
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.wait(0.01):
+                peak = max(peak, _tree_rss(process.pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        if status != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{command[:4]} failed: {errors.read().decode()}")
+    return elapsed, max(peak / 2**20, usage.ru_maxrss / 1024)
 
 
 def bench_plugin(rounds: int, services: int) -> list[Result]:
@@ -196,6 +237,161 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
             image_ours.median / image_protoc.median,
         ),
     ]
+
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "cloudapi-00e9ff0.tar.gz"
+
+
+def bench_corpus(rounds: int) -> list[Result]:
+    """The whole public API in one protoc run, all four targets, against protoc's own
+    --python_out --grpc_python_out on the same files; skipped without ../shared."""
+    names = (
+        "plugin, the whole public API (1,024 files), all four targets: wall time",
+        "plugin, the whole public API, all four targets: peak RSS of protoc and plugin",
+    )
+    baseline = "protoc --python_out --grpc_python_out"
+    if not CORPUS.exists():
+        note = f"skipped: the corpus is not beside the project ({CORPUS} is absent)"
+        return [
+            Result(
+                name,
+                baseline,
+                Samples(),
+                Samples(),
+                unit,
+                target,
+                None,
+                math.nan,
+                note=note,
+            )
+            for name, unit, target in zip(
+                names, ("s", "MiB"), ("≤ 1.5x protoc", "≤ 2x protoc")
+            )
+        ]
+    scratch = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
+    with tarfile.open(CORPUS) as archive:
+        archive.extractall(scratch / "api", filter="data")
+    api = scratch / "api"
+    files = sorted(
+        str(path.relative_to(api)) for path in (api / "yandex").rglob("*.proto")
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    includes = [f"-I{api}", f"-I{api / 'third_party' / 'googleapis'}"]
+
+    def run(outputs: list[str]) -> tuple[float, float]:
+        out = Path(tempfile.mkdtemp(dir=scratch))
+        flags = [flag.format(out=out) for flag in outputs]
+        try:
+            return _timed_process(
+                [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files], api, env
+            )
+        finally:
+            shutil.rmtree(out)
+
+    protoc = ["--python_out={out}", "--grpc_python_out={out}"]
+    ours = ["--python-custom_out={out}"]  # all four targets
+    times = (Samples(), Samples())
+    memory = (Samples(), Samples())
+    for _ in range(rounds):
+        for index, flags in enumerate((protoc, ours)):
+            elapsed, rss = run(flags)
+            times[index].values.append(elapsed)
+            memory[index].values.append(rss)
+    split = _plugin_split(api, includes, files)
+    shutil.rmtree(scratch)
+    time_ratio = times[1].median / times[0].median
+    memory_ratio = memory[1].median / memory[0].median
+    return [
+        Result(
+            names[0],
+            baseline,
+            times[0],
+            times[1],
+            "s",
+            "≤ 1.5x protoc",
+            time_ratio <= 1.5,
+            time_ratio,
+            note=split,
+        ),
+        Result(
+            names[1],
+            baseline,
+            memory[0],
+            memory[1],
+            "MiB",
+            "≤ 2x protoc",
+            memory_ratio <= 2,
+            memory_ratio,
+        ),
+    ]
+
+
+def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
+    """Where the plugin's time goes on the whole API, measured in this process (CPU time)."""
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.compiler import plugin_pb2
+
+    from generator import plugin
+    from generator.model import build_api
+    from generator.options import parse_options
+
+    with tempfile.TemporaryDirectory() as scratch:
+        descriptors = Path(scratch) / "set.pb"
+        command = [
+            PYTHON,
+            "-m",
+            "grpc_tools.protoc",
+            *includes,
+            "--include_imports",
+            "--include_source_info",
+            f"--descriptor_set_out={descriptors}",
+            *files,
+        ]
+        subprocess.run(command, cwd=api, check=True)
+        data = plugin_pb2.CodeGeneratorRequest(
+            file_to_generate=files,
+            proto_file=descriptor_pb2.FileDescriptorSet.FromString(
+                descriptors.read_bytes()
+            ).file,
+        ).SerializeToString()
+    phases: dict[str, float] = {}
+
+    def timed(phase: str, work: Callable[[], Any]) -> Any:
+        started = time.process_time()
+        result = work()
+        phases[phase] = time.process_time() - started
+        return result
+
+    request = timed("request", lambda: plugin_pb2.CodeGeneratorRequest.FromString(data))
+    model = timed(
+        "model", lambda: build_api(request.proto_file, request.file_to_generate)
+    )
+    reformatted: list[str] = []
+    python = timed(
+        "server, client, fieldmask",
+        lambda: plugin.render_targets(
+            model, parse_options("targets=server+client+fieldmask"), reformatted
+        ),
+    )
+    docs = timed(
+        "docs", lambda: plugin.render_targets(model, parse_options("targets=docs"))
+    )
+
+    def respond() -> bytes:
+        response = plugin_pb2.CodeGeneratorResponse()
+        for name, content in sorted({**python, **docs}.items()):
+            response.file.add(name=name, content=content)
+        return response.SerializeToString()
+
+    timed("response", respond)
+    spent = ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items())
+    return (
+        f"the plugin in process (CPU): {spent}; Python files black had to reformat: "
+        f"{len(reformatted)} of {sum(name.endswith(('.py', '.pyi')) for name in python)}"
+    )
 
 
 # --- 2. server throughput ---------------------------------------------------------------------
@@ -596,6 +792,10 @@ def _met(met: bool | None) -> str:
     return "—" if met is None else "yes" if met else "**no**"
 
 
+def _ratio(ratio: float) -> str:
+    return "—" if math.isnan(ratio) else f"{ratio:.2f}"
+
+
 def report(results: list[Result], seconds: float, arguments: argparse.Namespace) -> str:
     lines = [
         "# Benchmark results",
@@ -616,7 +816,7 @@ def report(results: list[Result], seconds: float, arguments: argparse.Namespace)
     for result in results:
         lines.append(
             f"| {result.name} | {result.baseline_name} | {result.baseline.cell(result.unit, result.scale)} | "
-            f"{result.ours.cell(result.unit, result.scale)} | {result.ratio:.2f} | {result.target} | "
+            f"{result.ours.cell(result.unit, result.scale)} | {_ratio(result.ratio)} | {result.target} | "
             f"{_met(result.met)} |"
         )
     notes = [f"- {result.name}: {result.note}" for result in results if result.note]
@@ -642,7 +842,8 @@ def main() -> None:
     arguments = parser.parse_args()
     rounds = 2 if arguments.quick else 5
     started = time.perf_counter()
-    results = bench_plugin(rounds, 30 if arguments.quick else 300)
+    results = bench_corpus(1 if arguments.quick else 3)
+    results += bench_plugin(rounds, 30 if arguments.quick else 300)
     seconds = 2.0 if arguments.quick else 5.0
     results += bench_server(2 if arguments.quick else 5, seconds)
     results.append(bench_handler(rounds, 2000 if arguments.quick else 10000))

@@ -13,8 +13,9 @@ generated file is a black fixed point.
 
 from __future__ import annotations
 
-import bisect
 import re
+from bisect import bisect_right
+from itertools import accumulate
 
 from generator.layout import LINE_LENGTH, width
 
@@ -33,40 +34,51 @@ _UNSPLITTABLE = re.compile(
     r"|#.*"
     ")"
 )
-# A docstring: triple quotes at the start of a line, to the next unescaped ones.
-_DOCSTRING = re.compile(r'^ *"""(?:[^"\\]|\\.|"(?!""))*"""', re.MULTILINE)
-# Lines that may be too long: wider than the limit, or (with wide characters) half as wide.
-_LONG_LINE = re.compile(f"^.{{{LINE_LENGTH + 1},}}$", re.MULTILINE)
-_HALF_LONG_LINE = re.compile(f"^.{{{LINE_LENGTH // 2 + 1},}}$", re.MULTILINE)
-
-
-def long_lines(source: str) -> list[re.Match[str]]:
-    """The lines wider than black's limit."""
-    if source.isascii():
-        return list(_LONG_LINE.finditer(source))
-    return [
-        match
-        for match in _HALF_LONG_LINE.finditer(source)
-        if width(match.group()) > LINE_LENGTH
-    ]
+# A triple-quoted string, escapes and all: a docstring, when it starts a line.
+_TRIPLE_QUOTED = re.compile(r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""')
 
 
 def needs_black(source: str) -> bool:
     """Whether black would change the file: it has a long line that black can split."""
-    suspects = [
-        match.start()
-        for match in long_lines(source)
-        if not _UNSPLITTABLE.fullmatch(match.group())
-    ]
+    lines = source.split("\n")
+    if source.isascii():
+        too_long = [line for line in lines if len(line) > LINE_LENGTH]
+    else:  # wide characters take two columns: a line half as long may be too wide
+        too_long = [
+            line
+            for line in lines
+            if len(line) > LINE_LENGTH // 2 and width(line) > LINE_LENGTH
+        ]
+    suspects = {line for line in too_long if not _UNSPLITTABLE.fullmatch(line)}
     if not suspects:
         return False
-    docstrings = [(match.start(), match.end()) for match in _DOCSTRING.finditer(source)]
+    # Docstrings are left however long: each suspect must lie inside one.
+    docstrings = _docstrings(source)
     starts = [start for start, _ in docstrings]
-    for position in suspects:
-        index = bisect.bisect_right(starts, position) - 1
-        if index < 0 or docstrings[index][1] <= position:
-            return True
+    offset = 0
+    for line in lines:
+        if line in suspects:
+            last = offset + len(line) - 1
+            index = bisect_right(starts, last) - 1
+            if index < 0 or docstrings[index][1] <= last:
+                return True
+        offset += len(line) + 1
     return False
+
+
+def _docstrings(source: str) -> list[tuple[int, int]]:
+    """Where the docstrings are: triple-quoted strings that start a line."""
+    found = []
+    position = 0
+    while match := _TRIPLE_QUOTED.search(source, position):
+        line_start = source.rfind("\n", 0, match.start()) + 1
+        if source[line_start : match.start()].strip(" "):
+            # Three quotes inside a line of code (in a string): look again after them.
+            position = match.start() + 3
+            continue
+        found.append(match.span())
+        position = match.end()
+    return found
 
 
 def run_black(source: str, name: str) -> str:

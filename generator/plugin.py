@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib import resources
+from typing import BinaryIO
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -27,6 +28,9 @@ from generator.server import RUNTIME_PACKAGE, ServerBuilder
 REPORT_BLACK = "PROTOC_GEN_PYTHON_CUSTOM_REPORT_BLACK"
 
 
+_FEATURES = plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
+
+
 def generate(
     request: plugin_pb2.CodeGeneratorRequest,
     warnings: list[str] | None = None,
@@ -37,9 +41,21 @@ def generate(
     Python outputs that black had to reformat (layouts the views do not write yet) to
     `reformatted`.
     """
-    response = plugin_pb2.CodeGeneratorResponse(
-        supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
-    )
+    outputs, error = generate_files(request, warnings, reformatted)
+    response = plugin_pb2.CodeGeneratorResponse(supported_features=_FEATURES)
+    if error:
+        response.error = error
+    for name in sorted(outputs):
+        response.file.add(name=name, content=outputs[name])
+    return response
+
+
+def generate_files(
+    request: plugin_pb2.CodeGeneratorRequest,
+    warnings: list[str] | None = None,
+    reformatted: list[str] | None = None,
+) -> tuple[dict[str, str], str]:
+    """What `generate` answers: the outputs by name, or none and the error line."""
     try:
         parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
         if isinstance(parameter, bytes):
@@ -48,13 +64,24 @@ def generate(
         api = build_api(request.proto_file, request.file_to_generate, options.strict)
         outputs = render_targets(api, options, reformatted)
     except GeneratorError as error:
-        response.error = str(error)
-        return response
+        return {}, str(error)
     if warnings is not None:
         warnings.extend(problem.warning for problem in api.problems)
+    return outputs, ""
+
+
+def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -> None:
+    """Writes the CodeGeneratorResponse for `outputs` (or `error`) a file at a time, emptying
+    `outputs` as it goes: the bytes of the whole response serialized at once (fields go in
+    number order), without holding two more copies of every file."""
+    head = plugin_pb2.CodeGeneratorResponse(supported_features=_FEATURES)
+    if error:
+        head.error = error
+    stream.write(head.SerializeToString())
     for name in sorted(outputs):
-        response.file.add(name=name, content=outputs[name])
-    return response
+        item = plugin_pb2.CodeGeneratorResponse()
+        item.file.add(name=name, content=outputs.pop(name))
+        stream.write(item.SerializeToString())
 
 
 def render_targets(
@@ -135,24 +162,22 @@ def _runtime_files() -> dict[str, str]:
 
 def main() -> None:
     """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
-    data = sys.stdin.buffer.read()
     warnings: list[str] = []
     reformatted: list[str] = []
+    outputs: dict[str, str] = {}
     try:
-        request = plugin_pb2.CodeGeneratorRequest.FromString(data)
+        request = plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
     except DecodeError as error:
-        response = plugin_pb2.CodeGeneratorResponse(
-            error=f"cannot parse the CodeGeneratorRequest on stdin: {error}"
-        )
+        problem = f"cannot parse the CodeGeneratorRequest on stdin: {error}"
     else:
         try:
-            response = generate(request, warnings, reformatted)
-        except (
-            Exception
-        ) as error:  # a bug: still answer protoc with one line, not a traceback
-            response = plugin_pb2.CodeGeneratorResponse(
-                error=f"internal error in protoc-gen-python-custom: {type(error).__name__}: {error}"
+            outputs, problem = generate_files(request, warnings, reformatted)
+        except Exception as error:  # a bug: still answer protoc with one line
+            problem = (
+                "internal error in protoc-gen-python-custom: "
+                f"{type(error).__name__}: {error}"
             )
+        del request  # not needed while the response is written
     for warning in warnings:
         print(f"protoc-gen-python-custom: {warning}", file=sys.stderr)
     if os.environ.get(REPORT_BLACK):
@@ -162,4 +187,4 @@ def main() -> None:
             sep="\n  ",
             file=sys.stderr,
         )
-    sys.stdout.buffer.write(response.SerializeToString())
+    write_response(sys.stdout.buffer, outputs, problem)
