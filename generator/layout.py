@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence, Union
 
 LINE_LENGTH = 88  # black's default
@@ -41,6 +42,13 @@ class Brackets:
     closing: str
     one_tuple: bool = False
 
+    @cached_property
+    def flat(self) -> str:
+        """On one line."""
+        items = ", ".join(map(flat, self.items))
+        comma = "," if self.one_tuple else ""
+        return f"{self.opening}{items}{comma}{self.closing}"
+
     @property
     def literal(self) -> bool:
         """A tuple or list display (not a call or subscript): black puts its items one per line
@@ -55,6 +63,11 @@ class Either:
 
     alternatives: tuple[Expression, ...]
 
+    @cached_property
+    def flat(self) -> str:
+        """On one line."""
+        return " | ".join(map(flat, self.alternatives))
+
 
 Expression = Union[str, Brackets, Either]
 
@@ -68,18 +81,14 @@ def width(text: str) -> int:
 
 def fits(indent: int, text: str) -> bool:
     """Whether `text` fits on one line indented by `indent` columns."""
+    if text.isascii():  # the common case, quickly
+        return indent + len(text) <= LINE_LENGTH and "\n" not in text
     return "\n" not in text and indent + width(text) <= LINE_LENGTH
 
 
 def flat(expression: Expression) -> str:
     """The expression on one line."""
-    if isinstance(expression, str):
-        return expression
-    if isinstance(expression, Either):
-        return " | ".join(flat(item) for item in expression.alternatives)
-    items = ", ".join(flat(item) for item in expression.items)
-    comma = "," if expression.one_tuple else ""
-    return f"{expression.opening}{items}{comma}{expression.closing}"
+    return expression if isinstance(expression, str) else expression.flat
 
 
 def expression(
@@ -88,6 +97,8 @@ def expression(
     """`value` laid out on a line indented by `indent` that has `before` in front of it and
     `after` behind it, in a call's arguments, a bracket's items or on the right of `=`.
     """
+    if isinstance(value, str) or fits(indent, before + flat(value) + after):
+        return flat(value)
     text = "\n".join(line[indent:] for line in _lines(value, indent, before, after))
     return text[len(before) : len(text) - len(after)]
 
@@ -95,7 +106,10 @@ def expression(
 def annotation(value: Expression, indent: int, before: str, after: str = "") -> str:
     """A parameter's annotation (`before` is `name: `): a union that does not fit is
     parenthesized."""
-    if isinstance(value, Either) and not fits(indent, before + flat(value) + after):
+    one_line = flat(value)
+    if fits(indent, before + one_line + after):
+        return one_line
+    if isinstance(value, Either):
         return _parenthesized(value, indent)
     return expression(value, indent, before, after)
 
@@ -105,7 +119,10 @@ def return_annotation(value: Expression, indent: int, after: str) -> str:
     that does not fit is parenthesized, even if it does not fit in the parentheses either.
     """
     before = ") -> "
-    if isinstance(value, Brackets) or fits(indent, before + flat(value) + after):
+    one_line = flat(value)
+    if fits(indent, before + one_line + after):
+        return one_line
+    if isinstance(value, Brackets):
         return expression(value, indent, before, after)
     return _parenthesized(value, indent)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable
 
 from generator.layout import LINE_LENGTH, import_statement
 from generator.model import Api
 
 
+@lru_cache(maxsize=None)
 def module_name(proto_file: str, suffix: str) -> str:
     """`a/b/c.proto` + `_pb2` -> `a.b.c_pb2`, as protoc's Python generator names modules."""
     return proto_file[: -len(".proto")].replace("-", "_").replace("/", ".") + suffix
@@ -22,14 +24,19 @@ def output_path(proto_file: str, suffix: str) -> str:
 def python_literal(value: object) -> str:
     """A literal as black writes it: strings in double quotes unless that needs more escapes."""
     if isinstance(value, str):
-        text = repr(value)
-        # Black's rule: double quotes, unless they take more escapes than single ones.
-        if text.startswith("'") and value.count('"') <= value.count("'"):
-            text = '"' + text[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
-        return text
+        return _string_literal(value)
     if isinstance(value, float):  # black writes `1e+16` as `1e16`
         return repr(value).replace("e+", "e")
     return repr(value)
+
+
+@lru_cache(maxsize=None)  # the same names and sentences come back often
+def _string_literal(value: str) -> str:
+    text = repr(value)
+    # Black's rule: double quotes, unless they take more escapes than single ones.
+    if text.startswith("'") and value.count('"') <= value.count("'"):
+        text = '"' + text[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
+    return text
 
 
 _LINE_BREAK = re.compile(r"\r\n|[\r\n]")

@@ -165,6 +165,11 @@ class ServerBuilder:
     def __init__(self, api: Api, options: PluginOptions) -> None:
         self.api = api
         self.options = options
+        # Each message's rules, worked out once: many modules validate the same messages.
+        self._message_views: dict[str, MessageRulesView] = {}
+        # The model shares constraints between fields: each is laid out once (by identity,
+        # which keeps -0.0 apart from 0.0).
+        self._checks: dict[int, tuple[Constraint, CheckView]] = {}
 
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
@@ -223,24 +228,33 @@ class ServerBuilder:
         return memo
 
     def _rules(self, roots: list[str]) -> tuple[MessageRulesView, ...]:
-        ordered: list[str] = []
+        ordered: dict[str, None] = {}
 
         def visit(name: str) -> None:
             if name in ordered or not self._has_rules.get(name):
                 return
-            ordered.append(name)
+            ordered[name] = None
             for item in self.api.message(name).fields:
                 if item.message_type:
                     visit(item.message_type)
 
         for root in roots:
             visit(root)
-        return tuple(self._message_rules(self.api.message(name)) for name in ordered)
+        views = self._message_views
+        for name in ordered:
+            if name not in views:
+                views[name] = self._message_rules(self.api.message(name))
+        return tuple(views[name] for name in ordered)
+
+    def _check(self, constraint: Constraint) -> CheckView:
+        if id(constraint) not in self._checks:
+            self._checks[id(constraint)] = (constraint, _check_view(constraint))
+        return self._checks[id(constraint)][1]
 
     def _message_rules(self, message: Message) -> MessageRulesView:
         fields = []
         for item in message.fields:
-            checks = tuple(_check(constraint) for constraint in item.rules.constraints)
+            checks = tuple(map(self._check, item.rules.constraints))
             nested = item.message_type if self._has_rules.get(item.message_type) else ""
             if checks or nested:
                 fields.append(FieldRulesView(item.name, checks, nested))
@@ -500,7 +514,7 @@ def _constant(name: str) -> str:
     return snake_case(name).upper()
 
 
-def _check(constraint: Constraint) -> CheckView:
+def _check_view(constraint: Constraint) -> CheckView:
     return CheckView(
         kind=constraint.kind,
         sentence=python_literal(constraint.sentence),
