@@ -8,7 +8,8 @@ columns:
 
 - brackets split after the opening bracket: the items go on their own line, indented by four,
   or one per line with a trailing comma when that line does not fit either (a lone item is laid
-  out in turn, without a comma); the closing bracket goes on a line of its own;
+  out in turn, without a comma); the closing bracket goes on a line of its own. The items of a
+  tuple display go one per line at once;
 - an atom stays on its line, however long;
 - a union in an annotation is parenthesized, and split before each `|` when it does not fit in
   the parentheses;

@@ -70,6 +70,10 @@ ANNOTATIONS: dict[str, tuple[Callable[[str], Expression], str | None]] = {
     "optional": (lambda n: Either((n, "None")), "None"),
     "enum": (lambda n: Either((n, "str", "None")), "None"),
     "repeated": (lambda n: Either((Brackets("Iterable[", (n,), "]"), "None")), "None"),
+    "repeated enum": (
+        lambda n: Either((Brackets("Iterable[", (Either((n, "str")),), "]"), "None")),
+        "None",
+    ),
     "map": (
         lambda n: Either((Brackets("Mapping[", ("str", n), "]"), "None")),
         "None",

@@ -18,7 +18,7 @@ import pytest
 
 from generator.plugin import generate
 from generator.server import RUNTIME_PACKAGE
-from whole_api import corpus_request, sdk_request
+from public_api_requests import corpus_request, sdk_request
 
 TARGETS = "targets=server+client+fieldmask"
 EACH_RULE = 20  # files picked by each rule
