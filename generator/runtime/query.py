@@ -23,6 +23,8 @@ from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from .errors import clip
+
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
 # The value of a field as filters compare it and page tokens store it: enums as their
 # number, Timestamps as nanoseconds since the epoch.
 FieldValue = str | bool | int | float
+
+
+def _echo(text: str) -> str:
+    """Request text quoted in an error message, cut if long: answers stay small."""
+    return clip(text, 100)
 
 
 class QueryError(ValueError):
@@ -183,9 +190,9 @@ class _FieldTable:
         supported = ", ".join(self.supported) or "none"
         if name in self.known:
             return (
-                f"field '{name}' cannot be used in {argument} (supported: {supported})"
+                f"field '{_echo(name)}' cannot be used in {argument} (supported: {supported})"
             )
-        return f"unknown field '{name}' (supported: {supported})"
+        return f"unknown field '{_echo(name)}' (supported: {supported})"
 
 
 @functools.cache
@@ -327,38 +334,38 @@ def _string(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
 
 def _bool(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     if text.lower() not in ("true", "false"):
-        raise ValueError(f"'{text}' is not true or false")
+        raise ValueError(f"'{_echo(text)}' is not true or false")
     value = text.lower() == "true"
     return value, text.lower()
 
 
 def _integer(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     if not _INTEGER.fullmatch(text):
-        raise ValueError(f"'{text}' is not an integer")
+        raise ValueError(f"'{_echo(text)}' is not an integer")
     low, high = _INTEGER_RANGES[field.type]
     # No 64-bit value has more than 20 digits; also spares int() absurdly long input.
     digits = text.lstrip("+-").lstrip("0")
     if len(digits) > 20 or not low <= int(text) <= high:
-        raise ValueError(f"{text} is out of range [{low}, {high}]")
+        raise ValueError(f"{_echo(text)} is out of range [{low}, {high}]")
     value = int(text)
     return value, str(value)
 
 
 def _float(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     if not _FLOAT.fullmatch(text):
-        raise ValueError(f"'{text}' is not a number")
+        raise ValueError(f"'{_echo(text)}' is not a number")
     value = float(text)
     if field.type == FieldDescriptor.TYPE_FLOAT:
         value = _to_float32(value, text)
     if math.isinf(value):
-        raise ValueError(f"{text} is out of range")
+        raise ValueError(f"{_echo(text)} is out of range")
     return value, repr(value)
 
 
 def _to_float32(value: float, text: str) -> float:
     # A float field stores float32; round the same way so that `ratio = 0.1` matches.
     if abs(value) > _FLOAT32_MAX:
-        raise ValueError(f"{text} is out of range for a 32-bit float")
+        raise ValueError(f"{_echo(text)} is out of range for a 32-bit float")
     rounded: float = struct.unpack("f", struct.pack("f", value))[0]
     return rounded
 
@@ -369,7 +376,7 @@ def _enum(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     value = enum_type.values_by_name.get(text)
     if value is None:
         names = ", ".join(v.name for v in enum_type.values)
-        raise ValueError(f"'{text}' is not one of {names}")
+        raise ValueError(f"'{_echo(text)}' is not one of {names}")
     return value.number, value.name
 
 
@@ -380,7 +387,7 @@ def _timestamp(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     except ValueError:
         example = "2024-01-31T12:00:00Z"
         raise ValueError(
-            f"'{text}' is not an RFC 3339 time such as {example}"
+            f"'{_echo(text)}' is not an RFC 3339 time such as {example}"
         ) from None
     nanos = stamp.seconds * _NANOS_PER_SECOND + stamp.nanos
     return nanos, json.dumps(stamp.ToJsonString())
@@ -532,7 +539,7 @@ def _parse_term(scanner: _Scanner, table: _FieldTable, earlier: list[_Term]) -> 
     descending = _DIRECTIONS.get(direction.text.lower())
     if descending is None:
         message = (
-            f"unknown direction '{direction.text}' for field '{name.text}' "
+            f"unknown direction '{_echo(direction.text)}' for field '{name.text}' "
             "(expected asc or desc)"
         )
         raise scanner.error(message, direction.position)
