@@ -101,7 +101,8 @@ class Violation(NamedTuple):
 
 def invalid_argument(violations: Sequence[Violation]) -> ApiError:
     """INVALID_ARGUMENT with a BadRequest of the first violations (at most MAX_VIOLATIONS,
-    each clipped, together within MAX_DETAILS_BYTES) and one more entry that counts the rest."""
+    each clipped, together within MAX_DETAILS_BYTES) and one more entry that counts the rest.
+    """
     detail = error_details_pb2.BadRequest()
     budget = MAX_DETAILS_BYTES - 100  # room for the Any wrapper and the count entry
     for item in violations[:MAX_VIOLATIONS]:

@@ -24,6 +24,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from .errors import clip
+from .storage import IndexValue
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -105,8 +106,17 @@ def _kind_of(field: _FieldDescriptor) -> _Kind | None:
     return _SCALAR_KINDS.get(field.type)
 
 
+_UNSIGNED_64 = (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64)
+_TIMESTAMP_BIAS = 2**95  # makes every seconds * 10**9 + nanos of a Timestamp positive
+_FLOAT_SIGN = 1 << 63
+_FLOAT_BITS = (1 << 64) - 1
+_CANONICAL_NAN = 0x7FF8_0000_0000_0000
+
+
 @dataclass(frozen=True)
-class _Field:
+class QueryField:
+    """A field that filter and order_by accept."""
+
     descriptor: _FieldDescriptor
     kind: _Kind
 
@@ -120,6 +130,33 @@ class _Field:
             return stamp.seconds * _NANOS_PER_SECOND + stamp.nanos
         value: FieldValue = getattr(message, self.name)
         return value
+
+    def index_value(self, value: FieldValue) -> IndexValue:
+        """`value` as storage indexes keep it, ordered and compared alike in SQLite and in
+        Python, and as sort keys order and filters compare the values themselves: strings as
+        they are (UTF-8 byte order is code point order), numbers as signed 64-bit integers,
+        Timestamps as fixed-width big-endian bytes (their nanoseconds can pass 64 bits).
+        """
+        if self.kind is _Kind.STRING:
+            return str(value)
+        if self.kind is _Kind.FLOAT:
+            return _float_index(float(value))
+        if self.kind is _Kind.TIMESTAMP:
+            return (int(value) + _TIMESTAMP_BIAS).to_bytes(12, "big")
+        if self.descriptor.type in _UNSIGNED_64:
+            return int(value) - 2**63
+        return int(value)
+
+
+def _float_index(value: float) -> int:
+    """An integer in the order of floats, NaN last (as `_sortable` sorts it), -0.0 as 0.0."""
+    if math.isnan(value):
+        bits = _CANONICAL_NAN
+    else:
+        (bits,) = struct.unpack(">Q", struct.pack(">d", value + 0.0))
+    # Negative floats order backwards as unsigned bits: flip them all; positive ones go above.
+    ordered = bits ^ _FLOAT_BITS if bits & _FLOAT_SIGN else bits | _FLOAT_SIGN
+    return ordered - 2**63
 
 
 class _Token(NamedTuple):
@@ -163,19 +200,19 @@ class _FieldTable:
     """The fields of one message that filter and order_by accept, by either spelling."""
 
     def __init__(self, descriptor: MessageDescriptor) -> None:
-        self.usable: dict[str, _Field] = {}
+        self.usable: dict[str, QueryField] = {}
         self.known: set[str] = set()
         self.supported: list[str] = []
         for field in descriptor.fields:
             self.known.update((field.name, field.json_name))
             kind = _kind_of(field)
             if kind is not None:
-                self.usable[field.name] = self.usable[field.json_name] = _Field(
+                self.usable[field.name] = self.usable[field.json_name] = QueryField(
                     field, kind
                 )
                 self.supported.append(field.name)
 
-    def take_field(self, scanner: _Scanner) -> tuple[_Field, _Token]:
+    def take_field(self, scanner: _Scanner) -> tuple[QueryField, _Token]:
         token = scanner.take(_IDENTIFIER)
         if token is None:
             raise scanner.error("expected a field name")
@@ -189,9 +226,7 @@ class _FieldTable:
     def _unusable(self, name: str, argument: str) -> str:
         supported = ", ".join(self.supported) or "none"
         if name in self.known:
-            return (
-                f"field '{_echo(name)}' cannot be used in {argument} (supported: {supported})"
-            )
+            return f"field '{_echo(name)}' cannot be used in {argument} (supported: {supported})"
         return f"unknown field '{_echo(name)}' (supported: {supported})"
 
 
@@ -203,6 +238,11 @@ def _field_table(descriptor: MessageDescriptor) -> _FieldTable:
 def supported_fields(descriptor: MessageDescriptor) -> list[str]:
     """Proto names of the fields usable in filter and order_by, in declaration order."""
     return list(_field_table(descriptor).supported)
+
+
+def query_field(descriptor: MessageDescriptor, name: str) -> QueryField:
+    """The field `name` (a proto name) as filter and order_by use it; KeyError if unusable."""
+    return _field_table(descriptor).usable[name]
 
 
 # ---- filter -------------------------------------------------------------------------
@@ -223,7 +263,7 @@ class _Literal(NamedTuple):
 
 @dataclass(frozen=True)
 class _Condition:
-    field: _Field
+    field: QueryField
     operator: str
     expected: FieldValue
     canonical: str  # e.g. 'name = "web"', for the fingerprint
@@ -242,6 +282,13 @@ class Filter:
         self._conditions = tuple(conditions)
         # Sorted so that reordering the conditions does not invalidate page tokens.
         self.fingerprint = " AND ".join(sorted(c.canonical for c in conditions))
+
+    @property
+    def equalities(self) -> tuple[tuple[QueryField, FieldValue], ...]:
+        """The `field = value` conditions, in the order written."""
+        return tuple(
+            (c.field, c.expected) for c in self._conditions if c.operator == "="
+        )
 
     def matches(self, message: Message) -> bool:
         return all(condition.matches(message) for condition in self._conditions)
@@ -314,7 +361,7 @@ def _read_quoted(scanner: _Scanner) -> str:
 
 
 def _convert(
-    scanner: _Scanner, field: _Field, name: str, literal: _Literal
+    scanner: _Scanner, field: QueryField, name: str, literal: _Literal
 ) -> tuple[FieldValue, str]:
     """The typed value of a literal for `field`, and its canonical text."""
     kind = field.kind
@@ -447,8 +494,8 @@ class SortKey:
 
 
 @dataclass(frozen=True)
-class _Term:
-    field: _Field
+class Term:
+    field: QueryField
     descending: bool
 
     @property
@@ -459,9 +506,13 @@ class _Term:
 class Ordering:
     """Terms of an order_by, ending with the `id` tie-break to make the order total."""
 
-    def __init__(self, terms: Sequence[_Term]) -> None:
+    def __init__(self, terms: Sequence[Term]) -> None:
         self._terms = tuple(terms)
         self.fingerprint = ",".join(term.text for term in self._terms)
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self._terms
 
     def key(self, message: Message) -> SortKey:
         return self._key([term.field.value(message) for term in self._terms])
@@ -471,10 +522,14 @@ class Ordering:
         return [term.field.value(message) for term in self._terms]
 
     def key_from_position(self, position: Sequence[object]) -> SortKey:
+        return self._key(self.position_values(position))
+
+    def position_values(self, position: Sequence[object]) -> list[FieldValue]:
+        """The values of a position (from a page token), checked against the terms; raises
+        QueryError for a position that does not fit them."""
         if len(position) != len(self._terms):
             raise _position_mismatch()
-        values = [_position_value(t.field, v) for t, v in zip(self._terms, position)]
-        return self._key(values)
+        return [_position_value(t.field, v) for t, v in zip(self._terms, position)]
 
     def _key(self, values: Sequence[FieldValue]) -> SortKey:
         sortable = [_sortable(value) for value in values]
@@ -488,7 +543,7 @@ def _sortable(value: FieldValue) -> _Orderable:
     return value
 
 
-def _position_value(field: _Field, value: object) -> FieldValue:
+def _position_value(field: QueryField, value: object) -> FieldValue:
     kind = field.kind
     if kind is _Kind.STRING and isinstance(value, str):
         return value
@@ -518,24 +573,24 @@ def parse_order_by(
     """Parses `text`, or `default` if `text` is blank (errors then point into it)."""
     scanner = _Scanner("order_by", text if text.strip() else default)
     table = _field_table(descriptor)
-    terms: list[_Term] = []
+    terms: list[Term] = []
     while not scanner.at_end():
         if terms and scanner.take(_COMMA) is None:
             raise scanner.error("expected ',' or the end of order_by")
         terms.append(_parse_term(scanner, table, terms))
     tie_break = table.usable.get(_TIE_BREAK)
     if tie_break is not None and all(t.field != tie_break for t in terms):
-        terms.append(_Term(tie_break, descending=False))
+        terms.append(Term(tie_break, descending=False))
     return Ordering(terms)
 
 
-def _parse_term(scanner: _Scanner, table: _FieldTable, earlier: list[_Term]) -> _Term:
+def _parse_term(scanner: _Scanner, table: _FieldTable, earlier: list[Term]) -> Term:
     field, name = table.take_field(scanner)
     if any(term.field == field for term in earlier):
         raise scanner.error(f"field '{name.text}' is listed twice", name.position)
     direction = scanner.take(_IDENTIFIER)
     if direction is None:
-        return _Term(field, descending=False)
+        return Term(field, descending=False)
     descending = _DIRECTIONS.get(direction.text.lower())
     if descending is None:
         message = (
@@ -543,4 +598,4 @@ def _parse_term(scanner: _Scanner, table: _FieldTable, earlier: list[_Term]) -> 
             "(expected asc or desc)"
         )
         raise scanner.error(message, direction.position)
-    return _Term(field, descending)
+    return Term(field, descending)

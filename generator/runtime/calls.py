@@ -108,7 +108,8 @@ def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], A
             return data
         try:
             return deserializer(data)
-        except Exception as error:  # DecodeError, or whatever a custom deserializer raises
+        # DecodeError, or whatever a custom deserializer raises.
+        except Exception as error:
             return Undecodable(clip(str(error)))
 
     return decode
