@@ -35,7 +35,14 @@ from .query import (
     query_field,
 )
 from .specs import ResourceSpec
-from .storage import IndexKeys, IndexScan, IndexValue, StoredResource, Transaction
+from .storage import (
+    IndexEntry,
+    IndexKeys,
+    IndexScan,
+    IndexValue,
+    StoredResource,
+    Transaction,
+)
 
 _LARGEST_BATCH = 1024  # resources one storage read returns at most
 
@@ -190,21 +197,36 @@ def _entries(transaction: Transaction, scan: IndexScan) -> Iterator[StoredResour
 def _grouped(
     transaction: Transaction, scan: IndexScan, ids_descending: bool
 ) -> Iterator[StoredResource]:
-    """Resources by a field's value in `scan`'s direction, then by id in the other: one value
-    after another, each found with a single-row read, then read by id."""
+    """Resources by a field's value in `scan`'s direction, then by id in the other.
+
+    The index gives both in one direction, so entries are read in batches that way, and the
+    ids of each value the batch holds in full are turned around; a value that may go on past
+    the batch is read on its own, by id."""
     in_group = scan._replace(descending=ids_descending)
     after = scan.after
     if after is not None:  # first the rest of the value the position is in
         value, _ = after
         yield from _entries(transaction, in_group._replace(value=value))
         after = (value, None)
+    limit = scan.limit
     while True:
-        following = transaction.scan(scan._replace(after=after, limit=1))
-        if not following:
+        batch = transaction.scan(scan._replace(after=after, limit=limit))
+        runs: list[list[IndexEntry]] = []
+        for entry in batch:
+            if runs and runs[-1][0].value == entry.value:
+                runs[-1].append(entry)
+            else:
+                runs.append([entry])
+        if len(batch) < limit:  # the last value is in full too
+            for run in runs:
+                yield from (entry.resource for entry in reversed(run))
             return
-        value = following[0].value
+        for run in runs[:-1]:
+            yield from (entry.resource for entry in reversed(run))
+        value = runs[-1][0].value
         yield from _entries(transaction, in_group._replace(value=value, after=None))
         after = (value, None)
+        limit = min(2 * limit, _LARGEST_BATCH)
 
 
 class QueryPlanner:
