@@ -11,9 +11,10 @@ holds:
   leaves to the id: the walk goes along the resources with that value only.
 
 Every other condition is checked on the resources the walk reaches, so its cost grows with the
-resources it skips. An order that no index gives (by two fields or more, or by a field that is
-not indexed), and an order or equality by a field in a List across every parent, read, decode and
-sort every resource in scope: their cost grows with the collection.
+resources it skips. A List across every parent walks the ids of the whole type. An order that no
+index gives (by two fields or more, by a field that is not indexed, or by any field across every
+parent) reads, decodes and sorts every resource in scope: its cost grows with the collection.
+A List across several parents (those of a bound token) merges one walk per parent.
 """
 
 from __future__ import annotations
