@@ -60,9 +60,8 @@ class _Walk:
     value: IndexValue | None
     descending: bool
     ids_descending: bool
-    field_term: (
-        QueryField | None
-    )  # the order's field, whose value a position holds first
+    # The order's field, whose value a position holds first (None: the order is by id).
+    field_term: QueryField | None
     id_term: int  # where a position holds the id
 
     def after(self, values: Sequence[FieldValue]) -> tuple[IndexValue, str]:
@@ -119,13 +118,10 @@ class ListQuery:
             self._planner.decoded(self._records(transaction, walk, parent, after, size))
             for parent in scopes
         ]
-        merged = (
-            streams[0]
-            if len(streams) == 1
-            else heapq.merge(
-                *streams, key=self.ordering.key
-            )  # parents of a bound token
-        )
+        if len(streams) == 1:
+            merged: Iterator[Message] = streams[0]
+        else:  # the parents of a bound token
+            merged = heapq.merge(*streams, key=self.ordering.key)
         found: list[Message] = []
         for message in merged:
             if self._matcher.matches(message):
@@ -284,10 +280,8 @@ class QueryPlanner:
         )
         if ids is None:
             return None
-        leading, by_id = (
-            terms[:ids],
-            terms[ids],
-        )  # terms after the unique id change nothing
+        # Terms after the id, which is unique, change nothing.
+        leading, by_id = terms[:ids], terms[ids]
         equal: dict[str, IndexValue] = {}
         for field, expected in matcher.equalities:
             if field.name in self._indexed or field.name == self._id_field:

@@ -69,8 +69,7 @@ class MutationSpec:
     metadata_id_field: str = ""
     # The resource's status while a delayed operation of this rpc is in flight.
     running_status: int | None = None
-    copy_fields: tuple[
-        str, ...
-    ] = ()  # CREATE: request fields that mirror resource fields
+    # CREATE: request fields that mirror resource fields.
+    copy_fields: tuple[str, ...] = ()
     mask: MaskSpec | None = None  # UPDATE
     mask_field: str = ""  # UPDATE: the request's FieldMask
