@@ -47,6 +47,7 @@ RUNTIME_PACKAGE = "yc_runtime"
 _CHECK_INDENT = 24  # a Check's arguments
 _ONEOF_INDENT = 16  # a OneofRule's arguments
 _SPEC_INDENT = 4  # a spec's arguments
+_RESOURCE_INDENT = 8  # a ResourceSpec's arguments
 _CLASS_INDENT = 4  # a servicer's bases, statements and signatures
 
 # The status a resource shows when no operation changes it, and while one of each kind runs:
@@ -448,7 +449,12 @@ class ServerBuilder:
                     and bool(resource.name_field and resource.parent_field)
                 ),
             ),
-            Argument("indexed_fields", python_tuple(indexed)),
+            Argument(
+                "indexed_fields",
+                tuple_expression(
+                    indexed, _RESOURCE_INDENT, before="indexed_fields=", after=","
+                ),
+            ),
         ]
         return tuple(arguments)
 
