@@ -26,8 +26,6 @@ from generator.server import RUNTIME_PACKAGE, ServerBuilder
 # Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
 # be none, since the views write black's layout themselves).
 REPORT_BLACK = "PROTOC_GEN_PYTHON_CUSTOM_REPORT_BLACK"
-
-
 _FEATURES = plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
 
 
