@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from examples import NoExample, RequestBuilder, number_example, string_example
@@ -81,6 +81,7 @@ def test_impossible_strings_are_reported(pattern: str, bound: str) -> None:
         string_example(pattern, length(bound))
 
 
+@settings(deadline=None, max_examples=200)
 @given(
     pattern=st.sampled_from(
         [

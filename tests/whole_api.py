@@ -216,7 +216,10 @@ def load_corpus(scratch: Path) -> ApiSource:
             "still covered from the SDK's descriptors"
         )
     with tarfile.open(CORPUS_TARBALL) as archive:
-        archive.extractall(scratch, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            archive.extractall(scratch, filter="data")
+        else:
+            archive.extractall(scratch)
     names = sorted(
         str(path.relative_to(scratch)) for path in (scratch / "yandex").rglob("*.proto")
     )
