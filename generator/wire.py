@@ -62,6 +62,7 @@ class OptionField:
     name: str
     type: int
     type_name: str  # full name of a message-typed value, without the leading dot
+    repeated: bool = False  # a repeated number or enum may come packed
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -123,7 +124,9 @@ def decode_message(
             values[spec.name] = (
                 {**previous, **decoded} if isinstance(previous, dict) else decoded
             )
-        elif wire_type == _LENGTH_DELIMITED and spec.type in _PACKABLE:
+        elif (
+            wire_type == _LENGTH_DELIMITED and spec.repeated and spec.type in _PACKABLE
+        ):
             # A repeated number or enum, packed: the last element wins, as for a scalar.
             assert isinstance(raw, bytes)
             for element_type, element in _packed_elements(spec, raw):

@@ -309,10 +309,10 @@ def test_packed_repeated_options_decode_with_the_others() -> None:
     from generator import wire
 
     behavior = wire.OptionField(
-        "google.api.field_behavior", 14, "google.api.FieldBehavior"
+        "google.api.field_behavior", 14, "google.api.FieldBehavior", repeated=True
     )
     length = wire.OptionField("yandex.cloud.length", 9, "")
-    sizes = wire.OptionField("test.sizes", 7, "")  # fixed32
+    sizes = wire.OptionField("test.sizes", 7, "", repeated=True)  # fixed32
 
     def key(number: int, wire_type: int) -> bytes:
         return _varint(number << 3 | wire_type)
