@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Iterable, Iterator, NamedTuple, Union
+from typing import Callable, Iterable, Iterator, NamedTuple, Union
 
 from generator.docs_config import DocsConfig, PackageDocs
 from generator.errors import SchemaError
@@ -145,11 +145,12 @@ class PagePlan:
 
 @dataclass(frozen=True)
 class _TypeReference:
-    """A `[...]` reference to a message or enum: where it points depends on the page."""
+    """A `[...]` reference to a message, enum or field: where it points depends on the page."""
 
     text: str
-    host: str  # the message or enum a page must render for the link to stay on it
-    anchor: str
+    anchor: str  # the message's or enum's full name
+    host: str  # the message whose section on a page keeps the link on it ("" for none)
+    target: str  # whose page the link points to otherwise (see `_link_targets`)
 
 
 # A comment with its references resolved as far as they can be without knowing the page.
@@ -161,7 +162,7 @@ class _SectionInputs:
     """What a message's section can take from the page it is on."""
 
     references: bool  # its comments have `[...]`, which may name the page's rpcs
-    hosts: tuple[str, ...]  # what its references point to: on this page or elsewhere
+    types: tuple[_TypeReference, ...]  # links on the page itself or to another one
     linked: tuple[str, ...]  # messages its rows link to: suffixed anchors in tree 2
 
 
@@ -382,7 +383,7 @@ class DocsBuilder:
             self._is_output_operation(section),
             (operation.metadata, operation.response) if operation else None,
             plan.service.full_name if inputs.references else "",
-            tuple(host in plan.messages or host in plan.enums for host in inputs.hosts),
+            tuple(self._is_local(reference, plan) for reference in inputs.types),
             tuple(name for name in linked if name in plan.tree1)
             if section.tree == 2
             else (),
@@ -406,8 +407,8 @@ class DocsBuilder:
             if item.message_type:
                 linked.append(item.message_type)
         comments += (oneof.comment for oneof in message.oneofs)
-        hosts = {
-            segment.host
+        types = {
+            segment
             for comment in comments
             if "[" in comment
             for segment in self._parse(comment.rstrip(), message, service)
@@ -415,7 +416,7 @@ class DocsBuilder:
         }
         found = self._inputs[key] = _SectionInputs(
             references=any("[" in comment for comment in comments),
-            hosts=tuple(sorted(hosts)),
+            types=tuple(sorted(types, key=lambda reference: reference.text)),
             linked=tuple(linked),
         )
         return found
@@ -712,26 +713,61 @@ class DocsBuilder:
         )
 
     def _type_link(self, reference: _TypeReference, plan: PagePlan) -> str:
-        """`#anchor` if this page renders the target, else the page that does, else plain text."""
-        if reference.host in plan.messages or reference.host in plan.enums:
+        """`#anchor` on the page it is documented on, else that page's URL, else plain text."""
+        if self._is_local(reference, plan):
             return f"[{reference.text}](#{reference.anchor})"
-        target = self._link_targets.get(reference.host)
+        target = self._link_targets.get(reference.target)
         if target is None:
             return f"[{reference.text}]"
         return f"[{reference.text}]({target.url}#{reference.anchor})"
 
+    def _is_local(self, reference: _TypeReference, plan: PagePlan) -> bool:
+        return reference.host in plan.messages or self._link_targets.get(reference.target) is plan
+
     def _resolve(
         self, text: str, scope: Message | None, service: Service
     ) -> str | _TypeReference | None:
-        url = self._method_url(text, service)
-        if url:
-            return f"[{text}]({url})"
-        reference = self._type_reference(text, scope, service)
-        if reference is not None:
-            return reference
-        if scope and text in self._field_names(scope):
-            return f"`{text}`"
-        return None
+        """What `[text]` stands for: an rpc, a message, enum or field, or a field of the
+        comment's message. Names resolve as protobuf resolves them from the comment's message
+        (or the rpc's service); one that resolves to nothing there is looked up in every
+        package of the request, and must name one element there."""
+        if service.method(text):
+            return f"[{text}]({self.page_url(service, text)}#{text})"
+        scope_name = scope.full_name if scope else service.full_name
+        for lookup in (scope_name, None):
+            url = self._method_url(text, lookup)
+            if url:
+                return f"[{text}]({url})"
+            reference = self._type_reference(text, lookup)
+            if reference is not None:
+                return reference
+            if lookup and scope and text in self._field_names(scope):
+                return f"`{text}`"
+        return self._configured_method_url(text)
+
+    def _find(self, name: str, scope: str | None, exists: Callable[[str], bool]) -> str | None:
+        """`name` resolved from `scope` as protobuf does; for scope None, the one element of
+        the request that is some package's element `name` (`LogLevel.Level`,
+        `v1.LogLevel.Level`...), if exactly one is."""
+        if scope is not None:
+            return resolve_name(name, scope, exists)
+        found = [candidate for candidate in self._by_relative_name.get(name, ()) if exists(candidate)]
+        return found[0] if len(found) == 1 else None
+
+    @cached_property
+    def _by_relative_name(self) -> dict[str, list[str]]:
+        """Messages, enums and services by their names relative to a package, also with the
+        package's last parts: `yandex.cloud.logging.v1.LogLevel.Level` is found by
+        `LogLevel.Level`, `v1.LogLevel.Level`, ... and by its full name."""
+        index: dict[str, list[str]] = {}
+        elements = [*self.api.messages.values(), *self.api.enums.values(), *self.services.values()]
+        for element in elements:
+            package = element.package.split(".") if element.package else []
+            relative = element.full_name[len(element.package) + 1 :] if package else element.full_name
+            for depth in range(len(package), -1, -1):
+                key = ".".join([*package[depth:], relative])
+                index.setdefault(key, []).append(element.full_name)
+        return index
 
     def _field_names(self, message: Message) -> frozenset[str]:
         found = self._fields.get(message.full_name)
@@ -741,55 +777,58 @@ class DocsBuilder:
             )
         return found
 
-    def _method_url(self, text: str, service: Service) -> str | None:
-        if service.method(text):
-            return f"{self.page_url(service, text)}#{text}"
-        if "." not in text:
+    def _method_url(self, text: str, scope: str | None) -> str | None:
+        """`[Service.Method]`, `[package.Service.Method]`: the rpc's page."""
+        service_name, _, method_name = text.rpartition(".")
+        if not service_name:
             return None
-        service_name, method_name = text.rsplit(".", 1)
-        target_name = resolve_name(
-            service_name, service.package, lambda candidate: candidate in self.services
-        )
-        if target_name is not None:
-            target = self.services[target_name]
-            return (
-                f"{self.page_url(target, method_name)}#{method_name}"
-                if target.method(method_name)
-                else None
-            )
-        # A service the request does not contain: link by the URL scheme if its package is configured.
+        target = self._find(service_name, scope, lambda name: name in self.services)
+        if target is None or not self.services[target].method(method_name):
+            return None
+        return f"{self.page_url(self.services[target], method_name)}#{method_name}"
+
+    def _configured_method_url(self, text: str) -> str | None:
+        """A service of a package the request has no service of: linked by the URL scheme if
+        the package is configured."""
+        service_name, _, method_name = text.rpartition(".")
         package, _, short = service_name.rpartition(".")
         if (
             package
+            and package not in self.settings
             and self.config.is_configured(package)
             and short.endswith("Service")
             and method_name[:1].isupper()
         ):
             link_base = self.package_docs(package).link_base
-            return f"{link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name}"
+            return f"[{text}]({link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name})"
         return None
 
-    def _type_reference(
-        self, text: str, scope: Message | None, service: Service
-    ) -> str | _TypeReference | None:
+    def _type_reference(self, text: str, scope: str | None) -> str | _TypeReference | None:
         """`[Message]`, `[Message.Enum]`, `[Message.field]` or a well-known type."""
         if text in WELL_KNOWN_LINKS or text in WELL_KNOWN_TYPES:
             return f"[{text}]({well_known_link(text)})"
-        scope_name = scope.full_name if scope else service.full_name
-        target = self.api.resolve(text, scope_name)
+        target = self._find(text, scope, self._is_type)
         if target is not None and target.startswith("google."):
             link = well_known_link(target)
             return f"[{text}]({link})" if link else None
+        if target in self.api.enums:
+            # A nested enum is documented with its message, or else where its values are listed.
+            parent = target.rpartition(".")[0]
+            host = parent if parent in self.api.messages else ""
+            return _TypeReference(text, target, host, target)
         if target is not None:
-            return _TypeReference(text, target, target)
-        if "." in text:
-            prefix, field_name = text.rsplit(".", 1)
-            owner = self.api.resolve(prefix, scope_name)
-            if owner in self.api.messages and field_name in self._field_names(
+            return _TypeReference(text, target, target, target)
+        prefix, _, field_name = text.rpartition(".")
+        if prefix:
+            owner = self._find(prefix, scope, lambda name: name in self.api.messages)
+            if owner is not None and field_name in self._field_names(
                 self.api.messages[owner]
             ):
-                return _TypeReference(text, owner, owner)
+                return _TypeReference(text, owner, owner, owner)
         return None
+
+    def _is_type(self, name: str) -> bool:
+        return name in self.api.messages or name in self.api.enums
 
 
 def _operation_override(operation: OperationTypes | None, item: Field) -> str | None:

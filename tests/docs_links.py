@@ -4,7 +4,8 @@ A link is checked when it points into the run: `#anchor` on its own page, or
 `<link base>/<Service>/<rpc>#anchor` of a package of the run. Other URLs (written by hand in
 comments, or well-known types') are counted as external. A page's anchors are its sections'
 `{#...}` ids, its rpc's name (what `[Service.Method]` links name), and the full names of the
-enums whose values its rows list (what `[Message.Enum]` links name).
+enums its sections' messages declare or whose values its rows list (what `[Message.Enum]`
+links name).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class LinkReport:
         )
 
 
-def page_anchors(content: str, api: Api) -> set[str]:
+def page_anchors(
+    content: str, api: Api, nested_enums: Mapping[str, list[str]]
+) -> set[str]:
     anchors = set(_HEADING.findall(content))
     title = _TITLE.search(content)
     if title:
@@ -54,6 +57,7 @@ def page_anchors(content: str, api: Api) -> set[str]:
             anchors.update(
                 item.type.name for item in message.fields if item.type.kind is Kind.ENUM
             )
+            anchors.update(nested_enums.get(message.full_name, ()))
     return anchors
 
 
@@ -61,7 +65,12 @@ def check_links(
     pages: Mapping[str, str], api: Api, source_paths: Mapping[str, str]
 ) -> LinkReport:
     """`source_paths` maps each link base of the run to the source path of its pages."""
-    anchors = {path: page_anchors(content, api) for path, content in pages.items()}
+    nested_enums: dict[str, list[str]] = {}
+    for enum in api.enums:
+        nested_enums.setdefault(enum.rpartition(".")[0], []).append(enum)
+    anchors = {
+        path: page_anchors(content, api, nested_enums) for path, content in pages.items()
+    }
     report = LinkReport(pages=len(pages))
     for path, content in pages.items():
         signature = _SIGNATURE.search(content)
