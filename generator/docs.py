@@ -20,6 +20,7 @@ from generator.model import (
     OPERATION,
     WELL_KNOWN_TYPES,
     Api,
+    Enum,
     Field,
     Kind,
     Message,
@@ -65,7 +66,9 @@ class DocsFormat:
     source_path: bool  # the front matter names the page's path
     constraints: bool  # constraint sentences close a row's description
     unspecified_values: bool  # enum value lists include `*_UNSPECIFIED`
-    expand_operations: bool  # an Operation's metadata and response are the rpc's option types
+    expand_operations: (
+        bool  # an Operation's metadata and response are the rpc's option types
+    )
 
 
 DOCS_FORMATS = {
@@ -183,7 +186,10 @@ class DocsBuilder:
     whole request, as the official reference is built from the whole API."""
 
     def __init__(
-        self, api: Api, config: DocsConfig, docs_format: DocsFormat = DOCS_FORMATS["classic"]
+        self,
+        api: Api,
+        config: DocsConfig,
+        docs_format: DocsFormat = DOCS_FORMATS["classic"],
     ) -> None:
         self.api = api
         self.config = config
@@ -194,7 +200,9 @@ class DocsBuilder:
         self._plans: dict[str, PagePlan] = {}
         self._enum_fields: dict[str, frozenset[str]] = {}
         self._fields: dict[str, frozenset[str]] = {}
-        self._objects: dict[str, str] = {}  # JSON of messages whose expansion never varies
+        self._objects: dict[str, str] = (
+            {}
+        )  # JSON of messages whose expansion never varies
         self._segments: dict[tuple[str, str, str], _Segments] = {}
         self._value_lists: dict[str, str] = {}
         self._inputs: dict[tuple[str, str], _SectionInputs] = {}
@@ -297,7 +305,11 @@ class DocsBuilder:
         seen: set[str] = set()
 
         def visit(name: str) -> None:
-            if name in seen or name.startswith("google.") or name not in self.api.messages:
+            if (
+                name in seen
+                or name.startswith("google.")
+                or name not in self.api.messages
+            ):
                 return
             seen.add(name)
             emitted.append(name)
@@ -330,7 +342,9 @@ class DocsBuilder:
         its own package first; among them its service's Get page for a resource, else the first
         page that renders it (services by name, rpcs in declaration order)."""
         ranked: dict[str, tuple[int, PagePlan]] = {}
-        for service in sorted(self.services.values(), key=lambda s: (s.package, s.name)):
+        for service in sorted(
+            self.services.values(), key=lambda s: (s.package, s.name)
+        ):
             resource = service.resource.message if service.resource else ""
             for method in service.methods:
                 plan = self.plan(service, method)
@@ -384,9 +398,11 @@ class DocsBuilder:
             (operation.metadata, operation.response) if operation else None,
             plan.service.full_name if inputs.references else "",
             tuple(self._is_local(reference, plan) for reference in inputs.types),
-            tuple(name for name in linked if name in plan.tree1)
-            if section.tree == 2
-            else (),
+            (
+                tuple(name for name in linked if name in plan.tree1)
+                if section.tree == 2
+                else ()
+            ),
         )
         found = self._sections.get(key)
         if found is None:
@@ -424,7 +440,9 @@ class DocsBuilder:
     def _value_comments(self, item: Field) -> Iterator[str]:
         """The comments of the enum values a field's row lists."""
         if item.type.kind is _ENUM and item.type.name in self.api.enums:
-            yield from (value.comment for value in self.api.enums[item.type.name].values)
+            yield from (
+                value.comment for value in self.api.enums[item.type.name].values
+            )
 
     @staticmethod
     def _is_output_operation(section: SectionPlan) -> bool:
@@ -460,9 +478,12 @@ class DocsBuilder:
             rows=tuple(rows),
         )
 
-    def _row_parts(self, message: Message) -> tuple[tuple[str, str | None, str | None], ...]:
+    def _row_parts(
+        self, message: Message
+    ) -> tuple[tuple[str, str | None, str | None], ...]:
         """Per field: the row's name, and its type cell and description where they read the
-        same on every page (None where they do not: a link to a message, a reference)."""
+        same on every page (None where they do not: a link to a message, a reference).
+        """
         found = self._rows.get(message.full_name)
         if found is not None:
             return found
@@ -525,7 +546,9 @@ class DocsBuilder:
             return ""
         lines = []
         for value in enum.values:
-            if not self.format.unspecified_values and value.name.endswith("_UNSPECIFIED"):
+            if not self.format.unspecified_values and value.name.endswith(
+                "_UNSPECIFIED"
+            ):
                 continue
             comment = self.rewrite(value.comment, message, plan)
             if not comment:
@@ -633,7 +656,8 @@ class DocsBuilder:
             name: [
                 item.type.name
                 for item in message.fields
-                if item.type.kind is Kind.MESSAGE and item.type.name in self.api.messages
+                if item.type.kind is Kind.MESSAGE
+                and item.type.name in self.api.messages
             ]
             for name, message in self.api.messages.items()
         }
@@ -722,7 +746,10 @@ class DocsBuilder:
         return f"[{reference.text}]({target.url}#{reference.anchor})"
 
     def _is_local(self, reference: _TypeReference, plan: PagePlan) -> bool:
-        return reference.host in plan.messages or self._link_targets.get(reference.target) is plan
+        return (
+            reference.host in plan.messages
+            or self._link_targets.get(reference.target) is plan
+        )
 
     def _resolve(
         self, text: str, scope: Message | None, service: Service
@@ -745,13 +772,19 @@ class DocsBuilder:
                 return f"`{text}`"
         return self._configured_method_url(text)
 
-    def _find(self, name: str, scope: str | None, exists: Callable[[str], bool]) -> str | None:
+    def _find(
+        self, name: str, scope: str | None, exists: Callable[[str], bool]
+    ) -> str | None:
         """`name` resolved from `scope` as protobuf does; for scope None, the one element of
         the request that is some package's element `name` (`LogLevel.Level`,
         `v1.LogLevel.Level`...), if exactly one is."""
         if scope is not None:
             return resolve_name(name, scope, exists)
-        found = [candidate for candidate in self._by_relative_name.get(name, ()) if exists(candidate)]
+        found = [
+            candidate
+            for candidate in self._by_relative_name.get(name, ())
+            if exists(candidate)
+        ]
         return found[0] if len(found) == 1 else None
 
     @cached_property
@@ -760,10 +793,14 @@ class DocsBuilder:
         package's last parts: `yandex.cloud.logging.v1.LogLevel.Level` is found by
         `LogLevel.Level`, `v1.LogLevel.Level`, ... and by its full name."""
         index: dict[str, list[str]] = {}
-        elements = [*self.api.messages.values(), *self.api.enums.values(), *self.services.values()]
+        elements: list[Message | Enum | Service] = [
+            *self.api.messages.values(),
+            *self.api.enums.values(),
+            *self.services.values(),
+        ]
         for element in elements:
             package = element.package.split(".") if element.package else []
-            relative = element.full_name[len(element.package) + 1 :] if package else element.full_name
+            relative = element.full_name.removeprefix(f"{element.package}.")
             for depth in range(len(package), -1, -1):
                 key = ".".join([*package[depth:], relative])
                 index.setdefault(key, []).append(element.full_name)
@@ -803,7 +840,9 @@ class DocsBuilder:
             return f"[{text}]({link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name})"
         return None
 
-    def _type_reference(self, text: str, scope: str | None) -> str | _TypeReference | None:
+    def _type_reference(
+        self, text: str, scope: str | None
+    ) -> str | _TypeReference | None:
         """`[Message]`, `[Message.Enum]`, `[Message.field]` or a well-known type."""
         if text in WELL_KNOWN_LINKS or text in WELL_KNOWN_TYPES:
             return f"[{text}]({well_known_link(text)})"
@@ -811,7 +850,7 @@ class DocsBuilder:
         if target is not None and target.startswith("google."):
             link = well_known_link(target)
             return f"[{text}]({link})" if link else None
-        if target in self.api.enums:
+        if target is not None and target in self.api.enums:
             # A nested enum is documented with its message, or else where its values are listed.
             parent = target.rpartition(".")[0]
             host = parent if parent in self.api.messages else ""

@@ -98,8 +98,12 @@ def compile_tree(
             rejected: dict[str, str] = {}
             for line in result.stderr.splitlines():
                 match = _PROTOC_ERROR.match(line)
-                if match and match["file"] in files:
-                    rejected.setdefault(match["file"], match["message"])
+                if match is None:
+                    continue
+                # protoc names a file by its path on disk when it read it from there.
+                name = match["file"].removeprefix(f"{root}/")
+                if name in files:
+                    rejected.setdefault(name, match["message"])
             if not rejected:
                 raise GeneratorError(f"protoc failed:\n{result.stderr.strip()}")
             for name, message in rejected.items():
@@ -157,7 +161,10 @@ def main(arguments: Sequence[str] | None = None) -> None:
         "--proto", type=Path, required=True, help="the root of the API's .proto files"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("var/docs"), help="where pages go (default: var/docs)"
+        "--out",
+        type=Path,
+        default=Path("var/docs"),
+        help="where pages go (default: var/docs)",
     )
     parser.add_argument(
         "--format",

@@ -69,7 +69,8 @@ def check_links(
     for enum in api.enums:
         nested_enums.setdefault(enum.rpartition(".")[0], []).append(enum)
     anchors = {
-        path: page_anchors(content, api, nested_enums) for path, content in pages.items()
+        path: page_anchors(content, api, nested_enums)
+        for path, content in pages.items()
     }
     report = LinkReport(pages=len(pages))
     for path, content in pages.items():
@@ -79,7 +80,9 @@ def check_links(
             target_path, _, anchor = url.partition("#")
             if not target_path:
                 # The signature names a `google.*` output by its full name: §2 of the format.
-                in_signature = signature and signature.start() <= match.start() < signature.end()
+                in_signature = (
+                    signature and signature.start() <= match.start() < signature.end()
+                )
                 if in_signature and anchor.startswith("google."):
                     continue
                 report.same_page += 1

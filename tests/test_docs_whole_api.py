@@ -21,7 +21,8 @@ from docs_links import check_links
 from generator.docs_config import load_docs_config
 from generator.docs_tree import compile_tree
 from generator.model import Api, build_api
-from support import ROOT, SHARED, run_plugin
+from support import PROTO, ROOT, SHARED, make_request, run_plugin
+from test_docs_golden import DOCS_CASES, GARDEN_FILES
 
 CORPUS = SHARED / "corpus" / "cloudapi-00e9ff0.tar.gz"
 CORPUS_CONFIG = ROOT / "tests" / "corpus_docs.toml"
@@ -37,13 +38,15 @@ def _request(
 
 
 def _run(
-    request: plugin_pb2.CodeGeneratorRequest,
+    request: plugin_pb2.CodeGeneratorRequest, config: Path = CORPUS_CONFIG
 ) -> tuple[dict[str, str], Api, dict[str, str]]:
     """The pages of a run, its model, and the source path of each link base of the run."""
+    request.parameter += f",docs_config={config}"
     pages = run_plugin(request)
     api = build_api(request.proto_file, request.file_to_generate)
-    config = load_docs_config(CORPUS_CONFIG)
-    settings = config.for_run(service.package for service in api.services)
+    settings = load_docs_config(str(config)).for_run(
+        service.package for service in api.services
+    )
     return pages, api, {s.link_base: s.source_path for s in settings.values()}
 
 
@@ -57,11 +60,29 @@ def _rpc_count(request: plugin_pb2.CodeGeneratorRequest) -> int:
     )
 
 
+def test_link_check_reports_links_to_missing_pages_and_anchors() -> None:
+    files = [*GARDEN_FILES, "acme/tools/v1/shed.proto"]  # every page linked to
+    request = make_request(files, "targets=docs", roots=(DOCS_CASES, PROTO))
+    pages, api, source_paths = _run(request, DOCS_CASES / "docs.toml")
+    assert not check_links(pages, api, source_paths).dangling
+    get = "en/_api-ref-grpc/garden/v1/api-ref/grpc/Plant/get.md"
+    pages[get] = (
+        pages[get]
+        .replace("(#acme.garden.v1.Plant.Leaf)", "(#acme.garden.v1.Plant.Root)", 1)
+        .replace("/Forecast/list#List)", "/Forecast/lists#List)", 1)
+    )
+    dangling = check_links(pages, api, source_paths).dangling
+    assert len(dangling) == 2, dangling
+    assert "no such anchor" in dangling[0] or "no such anchor" in dangling[1]
+
+
 # --- the public API from ../shared/corpus ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def corpus_request(tmp_path_factory: pytest.TempPathFactory) -> plugin_pb2.CodeGeneratorRequest:
+def corpus_request(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> plugin_pb2.CodeGeneratorRequest:
     if not CORPUS.exists():
         pytest.skip(f"{CORPUS} is absent (a fresh clone has no ../shared)")
     root = tmp_path_factory.mktemp("corpus")
@@ -82,9 +103,7 @@ class Runs:
         if docs_format not in self.done:
             run = plugin_pb2.CodeGeneratorRequest()
             run.CopyFrom(self.request)
-            run.parameter = (
-                f"targets=docs,docs_format={docs_format},docs_config={CORPUS_CONFIG}"
-            )
+            run.parameter = f"targets=docs,docs_format={docs_format}"
             self.done[docs_format] = _run(run)
         return self.done[docs_format]
 
@@ -110,16 +129,35 @@ def test_corpus_links_point_to_pages_and_anchors_of_the_run(
     assert report.cross_page > 1000 and report.same_page > 10_000, report.summary()
 
 
+@pytest.mark.parametrize("docs_format", FORMATS)
+def test_corpus_reference_to_another_package_links_to_its_first_page(
+    corpus_runs: Runs, docs_format: str
+) -> None:
+    """docs-format.md §8: `[LogLevel.Level]` in Workflows names the logging package's enum;
+    it links to the first page of that package (services by name, rpcs in declaration order)
+    that lists its values: ExportService.Get in this commit of the API."""
+    pages, _, _ = corpus_runs(docs_format)
+    workflow = pages[
+        "en/_api-ref-grpc/serverless/workflows/v1/workflows/api-ref/grpc/Workflow/get.md"
+    ]
+    assert (
+        "See [LogLevel.Level](/docs/logging/api-ref/grpc/Export/get"
+        "#yandex.cloud.logging.v1.LogLevel.Level) for details."
+    ) in workflow
+
+
 def test_corpus_current_format_reproduces_reference_pages(corpus_runs: Runs) -> None:
     reference = sorted(REFERENCE_CURRENT.rglob("*.md"))
     assert reference, f"no pages under {REFERENCE_CURRENT}"
     pages, _, _ = corpus_runs("current")
+    assert len(reference) == 2
     for page in reference:
         published = f"en/_api-ref-grpc/{page.relative_to(REFERENCE_CURRENT)}"
         assert pages[published] == page.read_text(encoding="utf-8"), published
 
 
 # --- the same API from the official SDK wheel's descriptors ------------------------------------
+
 
 def serialized_file(module: Path) -> bytes | None:
     """The FileDescriptorProto a generated _pb2 module registers: `AddSerializedFile(b'...')`."""
@@ -165,7 +203,9 @@ def sdk_descriptors(site_packages: Path) -> list[descriptor_pb2.FileDescriptorPr
 @pytest.fixture(scope="module")
 def sdk_runs() -> Runs:
     if not SDK_SITE_PACKAGES:
-        pytest.fail("the official SDK's virtualenv is missing: `make test` creates .venv-sdk")
+        pytest.fail(
+            "the official SDK's virtualenv is missing: `make test` creates .venv-sdk"
+        )
     files = sdk_descriptors(SDK_SITE_PACKAGES[0])
     generate = [proto.name for proto in files if proto.name.startswith("yandex/")]
     return Runs(_request(files, generate))
