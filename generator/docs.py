@@ -31,7 +31,7 @@ from generator.model import (
     TypeRef,
     resolve_name,
 )
-from generator.render import render
+from generator.render import macro, render
 from generator.rules import Constraint
 
 _PROTOBUF_DOCS = "https://developers.google.com/protocol-buffers/docs/reference"
@@ -164,7 +164,9 @@ _Segments = tuple[Union[str, _TypeReference], ...]
 class _SectionInputs:
     """What a message's section can take from the page it is on."""
 
-    references: bool  # its comments have `[...]`, which may name the page's rpcs
+    references: tuple[
+        str, ...
+    ]  # its comments with `[...]`, which may name the page's rpcs
     types: tuple[_TypeReference, ...]  # links on the page itself or to another one
     linked: tuple[str, ...]  # messages its rows link to: suffixed anchors in tree 2
 
@@ -205,10 +207,12 @@ class DocsBuilder:
         )  # JSON of messages whose expansion never varies
         self._segments: dict[tuple[str, str, str], _Segments] = {}
         self._value_lists: dict[str, str] = {}
-        self._inputs: dict[tuple[str, str], _SectionInputs] = {}
+        self._inputs: dict[str, _SectionInputs] = {}
+        self._inputs_by_service: dict[tuple[str, str], _SectionInputs] = {}
         self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
         self._sections: dict[tuple[object, ...], Section] = {}
         self._rendered: dict[Section, str] = {}
+        self._section_layout = macro("_docs_section.md.j2", "section")
 
     def package_docs(self, package: str) -> PackageDocs:
         return self.settings.get(package) or self.config.package(package)
@@ -235,9 +239,7 @@ class DocsBuilder:
         for section in page.sections:
             text = self._rendered.get(section)
             if text is None:
-                text = self._rendered[section] = render(
-                    "_docs_section.md.j2", section=section
-                )
+                text = self._rendered[section] = self._section_layout(section)
             sections.append(text)
         return render("docs_page.md.j2", page=page, sections=sections)
 
@@ -410,32 +412,41 @@ class DocsBuilder:
         return found
 
     def _section_inputs(self, name: str, service: Service) -> _SectionInputs:
-        key = (name, service.full_name)
-        found = self._inputs.get(key)
-        if found is not None:
+        """What a section takes from its page; the service matters only to references."""
+        found = self._inputs.get(name)
+        if found is None:
+            message = self.api.messages[name]
+            comments = [message.comment]
+            linked = []
+            for item in message.fields:
+                comments.append(item.comment)
+                comments += self._value_comments(item)
+                if item.message_type:
+                    linked.append(item.message_type)
+            comments += (oneof.comment for oneof in message.oneofs)
+            found = self._inputs[name] = _SectionInputs(
+                tuple(comment.rstrip() for comment in comments if "[" in comment),
+                (),
+                tuple(linked),
+            )
+        if not found.references:
             return found
-        message = self.api.messages[name]
-        comments = [message.comment]
-        linked = []
-        for item in message.fields:
-            comments.append(item.comment)
-            comments += self._value_comments(item)
-            if item.message_type:
-                linked.append(item.message_type)
-        comments += (oneof.comment for oneof in message.oneofs)
-        types = {
-            segment
-            for comment in comments
-            if "[" in comment
-            for segment in self._parse(comment.rstrip(), message, service)
-            if isinstance(segment, _TypeReference)
-        }
-        found = self._inputs[key] = _SectionInputs(
-            references=any("[" in comment for comment in comments),
-            types=tuple(sorted(types, key=lambda reference: reference.text)),
-            linked=tuple(linked),
-        )
-        return found
+        key = (name, service.full_name)
+        with_service = self._inputs_by_service.get(key)
+        if with_service is None:
+            message = self.api.messages[name]
+            types = {
+                segment
+                for comment in found.references
+                for segment in self._parse(comment, message, service)
+                if isinstance(segment, _TypeReference)
+            }
+            with_service = self._inputs_by_service[key] = _SectionInputs(
+                found.references,
+                tuple(sorted(types, key=lambda reference: reference.text)),
+                found.linked,
+            )
+        return with_service
 
     def _value_comments(self, item: Field) -> Iterator[str]:
         """The comments of the enum values a field's row lists."""
@@ -456,7 +467,11 @@ class DocsBuilder:
         for (name, cell, description), item in zip(
             self._row_parts(message), message.fields
         ):
-            override = _operation_override(section.operation, item)
+            override = (
+                _operation_override(section.operation, item)
+                if section.operation
+                else None
+            )
             if override:
                 cell = self._message_cell(override, plan, section)
             elif cell is None:

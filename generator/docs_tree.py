@@ -13,6 +13,7 @@ to stderr; pages are written below OUT at their source paths, and nothing else t
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import subprocess
 import sys
@@ -70,6 +71,7 @@ def compile_tree(
     the files importing them) are left out and protoc runs again on the rest."""
     imports_only = import_roots(root, includes)
     files = proto_files(root, imports_only)
+    report(f"compiling {len(files)} .proto files under {root}")
     skipped: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "descriptors.pb"
@@ -130,11 +132,9 @@ def write_docs(
     api = build_api(compiled.descriptors.file, compiled.files, parsed.strict)
     for problem in api.problems:
         report(problem.warning)
-    total = sum(
-        len(service.methods)
-        for proto_file in api.generated_files
-        for service in proto_file.services
-    )
+    services = [s for proto_file in api.generated_files for s in proto_file.services]
+    total = sum(len(service.methods) for service in services)
+    report(f"writing {total} pages of {len(services)} services to {out}")
     written = 0
     step = max(total // 10, 1)
     for path, content in docs_pages(api, parsed):
@@ -144,9 +144,8 @@ def write_docs(
         written += 1
         if written % step == 0 or written == total:
             report(f"pages: {written}/{total}")
-    services = sum(len(f.services) for f in api.generated_files)
     report(
-        f"wrote {written} pages ({services} services, {len(compiled.files)} files) to {out} "
+        f"wrote {written} pages ({len(services)} services, {len(compiled.files)} files) to {out} "
         f"in {time.perf_counter() - started:.1f} s"
         + (f"; {len(compiled.skipped)} files skipped" if compiled.skipped else "")
     )
@@ -190,6 +189,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
     )
     if not parsed.proto.is_dir():
         raise SystemExit(f"--proto {parsed.proto}: not a directory")
+    gc.disable()  # one run, then the process ends: see plugin.main
     try:
         write_docs(
             parsed.proto,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 from importlib import resources
 
 import jinja2
@@ -23,3 +24,11 @@ def environment() -> jinja2.Environment:
 
 def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
+
+
+def macro(template: str, name: str) -> Callable[..., str]:
+    """A macro of a template, to call from Python: much cheaper than a render per call."""
+    found: Callable[..., str] = getattr(
+        environment().get_template(template).module, name
+    )
+    return found

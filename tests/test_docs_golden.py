@@ -47,7 +47,9 @@ def image_pages() -> dict[str, str]:
 
 def test_reference_pages_exist() -> None:
     if not SHARED.exists():
-        pytest.skip(f"{SHARED} is absent (a fresh clone): no reference pages to compare")
+        pytest.skip(
+            f"{SHARED} is absent (a fresh clone): no reference pages to compare"
+        )
     assert len(REFERENCE_PAGES) >= 3, f"no reference pages under {REFERENCE}"
 
 

@@ -1402,11 +1402,12 @@ def _symbols(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> set[str]:
 PARAMETERS = st.one_of(
     st.just(""),
     st.builds(
-        lambda targets, constraints, unique, page: ",".join(
+        lambda targets, constraints, docs_format, unique, page: ",".join(
             item
             for item in (
                 f"targets={'+'.join(targets)}" if targets else "",
                 f"constraints={constraints}" if constraints else "",
+                f"docs_format={docs_format}" if docs_format else "",
                 f"unique_names={unique}" if unique else "",
                 f"default_page_size={page}" if page else "",
             )
@@ -1416,6 +1417,7 @@ PARAMETERS = st.one_of(
             st.sampled_from(["server", "client", "fieldmask", "docs"]), unique=True
         ),
         st.sampled_from(["", "true", "false"]),
+        st.sampled_from(["", "classic", "current"]),
         st.sampled_from(["", "true", "false"]),
         st.sampled_from([0, 1, 20, 1000]),
     ),
