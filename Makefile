@@ -64,15 +64,17 @@ $(TLS_DIR)/cert.pem:
 		-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout $(TLS_DIR)/key.pem -out $(TLS_DIR)/cert.pem
 
-# Every benchmark against its baseline; writes bench/RESULTS.md (about 4 minutes).
+# Every benchmark against its baseline; writes bench/RESULTS.md (about 8 minutes).
 bench: $(STAMP)
 	$(PYTHON) bench/run.py
 
-# Long fault and load tests, not run in CI: 100 SIGKILL rounds, then a 10-minute soak
-# (make soak SOAK_ARGS="--seconds 60" for a short one). About 13 minutes.
+# Long fault and load tests, not run in CI: 100 SIGKILL rounds, a 10-minute soak
+# (make soak SOAK_ARGS="--seconds 60" for a short one), then the growth test (one folder grows
+# past 100,000 images; latency and memory must stay flat). About 17 minutes.
 soak: $(STAMP)
 	CRASH_ROUNDS=100 $(PYTHON) -m pytest tests/faults/test_crash.py -q
 	$(PYTHON) bench/soak.py $(SOAK_ARGS)
+	$(PYTHON) bench/soak.py --growth
 
 # Long fuzzing (tests/fuzz with the long hypothesis profile, about 20 minutes);
 # `make test` runs the same tests with few examples.

@@ -47,6 +47,9 @@ from yandex.cloud.operation import (  # noqa: E402
 
 PYTHON = sys.executable
 CORPUS = ROOT.parent / "shared" / "corpus" / "cloudapi-00e9ff0.tar.gz"
+FILLED_FOLDER = (
+    "bench"  # where bench/filled_server.py puts the images, and _update_load works
+)
 
 
 @dataclass
@@ -354,7 +357,7 @@ def _update_load(
     for index in range(clients):
         operation = stub.Create(
             image_service_pb2.CreateImageRequest(
-                folder_id="bench", name=f"load-{index}-{time.time_ns()}", uri="u"
+                folder_id=FILLED_FOLDER, name=f"load-{index}-{time.time_ns()}", uri="u"
             )
         )
         image = image_pb2.Image()
@@ -565,6 +568,112 @@ def bench_handler(rounds: int, calls: int) -> Result:
     )
 
 
+# --- 2b. cost that follows the page: List and Update as one folder grows ------------------------
+
+LIST_SIZES = (1_000, 10_000, 100_000)
+
+
+def _filled_server(db: str, images: int) -> Server:
+    return Server(
+        [
+            PYTHON,
+            str(ROOT / "bench" / "filled_server.py"),
+            "--db",
+            db,
+            "--images",
+            str(images),
+            "--folder",
+            FILLED_FOLDER,
+        ]
+    )
+
+
+def _list_p50(address: str, order_by: str, calls: int) -> float:
+    """Median seconds of a List of 20 in the filled folder, paging on from page to page."""
+    with grpc.insecure_channel(address) as channel:
+        stub = image_service_pb2_grpc.ImageServiceStub(channel)
+        request = image_service_pb2.ListImagesRequest(
+            folder_id=FILLED_FOLDER, page_size=20, order_by=order_by
+        )
+        latencies = []
+        for number in range(calls + 10):  # the first ten warm up
+            started = time.perf_counter()
+            response = stub.List(request, timeout=30)
+            if number >= 10:
+                latencies.append(time.perf_counter() - started)
+            assert len(response.images) == 20, "the folder was not filled"
+            request.page_token = response.next_page_token
+        return statistics.median(latencies)
+
+
+def bench_list_and_growth(rounds: int, calls: int, seconds: float) -> list[Result]:
+    """List p50 (page_size 20) with 1,000, 10,000 and 100,000 images in the folder, default
+    order and `order_by name`, on both storages, over gRPC; and Update throughput (8 clients,
+    in the same folder) with 100,000 images against an empty store. The servers of each storage
+    run side by side and are measured in turns."""
+    results = []
+    scratch = Path(tempfile.mkdtemp(prefix="bench-list-"))
+    for storage in (":memory:", "sqlite"):
+        servers: dict[int, Server] = {}
+        try:
+            for size in (0, *LIST_SIZES):
+                db = storage if storage == ":memory:" else str(scratch / f"{size}.db")
+                servers[size] = _filled_server(db, size)
+            for order_by in ("", "name"):
+                p50 = {size: Samples() for size in LIST_SIZES}
+                for _ in range(rounds):
+                    for size in LIST_SIZES:
+                        p50[size].values.append(
+                            _list_p50(servers[size].address, order_by, calls)
+                        )
+                small, large = p50[LIST_SIZES[0]], p50[LIST_SIZES[-1]]
+                ratio = large.median / small.median
+                results.append(
+                    Result(
+                        f"server, List p50 (page_size 20, {order_by or 'default'} order, "
+                        f"one folder), storage {storage}: 1,000 → 100,000 images",
+                        "the same List at 1,000 images",
+                        small,
+                        large,
+                        "ms",
+                        "≤ 2x",
+                        ratio <= 2,
+                        ratio,
+                        scale=1000,
+                        note=(
+                            f"p50 at 1,000 / 10,000 / 100,000 images: "
+                            + " / ".join(
+                                f"{p50[size].median * 1000:.2f} ms"
+                                for size in LIST_SIZES
+                            )
+                        ),
+                    )
+                )
+            empty, full = alternate(
+                rounds,
+                lambda: _update_load(servers[0].address, 8, seconds)[0],
+                lambda: _update_load(servers[LIST_SIZES[-1]].address, 8, seconds)[0],
+            )
+            ratio = full.median / empty.median
+            results.append(
+                Result(
+                    f"server, Update with 8 clients in a folder of 100,000 images, "
+                    f"storage {storage}: throughput",
+                    "the same on an empty store",
+                    empty,
+                    full,
+                    "calls/s",
+                    "≥ 0.9x empty",
+                    ratio >= 0.9,
+                    ratio,
+                )
+            )
+        finally:
+            for server in servers.values():
+                server.stop()
+    return results
+
+
 # --- 3. field masks ---------------------------------------------------------------------------
 
 
@@ -756,7 +865,16 @@ def main() -> None:
         "--quick", action="store_true", help="fewer rounds and services (a smoke run)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--only-list",
+        action="store_true",
+        help="run the List and growth benchmarks alone (prints, writes nothing)",
+    )
     arguments = parser.parse_args()
+    if arguments.only_list:
+        for result in bench_list_and_growth(2, 100, 3.0):
+            print(result)
+        return
     rounds = 2 if arguments.quick else 5
     started = time.perf_counter()
     results = bench_plugin(rounds, 30 if arguments.quick else 300)
@@ -770,6 +888,9 @@ def main() -> None:
     results += bench_server(2 if arguments.quick else 5, seconds)
     results.append(bench_handler(rounds, 2000 if arguments.quick else 10000))
     results += bench_calibration(1 if arguments.quick else 3, seconds)
+    results += bench_list_and_growth(
+        2 if arguments.quick else 3, 50 if arguments.quick else 200, seconds
+    )
     results.append(bench_fieldmask(rounds, 2000 if arguments.quick else 20000))
     results.append(bench_client(3 if arguments.quick else 9))
     text = report(results, skipped, time.perf_counter() - started, arguments)

@@ -15,6 +15,14 @@ It fails (exit status 1) when
   shorter run), or the number of open descriptors grows at all after it;
 - the server does not stop cleanly on SIGTERM, or its database fails `PRAGMA integrity_check`.
 
+With `--growth`, it runs the growth test instead: 8 clients create images in one folder until
+it holds more than 100,000 (`--images`), while one more lists that folder (page_size 20, by id
+and by name) and gets images, and the server's RSS is sampled. It fails when a List, Get or
+Create p50 with the folder past 90% of its size is more than twice the p50 while it held its
+first 2,000-10,000 images, when the RSS grows by more than 25% from that early window to the
+end (SQLite keeps the data on disk; with `--db :memory:` the data is in RSS and only latency is
+checked), or on any error.
+
 Progress goes to stderr; the result, in Markdown (for bench/RESULTS.md), to stdout. The server
 listens on 127.0.0.1 only; every loop is bounded in time and in count.
 """
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import os
 import random
 import shutil
@@ -363,6 +372,172 @@ def _integrity(db: str) -> str:
         connection.close()
 
 
+# --- the growth test --------------------------------------------------------------------------
+
+GROWTH_FOLDER = "growth"
+GROWTH_LIMIT = 2.0  # p50 when full / p50 when small
+GROWTH_MEMORY_LIMIT = 0.25
+EARLY = (2_000, 10_000)  # images in the folder: the early window
+
+
+def run_growth(db: str, images: int, creators: int, say: Callable[[str], None]) -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="growth-"))
+    db = db or str(scratch / "growth.sqlite3")
+    server = Server(db, scratch / "server.log")
+    created = 0
+    lock = threading.Lock()
+    stop = threading.Event()
+    # (images in the folder when the call was made, seconds), per kind of call.
+    timings: dict[str, list[tuple[int, float]]] = collections.defaultdict(list)
+    samples: list[tuple[int, int]] = []  # (images, RSS KiB)
+    errors: list[str] = []
+    known: list[str] = []
+
+    def record(kind: str, seconds: float) -> None:
+        with lock:
+            timings[kind].append((created, seconds))
+
+    def create(index: int) -> None:
+        nonlocal created
+        channel = grpc.insecure_channel(server.address)
+        stub = image_service_pb2_grpc.ImageServiceStub(channel)
+        try:
+            for number in itertools.count():
+                with lock:
+                    if created >= images or stop.is_set():
+                        return
+                request = image_service_pb2.CreateImageRequest(
+                    folder_id=GROWTH_FOLDER,
+                    name=f"g{index}-{number}-{random.randrange(10**6)}",
+                    uri="https://example.com/image.qcow2",
+                    labels={"n": str(number % 50)},
+                )
+                started = time.perf_counter()
+                operation = stub.Create(request, timeout=TIMEOUT)
+                record("Create", time.perf_counter() - started)
+                image = image_pb2.Image()
+                operation.response.Unpack(image)
+                with lock:
+                    created += 1
+                    if number % 100 == 0:
+                        known.append(image.id)
+        except grpc.RpcError as error:
+            errors.append(f"Create: {error.code().name} {error.details()}")
+            stop.set()
+        finally:
+            channel.close()
+
+    def read() -> None:
+        channel = grpc.insecure_channel(server.address)
+        stub = image_service_pb2_grpc.ImageServiceStub(channel)
+        try:
+            for number in itertools.count():
+                if stop.is_set():
+                    return
+                order_by = ("", "name")[number % 2]
+                request = image_service_pb2.ListImagesRequest(
+                    folder_id=GROWTH_FOLDER, page_size=20, order_by=order_by
+                )
+                started = time.perf_counter()
+                stub.List(request, timeout=TIMEOUT)
+                record(f"List {order_by or 'by id'}", time.perf_counter() - started)
+                with lock:
+                    image_id = random.choice(known) if known else ""
+                if image_id:
+                    started = time.perf_counter()
+                    stub.Get(
+                        image_service_pb2.GetImageRequest(image_id=image_id),
+                        timeout=TIMEOUT,
+                    )
+                    record("Get", time.perf_counter() - started)
+                time.sleep(0.01)
+        except grpc.RpcError as error:
+            errors.append(f"List/Get: {error.code().name} {error.details()}")
+            stop.set()
+        finally:
+            channel.close()
+
+    say(f"growth: {images} images in one folder, {creators} creators, db {db}")
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(creators)]
+    threads.append(threading.Thread(target=read))
+    started = time.monotonic()
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = started + 3600  # bounded, whatever happens
+        while any(t.is_alive() for t in threads[:-1]) and time.monotonic() < deadline:
+            time.sleep(2)
+            rss, _ = server.sample()
+            samples.append((created, rss))
+            say(f"  {time.monotonic() - started:6.0f} s  {created:7d} images  "
+                f"RSS {rss / 1024:7.1f} MiB")  # fmt: skip
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        stop.set()
+        stop_code = server.stop()
+    elapsed = time.monotonic() - started
+
+    violations = list(errors[:5])
+    if stop_code != 0:
+        violations.append(f"the server did not stop cleanly on SIGTERM: {stop_code}")
+    if created < images:
+        violations.append(f"only {created} of {images} images were created")
+    late_from = int(0.9 * images)
+    lines = [
+        "## Growth",
+        "",
+        f"`python bench/soak.py --growth` on {time.strftime('%Y-%m-%d')}: one folder grew to "
+        f"{created} images in {elapsed:.0f} s (storage "
+        f"{'SQLite' if db != ':memory:' else ':memory:'}).",
+        "",
+        f"| call | p50 ms with {EARLY[0]:,}–{EARLY[1]:,} images | p50 ms past {late_from:,} "
+        "| ratio | limit |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for kind, values in sorted(timings.items()):
+        early = [s for n, s in values if EARLY[0] <= n < EARLY[1]]
+        late = [s for n, s in values if n >= late_from]
+        if not early or not late:
+            violations.append(
+                f"{kind}: too few calls to compare ({len(early)}, {len(late)})"
+            )
+            continue
+        ratio = _percentile(late, 0.5) / _percentile(early, 0.5)
+        if ratio > GROWTH_LIMIT:
+            violations.append(f"{kind}: p50 grew {ratio:.2f}x")
+        lines.append(
+            f"| {kind} | {_percentile(early, 0.5) * 1000:.2f} | "
+            f"{_percentile(late, 0.5) * 1000:.2f} | {ratio:.2f} | ≤ {GROWTH_LIMIT:.0f}x |"
+        )
+    early_rss = [rss for n, rss in samples if EARLY[0] <= n < EARLY[1]]
+    if samples and early_rss:
+        memory = samples[-1][1] / statistics.median(early_rss) - 1
+        lines += [
+            "",
+            f"Server RSS: {statistics.median(early_rss) / 1024:.1f} MiB with "
+            f"{EARLY[0]:,}–{EARLY[1]:,} images, {samples[-1][1] / 1024:.1f} MiB at "
+            f"{samples[-1][0]:,} ({memory:+.0%}).",
+        ]
+        if db != ":memory:" and memory > GROWTH_MEMORY_LIMIT:
+            violations.append(
+                f"RSS grew {memory:.0%} (limit {GROWTH_MEMORY_LIMIT:.0%})"
+            )
+    else:
+        violations.append("no RSS sample in the early window")
+    verdict = "PASS" if not violations else "FAIL"
+    lines += ["", f"**{verdict}**."]
+    if violations:
+        lines += ["", "Violations:", "", *(f"- {item}" for item in violations)]
+    print("\n".join(lines))
+    if violations:
+        say(f"growth: FAIL; the database and the server log are kept in {scratch}")
+        return 1
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0] if __doc__ else None
@@ -380,7 +555,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=None, help="of the clients' choices"
     )
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="run the growth test: one folder grows past --images images",
+    )
+    parser.add_argument("--images", type=int, default=100_500)
     arguments = parser.parse_args(argv)
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    if arguments.growth:
+        return run_growth(arguments.db, arguments.images, 8, say)
     command = " ".join(
         ["python bench/soak.py", *(sys.argv[1:] if argv is None else argv)]
     )
@@ -397,9 +584,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     scratch = Path(tempfile.mkdtemp(prefix="soak-"))
     db = arguments.db or str(scratch / "soak.sqlite3")
-
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
 
     say(
         f"soak: {seconds:.0f} s, {arguments.clients} clients, db {db}, seed {seed}, "

@@ -22,7 +22,6 @@ from generator.python_names import (
     Imports,
     docstring,
     message_module,
-    module_name,
     python_literal,
 )
 
@@ -90,20 +89,6 @@ def python_name(name: str, taken: frozenset[str]) -> str:
     return name + "_" if keyword.iskeyword(name) or name in taken else name
 
 
-def paged_items(api: Api, method: Method) -> Field | None:
-    """The repeated field a paged rpc returns, when the request pages and the reply does."""
-    request, reply = api.messages.get(method.input), api.messages.get(method.output)
-    if (
-        not request
-        or not reply
-        or not request.field("page_token")
-        or not reply.field("next_page_token")
-    ):
-        return None
-    items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]
-    return items[0] if len(items) == 1 else None
-
-
 class ClientBuilder:
     def __init__(self, api: Api) -> None:
         self.api = api
@@ -133,9 +118,8 @@ class ClientBuilder:
             if method.operation:
                 modules.add(message_module(self.api, method.operation.metadata_message))
                 modules.add(message_module(self.api, method.operation.response))
-            items = paged_items(self.api, method)
-            if items:
-                modules.add(message_module(self.api, items.type.name))
+            if method.paging:
+                modules.add(message_module(self.api, method.paging.item_type))
             for item in self.api.message(method.input).fields:
                 for ref in (item.type, item.map_value):
                     if ref and ref.kind in (Kind.MESSAGE, Kind.ENUM) and ref.name:
@@ -177,11 +161,10 @@ class ClientBuilder:
                     python_name(item.name, _METHOD_PARAMETERS), item.name, annotation
                 )
             )
-        items = paged_items(self.api, method)
         kind = (
             "operation"
             if method.operation and method.output == OPERATION
-            else "pages" if items else "call"
+            else "pages" if method.paging else "call"
         )
         return ClientMethod(
             name=python_name(snake_case(method.name), _CLIENT_MEMBERS),
@@ -201,8 +184,8 @@ class ClientBuilder:
                 if kind == "operation" and method.operation
                 else ""
             ),
-            item=imports.message(items.type.name) if items else "",
-            items_field=items.name if items else "",
+            item=imports.message(method.paging.item_type) if method.paging else "",
+            items_field=method.paging.items_field if method.paging else "",
             update=update,
             id_field=(
                 service.resource.request_id_field if update and service.resource else ""
@@ -222,7 +205,3 @@ class ClientBuilder:
         if ref.kind is Kind.SCALAR:
             return _PYTHON_TYPES.get(ref.scalar, "int")
         return imports.message(ref.name)
-
-
-def client_module_name(proto_file: ProtoFile) -> str:
-    return module_name(proto_file.name, "_client")

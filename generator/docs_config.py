@@ -44,7 +44,8 @@ class DocsConfig:
         name in order, so that no two packages write their pages to the same place
         (`yandex.cloud.marketplace.v1.metering` and `yandex.cloud.marketplace.metering.v1`).
         The link base drops version parts, as the official URLs do; `for_run` keeps them where
-        that would make two packages of a run share a link base."""
+        that would make two packages of a run share a link base.
+        """
         parts = _name_parts(package)
         product = [part for part in parts if not _is_version(part)] or parts
         defaults = {

@@ -17,7 +17,6 @@ from google.protobuf import descriptor_pb2
 from generator import wire
 from generator.errors import Problem, ProblemsError
 from generator.rules import (
-    FLOAT_SCALARS,
     INTEGER_SCALARS,
     FieldRules,
     FieldShape,
@@ -59,6 +58,14 @@ SCALAR_NAMES = {
     FieldType.TYPE_SINT32: "sint32",
     FieldType.TYPE_SINT64: "sint64",
 }
+
+# Enum values of descriptor.proto as plain ints: attribute lookups on its enum wrappers are slow.
+_TYPE_ENUM = int(FieldType.TYPE_ENUM)
+_MESSAGE_TYPES = (int(FieldType.TYPE_MESSAGE), int(FieldType.TYPE_GROUP))
+_LABEL_REPEATED = int(descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED)
+_FIELD_OPTIONS = "google.protobuf.FieldOptions"
+_VALIDATION_PREFIX = VALIDATION_PACKAGE + "."
+_NO_RULES = FieldRules()
 
 # Descriptor path components (field numbers in descriptor.proto).
 _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
@@ -196,6 +203,15 @@ class OperationTypes:
 
 
 @dataclass(frozen=True)
+class Paging:
+    """How an rpc pages: its request takes a `page_token`, its reply gives the
+    `next_page_token` and holds the items in its one repeated message field."""
+
+    items_field: str
+    item_type: str  # the items' message, as a full name
+
+
+@dataclass(frozen=True)
 class Method:
     name: str
     full_name: str
@@ -206,6 +222,9 @@ class Method:
     server_streaming: bool
     operation: OperationTypes | None
     standard: StandardMethod | None = None
+    paging: Paging | None = (
+        None  # how the rpc pages, if it does (every view reads this)
+    )
 
 
 @dataclass(frozen=True)
@@ -365,15 +384,16 @@ def snake_case(name: str) -> str:
     ).lower()
 
 
+_FIRST_SPACE = re.compile("^ ", re.MULTILINE)
+
+
 def strip_comment(raw: str | bytes) -> str:
     """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
     if isinstance(raw, bytes):  # proto2 strings that are not UTF-8 come as bytes
         raw = raw.decode("utf-8", "replace")
     if raw.endswith("\n"):
         raw = raw[:-1]
-    return "\n".join(
-        line[1:] if line.startswith(" ") else line for line in raw.split("\n")
-    )
+    return _FIRST_SPACE.sub("", raw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,17 +434,17 @@ class _Builder:
             ):
                 self.raw_messages[full_name] = message
                 self.message_files[full_name] = proto_file.name
-        self.message_fields = {
-            name: {
-                f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip("."))
-                for f in message.field
-            }
-            for name, message in self.raw_messages.items()
-        }
+        self._option_fields: dict[str, dict[int, wire.OptionField]] = {}
         self.extensions = self._collect_extensions()
         self.messages: dict[str, Message] = {}
         self.enums: dict[str, Enum] = {}
         self.problems: dict[Problem, None] = {}  # ordered, without repeats
+        # Memos: equal inputs give equal (immutable) results.
+        self._decoded: dict[tuple[str, bytes], dict[str, wire.OptionValue] | str] = {}
+        self._type_refs: dict[tuple[int, str], TypeRef] = {}
+        self._rules_of: dict[
+            tuple[bytes, FieldShape], tuple[FieldRules, tuple[tuple[str, str], ...]]
+        ] = {}
 
     def build(self) -> Api:
         files = tuple(self._file(proto_file) for proto_file in self.proto_files)
@@ -471,23 +491,37 @@ class _Builder:
         return extensions
 
     def _options(self, options, extendee: str, file: str, element: str) -> dict[str, wire.OptionValue]:  # type: ignore[no-untyped-def]
+        return self._decode(extendee, options.SerializeToString(), file, element)
+
+    def _fields_of(self, message: str) -> dict[int, wire.OptionField]:
+        """How to decode the fields of a message-typed option value (MapKeySpec...)."""
+        found = self._option_fields.get(message)
+        if found is None:
+            raw = self.raw_messages.get(message)
+            found = self._option_fields[message] = {
+                f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip("."))
+                for f in (raw.field if raw else ())
+            }
+        return found
+
+    def _decode(
+        self, extendee: str, data: bytes, file: str, element: str
+    ) -> dict[str, wire.OptionValue]:
         known = self.extensions.get(extendee)
-        if not known:
+        if not known or not data:
             return {}
-        data = options.SerializeToString()
-        if not data:
+        # Many elements carry the same options (`(length) = "<=50"`): decode each once.
+        decoded = self._decoded.get((extendee, data))
+        if decoded is None:
+            try:
+                decoded = wire.decode_message(data, known, self._fields_of)
+            except wire.WireError as error:
+                decoded = f"cannot decode custom options: {error}"
+            self._decoded[(extendee, data)] = decoded
+        if isinstance(decoded, str):
+            self._problem(file, element, "", decoded, "its options are ignored")
             return {}
-        try:
-            return wire.decode_message(data, known, self.message_fields)
-        except wire.WireError as error:
-            self._problem(
-                file,
-                element,
-                "",
-                f"cannot decode custom options: {error}",
-                "its options are ignored",
-            )
-            return {}
+        return decoded
 
     # --- files, messages, enums ---------------------------------------------------------------
 
@@ -639,11 +673,17 @@ class _Builder:
         return full_name
 
     def _type_ref(self, raw: descriptor_pb2.FieldDescriptorProto) -> TypeRef:
-        if raw.type == FieldType.TYPE_ENUM:
-            return TypeRef(Kind.ENUM, name=raw.type_name.lstrip("."))
-        if raw.type in (FieldType.TYPE_MESSAGE, FieldType.TYPE_GROUP):
-            return TypeRef(Kind.MESSAGE, name=raw.type_name.lstrip("."))
-        return TypeRef(Kind.SCALAR, scalar=SCALAR_NAMES[raw.type])
+        key = (raw.type, raw.type_name)
+        found = self._type_refs.get(key)
+        if found is None:
+            if raw.type == _TYPE_ENUM:
+                found = TypeRef(Kind.ENUM, name=raw.type_name.lstrip("."))
+            elif raw.type in _MESSAGE_TYPES:
+                found = TypeRef(Kind.MESSAGE, name=raw.type_name.lstrip("."))
+            else:
+                found = TypeRef(Kind.SCALAR, scalar=SCALAR_NAMES[raw.type])
+            self._type_refs[key] = found
+        return found
 
     def _field(
         self,
@@ -655,7 +695,7 @@ class _Builder:
         comment: str,
     ) -> Field:
         type_ref = self._type_ref(raw)
-        repeated = raw.label == descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
+        repeated = raw.label == _LABEL_REPEATED
         map_key = map_value = None
         entry = (
             self.raw_messages.get(type_ref.name)
@@ -672,9 +712,6 @@ class _Builder:
             else ""
         )
         element = f"{message_name}.{raw.name}"
-        options = self._options(
-            raw.options, "google.protobuf.FieldOptions", proto_file.name, element
-        )
         return Field(
             name=raw.name,
             json_name=raw.json_name or raw.name,
@@ -682,14 +719,18 @@ class _Builder:
             type=type_ref,
             repeated=repeated,
             comment=comment,
-            rules=self._rules(
-                options,
-                type_ref,
-                repeated,
-                map_key,
-                map_value,
-                proto_file.name,
-                element,
+            rules=(
+                self._rules(
+                    raw.options,
+                    type_ref,
+                    repeated,
+                    map_key,
+                    map_value,
+                    proto_file.name,
+                    element,
+                )
+                if raw.HasField("options")
+                else _NO_RULES
             ),
             oneof=oneof,
             optional=raw.proto3_optional,
@@ -699,7 +740,7 @@ class _Builder:
 
     def _rules(
         self,
-        options: Mapping[str, wire.OptionValue],
+        raw_options: descriptor_pb2.FieldOptions,
         type_ref: TypeRef,
         repeated: bool,
         map_key: TypeRef | None,
@@ -708,14 +749,16 @@ class _Builder:
         element: str,
     ) -> FieldRules:
         """The field's constraints from its `yandex.cloud` options (rules.OPTIONS)."""
-        prefix = VALIDATION_PACKAGE + "."
+        data = raw_options.SerializeToString()
+        options = self._decode(_FIELD_OPTIONS, data, file, element)
         values = {
-            name[len(prefix) :]: value
+            name[len(_VALIDATION_PREFIX) :]: value
             for name, value in options.items()
-            if name.startswith(prefix) and "." not in name[len(prefix) :]
+            if name.startswith(_VALIDATION_PREFIX)
+            and "." not in name[len(_VALIDATION_PREFIX) :]
         }
         if not values:
-            return FieldRules()
+            return _NO_RULES
         value_type = map_value or type_ref
         shape = FieldShape(
             element=value_type.scalar
@@ -723,13 +766,26 @@ class _Builder:
             collection="map" if map_value else "repeated" if repeated else "",
             key=map_key.scalar if map_key else "",
         )
-
-        def problem(option: str, message: str) -> None:
-            self._problem(
-                file, element, f"{prefix}{option}", message, "the option is ignored"
+        # The same options on the same type mean the same: work each combination out once.
+        key = (data, shape)
+        cached = self._rules_of.get(key)
+        if cached is None:
+            problems: list[tuple[str, str]] = []
+            rules = field_rules(
+                values,
+                shape,
+                lambda option, message: problems.append((option, message)),
             )
-
-        return field_rules(values, shape, problem)
+            cached = self._rules_of[key] = (rules, tuple(problems))
+        for option, message in cached[1]:
+            self._problem(
+                file,
+                element,
+                _VALIDATION_PREFIX + option,
+                message,
+                "the option is ignored",
+            )
+        return cached[0]
 
     # --- services -----------------------------------------------------------------------------
 
@@ -751,6 +807,9 @@ class _Builder:
                 method_name,
             )
             operation = options.get(OPERATION_OPTION)
+            input_name = raw_method.input_type.lstrip(".")
+            output_name = raw_method.output_type.lstrip(".")
+            streaming = raw_method.client_streaming or raw_method.server_streaming
             methods.append(
                 Method(
                     name=raw_method.name,
@@ -764,6 +823,14 @@ class _Builder:
                         self._operation_types(operation, proto_file, method_name)
                         if isinstance(operation, dict)
                         else None
+                    ),
+                    paging=(
+                        None
+                        if streaming
+                        else _paging(
+                            self.messages.get(input_name),
+                            self.messages.get(output_name),
+                        )
                     ),
                 )
             )
@@ -980,25 +1047,34 @@ def _standard_kind(
         return None
     if method.output == resource and has_id:
         return StandardMethod.GET
-    if _is_paged(request, output):
-        items = [f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE]
-        if len(items) == 1 and items[0].type.name == resource:
+    if method.paging and _lists_like_the_runtime(request):
+        if method.paging.item_type == resource:
             return StandardMethod.LIST
-        if len(items) == 1 and items[0].type.name == OPERATION and has_id:
+        if method.paging.item_type == OPERATION and has_id:
             return StandardMethod.LIST_OPERATIONS
     return None
 
 
-def _is_paged(request: Message, output: Message) -> bool:
-    """An integer `page_size`, string `page_token` and `next_page_token`, and `filter` and
-    `order_by` strings if the request has them: the fields the runtime pages with."""
+def _paging(request: Message | None, reply: Message | None) -> Paging | None:
+    if not (
+        request
+        and reply
+        and _is_string(request.field("page_token"))
+        and _is_string(reply.field("next_page_token"))
+    ):
+        return None
+    items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]
+    return Paging(items[0].name, items[0].type.name) if len(items) == 1 else None
+
+
+def _lists_like_the_runtime(request: Message) -> bool:
+    """An integer `page_size`, and `filter` and `order_by` strings if the request has them:
+    besides paging, what the runtime's List needs."""
     size = request.field("page_size")
     return bool(
         size is not None
         and size.type.scalar in INTEGER_SCALARS
         and not size.repeated
-        and _is_string(request.field("page_token"))
-        and _is_string(output.field("next_page_token"))
         and all(
             _is_string(request.field(name))
             for name in ("filter", "order_by")

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 from generator.model import (
     ANY,
-    EMPTY,
-    FIELD_MASK,
-    OPERATION,
-    Api,
-    Field,
     Kind,
+    Api,
     Message,
     Method,
     ProtoFile,
@@ -33,9 +28,32 @@ from generator.python_names import (
     python_literal,
     python_tuple,
 )
-from generator.rules import Bound, Constraint, exactly_one_sentence
+from generator.rules import (
+    FLOAT_SCALARS,
+    INTEGER_SCALARS,
+    Bound,
+    Constraint,
+    exactly_one_sentence,
+)
 
 RUNTIME_PACKAGE = "yc_runtime"
+
+# The status a resource shows when no operation changes it, and while one of each kind runs:
+# the Yandex Cloud convention for a resource's `status` enum.
+READY_STATUS = "READY"
+RUNNING_STATUSES = {
+    StandardMethod.CREATE: "CREATING",
+    StandardMethod.UPDATE: "UPDATING",
+    StandardMethod.DELETE: "DELETING",
+}
+# The fields of List requests and responses that the runtime pages with (the model recognises
+# a List by them), and the mask of an Update.
+PAGE_SIZE, PAGE_TOKEN, NEXT_PAGE_TOKEN = "page_size", "page_token", "next_page_token"
+FILTER, ORDER_BY = "filter", "order_by"
+UPDATE_MASK = "update_mask"
+TIMESTAMP = "google.protobuf.Timestamp"
+# Scalars that storage can index (all but bytes), as filter and order_by accept them.
+INDEXABLE_SCALARS = INTEGER_SCALARS | FLOAT_SCALARS | {"string", "bool"}
 
 
 @dataclass(frozen=True)
@@ -247,6 +265,9 @@ class ServerBuilder:
                     modules.add(message_module(self.api, method.operation.metadata))
             if service.resource:
                 modules.add(message_module(self.api, service.resource.message))
+                status_enum = self._status_enum(service)
+                if status_enum:
+                    modules.add(message_module(self.api, status_enum))
                 if service.standard_method(StandardMethod.UPDATE):
                     modules.add(module_name(proto_file.name, "_fieldmask"))
         return modules
@@ -293,15 +314,49 @@ class ServerBuilder:
             methods=tuple(methods),
         )
 
+    def _status_enum(self, service: Service) -> str:
+        """The full name of the resource's status enum, or "" if it has none."""
+        resource = service.resource
+        if resource is None or not resource.status_field:
+            return ""
+        status = self.api.message(resource.message).field(resource.status_field)
+        return status.type.name if status is not None else ""
+
+    def _status(self, service: Service, imports: Imports, name: str) -> str:
+        """The Python expression of the status value `name`, or "None" if it has none."""
+        resource = service.resource
+        assert resource is not None
+        enum = self._status_enum(service)
+        if not enum or name not in dict(resource.status_values):
+            return "None"
+        return f"{imports.message(enum)}.{name}"
+
+    def _indexed_fields(self, service: Service) -> list[str]:
+        """The resource's fields that Lists order and filter by from storage indexes:
+        top-level scalar, enum and Timestamp fields, besides the id and the parent."""
+        resource = service.resource
+        assert resource is not None
+        found = []
+        for item in self.api.message(resource.message).fields:
+            if item.repeated or item.is_map:
+                continue
+            if item.name in (resource.id_field, resource.parent_field):
+                continue
+            kind = item.type.kind
+            if (
+                kind is Kind.ENUM
+                or (kind is Kind.SCALAR and item.type.scalar in INDEXABLE_SCALARS)
+                or (kind is Kind.MESSAGE and item.type.name == TIMESTAMP)
+            ):
+                found.append(item.name)
+        return found
+
     def _resource_arguments(
         self, service: Service, imports: Imports
     ) -> tuple[Argument, ...]:
         resource = service.resource
         assert resource is not None
-        statuses = [
-            f"{python_literal(name)}: {number}"
-            for name, number in resource.status_values
-        ]
+        indexed = [python_literal(name) for name in self._indexed_fields(service)]
         arguments = [
             Argument("kind", python_literal(resource.message)),
             Argument("label", python_literal(resource.label)),
@@ -312,7 +367,7 @@ class ServerBuilder:
             Argument("name_field", python_literal(resource.name_field)),
             Argument("created_at_field", python_literal(resource.created_at_field)),
             Argument("status_field", python_literal(resource.status_field)),
-            Argument("statuses", exploded("{", statuses, "}") if statuses else "{}"),
+            Argument("ready_status", self._status(service, imports, READY_STATUS)),
             Argument(
                 "unique_names",
                 repr(
@@ -320,6 +375,7 @@ class ServerBuilder:
                     and bool(resource.name_field and resource.parent_field)
                 ),
             ),
+            Argument("indexed_fields", python_tuple(indexed)),
         ]
         return tuple(arguments)
 
@@ -331,29 +387,41 @@ class ServerBuilder:
         if kind is StandardMethod.GET:
             return "self.standard_get(request, context)"
         if kind in (StandardMethod.LIST, StandardMethod.LIST_OPERATIONS):
-            output = self.api.message(method.output)
-            items = next(
-                f for f in output.fields if f.repeated and f.type.kind is Kind.MESSAGE
-            )
             request = self.api.message(method.input)
             resource = service.resource
-            assert resource is not None
+            assert resource is not None and method.paging is not None
             parent = (
                 resource.parent_field
                 if kind is StandardMethod.LIST and request.field(resource.parent_field)
                 else ""
             )
+
+            def optional(name: str) -> str:
+                """`name` if the request has that field (and the List uses it), else ""."""
+                return python_literal(
+                    name if kind is StandardMethod.LIST and request.field(name) else ""
+                )
+
             specs.append(
                 SpecView(
                     variable,
                     "_service.ListSpec",
                     (
                         Argument("response", imports.message(method.output)),
-                        Argument("items_field", python_literal(items.name)),
+                        Argument(
+                            "items_field", python_literal(method.paging.items_field)
+                        ),
                         Argument(
                             "default_page_size", str(self.options.default_page_size)
                         ),
+                        Argument("page_size_field", python_literal(PAGE_SIZE)),
+                        Argument("page_token_field", python_literal(PAGE_TOKEN)),
+                        Argument(
+                            "next_page_token_field", python_literal(NEXT_PAGE_TOKEN)
+                        ),
                         Argument("parent_field", python_literal(parent)),
+                        Argument("filter_field", optional(FILTER)),
+                        Argument("order_by_field", optional(ORDER_BY)),
                     ),
                 )
             )
@@ -412,6 +480,10 @@ class ServerBuilder:
                 ),
             ),
             Argument("metadata_id_field", python_literal(metadata_id)),
+            Argument(
+                "running_status",
+                self._status(service, imports, RUNNING_STATUSES[method.standard]),
+            ),
         ]
         if method.standard is StandardMethod.CREATE:
             copied = [
@@ -428,6 +500,7 @@ class ServerBuilder:
             arguments.append(
                 Argument("mask", f"{fieldmask_module}.{mask_class_name(method)}.SPEC")
             )
+            arguments.append(Argument("mask_field", python_literal(UPDATE_MASK)))
         return tuple(arguments)
 
 

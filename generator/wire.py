@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Union
+from typing import Callable, Iterator, Mapping, Union
 
 from google.protobuf import descriptor_pb2
 
 FieldType = descriptor_pb2.FieldDescriptorProto.Type
+# As plain ints: attribute lookups on protobuf's enum wrappers are slow in a hot loop.
+_MESSAGE, _STRING, _BYTES, _BOOL = (
+    int(FieldType.TYPE_MESSAGE),
+    int(FieldType.TYPE_STRING),
+    int(FieldType.TYPE_BYTES),
+    int(FieldType.TYPE_BOOL),
+)
 
 OptionValue = Union[bool, int, float, str, bytes, "OptionMessage"]
 OptionMessage = Mapping[str, OptionValue]
@@ -87,7 +94,7 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
 def decode_message(
     data: bytes,
     fields: Mapping[int, OptionField],
-    message_fields: Mapping[str, Mapping[int, OptionField]],
+    message_fields: Callable[[str], Mapping[int, OptionField]],
 ) -> dict[str, OptionValue]:
     """Decodes the fields of `data` that `fields` names; the last occurrence of a scalar wins and
     repeated occurrences of a message merge, as protobuf does."""
@@ -96,11 +103,11 @@ def decode_message(
         spec = fields.get(number)
         if spec is None:
             continue
-        if spec.type == FieldType.TYPE_MESSAGE:
+        if spec.type == _MESSAGE:
             if not isinstance(raw, bytes) or wire_type != _LENGTH_DELIMITED:
                 raise WireError(f"{spec.name}: expected a message")
             decoded = decode_message(
-                raw, message_fields.get(spec.type_name, {}), message_fields
+                raw, message_fields(spec.type_name), message_fields
             )
             previous = values.get(spec.name)
             values[spec.name] = (
@@ -112,10 +119,10 @@ def decode_message(
 
 
 def _decode_scalar(spec: OptionField, wire_type: int, raw: int | bytes) -> OptionValue:
-    if spec.type in (FieldType.TYPE_STRING, FieldType.TYPE_BYTES):
+    if spec.type in (_STRING, _BYTES):
         if not isinstance(raw, bytes) or wire_type != _LENGTH_DELIMITED:
             raise WireError(f"{spec.name}: expected a length-delimited value")
-        if spec.type == FieldType.TYPE_BYTES:
+        if spec.type == _BYTES:
             return raw
         try:
             return raw.decode("utf-8")
@@ -128,7 +135,7 @@ def _decode_scalar(spec: OptionField, wire_type: int, raw: int | bytes) -> Optio
         return number
     if not isinstance(raw, int):
         raise WireError(f"{spec.name}: expected a varint")
-    if spec.type == FieldType.TYPE_BOOL:
+    if spec.type == _BOOL:
         return raw != 0
     if spec.type in _ZIGZAG_TYPES:
         return (raw >> 1) ^ -(raw & 1)

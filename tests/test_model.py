@@ -13,6 +13,7 @@ from generator.model import (
     Api,
     Kind,
     OperationTypes,
+    Paging,
     StandardMethod,
     build_api,
     resolve_name,
@@ -290,3 +291,13 @@ def test_options_read_the_same_whatever_the_import_order() -> None:
         "[-_0-9a-z]*" in results[0]["rules"]
         and "UpdateImageMetadata" in results[0]["operation"]
     )
+
+
+def test_paging_is_derived_once_for_every_view(image_api: Api) -> None:
+    service = image_api.service(f"{PACKAGE}.ImageService")
+    paging = {m.name: m.paging for m in service.methods}
+    assert paging["List"] == Paging("images", f"{PACKAGE}.Image")
+    assert paging["ListOperations"] == Paging(
+        "operations", "yandex.cloud.operation.Operation"
+    )
+    assert paging["Get"] is None and paging["Update"] is None

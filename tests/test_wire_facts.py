@@ -1,7 +1,9 @@
-"""proto/ must match every fact in ../shared/wire-facts.md.
+"""proto/ must match every fact in tests/data/wire-facts.md.
 
-The facts are parsed from the markdown at test time, so that document stays the only source of
-truth. The parser refuses line shapes it does not know, so a change of format cannot make it parse
+That file is the project's copy of ../shared/wire-facts.md (the facts as read from the published
+descriptors of the real API), so that a fresh clone checks them too; where ../shared is present,
+a test checks that the copy is current. The facts are parsed from the markdown at test time, so
+that document stays the only source of truth. The parser refuses line shapes it does not know, so a change of format cannot make it parse
 nothing and pass. Custom options are decoded from the raw bytes of the option messages: that reads
 them the same whatever the import order of the extension modules (see the upb pitfall at the end
 of wire-facts.md).
@@ -24,7 +26,8 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTO = ROOT / "proto"
-WIRE_FACTS = ROOT.parent / "shared" / "wire-facts.md"
+WIRE_FACTS = ROOT / "tests" / "data" / "wire-facts.md"
+SHARED_WIRE_FACTS = ROOT.parent / "shared" / "wire-facts.md"
 
 FieldProto: TypeAlias = descriptor_pb2.FieldDescriptorProto
 SCALAR_TYPES = {
@@ -1068,3 +1071,13 @@ def test_mutated_copy_is_caught(mutation: str, tmp_path: Path) -> None:
     assert any(all(word in problem for word in words) for problem in problems), report(
         problems
     )
+
+
+@pytest.mark.skipif(
+    not SHARED_WIRE_FACTS.is_file(),
+    reason="../shared/wire-facts.md is absent (a fresh clone): the repository's copy is checked",
+)
+def test_the_copy_of_the_facts_is_current() -> None:
+    assert (
+        WIRE_FACTS.read_text() == SHARED_WIRE_FACTS.read_text()
+    ), "tests/data/wire-facts.md differs from ../shared/wire-facts.md: copy it again"

@@ -10,17 +10,22 @@ error). Services in `PUBLIC_SERVICES` need no token: the official SDK discovers 
 it authenticates. Authorization (which parents a token may touch) is the services' business:
 see `Runtime.principal()`.
 
-Streaming handlers are wrapped the same way; their messages pass through untouched.
+Requests are decoded by the wrapper too: bytes that do not decode as the request message
+(invalid UTF-8 in a string field, truncated or garbage bytes, groups nested past the parser's
+limit) are answered INVALID_ARGUMENT with a short reason, where grpcio itself would answer
+INTERNAL and log a traceback.
+
+Streaming handlers are wrapped the same way; each message of a request stream is decoded alike.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeAlias
+from typing import Any, Callable, Iterator, TypeAlias
 
 import grpc
 
 from .auth import Authenticator
-from .errors import ApiError, abort
+from .errors import ApiError, Violation, abort, clip, invalid_argument
 from .ids import new_request_id
 
 REQUEST_ID = "x-request-id"
@@ -83,26 +88,72 @@ def set_request_ids(context: grpc.ServicerContext) -> None:
     context.set_trailing_metadata(tuple(metadata))
 
 
-# The four kinds of method handler: the attribute that holds the behaviour, and how to make one.
-_KINDS: tuple[tuple[str, Callable[..., Handler]], ...] = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+class Undecodable:
+    """What the wrapper's deserializer returns for bytes that are not a request message."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def error(self) -> ApiError:
+        return invalid_argument(
+            [Violation("", f"The request could not be decoded: {self.reason}")]
+        )
+
+
+def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
+    """`deserializer`, returning an Undecodable instead of raising."""
+
+    def decode(data: bytes) -> Any:
+        if deserializer is None:
+            return data
+        try:
+            return deserializer(data)
+        # DecodeError, or whatever a custom deserializer raises.
+        except Exception as error:
+            return Undecodable(clip(str(error)))
+
+    return decode
+
+
+def _checked_stream(
+    requests: Iterator[Any], context: grpc.ServicerContext
+) -> Iterator[Any]:
+    for request in requests:
+        if isinstance(request, Undecodable):
+            abort(context, request.error())
+        yield request
+
+
+# The four kinds of method handler: the attribute that holds the behaviour, whether requests
+# come as a stream, and how to make one.
+_KINDS: tuple[tuple[str, bool, Callable[..., Handler]], ...] = (
+    ("unary_unary", False, grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", False, grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", True, grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", True, grpc.stream_stream_rpc_method_handler),
 )
 
 
 def _wrapped(
     handler: Handler, prepare: Callable[[grpc.ServicerContext], None]
 ) -> Handler:
-    """The same handler, with `prepare(context)` run before its behaviour."""
-    for kind, make in _KINDS:
+    """The same handler, with `prepare(context)` run before its behaviour, and requests that
+    do not decode answered INVALID_ARGUMENT."""
+    for kind, streamed, make in _KINDS:
         behaviour = getattr(handler, kind)
         if behaviour is not None:
 
             def call(request: Any, context: grpc.ServicerContext) -> Any:
                 prepare(context)
+                if streamed:
+                    request = _checked_stream(request, context)
+                elif isinstance(request, Undecodable):
+                    abort(context, request.error())
                 return behaviour(request, context)
 
-            return make(call, handler.request_deserializer, handler.response_serializer)
+            return make(
+                call,
+                tolerant(handler.request_deserializer),
+                handler.response_serializer,
+            )
     return handler

@@ -4,6 +4,10 @@ Sync classes use `grpc`, async ones `grpc.aio`; both send `authorization: Bearer
 token is set, `x-client-request-id` on every call and `idempotency-key` on mutating calls (the
 same key on every retry), retry UNAVAILABLE with exponential backoff and jitter, and give every
 call a deadline.
+
+The logic is written once (`_Attempts` decides retries, `_Polling` paces an operation's wait,
+`_ConnectionCore`, `_OperationCore` and `_PagerCore` hold the state and the requests); the sync
+and asyncio classes differ only where they must: how they call, sleep and iterate.
 """
 
 from __future__ import annotations
@@ -311,11 +315,187 @@ def build_update(
     return message
 
 
+# --- the core, shared by sync and asyncio -------------------------------------------------------
+
+
+class _Attempts:
+    """One call's attempts under a retry policy, within its deadline."""
+
+    def __init__(self, policy: RetryPolicy, timeout: float) -> None:
+        self._policy = policy
+        self._deadline = time.monotonic() + timeout
+        self._delays = policy.backoff.delays()
+        self._attempt = 1
+
+    def timeout(self) -> float:
+        """What is left of the call's deadline, for the next attempt."""
+        return max(self._deadline - time.monotonic(), 0.001)
+
+    def pause_before_retry(self, failure: ClientError) -> float:
+        """How long to wait before the next attempt; raises `failure` if there is none."""
+        pause = next(self._delays)
+        if (
+            failure.code not in self._policy.codes
+            or self._attempt >= self._policy.attempts
+            or time.monotonic() + pause >= self._deadline
+        ):
+            raise failure
+        self._attempt += 1
+        return pause
+
+
+class _Polling:
+    """The pace of waiting for an operation: backoff between polls, within `timeout`."""
+
+    def __init__(self, operation_id: str, timeout: float | None) -> None:
+        self._operation_id = operation_id
+        self._timeout = timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._delays = POLLING.delays()
+
+    def pause(self) -> float:
+        """How long to wait before the next poll: at most until the deadline."""
+        pause = next(self._delays)
+        if self._deadline is None:
+            return pause
+        return max(min(pause, self._deadline - time.monotonic()), 0.0)
+
+    def check(self, done: bool) -> None:
+        """After a poll: raises TimeoutError if the operation is not done by the deadline."""
+        if (
+            not done
+            and self._deadline is not None
+            and time.monotonic() >= self._deadline
+        ):
+            raise TimeoutError(
+                f"operation {self._operation_id} is not done after {self._timeout} s"
+            )
+
+
+class _ConnectionCore:
+    """A channel plus what every call needs: token, deadline and retry policy."""
+
+    def __init__(
+        self,
+        grpc_module: Any,  # grpc or grpc.aio: both make channels the same way
+        endpoint: str | None,
+        channel: Any,
+        tls: bool | None,
+        root_certificates: bytes | None,
+        token: str | None,
+        timeout: float,
+        retry: RetryPolicy,
+    ) -> None:
+        if (endpoint is None) == (channel is None):
+            raise ValueError("give either an endpoint or a channel")
+        self._owned = channel is None
+        if channel is None:
+            credentials = _credentials(tls, root_certificates)
+            channel = (
+                grpc_module.secure_channel(endpoint, credentials)
+                if credentials
+                else grpc_module.insecure_channel(endpoint)
+            )
+        self.channel = channel
+        self.token = token
+        self.timeout = timeout
+        self.retry = retry
+
+    def _start(
+        self,
+        method: str,
+        response_type: type[Response],
+        mutating: bool,
+        timeout: float | None,
+    ) -> tuple[Any, _Attempts, tuple[tuple[str, str | bytes], ...]]:
+        """What a call needs: the channel's callable, its attempts and its metadata."""
+        callable_ = self.channel.unary_unary(
+            method,
+            request_serializer=_serialize,
+            response_deserializer=response_type.FromString,
+        )
+        attempts = _Attempts(
+            self.retry, timeout if timeout is not None else self.timeout
+        )
+        key = str(uuid.uuid4()) if mutating else None
+        return callable_, attempts, _metadata(self.token, key)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _page_request(request: Request, token: str) -> Request:
+    page_request = type(request)()
+    page_request.CopyFrom(request)
+    setattr(page_request, "page_token", token)
+    return page_request
+
+
+class _OperationCore(Generic[Response, Metadata]):
+    """A long-running operation as last seen: its id and metadata, its result once done."""
+
+    def __init__(
+        self,
+        operation: operation_pb2.Operation,
+        response_type: type[Response],
+        metadata_type: type[Metadata],
+    ) -> None:
+        self._response_type = response_type
+        self._metadata_type = metadata_type
+        self.operation = operation
+
+    @property
+    def id(self) -> str:
+        return self.operation.id
+
+    @property
+    def metadata(self) -> Metadata:
+        return _unpack_any(self.operation.metadata, self._metadata_type)
+
+    def _get_request(self) -> operation_service_pb2.GetOperationRequest:
+        return operation_service_pb2.GetOperationRequest(operation_id=self.id)
+
+    def _cancel_request(self) -> operation_service_pb2.CancelOperationRequest:
+        return operation_service_pb2.CancelOperationRequest(operation_id=self.id)
+
+    def _result(self) -> Response:
+        """The response of the finished operation; OperationError if it failed."""
+        if self.operation.HasField("error"):
+            raise OperationError(self.operation)
+        return _unpack_any(self.operation.response, self._response_type)
+
+
+def _unpack_any(packed: any_pb2.Any, kind: type[Response]) -> Response:
+    """The message inside `packed`; `packed` itself for an rpc whose type is untyped Any."""
+    message = kind()
+    if kind is any_pb2.Any:
+        message.ParseFromString(packed.SerializeToString())
+    else:
+        packed.Unpack(message)
+    return message
+
+
+class _PagerCore(Generic[Page, Item]):
+    """Every item of a List, page after page, from the request's own page token on."""
+
+    def __init__(
+        self, items: Callable[[Page], Sequence[Item]], first_token: str
+    ) -> None:
+        self._items = items
+        self._first_token = first_token
+
+    @staticmethod
+    def _next_token(page: Page) -> str:
+        token: str = getattr(page, "next_page_token")
+        return token
+
+
 # --- sync --------------------------------------------------------------------------------------
 
 
-class Connection:
-    """A channel plus what every call needs: token, deadline and retry policy."""
+class Connection(_ConnectionCore):
+    """Calls over a `grpc` channel."""
 
     def __init__(
         self,
@@ -328,23 +508,9 @@ class Connection:
         timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
     ) -> None:
-        if (endpoint is None) == (channel is None):
-            raise ValueError("give either an endpoint or a channel")
-        if channel is None:
-            assert endpoint is not None
-            credentials = _credentials(tls, root_certificates)
-            channel = (
-                grpc.secure_channel(endpoint, credentials)
-                if credentials
-                else grpc.insecure_channel(endpoint)
-            )
-            self._owned = True
-        else:
-            self._owned = False
-        self.channel = channel
-        self.token = token
-        self.timeout = timeout
-        self.retry = retry
+        super().__init__(
+            grpc, endpoint, channel, tls, root_certificates, token, timeout, retry
+        )
 
     def close(self) -> None:
         if self._owned:
@@ -360,33 +526,17 @@ class Connection:
         timeout: float | None = None,
     ) -> Response:
         """Calls a unary rpc by its full path, retrying as the policy says."""
-        callable_ = self.channel.unary_unary(
-            method,
-            request_serializer=_serialize,
-            response_deserializer=response_type.FromString,
+        callable_, attempts, metadata = self._start(
+            method, response_type, mutating, timeout
         )
-        key = str(uuid.uuid4()) if mutating else None
-        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
-        delays = self.retry.backoff.delays()
-        for attempt in range(1, self.retry.attempts + 1):
+        while True:
             try:
                 response: Response = callable_(
-                    request,
-                    timeout=max(deadline - time.monotonic(), 0.001),
-                    metadata=_metadata(self.token, key),
+                    request, timeout=attempts.timeout(), metadata=metadata
                 )
                 return response
             except grpc.RpcError as error:
-                failure = _from_rpc_error(error)
-            pause = next(delays)
-            if (
-                failure.code not in self.retry.codes
-                or attempt == self.retry.attempts
-                or time.monotonic() + pause >= deadline
-            ):
-                raise failure
-            time.sleep(pause)
-        raise AssertionError("unreachable")
+                time.sleep(attempts.pause_before_retry(_from_rpc_error(error)))
 
     def operation(
         self,
@@ -415,20 +565,14 @@ class Connection:
         """A lazy pager over a List rpc: each page is one call with the previous token."""
 
         def fetch(token: str) -> Page:
-            page_request = type(request)()
-            page_request.CopyFrom(request)
-            setattr(page_request, "page_token", token)
+            page_request = _page_request(request, token)
             return self.call(method, page_request, page_type, timeout=timeout)
 
         first: str = getattr(request, "page_token")
         return Pager(fetch, lambda page: getattr(page, items_field), first)
 
 
-def _serialize(message: Message) -> bytes:
-    return message.SerializeToString()
-
-
-class Operation(Generic[Response, Metadata]):
+class Operation(_OperationCore[Response, Metadata]):
     """A long-running operation: its id and metadata now, its result when it is done."""
 
     def __init__(
@@ -438,18 +582,8 @@ class Operation(Generic[Response, Metadata]):
         response_type: type[Response],
         metadata_type: type[Metadata],
     ) -> None:
+        super().__init__(operation, response_type, metadata_type)
         self._connection = connection
-        self._response_type = response_type
-        self._metadata_type = metadata_type
-        self.operation = operation
-
-    @property
-    def id(self) -> str:
-        return self.operation.id
-
-    @property
-    def metadata(self) -> Metadata:
-        return _unpack_any(self.operation.metadata, self._metadata_type)
 
     def done(self) -> bool:
         """Whether the operation has finished (asks the server if not known yet)."""
@@ -459,9 +593,7 @@ class Operation(Generic[Response, Metadata]):
 
     def refresh(self) -> operation_pb2.Operation:
         self.operation = self._connection.call(
-            _OPERATION_GET,
-            operation_service_pb2.GetOperationRequest(operation_id=self.id),
-            operation_pb2.Operation,
+            _OPERATION_GET, self._get_request(), operation_pb2.Operation
         )
         return self.operation
 
@@ -470,48 +602,20 @@ class Operation(Generic[Response, Metadata]):
 
         Raises OperationError if it failed and TimeoutError if it is not done in time.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delays = POLLING.delays()
+        polling = _Polling(self.id, timeout)
         while not self.operation.done:
-            pause = next(delays)
-            if deadline is not None and time.monotonic() + pause > deadline:
-                pause = max(deadline - time.monotonic(), 0.0)
-                time.sleep(pause)
-                if not self.refresh().done:
-                    raise TimeoutError(
-                        f"operation {self.id} is not done after {timeout} s"
-                    )
-                break
-            time.sleep(pause)
-            self.refresh()
-        return _response(self.operation, self._response_type)
+            time.sleep(polling.pause())
+            polling.check(self.refresh().done)
+        return self._result()
 
     def cancel(self) -> operation_pb2.Operation:
         self.operation = self._connection.call(
-            _OPERATION_CANCEL,
-            operation_service_pb2.CancelOperationRequest(operation_id=self.id),
-            operation_pb2.Operation,
+            _OPERATION_CANCEL, self._cancel_request(), operation_pb2.Operation
         )
         return self.operation
 
 
-def _response(operation: operation_pb2.Operation, kind: type[Response]) -> Response:
-    if operation.HasField("error"):
-        raise OperationError(operation)
-    return _unpack_any(operation.response, kind)
-
-
-def _unpack_any(packed: any_pb2.Any, kind: type[Response]) -> Response:
-    """The message inside `packed`; `packed` itself for an rpc whose type is untyped Any."""
-    message = kind()
-    if kind is any_pb2.Any:
-        message.ParseFromString(packed.SerializeToString())
-    else:
-        packed.Unpack(message)
-    return message
-
-
-class Pager(Generic[Page, Item]):
+class Pager(_PagerCore[Page, Item]):
     """Every item of a List, page after page, fetched lazily; `pages()` gives whole pages."""
 
     def __init__(
@@ -520,16 +624,15 @@ class Pager(Generic[Page, Item]):
         items: Callable[[Page], Sequence[Item]],
         first_token: str = "",
     ) -> None:
+        super().__init__(items, first_token)
         self._fetch = fetch
-        self._items = items
-        self._first_token = first_token
 
     def pages(self) -> Iterator[Page]:
         token = self._first_token
         while True:
             page = self._fetch(token)
             yield page
-            token = getattr(page, "next_page_token")
+            token = self._next_token(page)
             if not token:
                 return
 
@@ -541,8 +644,8 @@ class Pager(Generic[Page, Item]):
 # --- asyncio -----------------------------------------------------------------------------------
 
 
-class AsyncConnection:
-    """The asyncio twin of Connection, over `grpc.aio`."""
+class AsyncConnection(_ConnectionCore):
+    """Calls over a `grpc.aio` channel."""
 
     def __init__(
         self,
@@ -555,23 +658,9 @@ class AsyncConnection:
         timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
     ) -> None:
-        if (endpoint is None) == (channel is None):
-            raise ValueError("give either an endpoint or a channel")
-        if channel is None:
-            assert endpoint is not None
-            credentials = _credentials(tls, root_certificates)
-            channel = (
-                grpc.aio.secure_channel(endpoint, credentials)
-                if credentials
-                else grpc.aio.insecure_channel(endpoint)
-            )
-            self._owned = True
-        else:
-            self._owned = False
-        self.channel = channel
-        self.token = token
-        self.timeout = timeout
-        self.retry = retry
+        super().__init__(
+            grpc.aio, endpoint, channel, tls, root_certificates, token, timeout, retry
+        )
 
     async def close(self) -> None:
         if self._owned:
@@ -586,35 +675,18 @@ class AsyncConnection:
         mutating: bool = False,
         timeout: float | None = None,
     ) -> Response:
-        callable_ = self.channel.unary_unary(
-            method,
-            request_serializer=_serialize,
-            response_deserializer=response_type.FromString,
+        """Calls a unary rpc by its full path, retrying as the policy says."""
+        callable_, attempts, metadata = self._start(
+            method, response_type, mutating, timeout
         )
-        key = str(uuid.uuid4()) if mutating else None
-        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
-        delays = self.retry.backoff.delays()
-        for attempt in range(1, self.retry.attempts + 1):
+        while True:
             try:
                 response: Response = await callable_(
-                    request,
-                    timeout=max(deadline - time.monotonic(), 0.001),
-                    metadata=_metadata(self.token, key),
+                    request, timeout=attempts.timeout(), metadata=metadata
                 )
                 return response
             except grpc.aio.AioRpcError as error:
-                failure = error_from(
-                    error.code(), error.details() or "", error.trailing_metadata()
-                )
-            pause = next(delays)
-            if (
-                failure.code not in self.retry.codes
-                or attempt == self.retry.attempts
-                or time.monotonic() + pause >= deadline
-            ):
-                raise failure
-            await asyncio.sleep(pause)
-        raise AssertionError("unreachable")
+                await asyncio.sleep(attempts.pause_before_retry(_from_rpc_error(error)))
 
     async def operation(
         self,
@@ -625,6 +697,7 @@ class AsyncConnection:
         *,
         timeout: float | None = None,
     ) -> "AsyncOperation[Response, Metadata]":
+        """Calls a mutating rpc that returns an Operation; gives its future."""
         started = await self.call(
             method, request, operation_pb2.Operation, mutating=True, timeout=timeout
         )
@@ -639,18 +712,18 @@ class AsyncConnection:
         *,
         timeout: float | None = None,
     ) -> "AsyncPager[Page, Any]":
+        """A lazy pager over a List rpc: each page is one call with the previous token."""
+
         async def fetch(token: str) -> Page:
-            page_request = type(request)()
-            page_request.CopyFrom(request)
-            setattr(page_request, "page_token", token)
+            page_request = _page_request(request, token)
             return await self.call(method, page_request, page_type, timeout=timeout)
 
         first: str = getattr(request, "page_token")
         return AsyncPager(fetch, lambda page: getattr(page, items_field), first)
 
 
-class AsyncOperation(Generic[Response, Metadata]):
-    """The asyncio twin of Operation."""
+class AsyncOperation(_OperationCore[Response, Metadata]):
+    """Operation for asyncio: `done()`, `refresh()`, `result()` and `cancel()` are coroutines."""
 
     def __init__(
         self,
@@ -659,29 +732,18 @@ class AsyncOperation(Generic[Response, Metadata]):
         response_type: type[Response],
         metadata_type: type[Metadata],
     ) -> None:
+        super().__init__(operation, response_type, metadata_type)
         self._connection = connection
-        self._response_type = response_type
-        self._metadata_type = metadata_type
-        self.operation = operation
-
-    @property
-    def id(self) -> str:
-        return self.operation.id
-
-    @property
-    def metadata(self) -> Metadata:
-        return _unpack_any(self.operation.metadata, self._metadata_type)
 
     async def done(self) -> bool:
+        """Whether the operation has finished (asks the server if not known yet)."""
         if not self.operation.done:
             await self.refresh()
         return self.operation.done
 
     async def refresh(self) -> operation_pb2.Operation:
         self.operation = await self._connection.call(
-            _OPERATION_GET,
-            operation_service_pb2.GetOperationRequest(operation_id=self.id),
-            operation_pb2.Operation,
+            _OPERATION_GET, self._get_request(), operation_pb2.Operation
         )
         return self.operation
 
@@ -690,32 +752,21 @@ class AsyncOperation(Generic[Response, Metadata]):
 
         Raises OperationError if it failed and TimeoutError if it is not done in time.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delays = POLLING.delays()
+        polling = _Polling(self.id, timeout)
         while not self.operation.done:
-            pause = next(delays)
-            if deadline is not None and time.monotonic() + pause > deadline:
-                await asyncio.sleep(max(deadline - time.monotonic(), 0.0))
-                if not (await self.refresh()).done:
-                    raise TimeoutError(
-                        f"operation {self.id} is not done after {timeout} s"
-                    )
-                break
-            await asyncio.sleep(pause)
-            await self.refresh()
-        return _response(self.operation, self._response_type)
+            await asyncio.sleep(polling.pause())
+            polling.check((await self.refresh()).done)
+        return self._result()
 
     async def cancel(self) -> operation_pb2.Operation:
         self.operation = await self._connection.call(
-            _OPERATION_CANCEL,
-            operation_service_pb2.CancelOperationRequest(operation_id=self.id),
-            operation_pb2.Operation,
+            _OPERATION_CANCEL, self._cancel_request(), operation_pb2.Operation
         )
         return self.operation
 
 
-class AsyncPager(Generic[Page, Item]):
-    """The asyncio twin of Pager: `async for item in pager`, or `async for page in pages()`."""
+class AsyncPager(_PagerCore[Page, Item]):
+    """Pager for asyncio: `async for item in pager`, or `async for page in pager.pages()`."""
 
     def __init__(
         self,
@@ -723,16 +774,15 @@ class AsyncPager(Generic[Page, Item]):
         items: Callable[[Page], Sequence[Item]],
         first_token: str = "",
     ) -> None:
+        super().__init__(items, first_token)
         self._fetch = fetch
-        self._items = items
-        self._first_token = first_token
 
     async def pages(self) -> AsyncIterator[Page]:
         token = self._first_token
         while True:
             page = await self._fetch(token)
             yield page
-            token = getattr(page, "next_page_token")
+            token = self._next_token(page)
             if not token:
                 return
 

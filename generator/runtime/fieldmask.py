@@ -31,10 +31,15 @@ class MaskError(ValueError):
 
     def __init__(self, path: str, reason: str, allowed: Sequence[str]) -> None:
         super().__init__(
-            f"invalid update_mask path {path!r}: {reason}; "
+            f"invalid update_mask path {_echo(path)!r}: {reason}; "
             f"allowed paths: {', '.join(allowed)}"
         )
         self.path = path
+
+
+def _echo(text: str, limit: int = 100) -> str:
+    """A path from the request, cut if long, for messages (servers send them back)."""
+    return text if len(text) <= limit else text[:limit] + "…(truncated)"
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class MaskSpec:
                 reason = (
                     "no such updatable field"
                     if not names
-                    else (f"{'.'.join(names)} has no updatable field {segment!r}")
+                    else f"{'.'.join(names)} has no updatable field {_echo(segment)!r}"
                 )
                 raise MaskError(text, reason, self.allowed_paths)
             names.append(item.name)

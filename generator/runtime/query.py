@@ -23,6 +23,9 @@ from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from .errors import clip
+from .storage import IndexValue
+
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -35,6 +38,11 @@ if TYPE_CHECKING:
 # The value of a field as filters compare it and page tokens store it: enums as their
 # number, Timestamps as nanoseconds since the epoch.
 FieldValue = str | bool | int | float
+
+
+def _echo(text: str) -> str:
+    """Request text quoted in an error message, cut if long: answers stay small."""
+    return clip(text, 100)
 
 
 class QueryError(ValueError):
@@ -98,8 +106,17 @@ def _kind_of(field: _FieldDescriptor) -> _Kind | None:
     return _SCALAR_KINDS.get(field.type)
 
 
+_UNSIGNED_64 = (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64)
+_TIMESTAMP_BIAS = 2**95  # makes every seconds * 10**9 + nanos of a Timestamp positive
+_FLOAT_SIGN = 1 << 63
+_FLOAT_BITS = (1 << 64) - 1
+_CANONICAL_NAN = 0x7FF8_0000_0000_0000
+
+
 @dataclass(frozen=True)
-class _Field:
+class QueryField:
+    """A field that filter and order_by accept."""
+
     descriptor: _FieldDescriptor
     kind: _Kind
 
@@ -113,6 +130,33 @@ class _Field:
             return stamp.seconds * _NANOS_PER_SECOND + stamp.nanos
         value: FieldValue = getattr(message, self.name)
         return value
+
+    def index_value(self, value: FieldValue) -> IndexValue:
+        """`value` as storage indexes keep it, ordered and compared alike in SQLite and in
+        Python, and as sort keys order and filters compare the values themselves: strings as
+        they are (UTF-8 byte order is code point order), numbers as signed 64-bit integers,
+        Timestamps as fixed-width big-endian bytes (their nanoseconds can pass 64 bits).
+        """
+        if self.kind is _Kind.STRING:
+            return str(value)
+        if self.kind is _Kind.FLOAT:
+            return _float_index(float(value))
+        if self.kind is _Kind.TIMESTAMP:
+            return (int(value) + _TIMESTAMP_BIAS).to_bytes(12, "big")
+        if self.descriptor.type in _UNSIGNED_64:
+            return int(value) - 2**63
+        return int(value)
+
+
+def _float_index(value: float) -> int:
+    """An integer in the order of floats, NaN last (as `_sortable` sorts it), -0.0 as 0.0."""
+    if math.isnan(value):
+        bits = _CANONICAL_NAN
+    else:
+        (bits,) = struct.unpack(">Q", struct.pack(">d", value + 0.0))
+    # Negative floats order backwards as unsigned bits: flip them all; positive ones go above.
+    ordered = bits ^ _FLOAT_BITS if bits & _FLOAT_SIGN else bits | _FLOAT_SIGN
+    return ordered - 2**63
 
 
 class _Token(NamedTuple):
@@ -156,19 +200,19 @@ class _FieldTable:
     """The fields of one message that filter and order_by accept, by either spelling."""
 
     def __init__(self, descriptor: MessageDescriptor) -> None:
-        self.usable: dict[str, _Field] = {}
+        self.usable: dict[str, QueryField] = {}
         self.known: set[str] = set()
         self.supported: list[str] = []
         for field in descriptor.fields:
             self.known.update((field.name, field.json_name))
             kind = _kind_of(field)
             if kind is not None:
-                self.usable[field.name] = self.usable[field.json_name] = _Field(
+                self.usable[field.name] = self.usable[field.json_name] = QueryField(
                     field, kind
                 )
                 self.supported.append(field.name)
 
-    def take_field(self, scanner: _Scanner) -> tuple[_Field, _Token]:
+    def take_field(self, scanner: _Scanner) -> tuple[QueryField, _Token]:
         token = scanner.take(_IDENTIFIER)
         if token is None:
             raise scanner.error("expected a field name")
@@ -182,10 +226,8 @@ class _FieldTable:
     def _unusable(self, name: str, argument: str) -> str:
         supported = ", ".join(self.supported) or "none"
         if name in self.known:
-            return (
-                f"field '{name}' cannot be used in {argument} (supported: {supported})"
-            )
-        return f"unknown field '{name}' (supported: {supported})"
+            return f"field '{_echo(name)}' cannot be used in {argument} (supported: {supported})"
+        return f"unknown field '{_echo(name)}' (supported: {supported})"
 
 
 @functools.cache
@@ -196,6 +238,11 @@ def _field_table(descriptor: MessageDescriptor) -> _FieldTable:
 def supported_fields(descriptor: MessageDescriptor) -> list[str]:
     """Proto names of the fields usable in filter and order_by, in declaration order."""
     return list(_field_table(descriptor).supported)
+
+
+def query_field(descriptor: MessageDescriptor, name: str) -> QueryField:
+    """The field `name` (a proto name) as filter and order_by use it; KeyError if unusable."""
+    return _field_table(descriptor).usable[name]
 
 
 # ---- filter -------------------------------------------------------------------------
@@ -216,7 +263,7 @@ class _Literal(NamedTuple):
 
 @dataclass(frozen=True)
 class _Condition:
-    field: _Field
+    field: QueryField
     operator: str
     expected: FieldValue
     canonical: str  # e.g. 'name = "web"', for the fingerprint
@@ -235,6 +282,13 @@ class Filter:
         self._conditions = tuple(conditions)
         # Sorted so that reordering the conditions does not invalidate page tokens.
         self.fingerprint = " AND ".join(sorted(c.canonical for c in conditions))
+
+    @property
+    def equalities(self) -> tuple[tuple[QueryField, FieldValue], ...]:
+        """The `field = value` conditions, in the order written."""
+        return tuple(
+            (c.field, c.expected) for c in self._conditions if c.operator == "="
+        )
 
     def matches(self, message: Message) -> bool:
         return all(condition.matches(message) for condition in self._conditions)
@@ -307,7 +361,7 @@ def _read_quoted(scanner: _Scanner) -> str:
 
 
 def _convert(
-    scanner: _Scanner, field: _Field, name: str, literal: _Literal
+    scanner: _Scanner, field: QueryField, name: str, literal: _Literal
 ) -> tuple[FieldValue, str]:
     """The typed value of a literal for `field`, and its canonical text."""
     kind = field.kind
@@ -327,38 +381,38 @@ def _string(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
 
 def _bool(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     if text.lower() not in ("true", "false"):
-        raise ValueError(f"'{text}' is not true or false")
+        raise ValueError(f"'{_echo(text)}' is not true or false")
     value = text.lower() == "true"
     return value, text.lower()
 
 
 def _integer(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     if not _INTEGER.fullmatch(text):
-        raise ValueError(f"'{text}' is not an integer")
+        raise ValueError(f"'{_echo(text)}' is not an integer")
     low, high = _INTEGER_RANGES[field.type]
     # No 64-bit value has more than 20 digits; also spares int() absurdly long input.
     digits = text.lstrip("+-").lstrip("0")
     if len(digits) > 20 or not low <= int(text) <= high:
-        raise ValueError(f"{text} is out of range [{low}, {high}]")
+        raise ValueError(f"{_echo(text)} is out of range [{low}, {high}]")
     value = int(text)
     return value, str(value)
 
 
 def _float(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     if not _FLOAT.fullmatch(text):
-        raise ValueError(f"'{text}' is not a number")
+        raise ValueError(f"'{_echo(text)}' is not a number")
     value = float(text)
     if field.type == FieldDescriptor.TYPE_FLOAT:
         value = _to_float32(value, text)
     if math.isinf(value):
-        raise ValueError(f"{text} is out of range")
+        raise ValueError(f"{_echo(text)} is out of range")
     return value, repr(value)
 
 
 def _to_float32(value: float, text: str) -> float:
     # A float field stores float32; round the same way so that `ratio = 0.1` matches.
     if abs(value) > _FLOAT32_MAX:
-        raise ValueError(f"{text} is out of range for a 32-bit float")
+        raise ValueError(f"{_echo(text)} is out of range for a 32-bit float")
     rounded: float = struct.unpack("f", struct.pack("f", value))[0]
     return rounded
 
@@ -369,7 +423,7 @@ def _enum(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     value = enum_type.values_by_name.get(text)
     if value is None:
         names = ", ".join(v.name for v in enum_type.values)
-        raise ValueError(f"'{text}' is not one of {names}")
+        raise ValueError(f"'{_echo(text)}' is not one of {names}")
     return value.number, value.name
 
 
@@ -380,7 +434,7 @@ def _timestamp(field: _FieldDescriptor, text: str) -> tuple[FieldValue, str]:
     except ValueError:
         example = "2024-01-31T12:00:00Z"
         raise ValueError(
-            f"'{text}' is not an RFC 3339 time such as {example}"
+            f"'{_echo(text)}' is not an RFC 3339 time such as {example}"
         ) from None
     nanos = stamp.seconds * _NANOS_PER_SECOND + stamp.nanos
     return nanos, json.dumps(stamp.ToJsonString())
@@ -440,8 +494,8 @@ class SortKey:
 
 
 @dataclass(frozen=True)
-class _Term:
-    field: _Field
+class Term:
+    field: QueryField
     descending: bool
 
     @property
@@ -452,9 +506,13 @@ class _Term:
 class Ordering:
     """Terms of an order_by, ending with the `id` tie-break to make the order total."""
 
-    def __init__(self, terms: Sequence[_Term]) -> None:
+    def __init__(self, terms: Sequence[Term]) -> None:
         self._terms = tuple(terms)
         self.fingerprint = ",".join(term.text for term in self._terms)
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self._terms
 
     def key(self, message: Message) -> SortKey:
         return self._key([term.field.value(message) for term in self._terms])
@@ -464,10 +522,14 @@ class Ordering:
         return [term.field.value(message) for term in self._terms]
 
     def key_from_position(self, position: Sequence[object]) -> SortKey:
+        return self._key(self.position_values(position))
+
+    def position_values(self, position: Sequence[object]) -> list[FieldValue]:
+        """The values of a position (from a page token), checked against the terms; raises
+        QueryError for a position that does not fit them."""
         if len(position) != len(self._terms):
             raise _position_mismatch()
-        values = [_position_value(t.field, v) for t, v in zip(self._terms, position)]
-        return self._key(values)
+        return [_position_value(t.field, v) for t, v in zip(self._terms, position)]
 
     def _key(self, values: Sequence[FieldValue]) -> SortKey:
         sortable = [_sortable(value) for value in values]
@@ -481,7 +543,7 @@ def _sortable(value: FieldValue) -> _Orderable:
     return value
 
 
-def _position_value(field: _Field, value: object) -> FieldValue:
+def _position_value(field: QueryField, value: object) -> FieldValue:
     kind = field.kind
     if kind is _Kind.STRING and isinstance(value, str):
         return value
@@ -511,29 +573,29 @@ def parse_order_by(
     """Parses `text`, or `default` if `text` is blank (errors then point into it)."""
     scanner = _Scanner("order_by", text if text.strip() else default)
     table = _field_table(descriptor)
-    terms: list[_Term] = []
+    terms: list[Term] = []
     while not scanner.at_end():
         if terms and scanner.take(_COMMA) is None:
             raise scanner.error("expected ',' or the end of order_by")
         terms.append(_parse_term(scanner, table, terms))
     tie_break = table.usable.get(_TIE_BREAK)
     if tie_break is not None and all(t.field != tie_break for t in terms):
-        terms.append(_Term(tie_break, descending=False))
+        terms.append(Term(tie_break, descending=False))
     return Ordering(terms)
 
 
-def _parse_term(scanner: _Scanner, table: _FieldTable, earlier: list[_Term]) -> _Term:
+def _parse_term(scanner: _Scanner, table: _FieldTable, earlier: list[Term]) -> Term:
     field, name = table.take_field(scanner)
     if any(term.field == field for term in earlier):
         raise scanner.error(f"field '{name.text}' is listed twice", name.position)
     direction = scanner.take(_IDENTIFIER)
     if direction is None:
-        return _Term(field, descending=False)
+        return Term(field, descending=False)
     descending = _DIRECTIONS.get(direction.text.lower())
     if descending is None:
         message = (
-            f"unknown direction '{direction.text}' for field '{name.text}' "
+            f"unknown direction '{_echo(direction.text)}' for field '{name.text}' "
             "(expected asc or desc)"
         )
         raise scanner.error(message, direction.position)
-    return _Term(field, descending)
+    return Term(field, descending)

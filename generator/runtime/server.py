@@ -21,7 +21,7 @@ from .auth import Authenticator, parse_token
 from .calls import CallInterceptor
 from .operations import OperationService
 from .service import Runtime
-from .storage import open_storage
+from .storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,11 @@ def start(
     tokens: Sequence[str] = (),
     endpoint_ids: Sequence[str] = (),
     advertised_address: str = "",
+    storage: Storage | None = None,
 ) -> RunningServer:
     """Starts a server for `services` plus OperationService and, when its modules were generated,
-    ApiEndpointService; port 0 picks a free port.
+    ApiEndpointService; port 0 picks a free port. It serves `storage` if given (an open
+    Storage, which stopping the server closes), else the one `db` names.
 
     `tls_cert` and `tls_key` (PEM files, both or neither) switch to TLS. `tokens`, written as
     for `--token`, require callers to authenticate (see `auth`). ApiEndpointService lists the
@@ -75,7 +77,7 @@ def start(
         raise ValueError("TLS needs both a certificate and its private key")
     credentials = _server_credentials(tls_cert, tls_key) if tls_cert else None
     authenticator = Authenticator(tokens)
-    runtime = Runtime(open_storage(db), operation_delay, authenticator)
+    runtime = Runtime(storage or open_storage(db), operation_delay, authenticator)
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=workers, initializer=runtime.storage.prepare_thread

@@ -1,4 +1,8 @@
-"""The generated clients (sync and asyncio) against the generated server, over real gRPC."""
+"""The generated clients against the generated server, over real gRPC.
+
+Every test runs twice: with the sync client, and with the asyncio client driven through
+`blocking.Blocking`, so that both get the same coverage; one more test uses the asyncio
+client's own syntax (`async with`, `async for`, `await`)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2
 
+from blocking import Blocking
 from images import new_folder
 from support import GENERATED, ServerProcess, make_certificate
 from yandex.cloud.baremetal.v1alpha import image_pb2, image_service_pb2
@@ -37,13 +42,27 @@ def secure_server(certificate: tuple[Path, Path], *arguments: str) -> ServerProc
     return ServerProcess(GENERATED, *flags, *arguments).start()
 
 
-def connect(server: ServerProcess, certificate: tuple[Path, Path], **options):  # type: ignore[no-untyped-def]
-    return ImageServiceClient(
-        f"localhost:{server.port}",
-        root_certificates=certificate[0].read_bytes(),
-        token=TOKEN,
+FLAVORS = ("sync", "asyncio")
+
+
+def connect(  # type: ignore[no-untyped-def]
+    server: ServerProcess, certificate: tuple[Path, Path], flavor: str, **options
+):
+    """An ImageServiceClient, or an AsyncImageServiceClient behind the same sync calls."""
+    arguments = {
+        "root_certificates": certificate[0].read_bytes(),
+        "token": TOKEN,
         **options,
-    )
+    }
+    endpoint = f"localhost:{server.port}"
+    if flavor == "sync":
+        return ImageServiceClient(endpoint, **arguments)
+    return Blocking(lambda: AsyncImageServiceClient(endpoint, **arguments))
+
+
+@pytest.fixture(params=FLAVORS)
+def flavor(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +74,17 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def client(
-    tls_server: ServerProcess, certificate: tuple[Path, Path]
+    tls_server: ServerProcess, certificate: tuple[Path, Path], flavor: str
 ) -> Iterator[ImageServiceClient]:
-    opened = connect(tls_server, certificate)
+    opened = connect(tls_server, certificate, flavor)
     yield opened
     opened.close()
 
 
 def test_a_wrong_token_is_unauthenticated(
-    tls_server: ServerProcess, certificate: tuple[Path, Path]
+    tls_server: ServerProcess, certificate: tuple[Path, Path], flavor: str
 ) -> None:
-    with ImageServiceClient(
-        f"localhost:{tls_server.port}",
-        root_certificates=certificate[0].read_bytes(),
-        token="wrong",
-    ) as intruder:
+    with connect(tls_server, certificate, flavor, token="wrong") as intruder:
         with pytest.raises(runtime.UnauthenticatedError):
             intruder.get("a" * 20)
 
@@ -165,9 +180,9 @@ def slow_server(certificate: tuple[Path, Path]) -> Iterator[ServerProcess]:
 
 
 def test_result_polls_until_done(
-    slow_server: ServerProcess, certificate: tuple[Path, Path]
+    slow_server: ServerProcess, certificate: tuple[Path, Path], flavor: str
 ) -> None:
-    with connect(slow_server, certificate) as client:
+    with connect(slow_server, certificate, flavor) as client:
         operation = client.create(new_folder(), name="later", uri="u")
         assert not operation.operation.done
         started = time.monotonic()
@@ -177,9 +192,9 @@ def test_result_polls_until_done(
 
 
 def test_result_times_out_with_an_error(
-    slow_server: ServerProcess, certificate: tuple[Path, Path]
+    slow_server: ServerProcess, certificate: tuple[Path, Path], flavor: str
 ) -> None:
-    with connect(slow_server, certificate) as client:
+    with connect(slow_server, certificate, flavor) as client:
         operation = client.create(new_folder(), name="slow", uri="u")
         with pytest.raises(TimeoutError):
             operation.result(timeout=0.05)
@@ -187,9 +202,9 @@ def test_result_times_out_with_an_error(
 
 
 def test_failed_and_cancelled_operations_raise(
-    slow_server: ServerProcess, certificate: tuple[Path, Path]
+    slow_server: ServerProcess, certificate: tuple[Path, Path], flavor: str
 ) -> None:
-    with connect(slow_server, certificate) as client:
+    with connect(slow_server, certificate, flavor) as client:
         folder = new_folder()
         image = client.create(folder, name="two", uri="u").result()
         rename = client.update(image.id, name="three")
@@ -208,14 +223,14 @@ def test_failed_and_cancelled_operations_raise(
 
 
 def test_retries_unavailable_across_a_server_restart(
-    tmp_path: Path, certificate: tuple[Path, Path]
+    tmp_path: Path, certificate: tuple[Path, Path], flavor: str
 ) -> None:
     db = str(tmp_path / "retry.sqlite3")
     server = secure_server(certificate, "--db", db)
     retry = runtime.RetryPolicy(
         attempts=30, backoff=runtime.Backoff(initial=0.05, multiplier=1.5, maximum=0.3)
     )
-    with connect(server, certificate, retry=retry, timeout=20) as client:
+    with connect(server, certificate, flavor, retry=retry, timeout=20) as client:
         image = client.create(new_folder(), name="survivor", uri="u").result()
         server.stop()
         restarted: list[ServerProcess] = []
@@ -233,45 +248,34 @@ def test_retries_unavailable_across_a_server_restart(
         finally:
             restart.join()
             restarted[0].stop()
-    with connect(server, certificate, retry=runtime.NO_RETRY, timeout=2) as client:
+    with connect(
+        server, certificate, flavor, retry=runtime.NO_RETRY, timeout=2
+    ) as client:
         with pytest.raises(runtime.UnavailableError):
             client.get(image.id)
 
 
-def test_async_client(
-    tls_server: ServerProcess,
-    slow_server: ServerProcess,
-    certificate: tuple[Path, Path],
+def test_async_client_in_its_own_syntax(
+    tls_server: ServerProcess, certificate: tuple[Path, Path]
 ) -> None:
     roots = certificate[0].read_bytes()
 
     async def scenario() -> None:
-        client = AsyncImageServiceClient(
-            f"localhost:{tls_server.port}", root_certificates=roots, token=TOKEN
-        )
-        folder = new_folder()
-        operation = await client.create(folder, name="async", uri="u")
-        image = await operation.result()
-        assert operation.metadata.image_id == image.id
-        assert await client.get(image.id) == image
-        updated = await (await client.update(image.id, description="d")).result()
-        assert updated.description == "d"
-        for index in range(4):
-            await (await client.create(folder, name=f"a{index}", uri="u")).result()
-        items = [item.name async for item in client.list(folder, page_size=2)]
-        assert sorted(items) == ["a0", "a1", "a2", "a3", "async"]
-        pages = [page async for page in client.list(folder, page_size=2).pages()]
-        assert len(pages) == 3
-        with pytest.raises(runtime.NotFoundError):
-            await client.get("b" * 20)
-        await client.close()
-
+        endpoint = f"localhost:{tls_server.port}"
         async with AsyncImageServiceClient(
-            f"localhost:{slow_server.port}", root_certificates=roots, token=TOKEN
-        ) as slow:
-            pending = await slow.create(new_folder(), name="async-slow", uri="u")
-            with pytest.raises(TimeoutError):
-                await pending.result(timeout=0.05)
-            assert (await pending.result(timeout=10)).name == "async-slow"
+            endpoint, root_certificates=roots, token=TOKEN
+        ) as client:
+            folder = new_folder()
+            operation = await client.create(folder, name="async", uri="u")
+            image = await operation.result()
+            assert operation.metadata.image_id == image.id and await operation.done()
+            updated = await (await client.update(image.id, description="d")).result()
+            assert updated.description == "d"
+            for index in range(4):
+                await (await client.create(folder, name=f"a{index}", uri="u")).result()
+            items = [item.name async for item in client.list(folder, page_size=2)]
+            assert sorted(items) == ["a0", "a1", "a2", "a3", "async"]
+            pages = [page async for page in client.list(folder, page_size=2).pages()]
+            assert len(pages) == 3
 
     asyncio.run(scenario())

@@ -235,6 +235,59 @@ def test_create_checks_the_power_member_and_speed_that_are_set(
     assert robots.list_page(hangar)[0] == []
 
 
+# The option usages of the public API, each with the meaning it has there (CreateRobotRequest
+# fields 9-14): `value` bounds the number inside a wrapper, a Duration and a Timestamp; `bytes`
+# bounds a message's serialized size; `length` counts the bytes of a bytes field.
+PAYLOAD = "Acceptable values are 0 to 500, inclusive."
+EFFICIENCY = "Acceptable values are 0.0 to 1.0, inclusive."
+SHIFT = "Acceptable values are 1m to 12h, inclusive."
+RETIRE_AT = (
+    "Acceptable values are 19700101T000000.000000000 to 21051231T235959.999999999, "
+    "inclusive."
+)
+FIRMWARE = "The maximum size in bytes is 64."
+SIGNATURE = "The maximum string length in characters is 8."
+
+
+def _usages(within: bool) -> dict[str, Any]:
+    from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2, wrappers_pb2
+
+    firmware = struct_pb2.Struct()
+    firmware.update({"mode": "x" * (10 if within else 100)})
+    return {
+        "payload_kg": wrappers_pb2.Int64Value(value=500 if within else 501),
+        "efficiency": wrappers_pb2.DoubleValue(value=1.0 if within else 1.5),
+        "shift": duration_pb2.Duration(seconds=60 if within else 59),
+        "retire_at": timestamp_pb2.Timestamp(
+            seconds=4_291_747_199 if within else 4_291_747_200  # 2105-12-31T23:59:59Z
+        ),
+        "firmware": firmware,
+        "signature": b"\xff" * (8 if within else 9),
+    }
+
+
+def test_create_applies_the_public_apis_option_usages(
+    fleet: ModuleType, robots: Any
+) -> None:
+    hangar = fleet.new_hangar()
+    base = {"hangar_id": hangar, "spec": fleet.Spec(cores=1), "battery_wh": 5}
+    request = fleet.api.CreateRobotRequest(**base, **_usages(within=False))
+    error = fleet.fails(
+        lambda: robots.stub.Create(request), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert violations(error) == {
+        "payload_kg": PAYLOAD,
+        "efficiency": EFFICIENCY,
+        "shift": SHIFT,
+        "retire_at": RETIRE_AT,
+        "firmware": FIRMWARE,
+        "signature": SIGNATURE,
+    }
+    accepted = fleet.api.CreateRobotRequest(**base, **_usages(within=True))
+    operation = robots.stub.Create(accepted)
+    assert operation.done and operation.HasField("response")
+
+
 def test_robots_have_no_unique_name(fleet: ModuleType, robots: Any) -> None:
     """No `name` field, so no ALREADY_EXISTS: equal titles in one hangar are fine."""
     hangar = fleet.new_hangar()

@@ -352,6 +352,82 @@ def test_random_requests_never_break_the_server(
         remember_page(answer)
 
 
+# ---- malformed bytes ----------------------------------------------------------------------
+
+SERVICES = {
+    "image": "/yandex.cloud.baremetal.v1alpha.ImageService",
+    "operation": "/yandex.cloud.operation.OperationService",
+}
+
+
+@st.composite
+def malformed(draw: st.DrawFn, message_type: type[Message]) -> bytes:
+    """Bytes as a broken or hostile client sends them: random, a request cut short or with a
+    byte changed, invalid UTF-8 in a string, or groups nested past the parser's limit.
+    """
+    kind = draw(st.sampled_from(["random", "cut", "changed", "utf8", "groups"]))
+    if kind == "random":
+        return draw(st.binary(max_size=300))
+    if kind == "groups":
+        depth = draw(st.integers(1, 300))
+        field = draw(st.integers(1, 20))
+        return bytes([field << 3 | 3]) * depth + bytes([field << 3 | 4]) * depth
+    data = draw(requests(message_type)).SerializeToString()
+    if kind == "utf8":
+        # Field 1 of every request here is a string: make its value invalid UTF-8.
+        junk = draw(st.binary(min_size=1, max_size=8).filter(_not_utf8))
+        return b"\x0a" + bytes([len(junk)]) + junk + data
+    if not data:
+        return b"\xff"
+    position = draw(st.integers(0, len(data) - 1))
+    if kind == "cut":
+        return data[:position]
+    return data[:position] + bytes([draw(st.integers(0, 255))]) + data[position + 1 :]
+
+
+def _not_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def raw_channel(server: ServerProcess) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(server.address) as channel:
+        yield channel
+
+
+@pytest.mark.parametrize("rpc", list(RPCS))
+@fuzz(ci=60, long=1500)
+@given(data=st.data())
+def test_malformed_bytes_are_invalid_argument(
+    raw_channel: grpc.Channel, stubs: dict[str, Any], rpc: str, data: st.DataObject
+) -> None:
+    """Bytes sent as a request, with no serializer: those that do not decode as the request
+    message are INVALID_ARGUMENT, saying so; those that do (protobuf skips unknown fields)
+    get an answer like any request's, never INTERNAL or UNKNOWN."""
+    stub, method, message_type = RPCS[rpc]
+    payload = data.draw(malformed(message_type), label="bytes")
+    try:
+        message_type.FromString(payload)
+        decodes = True
+    except Exception:  # DecodeError, or RecursionError-like limits of the parser
+        decodes = False
+    call = raw_channel.unary_unary(f"{SERVICES[stub]}/{method}")
+    try:
+        call(payload, timeout=20)
+        code, details = grpc.StatusCode.OK, ""
+    except grpc.RpcError as error:
+        code, details = error.code(), error.details() or ""
+    event(f"{rpc}: {'decodes' if decodes else 'undecodable'}: {code.name}")
+    assert code not in FORBIDDEN, f"{rpc} answered {code.name}: {details}"
+    if not decodes:
+        assert code is grpc.StatusCode.INVALID_ARGUMENT, (code, details)
+        assert "The request could not be decoded" in details
+
+
 def test_the_server_logged_no_traceback(
     server: ServerProcess, stubs: dict[str, Any]
 ) -> None:

@@ -1,4 +1,5 @@
-"""The client runtime's headers and retries, against a scripted in-process server."""
+"""The client runtime's headers and retries, against a scripted in-process server, for the
+sync connection and the asyncio one (driven through `blocking.Blocking`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2
 
+from blocking import Blocking
 from yc_runtime import client as runtime
 
 METHOD = "/test.Echo/Call"
@@ -50,14 +52,32 @@ def scripted() -> Iterator[tuple[Scripted, str]]:
     server.stop(0)
 
 
+@pytest.fixture(params=("sync", "asyncio"))
+def connect(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Makes a Connection, or an AsyncConnection behind the same sync calls."""
+    opened = []
+
+    def make(address: str, **options):  # type: ignore[no-untyped-def]
+        if request.param == "sync":
+            connection = runtime.Connection(address, **options)
+        else:
+            connection = Blocking(lambda: runtime.AsyncConnection(address, **options))
+        opened.append(connection)
+        return connection
+
+    yield make
+    for connection in opened:
+        connection.close()
+
+
 FAST = runtime.RetryPolicy(
     attempts=5, backoff=runtime.Backoff(initial=0.01, multiplier=2.0, maximum=0.05)
 )
 
 
-def test_mutating_calls_keep_one_idempotency_key_across_retries(scripted) -> None:  # type: ignore[no-untyped-def]
+def test_mutating_calls_keep_one_idempotency_key_across_retries(scripted, connect) -> None:  # type: ignore[no-untyped-def]
     handler, address = scripted
-    connection = runtime.Connection(address, token="secret", retry=FAST)
+    connection = connect(address, token="secret", retry=FAST)
     connection.call(METHOD, empty_pb2.Empty(), empty_pb2.Empty, mutating=True)
     assert len(handler.calls) == 3
     keys = {call["idempotency-key"] for call in handler.calls}
@@ -70,10 +90,10 @@ def test_mutating_calls_keep_one_idempotency_key_across_retries(scripted) -> Non
     }
 
 
-def test_reads_send_no_idempotency_key_and_give_up_after_the_attempts(scripted) -> None:  # type: ignore[no-untyped-def]
+def test_reads_send_no_idempotency_key_and_give_up_after_the_attempts(scripted, connect) -> None:  # type: ignore[no-untyped-def]
     handler, address = scripted
     handler.failures = 10
-    connection = runtime.Connection(address, retry=FAST)
+    connection = connect(address, retry=FAST)
     with pytest.raises(runtime.UnavailableError):
         connection.call(METHOD, empty_pb2.Empty(), empty_pb2.Empty)
     assert len(handler.calls) == 5
@@ -83,13 +103,13 @@ def test_reads_send_no_idempotency_key_and_give_up_after_the_attempts(scripted) 
     )
 
 
-def test_every_call_has_a_deadline(scripted) -> None:  # type: ignore[no-untyped-def]
+def test_every_call_has_a_deadline(scripted, connect) -> None:  # type: ignore[no-untyped-def]
     handler, address = scripted
     handler.failures = 100
     slow = runtime.RetryPolicy(
         attempts=100, backoff=runtime.Backoff(initial=0.2, multiplier=1.0, maximum=0.2)
     )
-    connection = runtime.Connection(address, retry=slow, timeout=0.5)
+    connection = connect(address, retry=slow, timeout=0.5)
     with pytest.raises(runtime.UnavailableError):
         connection.call(METHOD, empty_pb2.Empty(), empty_pb2.Empty)
     assert len(handler.calls) <= 4  # stops retrying at the deadline

@@ -48,7 +48,7 @@ def test_operations_keep_their_parent(storage: Storage) -> None:
         transaction.put_operation(operation)
     with storage.read() as transaction:
         assert transaction.get_operation("o1") == operation
-        assert transaction.list_operations("k", "r1") == [operation]
+        assert transaction.operations_page("k", "r1", None, 10) == [operation]
         assert transaction.unfinished_operations() == [operation]
     storage.close()
 
@@ -105,7 +105,7 @@ def test_a_failed_transaction_leaves_nothing(storage: Storage) -> None:
         assert transaction.find_by_name("k", "f", "renamed") is None
         assert transaction.get_operation("o1") is None
         assert transaction.unfinished_operations() == []
-        assert transaction.list_operations("k", "r1") == []
+        assert transaction.operations_page("k", "r1", None, 10) == []
         assert transaction.get_idempotency("key") is None
     storage.close()
 

@@ -281,7 +281,12 @@ _IMAGE_SERVICE_LIST = _service.ListSpec(
     response=image_service_pb2.ListImagesResponse,
     items_field="images",
     default_page_size=20,
+    page_size_field="page_size",
+    page_token_field="page_token",
+    next_page_token_field="next_page_token",
     parent_field="folder_id",
+    filter_field="filter",
+    order_by_field="order_by",
 )
 
 _IMAGE_SERVICE_CREATE = _service.MutationSpec(
@@ -291,6 +296,7 @@ _IMAGE_SERVICE_CREATE = _service.MutationSpec(
     description="Create image",
     metadata=image_service_pb2.CreateImageMetadata,
     metadata_id_field="image_id",
+    running_status=image_pb2.Image.Status.CREATING,
     copy_fields=(
         "folder_id",
         "name",
@@ -306,7 +312,9 @@ _IMAGE_SERVICE_UPDATE = _service.MutationSpec(
     description="Update image",
     metadata=image_service_pb2.UpdateImageMetadata,
     metadata_id_field="image_id",
+    running_status=image_pb2.Image.Status.UPDATING,
     mask=image_service_fieldmask.UpdateImageRequestMask.SPEC,
+    mask_field="update_mask",
 )
 
 _IMAGE_SERVICE_DELETE = _service.MutationSpec(
@@ -316,13 +324,19 @@ _IMAGE_SERVICE_DELETE = _service.MutationSpec(
     description="Delete image",
     metadata=image_service_pb2.DeleteImageMetadata,
     metadata_id_field="image_id",
+    running_status=image_pb2.Image.Status.DELETING,
 )
 
 _IMAGE_SERVICE_LIST_OPERATIONS = _service.ListSpec(
     response=image_service_pb2.ListImageOperationsResponse,
     items_field="operations",
     default_page_size=20,
+    page_size_field="page_size",
+    page_token_field="page_token",
+    next_page_token_field="next_page_token",
     parent_field="",
+    filter_field="",
+    order_by_field="",
 )
 
 
@@ -342,15 +356,15 @@ class ImageService(
         name_field="name",
         created_at_field="created_at",
         status_field="status",
-        statuses={
-            "STATUS_UNSPECIFIED": 0,
-            "CREATING": 1,
-            "READY": 2,
-            "ERROR": 3,
-            "DELETING": 4,
-            "UPDATING": 5,
-        },
+        ready_status=image_pb2.Image.Status.READY,
         unique_names=True,
+        indexed_fields=(
+            "name",
+            "description",
+            "checksum",
+            "status",
+            "created_at",
+        ),
     )
     RULES = RULES
     MUTATIONS = (
