@@ -164,9 +164,8 @@ _Segments = tuple[Union[str, _TypeReference], ...]
 class _SectionInputs:
     """What a message's section can take from the page it is on."""
 
-    references: tuple[
-        str, ...
-    ]  # its comments with `[...]`, which may name the page's rpcs
+    references: tuple[str, ...]  # its comments with `[...]`
+    service: str  # the page's service, if a reference names one of its rpcs, else ""
     types: tuple[_TypeReference, ...]  # links on the page itself or to another one
     linked: tuple[str, ...]  # messages its rows link to: suffixed anchors in tree 2
 
@@ -209,6 +208,8 @@ class DocsBuilder:
         self._value_lists: dict[str, str] = {}
         self._inputs: dict[str, _SectionInputs] = {}
         self._inputs_by_service: dict[tuple[str, str], _SectionInputs] = {}
+        self._rpc_names: dict[str, frozenset[str]] = {}
+        self._bracketed: dict[str, frozenset[str]] = {}
         self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
         self._sections: dict[tuple[object, ...], Section] = {}
         self._rendered: dict[Section, str] = {}
@@ -398,7 +399,7 @@ class DocsBuilder:
             section.json,
             self._is_output_operation(section),
             (operation.metadata, operation.response) if operation else None,
-            plan.service.full_name if inputs.references else "",
+            inputs.service,
             tuple(self._is_local(reference, plan) for reference in inputs.types),
             (
                 tuple(name for name in linked if name in plan.tree1)
@@ -412,7 +413,7 @@ class DocsBuilder:
         return found
 
     def _section_inputs(self, name: str, service: Service) -> _SectionInputs:
-        """What a section takes from its page; the service matters only to references."""
+        """What a section takes from its page."""
         found = self._inputs.get(name)
         if found is None:
             message = self.api.messages[name]
@@ -426,12 +427,14 @@ class DocsBuilder:
             comments += (oneof.comment for oneof in message.oneofs)
             found = self._inputs[name] = _SectionInputs(
                 tuple(comment.rstrip() for comment in comments if "[" in comment),
+                "",
                 (),
                 tuple(linked),
             )
         if not found.references:
             return found
-        key = (name, service.full_name)
+        owner = self._rpc_owner(found.references, service)
+        key = (name, owner)
         with_service = self._inputs_by_service.get(key)
         if with_service is None:
             message = self.api.messages[name]
@@ -443,10 +446,29 @@ class DocsBuilder:
             }
             with_service = self._inputs_by_service[key] = _SectionInputs(
                 found.references,
+                owner,
                 tuple(sorted(types, key=lambda reference: reference.text)),
                 found.linked,
             )
         return with_service
+
+    def _rpc_owner(self, comments: Iterable[str], service: Service) -> str:
+        """The service's name if a `[...]` of the comments names one of its rpcs (`[List]`),
+        else "": the one way the service changes what a message's comments say."""
+        names = self._rpc_names.get(service.full_name)
+        if names is None:
+            names = self._rpc_names[service.full_name] = frozenset(
+                method.name for method in service.methods
+            )
+        for comment in comments:
+            texts = self._bracketed.get(comment)
+            if texts is None:
+                texts = self._bracketed[comment] = frozenset(
+                    _REFERENCE.findall(comment)
+                )
+            if not texts.isdisjoint(names):
+                return service.full_name
+        return ""
 
     def _value_comments(self, item: Field) -> Iterator[str]:
         """The comments of the enum values a field's row lists."""
@@ -728,7 +750,13 @@ class DocsBuilder:
         return self._join(self._parse(text, scope, plan.service), plan)
 
     def _parse(self, text: str, scope: Message | None, service: Service) -> _Segments:
-        key = (text, scope.full_name if scope else "", service.full_name)
+        # An rpc's comment resolves from its service; a message's from the message, and the
+        # service matters only to `[Rpc]` of its own.
+        key = (
+            text,
+            scope.full_name if scope else "",
+            self._rpc_owner((text,), service) if scope else service.full_name,
+        )
         found = self._segments.get(key)
         if found is not None:
             return found
