@@ -206,8 +206,8 @@ class DocsBuilder:
         )  # JSON of messages whose expansion never varies
         self._segments: dict[tuple[str, str, str], _Segments] = {}
         self._value_lists: dict[str, str] = {}
-        self._inputs: dict[str, _SectionInputs] = {}
-        self._inputs_by_service: dict[tuple[str, str], _SectionInputs] = {}
+        # By message and service, and by message and "" where the service does not matter.
+        self._inputs: dict[tuple[str, str], _SectionInputs] = {}
         self._rpc_names: dict[str, frozenset[str]] = {}
         self._bracketed: dict[str, frozenset[str]] = {}
         self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
@@ -414,8 +414,17 @@ class DocsBuilder:
 
     def _section_inputs(self, name: str, service: Service) -> _SectionInputs:
         """What a section takes from its page."""
-        found = self._inputs.get(name)
+        found = self._inputs.get((name, service.full_name))
         if found is None:
+            found = self._inputs[name, service.full_name] = self._make_inputs(
+                name, service
+            )
+        return found
+
+    def _make_inputs(self, name: str, service: Service) -> _SectionInputs:
+        """The inputs, shared by the services whose rpcs the comments do not name."""
+        plain = self._inputs.get((name, ""))
+        if plain is None:
             message = self.api.messages[name]
             comments = [message.comment]
             linked = []
@@ -425,32 +434,35 @@ class DocsBuilder:
                 if item.message_type:
                     linked.append(item.message_type)
             comments += (oneof.comment for oneof in message.oneofs)
-            found = self._inputs[name] = _SectionInputs(
-                tuple(comment.rstrip() for comment in comments if "[" in comment),
-                "",
-                (),
-                tuple(linked),
+            references = tuple(c.rstrip() for c in comments if "[" in c)
+            plain = self._with_references(name, references, tuple(linked), service, "")
+            self._inputs[name, ""] = plain
+        owner = self._rpc_owner(plain.references, service)
+        if not owner:
+            return plain
+        return self._with_references(
+            name, plain.references, plain.linked, service, owner
+        )
+
+    def _with_references(
+        self,
+        name: str,
+        references: tuple[str, ...],
+        linked: tuple[str, ...],
+        service: Service,
+        owner: str,
+    ) -> _SectionInputs:
+        message = self.api.messages[name]
+        types = {
+            segment
+            for comment in references
+            for segment in self._parse(
+                comment, message, service, service if owner else None
             )
-        if not found.references:
-            return found
-        owner = self._rpc_owner(found.references, service)
-        key = (name, owner)
-        with_service = self._inputs_by_service.get(key)
-        if with_service is None:
-            message = self.api.messages[name]
-            types = {
-                segment
-                for comment in found.references
-                for segment in self._parse(comment, message, service)
-                if isinstance(segment, _TypeReference)
-            }
-            with_service = self._inputs_by_service[key] = _SectionInputs(
-                found.references,
-                owner,
-                tuple(sorted(types, key=lambda reference: reference.text)),
-                found.linked,
-            )
-        return with_service
+            if isinstance(segment, _TypeReference)
+        }
+        ordered = tuple(sorted(types, key=lambda reference: reference.text))
+        return _SectionInputs(references, owner, ordered, linked)
 
     def _rpc_owner(self, comments: Iterable[str], service: Service) -> str:
         """The service's name if a `[...]` of the comments names one of its rpcs (`[List]`),
@@ -747,23 +759,28 @@ class DocsBuilder:
         if "[" not in text:
             return text
         assert plan is not None, "references resolve for a page"
-        return self._join(self._parse(text, scope, plan.service), plan)
+        service = plan.service
+        rpcs = service if self._rpc_owner((text,), service) else None
+        return self._join(self._parse(text, scope, service, rpcs), plan)
 
-    def _parse(self, text: str, scope: Message | None, service: Service) -> _Segments:
-        # An rpc's comment resolves from its service; a message's from the message, and the
-        # service matters only to `[Rpc]` of its own.
-        key = (
-            text,
-            scope.full_name if scope else "",
-            self._rpc_owner((text,), service) if scope else service.full_name,
-        )
+    def _parse(
+        self,
+        text: str,
+        scope: Message | None,
+        service: Service,
+        rpcs: Service | None,
+    ) -> _Segments:
+        """`text` with its references resolved from `scope` (the comment's message; for an
+        rpc's comment, None: its `service`); `[Rpc]` names an rpc of `rpcs` if given."""
+        scope_name = scope.full_name if scope else service.full_name
+        key = (text, scope_name, rpcs.full_name if rpcs else "")
         found = self._segments.get(key)
         if found is not None:
             return found
         parts: list[str | _TypeReference] = []
         last = 0
         for match in _REFERENCE.finditer(text):
-            resolved = self._resolve(match.group(1), scope, service)
+            resolved = self._resolve(match.group(1), scope, scope_name, rpcs)
             if resolved is not None:
                 parts += [text[last : match.start()], resolved]
                 last = match.end()
@@ -795,15 +812,18 @@ class DocsBuilder:
         )
 
     def _resolve(
-        self, text: str, scope: Message | None, service: Service
+        self,
+        text: str,
+        scope: Message | None,
+        scope_name: str,
+        rpcs: Service | None,
     ) -> str | _TypeReference | None:
         """What `[text]` stands for: an rpc, a message, enum or field, or a field of the
         comment's message. Names resolve as protobuf resolves them from the comment's message
         (or the rpc's service); one that resolves to nothing there is looked up in every
         package of the request, and must name one element there."""
-        if service.method(text):
-            return f"[{text}]({self.page_url(service, text)}#{text})"
-        scope_name = scope.full_name if scope else service.full_name
+        if rpcs and rpcs.method(text):
+            return f"[{text}]({self.page_url(rpcs, text)}#{text})"
         for lookup in (scope_name, None):
             url = self._method_url(text, lookup)
             if url:
