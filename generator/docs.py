@@ -66,9 +66,7 @@ class DocsFormat:
     source_path: bool  # the front matter names the page's path
     constraints: bool  # constraint sentences close a row's description
     unspecified_values: bool  # enum value lists include `*_UNSPECIFIED`
-    expand_operations: (
-        bool  # an Operation's metadata and response are the rpc's option types
-    )
+    expand_operations: bool  # Operation metadata, response: the rpc's option types
 
 
 DOCS_FORMATS = {
@@ -201,9 +199,8 @@ class DocsBuilder:
         self._plans: dict[str, PagePlan] = {}
         self._enum_fields: dict[str, frozenset[str]] = {}
         self._fields: dict[str, frozenset[str]] = {}
-        self._objects: dict[str, str] = (
-            {}
-        )  # JSON of messages whose expansion never varies
+        # The JSON of each message whose expansion never varies.
+        self._objects: dict[str, str] = {}
         self._segments: dict[tuple[str, str, str], _Segments] = {}
         self._value_lists: dict[str, str] = {}
         # By message and service, and by message and "" where the service does not matter.
