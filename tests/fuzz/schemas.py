@@ -418,11 +418,15 @@ def option_strategies(shape: Shape, name: str) -> tuple[
         else:
             wrong.append(bad(["<=5"], "size on a single value"))
     elif name == "bytes":
-        if shape.element in ("string", "bytes"):
+        # Strings and bytes, and messages (their serialized size).
+        if shape.element in ("string", "bytes") or shape.element not in {
+            *SCALARS,
+            "enum",
+        }:
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad bytes"))
         else:
-            wrong.append(bad(["<=5"], "bytes on a field that is not a string"))
+            wrong.append(bad(["<=5"], "bytes on a number, bool or enum field"))
     elif name == "value":
         if is_integer:
             good.append(ok(GOOD_INT_VALUE))
@@ -1008,8 +1012,13 @@ class SchemaBuilder:
             else:
                 response = wrong
             # An enum name (`Status`) or a missing one never names a message; "Status" may
-            # name a message of the schema, so it may pass.
-            expect = Expect.EITHER if wrong == "Status" else Expect.ERROR
+            # name a message of the schema, so it may pass. No metadata at all is allowed.
+            if wrong == "Status":
+                expect = Expect.EITHER
+            elif part == "metadata" and not wrong:
+                expect = Expect.VALID
+            else:
+                expect = Expect.ERROR
             self.culprits.append(
                 Culprit(
                     current.proto.name,
@@ -1402,7 +1411,7 @@ def _symbols(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> set[str]:
 PARAMETERS = st.one_of(
     st.just(""),
     st.builds(
-        lambda targets, constraints, docs_format, unique, page: ",".join(
+        lambda targets, constraints, docs_format, unique, page, strict: ",".join(
             item
             for item in (
                 f"targets={'+'.join(targets)}" if targets else "",
@@ -1410,6 +1419,7 @@ PARAMETERS = st.one_of(
                 f"docs_format={docs_format}" if docs_format else "",
                 f"unique_names={unique}" if unique else "",
                 f"default_page_size={page}" if page else "",
+                f"strict={strict}" if strict else "",
             )
             if item
         ),
@@ -1420,6 +1430,7 @@ PARAMETERS = st.one_of(
         st.sampled_from(["", "classic", "current"]),
         st.sampled_from(["", "true", "false"]),
         st.sampled_from([0, 1, 20, 1000]),
+        st.sampled_from(["", "true", "false"]),
     ),
 )
 
