@@ -10,9 +10,11 @@ maximum, and the ratio of the medians.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +47,7 @@ from yandex.cloud.operation import (  # noqa: E402
 )
 
 PYTHON = sys.executable
+CORPUS = ROOT.parent / "shared" / "corpus" / "cloudapi-00e9ff0.tar.gz"
 FILLED_FOLDER = (
     "bench"  # where bench/filled_server.py puts the images, and _update_load works
 )
@@ -199,6 +202,144 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
             image_ours.median / image_protoc.median,
         ),
     ]
+
+
+def bench_docs(rounds: int) -> list[Result] | str:
+    """The docs target over the whole public API against protoc's own --python_out on the same
+    files: one protoc run each, same includes. Beside them, protoc with a stand-in plugin that
+    answers the same pages at once: what protoc itself takes to send the request and write the
+    pages. A string saying why, without ../shared."""
+    if not CORPUS.exists():
+        return f"docs over the whole public API: skipped, {CORPUS} is absent (a fresh clone)"
+    import tarfile
+
+    from generator.docs_tree import import_roots, proto_files
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-docs-"))
+    try:
+        root = scratch / "cloudapi"
+        with tarfile.open(CORPUS) as archive:
+            archive.extractall(root, filter="data")
+        imports = import_roots(root)
+        files = proto_files(root, imports)
+        includes = [
+            f"-I{path}" for path in (root, *imports, *map(Path, _include_dirs()))
+        ]
+        env = {
+            **os.environ,
+            "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}",
+        }
+
+        def run(flags: list[str]) -> float:
+            out = Path(tempfile.mkdtemp(dir=scratch))
+            command = [
+                PYTHON,
+                "-m",
+                "grpc_tools.protoc",
+                *includes,
+                *(flag.format(out=out) for flag in flags),
+                *files,
+            ]
+            elapsed = _timed_process(command, scratch, env)[0]
+            shutil.rmtree(out)
+            return elapsed
+
+        # Our plugin once through a recorder, then a stand-in that replays its answer.
+        response = scratch / "response.bin"
+        recorder = _script(
+            scratch / "record", f"exec protoc-gen-python-custom | tee {response}"
+        )
+        replay = _script(scratch / "replay", f"cat > /dev/null; exec cat {response}")
+        ours_flags = ["--python-custom_out={out}", "--python-custom_opt=targets=docs"]
+        run([f"--plugin=protoc-gen-python-custom={recorder}", *ours_flags])
+        replay_flags = [f"--plugin=protoc-gen-python-custom={replay}", *ours_flags]
+        protoc, ours, floor = Samples(), Samples(), Samples()
+        for _ in range(rounds):
+            protoc.values.append(run(["--python_out={out}"]))
+            ours.values.append(run(ours_flags))
+            floor.values.append(run(replay_flags))
+        split = _docs_split(root, files, includes)
+    finally:
+        shutil.rmtree(scratch)
+    name = f"docs, the whole public API ({len(files)} files, one run)"
+    ratio = ours.median / protoc.median
+    return [
+        Result(
+            f"{name}: wall time",
+            "protoc --python_out",
+            protoc,
+            ours,
+            "s",
+            "≤ 1.5x protoc",
+            ratio <= 1.5,
+            ratio,
+            note=split,
+        ),
+        Result(
+            f"{name}: protoc alone, the plugin replaced by one that answers the same pages at once",
+            "protoc --python_out",
+            protoc,
+            floor,
+            "s",
+            "—",
+            None,
+            floor.median / protoc.median,
+        ),
+    ]
+
+
+def _script(path: Path, command: str) -> Path:
+    path.write_text(f"#!/bin/sh\n{command}\n")
+    path.chmod(0o755)
+    return path
+
+
+def _docs_split(root: Path, files: list[str], includes: list[str]) -> str:
+    """Where the plugin's time goes on the same files, measured in process once."""
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.compiler import plugin_pb2
+    from grpc_tools import protoc
+
+    from generator.docs import DocsBuilder, docs_format
+    from generator.docs_config import DocsConfig
+    from generator.model import build_api
+
+    descriptors = root.parent / "descriptors.pb"
+    arguments = ["protoc", *includes, f"--descriptor_set_out={descriptors}"]
+    arguments += ["--include_imports", "--include_source_info", *files]
+    assert protoc.main(arguments) == 0
+    data = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=files,
+        proto_file=descriptor_pb2.FileDescriptorSet.FromString(
+            descriptors.read_bytes()
+        ).file,
+    ).SerializeToString()
+    clock = time.perf_counter
+    gc.disable()  # as in the plugin's process (plugin.main)
+    started = clock()
+    request = plugin_pb2.CodeGeneratorRequest.FromString(data)
+    parsed = clock()
+    api = build_api(request.proto_file, request.file_to_generate)
+    modelled = clock()
+    builder = DocsBuilder(api, DocsConfig(), docs_format("classic"))
+    pages = list(builder.pages())
+    viewed = clock()
+    texts = {page.path: builder.render(page) for page in pages}
+    rendered = clock()
+    response = plugin_pb2.CodeGeneratorResponse(
+        file=[
+            plugin_pb2.CodeGeneratorResponse.File(name=name, content=content)
+            for name, content in texts.items()
+        ]
+    ).SerializeToString()
+    serialized = clock()
+    gc.enable()
+    return (
+        f"in process, {len(pages)} pages, {len(response) / 2**20:.0f} MiB of response: "
+        f"request {parsed - started:.2f} s, model {modelled - parsed:.2f} s, "
+        f"docs view {viewed - modelled:.2f} s, templates {rendered - viewed:.2f} s, "
+        f"response {serialized - rendered:.2f} s"
+    )
 
 
 # --- 2. server throughput ---------------------------------------------------------------------
@@ -705,7 +846,12 @@ def _met(met: bool | None) -> str:
     return "—" if met is None else "yes" if met else "**no**"
 
 
-def report(results: list[Result], seconds: float, arguments: argparse.Namespace) -> str:
+def report(
+    results: list[Result],
+    skipped: list[str],
+    seconds: float,
+    arguments: argparse.Namespace,
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -729,6 +875,7 @@ def report(results: list[Result], seconds: float, arguments: argparse.Namespace)
             f"{_met(result.met)} |"
         )
     notes = [f"- {result.name}: {result.note}" for result in results if result.note]
+    notes += [f"- {reason}" for reason in skipped]
     if notes:
         lines += ["", "## Notes", "", *notes]
     if any(result.met is False for result in results):
@@ -761,6 +908,12 @@ def main() -> None:
     rounds = 2 if arguments.quick else 5
     started = time.perf_counter()
     results = bench_plugin(rounds, 30 if arguments.quick else 300)
+    skipped = []
+    docs = bench_docs(rounds)
+    if isinstance(docs, str):
+        skipped.append(docs)
+    else:
+        results += docs
     seconds = 2.0 if arguments.quick else 5.0
     results += bench_server(2 if arguments.quick else 5, seconds)
     results.append(bench_handler(rounds, 2000 if arguments.quick else 10000))
@@ -770,7 +923,7 @@ def main() -> None:
     )
     results.append(bench_fieldmask(rounds, 2000 if arguments.quick else 20000))
     results.append(bench_client(3 if arguments.quick else 9))
-    text = report(results, time.perf_counter() - started, arguments)
+    text = report(results, skipped, time.perf_counter() - started, arguments)
     arguments.out.write_text(text)
     print(text)
     print(json.dumps({result.name: result.met for result in results}, indent=1))

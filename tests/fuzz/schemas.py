@@ -425,7 +425,9 @@ def option_strategies(shape: Shape, name: str) -> tuple[
             wrong.append(bad(BAD_BOUNDS, "bad length"))
             wrong.append(bad(RANDOM_TEXT, "random length", Expect.EITHER))
         else:
-            wrong.append(bad(["1", "<=5"], "length on a field of neither strings nor bytes"))
+            wrong.append(
+                bad(["1", "<=5"], "length on a field of neither strings nor bytes")
+            )
     elif name == "size":
         if shape.collection:
             good.append(ok(GOOD_LENGTH))
@@ -433,9 +435,14 @@ def option_strategies(shape: Shape, name: str) -> tuple[
         else:
             wrong.append(bad(["<=5"], "size on a single value"))
     elif name == "bytes":  # the size of strings, bytes and serialized messages
-        if shape.element not in SCALARS and shape.element != "enum" or shape.element in (
-            "string",
-            "bytes",
+        if (
+            shape.element not in SCALARS
+            and shape.element != "enum"
+            or shape.element
+            in (
+                "string",
+                "bytes",
+            )
         ):
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad bytes"))
@@ -455,9 +462,7 @@ def option_strategies(shape: Shape, name: str) -> tuple[
             good.append(ok(GOOD_STRING_VALUE))
         elif shape.element == TIMESTAMP:
             good.append(ok(GOOD_TIMESTAMP))
-            wrong.append(
-                bad(["2024-01-01", "20241301T000000", "1s"], "bad timestamp")
-            )
+            wrong.append(bad(["2024-01-01", "20241301T000000", "1s"], "bad timestamp"))
         elif shape.element == DURATION:
             good.append(ok(GOOD_DURATION))
             wrong.append(
@@ -1441,11 +1446,12 @@ def _symbols(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> set[str]:
 PARAMETERS = st.one_of(
     st.just(""),
     st.builds(
-        lambda targets, constraints, unique, page, strict: ",".join(
+        lambda targets, constraints, docs_format, unique, page, strict: ",".join(
             item
             for item in (
                 f"targets={'+'.join(targets)}" if targets else "",
                 f"constraints={constraints}" if constraints else "",
+                f"docs_format={docs_format}" if docs_format else "",
                 f"unique_names={unique}" if unique else "",
                 f"default_page_size={page}" if page else "",
                 f"strict={strict}" if strict else "",
@@ -1456,6 +1462,7 @@ PARAMETERS = st.one_of(
             st.sampled_from(["server", "client", "fieldmask", "docs"]), unique=True
         ),
         st.sampled_from(["", "true", "false"]),
+        st.sampled_from(["", "classic", "current"]),
         st.sampled_from(["", "true", "false"]),
         st.sampled_from([0, 1, 20, 1000]),
         st.sampled_from(["", "true", "false"]),
