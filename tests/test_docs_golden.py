@@ -17,7 +17,10 @@ from support import (
     run_plugin,
 )
 
-REFERENCE = SHARED / "reference"
+# The official pages this project was specified from: the repository's copy of
+# ../shared/reference, so that a fresh clone checks them too (a test keeps the copy current).
+REFERENCE = ROOT / "tests" / "data" / "reference"
+SHARED_REFERENCE = SHARED / "reference"
 REFERENCE_PAGES = sorted(REFERENCE.rglob("*.md"))
 # A reference page at reference/<product>/... was published at en/_api-ref-grpc/<product>/...
 DOCS_PREFIX = "en/_api-ref-grpc"
@@ -46,11 +49,23 @@ def image_pages() -> dict[str, str]:
 
 
 def test_reference_pages_exist() -> None:
-    if not SHARED.exists():
-        pytest.skip(
-            f"{SHARED} is absent (a fresh clone): no reference pages to compare"
-        )
     assert len(REFERENCE_PAGES) >= 3, f"no reference pages under {REFERENCE}"
+
+
+@pytest.mark.skipif(
+    not SHARED_REFERENCE.is_dir(),
+    reason="../shared/reference is absent (a fresh clone): the repository's copy is used",
+)
+def test_the_copy_of_the_reference_pages_is_current() -> None:
+    def pages(root: Path) -> dict[str, bytes]:
+        return {
+            str(page.relative_to(root)): page.read_bytes()
+            for page in root.rglob("*.md")
+        }
+
+    assert pages(REFERENCE) == pages(
+        SHARED_REFERENCE
+    ), "tests/data/reference differs from ../shared/reference: copy it again"
 
 
 @pytest.mark.parametrize("reference_page", REFERENCE_PAGES, ids=lambda page: page.stem)
