@@ -12,7 +12,7 @@ SERVE_ARGS ?=
 SOAK_ARGS ?=
 TLS_DIR ?= var/tls
 
-.PHONY: setup generate test golden serve cert bench fuzz soak clean
+.PHONY: setup generate test whole-api golden docs serve cert bench fuzz soak clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,22 @@ generate: $(STAMP)
 
 test: $(STAMP) $(SDK_STAMP)
 	$(PYTHON) -m pytest
+
+# The long checks of the whole public API (tests/public_api): the whole corpus rather than a
+# slice of it, and every file generated alone; `make test` runs the rest.
+whole-api: $(STAMP) $(SDK_STAMP)
+	WHOLE_API_ALL_FILES=1 $(PYTHON) -m pytest tests/public_api -q
+
+# Reference pages for every rpc of an API checkout, in one run (progress on stderr), e.g.
+#   make docs PROTO=../cloudapi OUT=var/docs DOCS_FORMAT=current DOCS_CONFIG=my-docs.toml
+# PROTO/third_party/googleapis is used for imports; files protoc rejects are skipped.
+PROTO ?= proto
+OUT ?= var/docs
+DOCS_FORMAT ?= classic
+DOCS_CONFIG ?= $(if $(filter proto,$(PROTO)),proto/docs.toml)
+docs: $(STAMP)
+	$(PYTHON) -m generator.docs_tree --proto $(PROTO) --out $(OUT) --format $(DOCS_FORMAT) \
+		$(if $(DOCS_CONFIG),--config $(DOCS_CONFIG))
 
 # Serves every generated service of proto/ on 127.0.0.1, with SQLite under var/.
 # Flags go through SERVE_ARGS, e.g. make serve SERVE_ARGS="--port 50051 --operation-delay 2";

@@ -10,8 +10,8 @@ maximum, and the ratio of the medians.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -49,6 +49,7 @@ from yandex.cloud.operation import (  # noqa: E402
 )
 
 PYTHON = sys.executable
+CORPUS = ROOT.parent / "shared" / "corpus" / "cloudapi-00e9ff0.tar.gz"
 FILLED_FOLDER = (
     "bench"  # where bench/filled_server.py puts the images, and _update_load works
 )
@@ -63,8 +64,6 @@ class Samples:
         return statistics.median(self.values)
 
     def cell(self, unit: str, scale: float = 1.0) -> str:
-        if not self.values:
-            return "—"
         low, mid, high = min(self.values), self.median, max(self.values)
         return f"{mid * scale:.3g} {unit} ({low * scale:.3g}–{high * scale:.3g})"
 
@@ -243,35 +242,17 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
     ]
 
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "cloudapi-00e9ff0.tar.gz"
-
-
-def bench_corpus(rounds: int) -> list[Result]:
+def bench_corpus(rounds: int) -> list[Result] | str:
     """The whole public API in one protoc run, all four targets, against protoc's own
-    --python_out --grpc_python_out on the same files; skipped without ../shared."""
+    --python_out --grpc_python_out on the same files. A string saying why, without
+    ../shared."""
+    if not CORPUS.exists():
+        return f"the whole public API: skipped, {CORPUS} is absent (a fresh clone)"
     names = (
         "plugin, the whole public API (1,024 files), all four targets: wall time",
         "plugin, the whole public API, all four targets: peak RSS of protoc and plugin",
     )
     baseline = "protoc --python_out --grpc_python_out"
-    if not CORPUS.exists():
-        note = f"skipped: the corpus is not beside the project ({CORPUS} is absent)"
-        return [
-            Result(
-                name,
-                baseline,
-                Samples(),
-                Samples(),
-                unit,
-                target,
-                None,
-                math.nan,
-                note=note,
-            )
-            for name, unit, target in zip(
-                names, ("s", "MiB"), ("≤ 1.5x protoc", "≤ 2x protoc")
-            )
-        ]
     scratch = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
     with tarfile.open(CORPUS) as archive:
         archive.extractall(scratch / "api", filter="data")
@@ -336,8 +317,93 @@ def bench_corpus(rounds: int) -> list[Result]:
     ]
 
 
+def bench_docs(rounds: int) -> list[Result] | str:
+    """The docs target over the whole public API against protoc's own --python_out on the same
+    files: one protoc run each, same includes. Beside them, protoc with a stand-in plugin that
+    answers the same pages at once: what protoc itself takes to send the request and write the
+    pages. A string saying why, without ../shared."""
+    if not CORPUS.exists():
+        return f"docs over the whole public API: skipped, {CORPUS} is absent (a fresh clone)"
+    import tarfile
+
+    from generator.docs_tree import import_roots, proto_files
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-docs-"))
+    try:
+        root = scratch / "cloudapi"
+        with tarfile.open(CORPUS) as archive:
+            archive.extractall(root, filter="data")
+        imports = import_roots(root)
+        files = proto_files(root, imports)
+        includes = [
+            f"-I{path}" for path in (root, *imports, *map(Path, _include_dirs()))
+        ]
+        env = {
+            **os.environ,
+            "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}",
+        }
+
+        def run(flags: list[str]) -> float:
+            out = Path(tempfile.mkdtemp(dir=scratch))
+            command = [
+                PYTHON,
+                "-m",
+                "grpc_tools.protoc",
+                *includes,
+                *(flag.format(out=out) for flag in flags),
+                *files,
+            ]
+            elapsed = _timed_process(command, scratch, env)[0]
+            shutil.rmtree(out)
+            return elapsed
+
+        # Our plugin once through a recorder, then a stand-in that replays its answer.
+        response = scratch / "response.bin"
+        recorder = _script(
+            scratch / "record", f"exec protoc-gen-python-custom | tee {response}"
+        )
+        replay = _script(scratch / "replay", f"cat > /dev/null; exec cat {response}")
+        ours_flags = ["--python-custom_out={out}", "--python-custom_opt=targets=docs"]
+        run([f"--plugin=protoc-gen-python-custom={recorder}", *ours_flags])
+        replay_flags = [f"--plugin=protoc-gen-python-custom={replay}", *ours_flags]
+        protoc, ours, floor = Samples(), Samples(), Samples()
+        for _ in range(rounds):
+            protoc.values.append(run(["--python_out={out}"]))
+            ours.values.append(run(ours_flags))
+            floor.values.append(run(replay_flags))
+        split = _docs_split(root, files, includes)
+    finally:
+        shutil.rmtree(scratch)
+    name = f"docs, the whole public API ({len(files)} files, one run)"
+    ratio = ours.median / protoc.median
+    return [
+        Result(
+            f"{name}: wall time",
+            "protoc --python_out",
+            protoc,
+            ours,
+            "s",
+            "≤ 1.5x protoc",
+            ratio <= 1.5,
+            ratio,
+            note=split,
+        ),
+        Result(
+            f"{name}: protoc alone, the plugin replaced by one that answers the same pages at once",
+            "protoc --python_out",
+            protoc,
+            floor,
+            "s",
+            "—",
+            None,
+            floor.median / protoc.median,
+        ),
+    ]
+
+
 def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
-    """Where the plugin's time goes on the whole API, measured in this process (CPU time)."""
+    """Where the plugin's time goes on the whole API, measured in this process (CPU time; the
+    cycle collector off, as in the plugin's process)."""
     from google.protobuf import descriptor_pb2
     from google.protobuf.compiler import plugin_pb2
 
@@ -364,6 +430,7 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
                 descriptors.read_bytes()
             ).file,
         ).SerializeToString()
+    gc.disable()  # this process ends after
     phases: dict[str, float] = {}
 
     def timed(phase: str, work: Callable[[], Any]) -> Any:
@@ -398,6 +465,60 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
     return (
         f"the plugin in process (CPU): {spent}; Python files black had to reformat: "
         f"{len(reformatted)} of {sum(name.endswith(('.py', '.pyi')) for name in python)}"
+    )
+
+
+def _script(path: Path, command: str) -> Path:
+    path.write_text(f"#!/bin/sh\n{command}\n")
+    path.chmod(0o755)
+    return path
+
+
+def _docs_split(root: Path, files: list[str], includes: list[str]) -> str:
+    """Where the plugin's time goes on the same files, measured in process once."""
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.compiler import plugin_pb2
+    from grpc_tools import protoc
+
+    from generator.docs import DocsBuilder, docs_format
+    from generator.docs_config import DocsConfig
+    from generator.model import build_api
+
+    descriptors = root.parent / "descriptors.pb"
+    arguments = ["protoc", *includes, f"--descriptor_set_out={descriptors}"]
+    arguments += ["--include_imports", "--include_source_info", *files]
+    assert protoc.main(arguments) == 0
+    data = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=files,
+        proto_file=descriptor_pb2.FileDescriptorSet.FromString(
+            descriptors.read_bytes()
+        ).file,
+    ).SerializeToString()
+    clock = time.perf_counter
+    gc.disable()  # as in the plugin's process (plugin.main)
+    started = clock()
+    request = plugin_pb2.CodeGeneratorRequest.FromString(data)
+    parsed = clock()
+    api = build_api(request.proto_file, request.file_to_generate)
+    modelled = clock()
+    builder = DocsBuilder(api, DocsConfig(), docs_format("classic"))
+    pages = list(builder.pages())
+    viewed = clock()
+    texts = {page.path: builder.render(page) for page in pages}
+    rendered = clock()
+    response = plugin_pb2.CodeGeneratorResponse(
+        file=[
+            plugin_pb2.CodeGeneratorResponse.File(name=name, content=content)
+            for name, content in texts.items()
+        ]
+    ).SerializeToString()
+    serialized = clock()
+    gc.enable()
+    return (
+        f"in process, {len(pages)} pages, {len(response) / 2**20:.0f} MiB of response: "
+        f"request {parsed - started:.2f} s, model {modelled - parsed:.2f} s, "
+        f"docs view {viewed - modelled:.2f} s, templates {rendered - viewed:.2f} s, "
+        f"response {serialized - rendered:.2f} s"
     )
 
 
@@ -905,11 +1026,12 @@ def _met(met: bool | None) -> str:
     return "—" if met is None else "yes" if met else "**no**"
 
 
-def _ratio(ratio: float) -> str:
-    return "—" if math.isnan(ratio) else f"{ratio:.2f}"
-
-
-def report(results: list[Result], seconds: float, arguments: argparse.Namespace) -> str:
+def report(
+    results: list[Result],
+    skipped: list[str],
+    seconds: float,
+    arguments: argparse.Namespace,
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -929,10 +1051,11 @@ def report(results: list[Result], seconds: float, arguments: argparse.Namespace)
     for result in results:
         lines.append(
             f"| {result.name} | {result.baseline_name} | {result.baseline.cell(result.unit, result.scale)} | "
-            f"{result.ours.cell(result.unit, result.scale)} | {_ratio(result.ratio)} | {result.target} | "
+            f"{result.ours.cell(result.unit, result.scale)} | {result.ratio:.2f} | {result.target} | "
             f"{_met(result.met)} |"
         )
     notes = [f"- {result.name}: {result.note}" for result in results if result.note]
+    notes += [f"- {reason}" for reason in skipped]
     if notes:
         lines += ["", "## Notes", "", *notes]
     if any(result.met is False for result in results):
@@ -964,7 +1087,17 @@ def main() -> None:
         return
     rounds = 2 if arguments.quick else 5
     started = time.perf_counter()
-    results = bench_corpus(1 if arguments.quick else 3)
+    results = []
+    skipped = []
+    for benchmark in (
+        lambda: bench_corpus(1 if arguments.quick else 3),
+        lambda: bench_docs(rounds),
+    ):
+        found = benchmark()
+        if isinstance(found, str):
+            skipped.append(found)
+        else:
+            results += found
     results += bench_plugin(rounds, 30 if arguments.quick else 300)
     seconds = 2.0 if arguments.quick else 5.0
     results += bench_server(2 if arguments.quick else 5, seconds)
@@ -975,7 +1108,7 @@ def main() -> None:
     )
     results.append(bench_fieldmask(rounds, 2000 if arguments.quick else 20000))
     results.append(bench_client(3 if arguments.quick else 9))
-    text = report(results, time.perf_counter() - started, arguments)
+    text = report(results, skipped, time.perf_counter() - started, arguments)
     arguments.out.write_text(text)
     print(text)
     print(json.dumps({result.name: result.met for result in results}, indent=1))

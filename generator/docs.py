@@ -1,21 +1,26 @@
 """The docs view: one reference page per rpc, in the format of the official Yandex Cloud pages.
 
 This module decides what a page holds (sections, their order and anchors, JSON skeletons, type
-cells, row descriptions, links); `templates/docs_page.md.j2` lays it out.
+cells, row descriptions, links) and which page a reference in a comment points to, for one run
+over a whole request; `templates/docs_page.md.j2` and `templates/_docs_section.md.j2` lay it out.
+What pages share (message walks, JSON skeletons, parsed references, whole sections) is worked
+out once per run: the whole public API is 2,389 pages.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Iterator, Union
+from typing import Callable, Iterable, Iterator, NamedTuple, Union
 
-from generator.docs_config import DocsConfig
+from generator.docs_config import DocsConfig, PackageDocs
 from generator.errors import SchemaError
 from generator.model import (
     OPERATION,
+    WELL_KNOWN_TYPES,
     Api,
+    Enum,
     Field,
     Kind,
     Message,
@@ -26,6 +31,8 @@ from generator.model import (
     TypeRef,
     resolve_name,
 )
+from generator.render import macro, render
+from generator.rules import Constraint
 
 _PROTOBUF_DOCS = "https://developers.google.com/protocol-buffers/docs/reference"
 WELL_KNOWN_LINKS = {
@@ -37,6 +44,7 @@ WELL_KNOWN_LINKS = {
     "google.rpc.Status": "https://cloud.google.com/tasks/docs/reference/rpc/google.rpc#status",
 }
 _OPERATION_TITLE = "operation.Operation"
+_ENUM, _MESSAGE, _SCALAR = Kind.ENUM, Kind.MESSAGE, Kind.SCALAR
 # `[text]` not already followed by `(`: a reference to resolve.
 _REFERENCE = re.compile(r"\[([^\[\]]+)\](?!\()")
 
@@ -50,50 +58,55 @@ def well_known_link(full_name: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class DocsFormat:
+    """A generation of the official pages: docs-format.md §1-§9 (`classic`), §10 (`current`)."""
+
+    name: str
+    source_path: bool  # the front matter names the page's path
+    constraints: bool  # constraint sentences close a row's description
+    unspecified_values: bool  # enum value lists include `*_UNSPECIFIED`
+    expand_operations: bool  # Operation metadata, response: the rpc's option types
+
+
+DOCS_FORMATS = {
+    "classic": DocsFormat(
+        "classic",
+        source_path=True,
+        constraints=False,
+        unspecified_values=True,
+        expand_operations=True,
+    ),
+    "current": DocsFormat(
+        "current",
+        source_path=False,
+        constraints=True,
+        unspecified_values=False,
+        expand_operations=False,
+    ),
+}
+
+
+def docs_format(name: str, constraints: bool = False) -> DocsFormat:
+    """The format `name`; `constraints` adds the constraint sentences to one without them."""
+    chosen = DOCS_FORMATS[name]
+    return replace(chosen, constraints=True) if constraints else chosen
+
+
 # --- the view ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class JsonComment:
-    text: str
-    kind: str = "comment"
-
-
-@dataclass(frozen=True)
-class JsonMember:
-    key: str
-    value: "JsonValue"
-    comma: bool
-    kind: str = "member"
-
-
-@dataclass(frozen=True)
-class JsonObject:
-    members: tuple[Union[JsonMember, JsonComment], ...]
-    kind: str = "object"
-
-
-@dataclass(frozen=True)
-class JsonArray:
-    element: "JsonValue"
-    kind: str = "array"
-
-
-JsonValue = Union[str, JsonObject, JsonArray]
-
-
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):  # a tuple: pages have 150,000 rows
     name: str
     type_cell: str
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # pages share Section objects: identity is enough
 class Section:
     title: str
     anchor: str
-    json: JsonObject | None
+    json: str  # the JSON skeleton, "" for none
     comment: str
     rows: tuple[Row, ...]
 
@@ -101,6 +114,7 @@ class Section:
 @dataclass(frozen=True)
 class Page:
     path: str
+    source_path: bool  # whether the front matter names `path`
     title: str
     description: str
     signature: str
@@ -115,42 +129,91 @@ class SectionPlan:
     tree: int
     anchor: str
     json: bool
-    operation: (
-        OperationTypes | None
-    )  # the rpc's operation types, on its operation.Operation section
+    # The rpc's operation types, on its operation.Operation section when the format expands them.
+    operation: OperationTypes | None
 
 
 @dataclass(frozen=True)
 class PagePlan:
     service: Service
     method: Method
+    url: str  # the page's address in links, without an anchor
     sections: tuple[SectionPlan, ...]
+    messages: frozenset[str]  # the messages with a section
+    tree1: frozenset[str]  # the messages of the request's tree
+    enums: frozenset[str]  # the enums whose values a row lists
 
-    @cached_property
-    def messages(self) -> frozenset[str]:
-        return frozenset(section.message for section in self.sections)
 
-    def anchor(self, message: str, tree: int) -> str:
-        """The anchor rows of `tree` link to: tree 2 uses the suffixed anchor for tree-1 messages."""
-        if tree == 2 and any(
-            s.message == message and s.tree == 1 for s in self.sections
-        ):
-            return message + "2"
-        return message
+@dataclass(frozen=True)
+class _TypeReference:
+    """A `[...]` reference to a message, enum or field: where it points depends on the page."""
+
+    text: str
+    anchor: str  # the message's or enum's full name
+    host: str  # the message whose section on a page keeps the link on it ("" for none)
+    target: str  # whose page the link points to otherwise (see `_link_targets`)
+
+
+# A comment with its references resolved as far as they can be without knowing the page.
+_Segments = tuple[Union[str, _TypeReference], ...]
+
+
+@dataclass(frozen=True)
+class _SectionInputs:
+    """What a message's section can take from the page it is on."""
+
+    references: tuple[str, ...]  # its comments with `[...]`
+    service: str  # the page's service, if a reference names one of its rpcs, else ""
+    types: tuple[_TypeReference, ...]  # links on the page itself or to another one
+    linked: tuple[str, ...]  # messages its rows link to: suffixed anchors in tree 2
 
 
 def lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def is_exact(constraint: Constraint) -> bool:
+    """A bound of one number (`(length) = "20"`): the current pages print no sentence for it."""
+    return constraint.bound is not None and constraint.bound.is_exact
+
+
 # --- building pages ------------------------------------------------------------------------------
 
 
 class DocsBuilder:
-    def __init__(self, api: Api, config: DocsConfig, constraints: bool = False) -> None:
+    """Pages of every rpc of the request's files to generate; references resolve against the
+    whole request, as the official reference is built from the whole API."""
+
+    def __init__(
+        self,
+        api: Api,
+        config: DocsConfig,
+        docs_format: DocsFormat = DOCS_FORMATS["classic"],
+    ) -> None:
         self.api = api
         self.config = config
-        self.constraints = constraints  # append constraint sentences, as newer pages do
+        self.format = docs_format
+        self.services = {service.full_name: service for service in api.services}
+        self.settings = config.for_run(s.package for s in self.services.values())
+        self._walks: dict[str, tuple[str, ...]] = {}
+        self._plans: dict[str, PagePlan] = {}
+        self._enum_fields: dict[str, frozenset[str]] = {}
+        self._fields: dict[str, frozenset[str]] = {}
+        # The JSON of each message whose expansion never varies.
+        self._objects: dict[str, str] = {}
+        self._segments: dict[tuple[str, str, str], _Segments] = {}
+        self._value_lists: dict[str, str] = {}
+        # By message and service, and by message and "" where the service does not matter.
+        self._inputs: dict[tuple[str, str], _SectionInputs] = {}
+        self._rpc_names: dict[str, frozenset[str]] = {}
+        self._bracketed: dict[str, frozenset[str]] = {}
+        self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
+        self._sections: dict[tuple[object, ...], Section] = {}
+        self._rendered: dict[Section, str] = {}
+        self._section_layout = macro("_docs_section.md.j2", "section")
+
+    def package_docs(self, package: str) -> PackageDocs:
+        return self.settings.get(package) or self.config.package(package)
 
     def pages(self) -> Iterator[Page]:
         written: dict[str, str] = {}  # page path -> the rpc it documents
@@ -168,30 +231,76 @@ class DocsBuilder:
                     written[page.path] = method.full_name
                     yield page
 
+    def render(self, page: Page) -> str:
+        """The page's Markdown; a section that other pages have too is laid out once."""
+        sections = []
+        for section in page.sections:
+            text = self._rendered.get(section)
+            if text is None:
+                text = self._rendered[section] = self._section_layout(section)
+            sections.append(text)
+        return render("docs_page.md.j2", page=page, sections=sections)
+
     # --- what a page holds ----------------------------------------------------------------------
 
     def plan(self, service: Service, method: Method) -> PagePlan:
+        found = self._plans.get(method.full_name)
+        if found is not None:
+            return found
         tree1 = self._walk([method.input])
+        operation = method.operation if self.format.expand_operations else None
         if method.output == OPERATION:
             roots = [OPERATION]
-            if method.operation:
-                roots += [method.operation.metadata, method.operation.response]
+            if operation:
+                roots += [operation.metadata, operation.response]
             tree2 = self._walk(roots)
         else:
             tree2 = self._walk([method.output])
+        in_tree1 = frozenset(tree1)
         sections = [
             SectionPlan(name, 1, name, index == 0, None)
             for index, name in enumerate(tree1)
         ]
-        in_tree1 = set(tree1)
         for index, name in enumerate(tree2):
-            anchor = name + "2" if name in in_tree1 else name
-            operation = method.operation if index == 0 and name == OPERATION else None
-            sections.append(SectionPlan(name, 2, anchor, index == 0, operation))
-        return PagePlan(service, method, tuple(sections))
+            sections.append(
+                SectionPlan(
+                    name,
+                    2,
+                    name + "2" if name in in_tree1 else name,
+                    index == 0,
+                    operation if index == 0 and name == OPERATION else None,
+                )
+            )
+        messages = in_tree1.union(tree2)
+        plan = self._plans[method.full_name] = PagePlan(
+            service=service,
+            method=method,
+            url=self.page_url(service, method.name),
+            sections=tuple(sections),
+            messages=messages,
+            tree1=in_tree1,
+            enums=frozenset().union(*(self._enums_of(name) for name in messages)),
+        )
+        return plan
 
-    def _walk(self, roots: list[str]) -> list[str]:
-        """Depth-first, pre-order: a message, then the messages its fields refer to."""
+    def _walk(self, roots: Iterable[str]) -> list[str]:
+        """Depth-first, pre-order from each root in turn, each message once. A message seen
+        from an earlier root was walked with everything under it, so each root's own walk,
+        less what was seen, is the same."""
+        emitted: list[str] = []
+        seen: set[str] = set()
+        for root in roots:
+            for name in self._walk_from(root):
+                if name not in seen:
+                    seen.add(name)
+                    emitted.append(name)
+        return emitted
+
+    def _walk_from(self, root: str) -> tuple[str, ...]:
+        """A message, then the messages its fields refer to; never `google.*` ones."""
+        found = self._walks.get(root)
+        if found is not None:
+            return found
         emitted: list[str] = []
         seen: set[str] = set()
 
@@ -204,39 +313,58 @@ class DocsBuilder:
                 return
             seen.add(name)
             emitted.append(name)
-            for item in self.api.message(name).fields:
+            for item in self.api.messages[name].fields:
                 if item.message_type:
                     visit(item.message_type)
 
-        for root in roots:
-            visit(root)
-        return emitted
+        visit(root)
+        found = self._walks[root] = tuple(emitted)
+        return found
 
-    @cached_property
-    def _page_of_message(self) -> dict[str, PagePlan]:
-        """For links from other pages: a resource's Get page, else the first page rendering it."""
-        pages: dict[str, PagePlan] = {}
-        for service in self.api.services:
-            get = service.standard_method(StandardMethod.GET)
-            if service.resource and get:
-                pages.setdefault(service.resource.message, self.plan(service, get))
-        for service in self.api.services:
-            for method in service.methods:
-                plan = self.plan(service, method)
-                for name in plan.messages:
-                    pages.setdefault(name, plan)
-        return pages
+    def _enums_of(self, message: str) -> frozenset[str]:
+        """The enums whose values the message's rows list."""
+        found = self._enum_fields.get(message)
+        if found is None:
+            found = self._enum_fields[message] = frozenset(
+                item.type.name
+                for item in self.api.messages[message].fields
+                if item.type.kind is _ENUM
+            )
+        return found
 
     def page_url(self, service: Service, method_name: str) -> str:
-        link_base = self.config.package(service.package).link_base
+        link_base = self.package_docs(service.package).link_base
         return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
+
+    @cached_property
+    def _link_targets(self) -> dict[str, PagePlan]:
+        """The page a reference from elsewhere points to, for each message and enum: pages of
+        its own package first; among them its service's Get page for a resource, else the first
+        page that renders it (services by name, rpcs in declaration order)."""
+        ranked: dict[str, tuple[int, PagePlan]] = {}
+        for service in sorted(
+            self.services.values(), key=lambda s: (s.package, s.name)
+        ):
+            resource = service.resource.message if service.resource else ""
+            for method in service.methods:
+                plan = self.plan(service, method)
+                is_get = method.standard is StandardMethod.GET
+                for name in plan.messages | plan.enums:
+                    element = self.api.messages.get(name) or self.api.enums.get(name)
+                    if element is None:
+                        continue
+                    rank = (0 if element.package == service.package else 2) + (
+                        0 if is_get and name == resource else 1
+                    )
+                    if name not in ranked or rank < ranked[name][0]:
+                        ranked[name] = (rank, plan)
+        return {name: plan for name, (_, plan) in ranked.items()}
 
     # --- rendering one page ---------------------------------------------------------------------
 
     def page(self, service: Service, method: Method) -> Page:
         plan = self.plan(service, method)
-        settings = self.config.package(service.package)
-        links = _Links(self, plan)
+        settings = self.package_docs(service.package)
         output_section = next((s for s in plan.sections if s.tree == 2), None)
         output_name = (
             _OPERATION_TITLE
@@ -248,56 +376,186 @@ class DocsBuilder:
         signature = f"rpc {method.name} ([{input_name}](#{method.input})) returns ([{output_name}](#{output_anchor}))"
         return Page(
             path=f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md",
+            source_path=self.format.source_path,
             title=f"{settings.title}, gRPC: {service.name}.{method.name}",
-            description=links.rewrite(method.comment, None),
+            description=self.rewrite(method.comment, None, plan),
             signature=signature,
-            sections=tuple(
-                self._section(plan, section, links) for section in plan.sections
-            ),
+            sections=tuple(self._section(plan, section) for section in plan.sections),
         )
 
-    def _section(
-        self, plan: PagePlan, section: SectionPlan, links: "_Links"
-    ) -> Section:
-        message = self.api.message(section.message)
-        # The Operation an rpc returns is titled as in the signature; one only used as a field type is not.
-        title = (
-            _OPERATION_TITLE
-            if section.message == OPERATION and section.json and section.tree == 2
-            else message.name
+    def _section(self, plan: PagePlan, section: SectionPlan) -> Section:
+        """The section, made once for all pages that give it the same inputs."""
+        inputs = self._section_inputs(section.message, plan.service)
+        operation = section.operation
+        linked = inputs.linked
+        if operation:
+            linked += (operation.metadata, operation.response)
+        key = (
+            section.message,
+            section.anchor,
+            section.json,
+            self._is_output_operation(section),
+            (operation.metadata, operation.response) if operation else None,
+            inputs.service,
+            tuple(self._is_local(reference, plan) for reference in inputs.types),
+            (
+                tuple(name for name in linked if name in plan.tree1)
+                if section.tree == 2
+                else ()
+            ),
         )
+        found = self._sections.get(key)
+        if found is None:
+            found = self._sections[key] = self._make_section(plan, section)
+        return found
+
+    def _section_inputs(self, name: str, service: Service) -> _SectionInputs:
+        """What a section takes from its page."""
+        found = self._inputs.get((name, service.full_name))
+        if found is None:
+            found = self._inputs[name, service.full_name] = self._make_inputs(
+                name, service
+            )
+        return found
+
+    def _make_inputs(self, name: str, service: Service) -> _SectionInputs:
+        """The inputs, shared by the services whose rpcs the comments do not name."""
+        plain = self._inputs.get((name, ""))
+        if plain is None:
+            message = self.api.messages[name]
+            comments = [message.comment]
+            linked = []
+            for item in message.fields:
+                comments.append(item.comment)
+                comments += self._value_comments(item)
+                if item.message_type:
+                    linked.append(item.message_type)
+            comments += (oneof.comment for oneof in message.oneofs)
+            references = tuple(c.rstrip() for c in comments if "[" in c)
+            plain = self._with_references(name, references, tuple(linked), service, "")
+            self._inputs[name, ""] = plain
+        owner = self._rpc_owner(plain.references, service)
+        if not owner:
+            return plain
+        return self._with_references(
+            name, plain.references, plain.linked, service, owner
+        )
+
+    def _with_references(
+        self,
+        name: str,
+        references: tuple[str, ...],
+        linked: tuple[str, ...],
+        service: Service,
+        owner: str,
+    ) -> _SectionInputs:
+        message = self.api.messages[name]
+        types = {
+            segment
+            for comment in references
+            for segment in self._parse(
+                comment, message, service, service if owner else None
+            )
+            if isinstance(segment, _TypeReference)
+        }
+        ordered = tuple(sorted(types, key=lambda reference: reference.text))
+        return _SectionInputs(references, owner, ordered, linked)
+
+    def _rpc_owner(self, comments: Iterable[str], service: Service) -> str:
+        """The service's name if a `[...]` of the comments names one of its rpcs (`[List]`),
+        else "": the one way the service changes what a message's comments say."""
+        names = self._rpc_names.get(service.full_name)
+        if names is None:
+            names = self._rpc_names[service.full_name] = frozenset(
+                method.name for method in service.methods
+            )
+        for comment in comments:
+            texts = self._bracketed.get(comment)
+            if texts is None:
+                texts = self._bracketed[comment] = frozenset(
+                    _REFERENCE.findall(comment)
+                )
+            if not texts.isdisjoint(names):
+                return service.full_name
+        return ""
+
+    def _value_comments(self, item: Field) -> Iterator[str]:
+        """The comments of the enum values a field's row lists."""
+        if item.type.kind is _ENUM and item.type.name in self.api.enums:
+            yield from (
+                value.comment for value in self.api.enums[item.type.name].values
+            )
+
+    @staticmethod
+    def _is_output_operation(section: SectionPlan) -> bool:
+        """The Operation an rpc returns, titled as in the signature (one only used as a field
+        type is titled by its name)."""
+        return section.message == OPERATION and section.json and section.tree == 2
+
+    def _make_section(self, plan: PagePlan, section: SectionPlan) -> Section:
+        message = self.api.messages[section.message]
+        rows = []
+        for (name, cell, description), item in zip(
+            self._row_parts(message), message.fields
+        ):
+            override = (
+                _operation_override(section.operation, item)
+                if section.operation
+                else None
+            )
+            if override:
+                cell = self._message_cell(override, plan, section)
+            elif cell is None:
+                cell = self._type_cell(item, plan, section)
+            if description is None:
+                description = self._description(message, item, plan)
+            rows.append(Row(name, cell, description))
         return Section(
-            title=title,
+            title=(
+                _OPERATION_TITLE if self._is_output_operation(section) else message.name
+            ),
             anchor=section.anchor,
             json=(
-                self._skeleton(section.message, section.operation, ())
+                self._json_object(section.message, section.operation, ())
                 if section.json
-                else None
+                else ""
             ),
-            comment=links.rewrite(message.comment, message),
-            rows=tuple(
-                self._row(plan, section, message, item, links)
-                for item in message.fields
-            ),
+            comment=self.rewrite(message.comment, message, plan),
+            rows=tuple(rows),
         )
 
-    def _row(
-        self,
-        plan: PagePlan,
-        section: SectionPlan,
-        message: Message,
-        item: Field,
-        links: "_Links",
-    ) -> Row:
-        override = _operation_override(section.operation, item)
-        type_cell = (
-            self._message_cell(override, plan, section.tree)
-            if override
-            else self._type_cell(item, plan, section.tree)
-        )
+    def _row_parts(
+        self, message: Message
+    ) -> tuple[tuple[str, str | None, str | None], ...]:
+        """Per field: the row's name, and its type cell and description where they read the
+        same on every page (None where they do not: a link to a message, a reference).
+        """
+        found = self._rows.get(message.full_name)
+        if found is not None:
+            return found
         parts = []
-        comment = links.rewrite(item.comment, message)
-        if item.rules.required:
+        for item in message.fields:
+            links = item.message_type and not item.message_type.startswith("google.")
+            references = (
+                "[" in item.comment
+                or (item.oneof and "[" in message.oneof(item.oneof).comment)
+                or any("[" in comment for comment in self._value_comments(item))
+            )
+            parts.append(
+                (
+                    item.name + ("[]" if item.repeated else ""),
+                    None if links else self._type_cell(item, None, None),
+                    None if references else self._description(message, item, None),
+                )
+            )
+        found = self._rows[message.full_name] = tuple(parts)
+        return found
+
+    def _description(self, message: Message, item: Field, plan: PagePlan | None) -> str:
+        """A row's description; `plan` may be None for one without references."""
+        parts = []
+        comment = self.rewrite(item.comment, message, plan)
+        if item.rules.constraints and item.rules.required:
             comment = "Required field. " + comment
         if comment:
             parts.append(comment)
@@ -305,104 +563,371 @@ class DocsBuilder:
             oneof = message.oneof(item.oneof)
             parts.append(f"Includes only one of the fields {_code_list(oneof.fields)}.")
             if oneof.comment:
-                parts.append(links.rewrite(oneof.comment, message))
-        if item.type.kind is Kind.ENUM:
-            parts.append(self._enum_values(item.type.name, message, links))
-        if self.constraints:
+                parts.append(self.rewrite(oneof.comment, message, plan))
+        if item.type.kind is _ENUM:
+            values = self._enum_values(item.type.name, message, plan)
+            if values:
+                parts.append(values)
+        if self.format.constraints and item.rules.constraints:
             sentences = [
-                c.sentence for c in item.rules.constraints if c.kind != "required"
+                c.sentence
+                for c in item.rules.constraints
+                if c.kind != "required" and not is_exact(c)
             ]
             if sentences:
                 parts.append(
                     " ".join(sentences).replace("|", "\\|")
                 )  # `|` would end the table cell
-        return Row(
-            item.name + ("[]" if item.repeated else ""), type_cell, "\n\n".join(parts)
-        )
+        return "\n\n".join(parts)
 
-    def _enum_values(self, enum_name: str, message: Message, links: "_Links") -> str:
+    def _enum_values(
+        self, enum_name: str, message: Message, plan: PagePlan | None
+    ) -> str:
+        """`- `NAME`: comment` lines; continuation lines of a comment are indented."""
+        known = self._value_lists.get(enum_name)
+        if known is not None:
+            return known
         enum = self.api.enums.get(enum_name)
         if enum is None:
             return ""
         lines = []
         for value in enum.values:
-            comment = links.rewrite(value.comment, message)
+            if not self.format.unspecified_values and value.name.endswith(
+                "_UNSPECIFIED"
+            ):
+                continue
+            comment = self.rewrite(value.comment, message, plan)
             if not comment:
                 lines.append(f"- `{value.name}`")
                 continue
             first, *rest = comment.split("\n")
             indented = [f"  {line}" if line else "" for line in rest]
             lines.append("\n".join([f"- `{value.name}`: {first}", *indented]))
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        # Without references the list reads the same on every page.
+        if not any("[" in value.comment for value in enum.values):
+            self._value_lists[enum_name] = text
+        return text
 
-    def _type_cell(self, item: Field, plan: PagePlan, tree: int) -> str:
-        if item.is_map:
-            assert item.map_key and item.map_value
-            key = self._ref_cell(item.map_key, plan, tree)
-            return (
-                f"**object** (map<{key}, {self._ref_cell(item.map_value, plan, tree)}>)"
-            )
-        return self._ref_cell(item.type, plan, tree)
+    def _type_cell(
+        self, item: Field, plan: PagePlan | None, section: SectionPlan | None
+    ) -> str:
+        if item.map_key and item.map_value:
+            key = self._ref_cell(item.map_key, plan, section)
+            value = self._ref_cell(item.map_value, plan, section)
+            return f"**object** (map<{key}, {value}>)"
+        return self._ref_cell(item.type, plan, section)
 
-    def _ref_cell(self, ref: TypeRef, plan: PagePlan, tree: int) -> str:
-        if ref.kind is Kind.SCALAR:
+    def _ref_cell(
+        self, ref: TypeRef, plan: PagePlan | None, section: SectionPlan | None
+    ) -> str:
+        if ref.kind is _SCALAR:
             return f"**{ref.scalar}**"
-        if ref.kind is Kind.ENUM:
+        if ref.kind is _ENUM:
             return f"enum **{ref.name.rsplit('.', 1)[-1]}**"
-        return self._message_cell(ref.name, plan, tree)
+        return self._message_cell(ref.name, plan, section)
 
-    def _message_cell(self, name: str, plan: PagePlan, tree: int) -> str:
+    def _message_cell(
+        self, name: str, plan: PagePlan | None, section: SectionPlan | None
+    ) -> str:
         if name.startswith("google."):
             link = well_known_link(name)
             return f"**[{name}]({link})**" if link else f"**{name}**"
-        return f"**[{name.rsplit('.', 1)[-1]}](#{plan.anchor(name, tree)})**"
+        assert plan and section, "a link to a message is made for its page"
+        # Rows of tree 2 link to the suffixed anchor of a message tree 1 has too.
+        anchor = name + "2" if section.tree == 2 and name in plan.tree1 else name
+        return f"**[{name.rsplit('.', 1)[-1]}](#{anchor})**"
 
     # --- JSON skeletons -------------------------------------------------------------------------
 
-    def _skeleton(
+    def _json_object(
         self, name: str, operation: OperationTypes | None, ancestors: tuple[str, ...]
-    ) -> JsonObject:
-        fields = self.api.message(name).fields
-        members: list[Union[JsonMember, JsonComment]] = []
+    ) -> str:
+        """The skeleton of a message, its nested lines indented from the first line's depth."""
+        # A message on no cycle expands the same wherever it is: its text is kept.
+        reusable = operation is None and name not in self._cyclic
+        if reusable and name in self._objects:
+            return self._objects[name]
+        message = self.api.messages[name]
+        fields = message.fields
+        lines = ["{"]
+        inner = ancestors + (name,)
         for index, item in enumerate(fields):
             if item.oneof and (index == 0 or fields[index - 1].oneof != item.oneof):
-                oneof = self.api.message(name).oneof(item.oneof)
-                members.append(
-                    JsonComment(
-                        f"Includes only one of the fields {_code_list(oneof.fields)}"
-                    )
+                oneof = message.oneof(item.oneof)
+                lines.append(
+                    f"  // Includes only one of the fields {_code_list(oneof.fields)}"
                 )
             override = _operation_override(operation, item)
-            if override:
-                value: JsonValue = self._json_message(override, ancestors + (name,))
-            else:
-                value = self._json_value(item, ancestors + (name,))
-            members.append(JsonMember(item.name, value, comma=index < len(fields) - 1))
+            value = (
+                self._json_message(override, inner)
+                if override
+                else self._json_value(item, inner)
+            )
+            comma = "," if index < len(fields) - 1 else ""
+            lines.append(f'  "{item.name}": {_indent(value)}{comma}')
             if item.oneof and (
                 index == len(fields) - 1 or fields[index + 1].oneof != item.oneof
             ):
-                members.append(JsonComment("end of the list of possible fields"))
-        return JsonObject(tuple(members))
+                lines.append("  // end of the list of possible fields")
+        text = "\n".join(lines) + "\n}" if fields else "{}"
+        if reusable:
+            self._objects[name] = text
+        return text
 
-    def _json_value(self, item: Field, ancestors: tuple[str, ...]) -> JsonValue:
-        if item.is_map:
-            assert item.map_key and item.map_value
-            return f"map<{_json_type_name(item.map_key)}, {_json_type_name(item.map_value)}>"
-        if item.type.kind is Kind.MESSAGE:
-            element: JsonValue = self._json_message(item.type.name, ancestors)
+    def _json_value(self, item: Field, ancestors: tuple[str, ...]) -> str:
+        if item.map_key and item.map_value:
+            return f'"map<{_json_type_name(item.map_key)}, {_json_type_name(item.map_value)}>"'
+        if item.type.kind is _MESSAGE:
+            element = self._json_message(item.type.name, ancestors)
         else:
-            element = _json_type_name(item.type)
-        return JsonArray(element) if item.repeated else element
+            element = f'"{_json_type_name(item.type)}"'
+        return f"[\n  {_indent(element)}\n]" if item.repeated else element
 
-    def _json_message(self, name: str, ancestors: tuple[str, ...]) -> JsonValue:
+    def _json_message(self, name: str, ancestors: tuple[str, ...]) -> str:
         # google.* types are named, not expanded; a message inside itself would never end.
         if (
             name.startswith("google.")
             or name in ancestors
             or name not in self.api.messages
         ):
-            return name
-        return self._skeleton(name, None, ancestors)
+            return f'"{name}"'
+        return self._json_object(name, None, ancestors)
+
+    @cached_property
+    def _cyclic(self) -> frozenset[str]:
+        """Messages that contain themselves, directly or not (Tarjan's strongly connected
+        components over non-map message fields, iteratively)."""
+        edges = {
+            name: [
+                item.type.name
+                for item in message.fields
+                if item.type.kind is Kind.MESSAGE
+                and item.type.name in self.api.messages
+            ]
+            for name, message in self.api.messages.items()
+        }
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        stack: list[str] = []
+        on_stack: set[str] = set()
+        cyclic: set[str] = set()
+        for start in edges:
+            if start in index:
+                continue
+            work = [(start, 0)]
+            while work:
+                name, position = work.pop()
+                if position == 0:
+                    index[name] = low[name] = len(index)
+                    stack.append(name)
+                    on_stack.add(name)
+                targets = edges[name]
+                if position < len(targets):
+                    work.append((name, position + 1))
+                    target = targets[position]
+                    if target not in index:
+                        work.append((target, 0))
+                    elif target in on_stack:
+                        low[name] = min(low[name], index[target])
+                    continue
+                if low[name] == index[name]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == name:
+                            break
+                    if len(component) > 1 or name in edges[name]:
+                        cyclic.update(component)
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[name])
+        return frozenset(cyclic)
+
+    # --- references in comments -----------------------------------------------------------------
+
+    def rewrite(self, text: str, scope: Message | None, plan: PagePlan | None) -> str:
+        """A comment as the page prints it: trailing whitespace dropped, references resolved.
+        `scope` is the message the comment belongs to (None for the rpc's own comment);
+        `plan` may be None for a text without `[`."""
+        text = text.rstrip()
+        if "[" not in text:
+            return text
+        assert plan is not None, "references resolve for a page"
+        service = plan.service
+        rpcs = service if self._rpc_owner((text,), service) else None
+        return self._join(self._parse(text, scope, service, rpcs), plan)
+
+    def _parse(
+        self,
+        text: str,
+        scope: Message | None,
+        service: Service,
+        rpcs: Service | None,
+    ) -> _Segments:
+        """`text` with its references resolved from `scope` (the comment's message; for an
+        rpc's comment, None: its `service`); `[Rpc]` names an rpc of `rpcs` if given."""
+        scope_name = scope.full_name if scope else service.full_name
+        key = (text, scope_name, rpcs.full_name if rpcs else "")
+        found = self._segments.get(key)
+        if found is not None:
+            return found
+        parts: list[str | _TypeReference] = []
+        last = 0
+        for match in _REFERENCE.finditer(text):
+            resolved = self._resolve(match.group(1), scope, scope_name, rpcs)
+            if resolved is not None:
+                parts += [text[last : match.start()], resolved]
+                last = match.end()
+        parts.append(text[last:])
+        found = self._segments[key] = _merged(parts)
+        return found
+
+    def _join(self, segments: _Segments, plan: PagePlan) -> str:
+        if len(segments) == 1 and isinstance(segments[0], str):
+            return segments[0]
+        return "".join(
+            segment if isinstance(segment, str) else self._type_link(segment, plan)
+            for segment in segments
+        )
+
+    def _type_link(self, reference: _TypeReference, plan: PagePlan) -> str:
+        """`#anchor` on the page it is documented on, else that page's URL, else plain text."""
+        if self._is_local(reference, plan):
+            return f"[{reference.text}](#{reference.anchor})"
+        target = self._link_targets.get(reference.target)
+        if target is None:
+            return f"[{reference.text}]"
+        return f"[{reference.text}]({target.url}#{reference.anchor})"
+
+    def _is_local(self, reference: _TypeReference, plan: PagePlan) -> bool:
+        return (
+            reference.host in plan.messages
+            or self._link_targets.get(reference.target) is plan
+        )
+
+    def _resolve(
+        self,
+        text: str,
+        scope: Message | None,
+        scope_name: str,
+        rpcs: Service | None,
+    ) -> str | _TypeReference | None:
+        """What `[text]` stands for: an rpc, a message, enum or field, or a field of the
+        comment's message. Names resolve as protobuf resolves them from the comment's message
+        (or the rpc's service); one that resolves to nothing there is looked up in every
+        package of the request, and must name one element there."""
+        if rpcs and rpcs.method(text):
+            return f"[{text}]({self.page_url(rpcs, text)}#{text})"
+        for lookup in (scope_name, None):
+            url = self._method_url(text, lookup)
+            if url:
+                return f"[{text}]({url})"
+            reference = self._type_reference(text, lookup)
+            if reference is not None:
+                return reference
+            if lookup and scope and text in self._field_names(scope):
+                return f"`{text}`"
+        return self._configured_method_url(text)
+
+    def _find(
+        self, name: str, scope: str | None, exists: Callable[[str], bool]
+    ) -> str | None:
+        """`name` resolved from `scope` as protobuf does; for scope None, the one element of
+        the request that is some package's element `name` (`LogLevel.Level`,
+        `v1.LogLevel.Level`...), if exactly one is."""
+        if scope is not None:
+            return resolve_name(name, scope, exists)
+        found = [
+            candidate
+            for candidate in self._by_relative_name.get(name, ())
+            if exists(candidate)
+        ]
+        return found[0] if len(found) == 1 else None
+
+    @cached_property
+    def _by_relative_name(self) -> dict[str, list[str]]:
+        """Messages, enums and services by their names relative to a package, also with the
+        package's last parts: `yandex.cloud.logging.v1.LogLevel.Level` is found by
+        `LogLevel.Level`, `v1.LogLevel.Level`, ... and by its full name."""
+        index: dict[str, list[str]] = {}
+        elements: list[Message | Enum | Service] = [
+            *self.api.messages.values(),
+            *self.api.enums.values(),
+            *self.services.values(),
+        ]
+        for element in elements:
+            package = element.package.split(".") if element.package else []
+            relative = element.full_name.removeprefix(f"{element.package}.")
+            for depth in range(len(package), -1, -1):
+                key = ".".join([*package[depth:], relative])
+                index.setdefault(key, []).append(element.full_name)
+        return index
+
+    def _field_names(self, message: Message) -> frozenset[str]:
+        found = self._fields.get(message.full_name)
+        if found is None:
+            found = self._fields[message.full_name] = frozenset(
+                item.name for item in message.fields
+            )
+        return found
+
+    def _method_url(self, text: str, scope: str | None) -> str | None:
+        """`[Service.Method]`, `[package.Service.Method]`: the rpc's page."""
+        service_name, _, method_name = text.rpartition(".")
+        if not service_name:
+            return None
+        target = self._find(service_name, scope, lambda name: name in self.services)
+        if target is None or not self.services[target].method(method_name):
+            return None
+        return f"{self.page_url(self.services[target], method_name)}#{method_name}"
+
+    def _configured_method_url(self, text: str) -> str | None:
+        """A service of a package the request has no service of: linked by the URL scheme if
+        the package is configured."""
+        service_name, _, method_name = text.rpartition(".")
+        package, _, short = service_name.rpartition(".")
+        if (
+            package
+            and package not in self.settings
+            and self.config.is_configured(package)
+            and short.endswith("Service")
+            and method_name[:1].isupper()
+        ):
+            link_base = self.package_docs(package).link_base
+            return f"[{text}]({link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name})"
+        return None
+
+    def _type_reference(
+        self, text: str, scope: str | None
+    ) -> str | _TypeReference | None:
+        """`[Message]`, `[Message.Enum]`, `[Message.field]` or a well-known type."""
+        if text in WELL_KNOWN_LINKS or text in WELL_KNOWN_TYPES:
+            return f"[{text}]({well_known_link(text)})"
+        target = self._find(text, scope, self._is_type)
+        if target is not None and target.startswith("google."):
+            link = well_known_link(target)
+            return f"[{text}]({link})" if link else None
+        if target is not None and target in self.api.enums:
+            # A nested enum is documented with its message, or else where its values are listed.
+            parent = target.rpartition(".")[0]
+            host = parent if parent in self.api.messages else ""
+            return _TypeReference(text, target, host, target)
+        if target is not None:
+            return _TypeReference(text, target, target, target)
+        prefix, _, field_name = text.rpartition(".")
+        if prefix:
+            owner = self._find(prefix, scope, lambda name: name in self.api.messages)
+            if owner is not None and field_name in self._field_names(
+                self.api.messages[owner]
+            ):
+                return _TypeReference(text, owner, owner, owner)
+        return None
+
+    def _is_type(self, name: str) -> bool:
+        return name in self.api.messages or name in self.api.enums
 
 
 def _operation_override(operation: OperationTypes | None, item: Field) -> str | None:
@@ -414,8 +939,13 @@ def _operation_override(operation: OperationTypes | None, item: Field) -> str | 
     )
 
 
+def _indent(text: str) -> str:
+    """A JSON value placed one level deeper: every line after its first moves right."""
+    return text.replace("\n", "\n  ")
+
+
 def _json_type_name(ref: TypeRef) -> str:
-    if ref.kind is Kind.SCALAR:
+    if ref.kind is _SCALAR:
         return ref.scalar
     return ref.name if ref.is_google else ref.name.rsplit(".", 1)[-1]
 
@@ -424,82 +954,12 @@ def _code_list(names: tuple[str, ...]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
-# --- references in comments ----------------------------------------------------------------------
-
-
-class _Links:
-    """Rewrites `[...]` references in the comments of one page."""
-
-    def __init__(self, builder: DocsBuilder, plan: PagePlan) -> None:
-        self.builder = builder
-        self.api = builder.api
-        self.plan = plan
-
-    def rewrite(self, text: str, message: Message | None) -> str:
-        return _REFERENCE.sub(
-            lambda match: self._resolve(match.group(1), message) or match.group(0), text
-        )
-
-    def _resolve(self, text: str, message: Message | None) -> str | None:
-        url = self._method_url(text) or self._type_url(text, message)
-        if url:
-            return f"[{text}]({url})"
-        if message and message.field(text):
-            return f"`{text}`"
-        return None
-
-    def _method_url(self, text: str) -> str | None:
-        service = self.plan.service
-        if service.method(text):
-            return f"{self.builder.page_url(service, text)}#{text}"
-        if "." not in text:
-            return None
-        service_name, method_name = text.rsplit(".", 1)
-        services = {s.full_name: s for s in self.api.services}
-        target_name = resolve_name(
-            service_name, service.package, lambda candidate: candidate in services
-        )
-        if target_name is not None:
-            target = services[target_name]
-            return (
-                f"{self.builder.page_url(target, method_name)}#{method_name}"
-                if target.method(method_name)
-                else None
-            )
-        # A service the request does not contain: link by the URL scheme if its package is configured.
-        package, _, short = service_name.rpartition(".")
-        if (
-            package
-            and self.builder.config.is_configured(package)
-            and short.endswith("Service")
-            and method_name[:1].isupper()
-        ):
-            link_base = self.builder.config.package(package).link_base
-            return f"{link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name}"
-        return None
-
-    def _type_url(self, text: str, message: Message | None) -> str | None:
-        scope = message.full_name if message else self.plan.service.full_name
-        target = self.api.resolve(text, scope)
-        if target is not None and target in self.api.messages:
-            host, anchor = target, target
-        elif target is not None and target in self.api.enums:
-            host, anchor = target.rsplit(".", 1)[0], target
-        elif "." in text:
-            prefix, field_name = text.rsplit(".", 1)
-            owner = self.api.resolve(prefix, scope)
-            if (
-                owner is None
-                or owner not in self.api.messages
-                or not self.api.message(owner).field(field_name)
-            ):
-                return None
-            host = anchor = owner
+def _merged(parts: list[str | _TypeReference]) -> _Segments:
+    """Adjacent strings joined into one, so that text without references is a single string."""
+    merged: list[str | _TypeReference] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
         else:
-            return None
-        if host in self.plan.messages:
-            return f"#{anchor}"
-        page = self.builder._page_of_message.get(host)
-        if page is None:
-            return None
-        return f"{self.builder.page_url(page.service, page.method.name)}#{anchor}"
+            merged.append(part)
+    return tuple(merged) or ("",)

@@ -485,7 +485,10 @@ class _Builder:
             for scope, ext in declared:
                 extensions.setdefault(ext.extendee.lstrip("."), {})[ext.number] = (
                     wire.OptionField(
-                        _join(scope, ext.name), ext.type, ext.type_name.lstrip(".")
+                        _join(scope, ext.name),
+                        ext.type,
+                        ext.type_name.lstrip("."),
+                        ext.label == _LABEL_REPEATED,
                     )
                 )
         return extensions
@@ -499,7 +502,9 @@ class _Builder:
         if found is None:
             raw = self.raw_messages.get(message)
             found = self._option_fields[message] = {
-                f.number: wire.OptionField(f.name, f.type, f.type_name.lstrip("."))
+                f.number: wire.OptionField(
+                    f.name, f.type, f.type_name.lstrip("."), f.label == _LABEL_REPEATED
+                )
                 for f in (raw.field if raw else ())
             }
         return found

@@ -8,12 +8,14 @@ from typing import Callable
 from generator.errors import OptionError
 
 TARGETS = ("server", "client", "fieldmask", "docs")
+DOCS_FORMATS = ("classic", "current")
 
 
 @dataclass(frozen=True)
 class PluginOptions:
     targets: tuple[str, ...] = TARGETS
     docs_config: str = ""
+    docs_format: str = "classic"  # docs: the generation of the official pages to follow
     constraints: bool = False  # docs: append constraint sentences to field descriptions
     unique_names: bool = (
         True  # server: `name` is unique within the parent (ALREADY_EXISTS)
@@ -49,6 +51,14 @@ def _parse_bool(key: str, value: str) -> bool:
     return value == "true"
 
 
+def _parse_docs_format(key: str, value: str) -> str:
+    if value not in DOCS_FORMATS:
+        raise OptionError(
+            f"invalid value {value!r} for option {key!r}: expected one of {', '.join(DOCS_FORMATS)}"
+        )
+    return value
+
+
 def _parse_page_size(key: str, value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise OptionError(
@@ -60,6 +70,7 @@ def _parse_page_size(key: str, value: str) -> int:
 _PARSERS: dict[str, Callable[[str, str], object]] = {
     "targets": _parse_targets,
     "docs_config": _parse_path,
+    "docs_format": _parse_docs_format,
     "constraints": _parse_bool,
     "unique_names": _parse_bool,
     "default_page_size": _parse_page_size,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from importlib import resources
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
 
 from generator.client import ClientBuilder
-from generator.docs import DocsBuilder
+from generator.docs import DocsBuilder, docs_format
 from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
 from generator.fieldmask import fieldmask_module
@@ -87,11 +88,7 @@ def render_targets(
 ) -> dict[str, str]:
     outputs: dict[str, str] = {}
     if "docs" in options.targets:
-        docs = DocsBuilder(
-            api, load_docs_config(options.docs_config), options.constraints
-        )
-        for page in docs.pages():
-            outputs[page.path] = render("docs_page.md.j2", page=page)
+        outputs.update(docs_pages(api, options))
     python: dict[str, str] = {}
     if "fieldmask" in options.targets or "server" in options.targets:
         for proto_file in api.generated_files:
@@ -127,6 +124,17 @@ def render_targets(
     return outputs
 
 
+def docs_pages(api: Api, options: PluginOptions) -> Iterator[tuple[str, str]]:
+    """The docs target: (path, Markdown) of each page, in the order of the files to generate."""
+    builder = DocsBuilder(
+        api,
+        load_docs_config(options.docs_config),
+        docs_format(options.docs_format, options.constraints),
+    )
+    for page in builder.pages():
+        yield page.path, builder.render(page)
+
+
 def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
     builder = ServerBuilder(api, options)
     outputs = {}
@@ -160,6 +168,9 @@ def _runtime_files() -> dict[str, str]:
 
 def main() -> None:
     """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
+    # One request, then the process ends: the cycle collector would only walk the model over
+    # and over (half the docs target's time on a whole API).
+    gc.disable()
     warnings: list[str] = []
     reformatted: list[str] = []
     outputs: dict[str, str] = {}

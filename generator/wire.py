@@ -41,6 +41,16 @@ _FIXED_FORMATS: dict[int, str] = {
 }
 
 
+# Types a repeated field may pack into one length-delimited value.
+_PACKABLE = (
+    _SIGNED_VARINT_TYPES
+    | _UNSIGNED_VARINT_TYPES
+    | _ZIGZAG_TYPES
+    | set(_FIXED_FORMATS)
+    | {FieldType.TYPE_BOOL}
+)
+
+
 class WireError(ValueError):
     """The option bytes do not decode as the declared type."""
 
@@ -52,6 +62,7 @@ class OptionField:
     name: str
     type: int
     type_name: str  # full name of a message-typed value, without the leading dot
+    repeated: bool = False  # a repeated number or enum may come packed
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -113,9 +124,34 @@ def decode_message(
             values[spec.name] = (
                 {**previous, **decoded} if isinstance(previous, dict) else decoded
             )
+        elif (
+            wire_type == _LENGTH_DELIMITED and spec.repeated and spec.type in _PACKABLE
+        ):
+            # A repeated number or enum, packed: the last element wins, as for a scalar.
+            assert isinstance(raw, bytes)
+            for element_type, element in _packed_elements(spec, raw):
+                values[spec.name] = _decode_scalar(spec, element_type, element)
         else:
             values[spec.name] = _decode_scalar(spec, wire_type, raw)
     return values
+
+
+def _packed_elements(
+    spec: OptionField, data: bytes
+) -> Iterator[tuple[int, int | bytes]]:
+    """The (wire type, raw value) of each element of a packed repeated field."""
+    fixed = _FIXED_FORMATS.get(spec.type)
+    size = struct.calcsize(fixed) if fixed else 0
+    pos = 0
+    while pos < len(data):
+        if fixed:
+            if pos + size > len(data):
+                raise WireError(f"{spec.name}: truncated packed value")
+            yield _FIXED64 if size == 8 else _FIXED32, data[pos : pos + size]
+            pos += size
+        else:
+            value, pos = _read_varint(data, pos)
+            yield _VARINT, value
 
 
 def _decode_scalar(spec: OptionField, wire_type: int, raw: int | bytes) -> OptionValue:

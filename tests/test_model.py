@@ -301,3 +301,46 @@ def test_paging_is_derived_once_for_every_view(image_api: Api) -> None:
         "operations", "yandex.cloud.operation.Operation"
     )
     assert paging["Get"] is None and paging["Update"] is None
+
+
+def test_packed_repeated_options_decode_with_the_others() -> None:
+    """A repeated enum option (google.api.field_behavior) may come packed, as the SDK's
+    descriptors have it; it must not hide the field's other options."""
+    from generator import wire
+
+    behavior = wire.OptionField(
+        "google.api.field_behavior", 14, "google.api.FieldBehavior", repeated=True
+    )
+    length = wire.OptionField("yandex.cloud.length", 9, "")
+    sizes = wire.OptionField("test.sizes", 7, "", repeated=True)  # fixed32
+
+    def key(number: int, wire_type: int) -> bytes:
+        return _varint(number << 3 | wire_type)
+
+    data = (
+        key(1052, 2)
+        + bytes([2, 2, 5])  # packed: [2, 5]
+        + key(1001, 2)
+        + bytes([4])
+        + b"<=50"
+        + key(1, 2)
+        + bytes([8])
+        + (7).to_bytes(4, "little")
+        + (9).to_bytes(4, "little")
+    )
+    decoded = wire.decode_message(
+        data, {1052: behavior, 1001: length, 1: sizes}, lambda message: {}
+    )
+    assert decoded == {
+        "google.api.field_behavior": 5,
+        "yandex.cloud.length": "<=50",
+        "test.sizes": 9,
+    }
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))

@@ -103,6 +103,7 @@ def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
         ("targets=docs+website", ["'docs+website'", "targets", "docs"]),
         ("targets", ["'targets' needs a value"]),
         ("docs_config=/no/such/file.toml", ["docs_config", "/no/such/file.toml"]),
+        ("docs_format=newest", ["'newest'", "'docs_format'", "classic, current"]),
     ],
 )
 def test_bad_option_gives_one_line_error(

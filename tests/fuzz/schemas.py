@@ -9,7 +9,8 @@ leading comments in SourceCodeInfo. The imports (validation.proto, the operation
 well-known types, google/rpc/status) are the real descriptors, compiled once.
 
 Options may be malformed on purpose. Each deliberate problem is recorded as a `Culprit`: where
-the plugin must (or may) report an error, and what the line must name.
+the plugin must (or may) report a problem (a warning, or with `strict=true` an error when the
+file is generated), and what the line must name.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ BASE_MESSAGES = [
     OPERATION,
 ]
 DURATION = "google.protobuf.Duration"
+TIMESTAMP = "google.protobuf.Timestamp"
+# Wrappers whose value `value` bounds, by what they wrap.
+WRAPPED = {
+    "google.protobuf.StringValue": "string",
+    "google.protobuf.Int64Value": "int64",
+    "google.protobuf.DoubleValue": "double",
+}
 
 # Extension numbers of yandex/cloud/validation.proto and yandex/cloud/api/operation.proto.
 EXACTLY_ONE = 101400
@@ -284,8 +292,8 @@ def comment_lines(references: list[str]) -> st.SearchStrategy[str]:
 
 
 class Expect(enum.Enum):
-    VALID = "valid"  # the plugin must accept it
-    ERROR = "error"  # the plugin must report it
+    VALID = "valid"  # the plugin must accept it silently
+    PROBLEM = "problem"  # the plugin must report it: a warning, or an error when strict
     EITHER = "either"  # the plugin may do either
 
 
@@ -333,6 +341,13 @@ GOOD_FLOAT_VALUE = st.one_of(
 GOOD_DURATION = st.sampled_from(
     ["1s", "<=24h", ">=500ms", "1s-1h", "1s,2s,5m", ">0s", "1.5h"]
 )
+GOOD_TIMESTAMP = st.sampled_from(
+    [
+        "19700101T000000.000000000-21051231T235959.999999999",
+        ">=20240101T000000",
+        "<20300101T120000.5",
+    ]
+)
 GOOD_STRING_VALUE = st.one_of(
     st.sampled_from(["a,b,c", "ONE", "x, y", "STANDARD,PREMIUM"]),
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10),
@@ -378,7 +393,7 @@ def option_strategies(shape: Shape, name: str) -> tuple[
     def bad(
         values: Iterable[object] | st.SearchStrategy[object],
         note: str,
-        expect: Expect = Expect.ERROR,
+        expect: Expect = Expect.PROBLEM,
     ) -> st.SearchStrategy[tuple[object, Expect, str]]:
         strategy = (
             values
@@ -405,25 +420,37 @@ def option_strategies(shape: Shape, name: str) -> tuple[
         else:
             wrong.append(bad(["[a-z]*"], "pattern on a non-string field"))
     elif name == "length":
-        if shape.is_string:
+        if shape.element in ("string", "bytes"):
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad length"))
             wrong.append(bad(RANDOM_TEXT, "random length", Expect.EITHER))
         else:
-            wrong.append(bad(["1", "<=5"], "length on a non-string field"))
+            wrong.append(
+                bad(["1", "<=5"], "length on a field of neither strings nor bytes")
+            )
     elif name == "size":
         if shape.collection:
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad size"))
         else:
             wrong.append(bad(["<=5"], "size on a single value"))
-    elif name == "bytes":
-        if shape.element in ("string", "bytes"):
+    elif name == "bytes":  # the size of strings, bytes and serialized messages
+        if (
+            shape.element not in SCALARS
+            and shape.element != "enum"
+            or shape.element
+            in (
+                "string",
+                "bytes",
+            )
+        ):
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad bytes"))
         else:
-            wrong.append(bad(["<=5"], "bytes on a field that is not a string"))
-    elif name == "value":
+            wrong.append(bad(["<=5"], "bytes on a number, bool or enum field"))
+    elif name == "value":  # on wrappers it bounds the wrapped value
+        is_integer = is_integer or WRAPPED.get(shape.element) in INTEGERS
+        is_float = is_float or WRAPPED.get(shape.element) in FLOATS
         if is_integer:
             good.append(ok(GOOD_INT_VALUE))
             wrong.append(bad(BAD_BOUNDS[:3] + ["1.5", "x,1"], "bad integer value"))
@@ -431,8 +458,11 @@ def option_strategies(shape: Shape, name: str) -> tuple[
             good.append(ok(GOOD_FLOAT_VALUE))
             wrong.append(bad(["abc", "5-", "", "1,x"], "bad float value"))
             wrong.append(bad(NON_FINITE, "a bound that is not a finite number"))
-        elif shape.element == "string":
+        elif shape.element == "string" or WRAPPED.get(shape.element) == "string":
             good.append(ok(GOOD_STRING_VALUE))
+        elif shape.element == TIMESTAMP:
+            good.append(ok(GOOD_TIMESTAMP))
+            wrong.append(bad(["2024-01-01", "20241301T000000", "1s"], "bad timestamp"))
         elif shape.element == DURATION:
             good.append(ok(GOOD_DURATION))
             wrong.append(
@@ -441,7 +471,7 @@ def option_strategies(shape: Shape, name: str) -> tuple[
                 )
             )
         else:
-            wrong.append(bad(["1"], "value on a field that is not a number"))
+            wrong.append(bad(["1"], "value on a field it cannot bound"))
     elif name == "map_key":
         if shape.collection == "map":
             key_ok: list[st.SearchStrategy[tuple[str, str]]] = []
@@ -493,10 +523,19 @@ class Schema:
     culprits: list[Culprit]
 
     @property
+    def strict(self) -> bool:
+        return "strict=true" in self.request.parameter
+
+    @property
     def expect(self) -> Expect:
-        kinds = {c.expect for c in self.culprits}
-        if Expect.ERROR in kinds:
-            return Expect.ERROR
+        """Whether the plugin must fail: only with strict=true, for a problem in a file it
+        generates (problems of imported files are warnings even then)."""
+        generated = set(self.request.file_to_generate)
+        kinds = {
+            c.expect for c in self.culprits if self.strict and c.file in generated
+        } | {Expect.EITHER for c in self.culprits if c.expect is Expect.EITHER}
+        if Expect.PROBLEM in kinds:
+            return Expect.PROBLEM
         return Expect.EITHER if kinds else Expect.VALID
 
     def __repr__(self) -> str:
@@ -941,7 +980,7 @@ class SchemaBuilder:
                     current.proto.name,
                     element,
                     "",
-                    Expect.ERROR,
+                    Expect.PROBLEM,
                     f"undecodable option bytes {garbage!r}",
                 )
             )
@@ -1007,18 +1046,23 @@ class SchemaBuilder:
                 metadata = wrong
             else:
                 response = wrong
-            # An enum name (`Status`) or a missing one never names a message; "Status" may
-            # name a message of the schema, so it may pass.
-            expect = Expect.EITHER if wrong == "Status" else Expect.ERROR
-            self.culprits.append(
-                Culprit(
-                    current.proto.name,
-                    element,
-                    "yandex.cloud.api.operation",
-                    expect,
-                    f"{part} = {wrong!r}",
+            # No metadata is fine (the operation has none); an enum name (`Status`) or a
+            # missing one never names a message, but "Status" may name a message of the
+            # schema, so it may pass.
+            if part == "metadata" and not wrong:
+                expect = Expect.VALID
+            else:
+                expect = Expect.EITHER if wrong == "Status" else Expect.PROBLEM
+            if expect is not Expect.VALID:
+                self.culprits.append(
+                    Culprit(
+                        current.proto.name,
+                        element,
+                        "yandex.cloud.api.operation",
+                        expect,
+                        f"{part} = {wrong!r}",
+                    )
                 )
-            )
         method.options.MergeFromString(operation_bytes(metadata, response))
 
     def random_service(self, current: _File) -> None:
@@ -1402,13 +1446,15 @@ def _symbols(files: Iterable[descriptor_pb2.FileDescriptorProto]) -> set[str]:
 PARAMETERS = st.one_of(
     st.just(""),
     st.builds(
-        lambda targets, constraints, unique, page: ",".join(
+        lambda targets, constraints, docs_format, unique, page, strict: ",".join(
             item
             for item in (
                 f"targets={'+'.join(targets)}" if targets else "",
                 f"constraints={constraints}" if constraints else "",
+                f"docs_format={docs_format}" if docs_format else "",
                 f"unique_names={unique}" if unique else "",
                 f"default_page_size={page}" if page else "",
+                f"strict={strict}" if strict else "",
             )
             if item
         ),
@@ -1416,8 +1462,10 @@ PARAMETERS = st.one_of(
             st.sampled_from(["server", "client", "fieldmask", "docs"]), unique=True
         ),
         st.sampled_from(["", "true", "false"]),
+        st.sampled_from(["", "classic", "current"]),
         st.sampled_from(["", "true", "false"]),
         st.sampled_from([0, 1, 20, 1000]),
+        st.sampled_from(["", "true", "false"]),
     ),
 )
 

@@ -1,5 +1,6 @@
 """Fuzzing the plugin: random valid and malformed schemas, random request bytes, and malformed
-option values on a fixed schema. The plugin answers with files or with one error line; it never
+option values on a fixed schema. The plugin answers with files (and a warning line for each
+problem it went on after) or, with strict=true, with one error line per problem; it never
 raises, and what it writes is valid, formatted Python and well-formed docs pages."""
 
 from __future__ import annotations
@@ -54,29 +55,52 @@ RUNTIME = "yc_runtime/"
 # ---- 1. random schemas ---------------------------------------------------------------------
 
 
+def _names_a_culprit(schema: Schema, line: str) -> bool:
+    return any(
+        c.file in line and c.element in line and c.option in line
+        for c in schema.culprits
+    )
+
+
 def error_line_problems(schema: Schema, error: str) -> list[str]:
-    """What is wrong with an error response to `schema` (nothing, if all is right)."""
+    """What is wrong with an error response to `schema` (nothing, if all is right). With
+    strict=true it has one line per problem of the schema, each naming its file."""
     problems = []
     files = [f.name for f in schema.request.proto_file]
-    if "\n" in error:
-        problems.append("the error is more than one line")
-    if not any(error.startswith(name + ": ") for name in files):
-        problems.append("the error does not start with the name of a file")
     collision = DOCS_COLLISION.search(error)
     if collision:  # two rpcs whose pages would have the same path: check the claim
+        if "\n" in error:
+            problems.append("the error is more than one line")
         rpcs = rpc_names(schema)
         one, other = collision.group("rpc"), collision.group("other")
         if one == other or one not in rpcs or other not in rpcs:
             problems.append("a docs page collision between rpcs that do not collide")
     elif schema.expect is Expect.VALID:
-        problems.append("the schema is valid, yet the plugin reported an error")
-    elif not any(
-        c.file in error and c.element in error and c.option in error
-        for c in schema.culprits
-    ):
-        problems.append("the error names none of the culprits (file, element, option)")
+        problems.append("nothing is fatal here, yet the plugin reported an error")
+    for line in error.splitlines():
+        if not any(line.startswith(name + ": ") for name in files):
+            problems.append(f"an error line does not start with a file: {line}")
+        if not collision and not _names_a_culprit(schema, line):
+            problems.append(f"an error line names no culprit: {line}")
     if error.startswith("internal error"):
         problems.append("an internal error")
+    return problems
+
+
+def warning_problems(schema: Schema, warnings: list[str]) -> list[str]:
+    """Every problem the plugin went on after is one warning line naming it."""
+    problems = []
+    for line in warnings:
+        if "\n" in line or not line.startswith("warning: "):
+            problems.append(f"not a one-line warning: {line!r}")
+        elif not _names_a_culprit(schema, line):
+            problems.append(f"a warning names no culprit: {line}")
+    for culprit in schema.culprits:
+        if culprit.expect is Expect.PROBLEM and not any(
+            culprit.file in line and culprit.element in line and culprit.option in line
+            for line in warnings
+        ):
+            problems.append(f"no warning about {culprit}")
     return problems
 
 
@@ -97,9 +121,11 @@ def rpc_names(schema: Schema) -> set[str]:
     }
 
 
-def output_problems(response: plugin_pb2.CodeGeneratorResponse) -> list[str]:
+def output_problems(
+    response: plugin_pb2.CodeGeneratorResponse, parameter: str = ""
+) -> list[str]:
     """Every generated module compiles and is a black fixed point; every page has front matter
-    naming its own path."""
+    naming its own path (or none, in the current format)."""
     problems = []
     names = [item.name for item in response.file]
     if len(names) != len(set(names)):
@@ -124,7 +150,10 @@ def output_problems(response: plugin_pb2.CodeGeneratorResponse) -> list[str]:
                     f"{name} is not a black fixed point:\n{_diff(content, formatted)}"
                 )
         if name.endswith(".md"):
-            front = f"---\neditable: false\nsourcePath: {name}\n---\n\n# "
+            source = (
+                "" if "docs_format=current" in parameter else f"sourcePath: {name}\n"
+            )
+            front = f"---\neditable: false\n{source}---\n\n# "
             if not content.startswith(front):
                 problems.append(
                     f"{name} does not start with its front matter: {content[:200]!r}"
@@ -146,19 +175,26 @@ def _diff(before: str, after: str) -> str:
 def test_random_schema_gives_files_or_one_error_line(schema: Schema) -> None:
     """generate() never raises. A valid schema gives the same files every time: Python that
     compiles and black leaves as it is, and one docs page per rpc, each starting with its front
-    matter. A malformed one gives a single error line naming the file, element and option.
+    matter. A malformed one gives, with strict=true, a single error line naming the file,
+    element and option; by default, files and a warning naming them.
     """
-    response = generate(schema.request)
+    warnings: list[str] = []
+    response = generate(schema.request, warnings)
     note(schema.describe())
+    strict = "strict=true" in schema.request.parameter
     if response.error:
         problems = error_line_problems(schema, response.error)
+        if not strict and not DOCS_COLLISION.search(response.error):
+            problems.append("an error without strict=true that is no docs collision")
         assert not problems and not response.file, (problems, response.error)
         return
-    assert schema.expect is not Expect.ERROR, "the plugin accepted a malformed schema"
-    problems = output_problems(response)
+    assert schema.expect is not Expect.PROBLEM, "strict, yet the plugin went on"
+    problems = warning_problems(schema, warnings) + output_problems(
+        response, schema.request.parameter
+    )
     assert not problems, "\n".join(problems)
-    targets = schema.request.parameter
-    if "targets=" not in targets or "docs" in targets:
+    targets = re.search(r"targets=([^,]*)", schema.request.parameter)
+    if targets is None or "docs" in targets.group(1):
         pages = [item.name for item in response.file if item.name.endswith(".md")]
         assert len(pages) == len(rpc_names(schema)), f"pages: {pages}"
     again = generate(schema.request)
@@ -452,6 +488,7 @@ def ticket_schema(
     field_options: dict[str, bytes] | None = None,
     operation: bytes | None = None,
     oneof_options: bytes = b"",
+    strict: bool = False,
 ) -> plugin_pb2.CodeGeneratorRequest:
     """A small API: message Ticket with one field of each shape, and TicketService.Start
     returning an Operation; `field_options` adds raw option bytes by field name."""
@@ -532,7 +569,7 @@ def ticket_schema(
         next(f for f in ticket.field if f.name == name).options.MergeFromString(data)
     return plugin_pb2.CodeGeneratorRequest(
         file_to_generate=[TICKET_FILE],
-        parameter="constraints=true",
+        parameter="constraints=true" + (",strict=true" if strict else ""),
         proto_file=[*base_files(), proto],
     )
 
@@ -565,7 +602,7 @@ MALFORMED = [
     ("tags", "pattern", "*", "regular expression"),
     ("labels", "pattern", "(?P<1>x)", "regular expression"),
     ("amount", "pattern", "[a-z]*", "string fields"),
-    ("amount", "length", "5", "string fields"),
+    ("amount", "length", "5", "string and bytes fields"),
     ("code", "size", "<=5", "repeated and map fields"),
     ("amount", "size", "1", "repeated and map fields"),
     ("tags", "size", "many", "'many'"),
@@ -576,11 +613,10 @@ MALFORMED = [
     ("labels", "map_key", {"length": "abc"}, "'abc'"),
     ("labels", "map_key", {"pattern": "("}, "regular expression"),
     ("counts", "map_key", {"value": "abc"}, "'abc'"),
-    ("flags", "map_key", {"value": "1"}, "applies only to numbers"),
+    ("flags", "map_key", {"value": "1"}, "applies only to number and string keys"),
     ("payload", "bytes", "lots", "'lots'"),
-    ("enabled", "bytes", "<=5", "string and bytes fields"),
-    ("kind", "bytes", "<=5", "string and bytes fields"),
-    ("timeout", "bytes", "<=5", "string and bytes fields"),
+    ("enabled", "bytes", "<=5", "string, bytes and message fields"),
+    ("kind", "bytes", "<=5", "string, bytes and message fields"),
     ("counts", "map_key", {"length": "1-5"}, "`length` applies only to string keys"),
     ("flags", "map_key", {"pattern": "x"}, "`pattern` applies only to string keys"),
 ]
@@ -594,11 +630,17 @@ MALFORMED = [
 def test_malformed_option_names_file_element_and_option(
     field: str, option: str, value: object, detail: str
 ) -> None:
-    """A bad option value, or an option where it does not apply: one error line naming the
-    file, the field's full name, the option, and what is wrong."""
-    response = generate(ticket_schema({field: option_bytes(option, value)}))
-    error = response.error
-    assert not response.file
+    """A bad option value, or an option where it does not apply: a warning line naming the
+    file, the field's full name, the option, and what is wrong, and the option is dropped;
+    with strict=true, the same as one error line."""
+    options = {field: option_bytes(option, value)}
+    warnings: list[str] = []
+    lenient = generate(ticket_schema(options), warnings)
+    assert not lenient.error and lenient.file, lenient.error
+    assert not output_problems(lenient)
+    (warning,) = warnings
+    error = generate(ticket_schema(options, strict=True), []).error
+    assert warning == f"warning: {error}; the option is ignored"
     assert error.startswith(f"{TICKET_FILE}: {TICKET}.{field}: "), error
     assert f"option (yandex.cloud.{option})" in error, error
     assert detail in error and "\n" not in error, error
@@ -611,19 +653,34 @@ def test_malformed_option_names_file_element_and_option(
         ("StartTicketMetadata", "NoSuchTicket", "'NoSuchTicket'"),
         ("StartTicketMetadata", "Ticket.Kind", "'Ticket.Kind'"),  # an enum
         ("StartTicketMetadata", "acme.fuzz.Ticket", "'acme.fuzz.Ticket'"),
-        ("", "Ticket", "`metadata` is empty"),
         ("StartTicketMetadata", "", "`response` is empty"),
     ],
 )
 def test_operation_option_naming_a_missing_type(
     metadata: str, response: str, detail: str
 ) -> None:
-    """`(yandex.cloud.api.operation)` naming no message: the error names the file, the method
-    and the option."""
-    answer = generate(ticket_schema(operation=operation_bytes(metadata, response)))
+    """`(yandex.cloud.api.operation)` naming no message: a warning naming the file, the method
+    and the option, and the type is taken as google.protobuf.Any; with strict=true, an
+    error."""
+    operation = operation_bytes(metadata, response)
+    warnings: list[str] = []
+    lenient = generate(ticket_schema(operation=operation), warnings)
+    assert not lenient.error and not output_problems(lenient)
+    (warning,) = warnings
+    assert warning.endswith("is taken as google.protobuf.Any"), warning
+    answer = generate(ticket_schema(operation=operation, strict=True))
+    assert warning.startswith(f"warning: {answer.error}; "), warning
     assert answer.error.startswith(f"{TICKET_FILE}: {START}: "), answer.error
     assert "option (yandex.cloud.api.operation)" in answer.error
     assert detail in answer.error and "\n" not in answer.error
+
+
+def test_operation_without_metadata_is_valid() -> None:
+    warnings: list[str] = []
+    response = generate(
+        ticket_schema(operation=operation_bytes("", "Ticket"), strict=True), warnings
+    )
+    assert not response.error and not warnings and not output_problems(response)
 
 
 def plugin_process(data: bytes) -> plugin_pb2.CodeGeneratorResponse:
@@ -660,7 +717,7 @@ def test_undecodable_option_bytes(number: int, wire_type: int, payload: bytes) -
         varint(101599 << 3 | 2) + varint(len(garbage) - 4) + b"Z" * (len(garbage) - 4)
     )
     assert len(placeholder) == len(garbage)
-    data = ticket_schema({"code": placeholder}).SerializeToString()
+    data = ticket_schema({"code": placeholder}, strict=True).SerializeToString()
     assert data.count(placeholder) == 1
     error = plugin_process(data.replace(placeholder, garbage)).error
     assert error.startswith(
@@ -670,7 +727,9 @@ def test_undecodable_option_bytes(number: int, wire_type: int, payload: bytes) -
 
 def test_undecodable_oneof_option() -> None:
     """`exactly_one` (a bool) written length-delimited."""
-    request = ticket_schema(oneof_options=length_delimited(EXACTLY_ONE, b"x"))
+    request = ticket_schema(
+        oneof_options=length_delimited(EXACTLY_ONE, b"x"), strict=True
+    )
     error = generate(request).error
     assert error.startswith(
         f"{TICKET_FILE}: {TICKET}.target: cannot decode custom options"
@@ -712,8 +771,9 @@ OPTION_TEXT = st.one_of(st.text(), st.lists(BOUND_PIECES, max_size=6).map("".joi
     text=OPTION_TEXT,
 )
 def test_random_option_text_is_accepted_or_reported(option: str, text: str) -> None:
-    """Any text as a validation option: generated code, or one error line naming the file,
-    the field and the option. Accepted bounds render in the docs (constraints=true)."""
+    """Any text as a validation option: generated code, or (strict=true) one error line
+    naming the file, the field and the option. Accepted bounds render in the docs
+    (constraints=true)."""
     if option == "map_key":
         field, name, value = "labels", "map_key", {"length": text}
     elif option == "duration":
@@ -723,7 +783,7 @@ def test_random_option_text_is_accepted_or_reported(option: str, text: str) -> N
     else:
         field, name, value = OPTION_TARGETS[option], option, text
     assume("\x00" not in text)
-    response = generate(ticket_schema({field: option_bytes(name, value)}))
+    response = generate(ticket_schema({field: option_bytes(name, value)}, strict=True))
     if response.error:
         assert response.error.startswith(
             f"{TICKET_FILE}: {TICKET}.{field}: option (yandex.cloud.{name}): "
@@ -735,13 +795,29 @@ def test_random_option_text_is_accepted_or_reported(option: str, text: str) -> N
 
 
 def test_bytes_option_on_a_number_is_reported() -> None:
-    """`(bytes)` measures strings and bytes; on a number the runtime could only fail (len() of
-    an int), so the plugin refuses it."""
-    error = generate(ticket_schema({"amount": option_bytes("bytes", "<=5")})).error
+    """`(bytes)` measures strings, bytes and serialized messages; on a number the runtime
+    could only fail (len() of an int), so the plugin drops it, saying so."""
+    options = {"amount": option_bytes("bytes", "<=5")}
+    error = generate(ticket_schema(options, strict=True)).error
     assert error == (
         f"{TICKET_FILE}: {TICKET}.amount: option (yandex.cloud.bytes): "
-        "applies only to string and bytes fields (or maps of them)"
+        "applies only to string, bytes and message fields"
     )
+
+
+@pytest.mark.parametrize(
+    "field, option, value",
+    [
+        ("timeout", "bytes", "<=64"),  # the serialized size of a message
+        ("payload", "length", "<=8"),  # bytes of a bytes field
+        ("timeout", "value", "1s-1h"),
+    ],
+)
+def test_the_public_apis_usages_are_valid(field: str, option: str, value: str) -> None:
+    warnings: list[str] = []
+    request = ticket_schema({field: option_bytes(option, value)}, strict=True)
+    response = generate(request, warnings)
+    assert not response.error and not warnings and not output_problems(response)
 
 
 # ---- bugs found by fuzzing -------------------------------------------------------------------

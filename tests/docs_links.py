@@ -1,0 +1,105 @@
+"""Checks the links of a run's docs pages against the pages and anchors the same run wrote.
+
+A link is checked when it points into the run: `#anchor` on its own page, or
+`<link base>/<Service>/<rpc>#anchor` of a package of the run. Other URLs (written by hand in
+comments, or well-known types') are counted as external. A page's anchors are its sections'
+`{#...}` ids, its rpc's name (what `[Service.Method]` links name), and the full names of the
+enums its sections' messages declare or whose values its rows list (what `[Message.Enum]`
+links name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from generator.model import Api, Kind
+
+_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
+_HEADING = re.compile(r"^## .* \{#([^}]+)\}$", re.MULTILINE)
+_TITLE = re.compile(r"^# .*, gRPC: [\w.]+\.(\w+)$", re.MULTILINE)
+_SIGNATURE = re.compile(r"^\*\*rpc .*\*\*$", re.MULTILINE)
+
+
+@dataclass
+class LinkReport:
+    pages: int = 0
+    same_page: int = 0  # `#anchor` links checked
+    cross_page: int = 0  # links to another page of the run checked
+    external: int = 0
+    dangling: list[str] = field(default_factory=list)
+
+    @property
+    def checked(self) -> int:
+        return self.same_page + self.cross_page
+
+    def summary(self) -> str:
+        return (
+            f"{self.pages} pages, {self.checked} links checked ({self.same_page} on the "
+            f"same page, {self.cross_page} to other pages), {self.external} external, "
+            f"{len(self.dangling)} dangling"
+        )
+
+
+def page_anchors(
+    content: str, api: Api, nested_enums: Mapping[str, list[str]]
+) -> set[str]:
+    anchors = set(_HEADING.findall(content))
+    title = _TITLE.search(content)
+    if title:
+        anchors.add(title.group(1))
+    for anchor in list(anchors):
+        message = api.messages.get(anchor) or (
+            api.messages.get(anchor[:-1]) if anchor.endswith("2") else None
+        )
+        if message is not None:
+            anchors.update(
+                item.type.name for item in message.fields if item.type.kind is Kind.ENUM
+            )
+            anchors.update(nested_enums.get(message.full_name, ()))
+    return anchors
+
+
+def check_links(
+    pages: Mapping[str, str], api: Api, source_paths: Mapping[str, str]
+) -> LinkReport:
+    """`source_paths` maps each link base of the run to the source path of its pages."""
+    nested_enums: dict[str, list[str]] = {}
+    for enum in api.enums:
+        nested_enums.setdefault(enum.rpartition(".")[0], []).append(enum)
+    anchors = {
+        path: page_anchors(content, api, nested_enums)
+        for path, content in pages.items()
+    }
+    report = LinkReport(pages=len(pages))
+    for path, content in pages.items():
+        signature = _SIGNATURE.search(content)
+        for match in _LINK.finditer(content):
+            url = match.group(2)
+            target_path, _, anchor = url.partition("#")
+            if not target_path:
+                # The signature names a `google.*` output by its full name: §2 of the format.
+                in_signature = (
+                    signature and signature.start() <= match.start() < signature.end()
+                )
+                if in_signature and anchor.startswith("google."):
+                    continue
+                report.same_page += 1
+                if anchor not in anchors[path]:
+                    report.dangling.append(f"{path}: {match.group(0)}: no such anchor")
+                continue
+            base, _, page = target_path.rpartition("/")
+            base, _, service = base.rpartition("/")
+            if base not in source_paths or not service:
+                report.external += 1
+                continue
+            report.cross_page += 1
+            target = f"{source_paths[base]}/{service}/{page}.md"
+            if target not in anchors:
+                report.dangling.append(f"{path}: {match.group(0)}: no page {target}")
+            elif anchor not in anchors[target]:
+                report.dangling.append(
+                    f"{path}: {match.group(0)}: no anchor {anchor!r} on {target}"
+                )
+    return report

@@ -1,0 +1,223 @@
+"""The docs target over a whole API in one run, as the official reference is built: a page for
+every rpc, and every link of the run pointing to a page and anchor the run wrote.
+
+Two whole APIs: the public API of ../shared/corpus (with comments, so with `[...]` references;
+skipped where ../shared is absent), and the same API's descriptors from the official SDK wheel
+in .venv-sdk (no comments, but type links across packages; `make test` installs it). The
+current-format reference pages are reproduced byte for byte from the corpus.
+"""
+
+from __future__ import annotations
+
+import ast
+import tarfile
+from pathlib import Path
+
+import pytest
+from google.protobuf import descriptor_pb2
+from google.protobuf.compiler import plugin_pb2
+
+from docs_links import check_links
+from generator.docs_config import load_docs_config
+from generator.docs_tree import compile_tree
+from generator.model import Api, build_api
+from support import PROTO, ROOT, SHARED, make_request, run_plugin
+from test_docs_golden import DOCS_CASES, GARDEN_FILES
+
+CORPUS = SHARED / "corpus" / "cloudapi-00e9ff0.tar.gz"
+CORPUS_CONFIG = ROOT / "tests" / "corpus_docs.toml"
+REFERENCE_CURRENT = SHARED / "reference-current"
+SDK_SITE_PACKAGES = sorted((ROOT / ".venv-sdk" / "lib").glob("python3*/site-packages"))
+FORMATS = ["classic", "current"]
+
+
+def _request(
+    files: list[descriptor_pb2.FileDescriptorProto], generate: list[str]
+) -> plugin_pb2.CodeGeneratorRequest:
+    return plugin_pb2.CodeGeneratorRequest(file_to_generate=generate, proto_file=files)
+
+
+def _run(
+    request: plugin_pb2.CodeGeneratorRequest, config: Path = CORPUS_CONFIG
+) -> tuple[dict[str, str], Api, dict[str, str]]:
+    """The pages of a run, its model, and the source path of each link base of the run."""
+    request.parameter += f",docs_config={config}"
+    pages = run_plugin(request)
+    api = build_api(request.proto_file, request.file_to_generate)
+    settings = load_docs_config(str(config)).for_run(
+        service.package for service in api.services
+    )
+    return pages, api, {s.link_base: s.source_path for s in settings.values()}
+
+
+def _rpc_count(request: plugin_pb2.CodeGeneratorRequest) -> int:
+    generated = set(request.file_to_generate)
+    return sum(
+        len(service.method)
+        for proto in request.proto_file
+        if proto.name in generated
+        for service in proto.service
+    )
+
+
+def test_link_check_reports_links_to_missing_pages_and_anchors() -> None:
+    files = [*GARDEN_FILES, "acme/tools/v1/shed.proto"]  # every page linked to
+    request = make_request(files, "targets=docs", roots=(DOCS_CASES, PROTO))
+    pages, api, source_paths = _run(request, DOCS_CASES / "docs.toml")
+    assert not check_links(pages, api, source_paths).dangling
+    get = "en/_api-ref-grpc/garden/v1/api-ref/grpc/Plant/get.md"
+    pages[get] = (
+        pages[get]
+        .replace("(#acme.garden.v1.Plant.Leaf)", "(#acme.garden.v1.Plant.Root)", 1)
+        .replace("/Forecast/list#List)", "/Forecast/lists#List)", 1)
+    )
+    dangling = check_links(pages, api, source_paths).dangling
+    assert len(dangling) == 2, dangling
+    assert "no such anchor" in dangling[0] or "no such anchor" in dangling[1]
+
+
+# --- the public API from ../shared/corpus ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_request(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> plugin_pb2.CodeGeneratorRequest:
+    if not CORPUS.exists():
+        pytest.skip(f"{CORPUS} is absent (a fresh clone has no ../shared)")
+    root = tmp_path_factory.mktemp("corpus")
+    with tarfile.open(CORPUS) as archive:
+        archive.extractall(root, filter="data")
+    tree = compile_tree(root)
+    return _request(list(tree.descriptors.file), list(tree.files))
+
+
+class Runs:
+    """Whole-API runs by format, each made once."""
+
+    def __init__(self, request: plugin_pb2.CodeGeneratorRequest) -> None:
+        self.request = request
+        self.done: dict[str, tuple[dict[str, str], Api, dict[str, str]]] = {}
+
+    def __call__(self, docs_format: str) -> tuple[dict[str, str], Api, dict[str, str]]:
+        if docs_format not in self.done:
+            run = plugin_pb2.CodeGeneratorRequest()
+            run.CopyFrom(self.request)
+            run.parameter = f"targets=docs,docs_format={docs_format}"
+            self.done[docs_format] = _run(run)
+        return self.done[docs_format]
+
+
+@pytest.fixture(scope="module")
+def corpus_runs(corpus_request: plugin_pb2.CodeGeneratorRequest) -> Runs:
+    return Runs(corpus_request)
+
+
+@pytest.mark.parametrize("docs_format", FORMATS)
+def test_corpus_has_a_page_for_every_rpc(corpus_runs: Runs, docs_format: str) -> None:
+    pages, _, _ = corpus_runs(docs_format)
+    assert len(pages) == _rpc_count(corpus_runs.request) > 2000
+
+
+@pytest.mark.parametrize("docs_format", FORMATS)
+def test_corpus_links_point_to_pages_and_anchors_of_the_run(
+    corpus_runs: Runs, docs_format: str
+) -> None:
+    report = check_links(*corpus_runs(docs_format))
+    print(f"corpus, {docs_format}: {report.summary()}")
+    assert not report.dangling, "\n".join(report.dangling[:20])
+    assert report.cross_page > 1000 and report.same_page > 10_000, report.summary()
+
+
+@pytest.mark.parametrize("docs_format", FORMATS)
+def test_corpus_reference_to_another_package_links_to_its_first_page(
+    corpus_runs: Runs, docs_format: str
+) -> None:
+    """docs-format.md §8: `[LogLevel.Level]` in Workflows names the logging package's enum;
+    it links to the first page of that package (services by name, rpcs in declaration order)
+    that lists its values: ExportService.Get in this commit of the API."""
+    pages, _, _ = corpus_runs(docs_format)
+    workflow = pages[
+        "en/_api-ref-grpc/serverless/workflows/v1/workflows/api-ref/grpc/Workflow/get.md"
+    ]
+    assert (
+        "See [LogLevel.Level](/docs/logging/api-ref/grpc/Export/get"
+        "#yandex.cloud.logging.v1.LogLevel.Level) for details."
+    ) in workflow
+
+
+def test_corpus_current_format_reproduces_reference_pages(corpus_runs: Runs) -> None:
+    reference = sorted(REFERENCE_CURRENT.rglob("*.md"))
+    assert reference, f"no pages under {REFERENCE_CURRENT}"
+    pages, _, _ = corpus_runs("current")
+    assert len(reference) == 2
+    for page in reference:
+        published = f"en/_api-ref-grpc/{page.relative_to(REFERENCE_CURRENT)}"
+        assert pages[published] == page.read_text(encoding="utf-8"), published
+
+
+# --- the same API from the official SDK wheel's descriptors ------------------------------------
+
+
+def serialized_file(module: Path) -> bytes | None:
+    """The FileDescriptorProto a generated _pb2 module registers: `AddSerializedFile(b'...')`."""
+    source = module.read_text(encoding="utf-8")
+    if "AddSerializedFile" not in source:
+        return None
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "AddSerializedFile"
+        ):
+            data = ast.literal_eval(node.args[0])
+            assert isinstance(data, bytes), module
+            return data
+    return None
+
+
+def sdk_descriptors(site_packages: Path) -> list[descriptor_pb2.FileDescriptorProto]:
+    """Every file descriptor the SDK's `yandex` modules register, with the `google` ones they
+    import, dependencies first (as protoc sends them)."""
+    found: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+    for package in ("yandex", "google"):
+        for module in sorted((site_packages / package).rglob("*_pb2.py")):
+            data = serialized_file(module)
+            if data is not None:
+                proto = descriptor_pb2.FileDescriptorProto.FromString(data)
+                found.setdefault(proto.name, proto)
+    ordered: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+
+    def add(name: str) -> None:
+        if name not in ordered:
+            for dependency in found[name].dependency:
+                add(dependency)
+            ordered[name] = found[name]
+
+    for name in sorted(found):
+        if name.startswith("yandex/"):
+            add(name)
+    return list(ordered.values())
+
+
+@pytest.fixture(scope="module")
+def sdk_runs() -> Runs:
+    if not SDK_SITE_PACKAGES:
+        pytest.fail(
+            "the official SDK's virtualenv is missing: `make test` creates .venv-sdk"
+        )
+    files = sdk_descriptors(SDK_SITE_PACKAGES[0])
+    generate = [proto.name for proto in files if proto.name.startswith("yandex/")]
+    return Runs(_request(files, generate))
+
+
+@pytest.mark.parametrize("docs_format", FORMATS)
+def test_sdk_api_links_point_to_pages_and_anchors_of_the_run(
+    sdk_runs: Runs, docs_format: str
+) -> None:
+    pages, api, source_paths = sdk_runs(docs_format)
+    assert len(pages) == _rpc_count(sdk_runs.request) > 2000
+    report = check_links(pages, api, source_paths)
+    print(f"SDK descriptors, {docs_format}: {report.summary()}")
+    assert not report.dangling, "\n".join(report.dangling[:20])
+    assert report.same_page > 10_000, report.summary()
