@@ -61,6 +61,9 @@ def generate_files(
             parameter = parameter.decode("utf-8", "replace")
         options = parse_options(parameter)
         api = build_api(request.proto_file, request.file_to_generate, options.strict)
+        # The model is all that rendering needs: when the caller handed over its only
+        # reference (main does), the request's tens of MB are freed for the outputs.
+        del request
         outputs = render_targets(api, options, reformatted)
     except GeneratorError as error:
         return {}, str(error)
@@ -166,6 +169,19 @@ def _runtime_files() -> dict[str, str]:
     }
 
 
+class UnreadableRequest(Exception):
+    """What protoc wrote to stdin is not a CodeGeneratorRequest."""
+
+
+def _read_request() -> plugin_pb2.CodeGeneratorRequest:
+    try:
+        return plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
+    except DecodeError as error:
+        raise UnreadableRequest(
+            f"cannot parse the CodeGeneratorRequest on stdin: {error}"
+        ) from None
+
+
 def main() -> None:
     """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
     # One request, then the process ends: the cycle collector would only walk the model over
@@ -175,18 +191,14 @@ def main() -> None:
     reformatted: list[str] = []
     outputs: dict[str, str] = {}
     try:
-        request = plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
-    except DecodeError as error:
-        problem = f"cannot parse the CodeGeneratorRequest on stdin: {error}"
-    else:
-        try:
-            outputs, problem = generate_files(request, warnings, reformatted)
-        except Exception as error:  # a bug: still answer protoc with one line
-            problem = (
-                "internal error in protoc-gen-python-custom: "
-                f"{type(error).__name__}: {error}"
-            )
-        del request  # not needed while the response is written
+        outputs, problem = generate_files(_read_request(), warnings, reformatted)
+    except UnreadableRequest as error:
+        problem = str(error)
+    except Exception as error:  # a bug: still answer protoc with one line
+        problem = (
+            "internal error in protoc-gen-python-custom: "
+            f"{type(error).__name__}: {error}"
+        )
     for warning in warnings:
         print(f"protoc-gen-python-custom: {warning}", file=sys.stderr)
     if os.environ.get(REPORT_BLACK):
