@@ -222,6 +222,14 @@ def main(
         )
     except OSError as error:
         sys.exit(f"cannot start the server: {error}")
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    # Handlers first: whoever reads the line below may signal at once.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     print(f"listening on {arguments.host}:{running.port}", flush=True)
     log.info(
         "serving %s; advertised as %s; %s",
@@ -229,14 +237,10 @@ def main(
         running.address,
         f"{len(arguments.token)} token(s)" if arguments.token else "no tokens: open",
     )
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    stopping.wait()
+    # Wait in short steps: Python runs a signal's handler in the main thread, and a signal
+    # that one of grpc's threads happens to receive does not wake a wait without a timeout.
+    while not stopping.wait(0.2):
+        pass
     log.info("shutting down")
     running.stop()
     sys.exit(0)
