@@ -94,11 +94,12 @@ def main() -> None:
     )
     port = server.add_insecure_port(f"127.0.0.1:{arguments.port}")
     server.start()
-    print(f"listening on 127.0.0.1:{port}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    print(f"listening on 127.0.0.1:{port}", flush=True)
+    while not stop.wait(0.2):  # a signal one of grpc's threads receives wakes no wait
+        pass
     server.stop(1).wait()
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -69,10 +67,9 @@ def main() -> None:
     if empty:
         fill(storage, arguments.folder, arguments.images)
     running = server.start([ImageService], port=arguments.port, storage=storage)
+    stopping = server.stop_signal()
     print(f"listening on 127.0.0.1:{running.port}", flush=True)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    stopping.wait()
+    server.wait_for(stopping)
     running.stop()
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from google.protobuf import descriptor_pb2
-from google.protobuf.compiler import plugin_pb2
 
 from generator.errors import GeneratorError
 from generator.model import build_api

@@ -195,6 +195,26 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return arguments
 
 
+def stop_signal() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C)."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stopping
+
+
+def wait_for(stopping: threading.Event) -> None:
+    """Waits in the main thread until `stopping` is set, in short steps: Python runs signal
+    handlers in the main thread, and a signal that one of grpc's threads receives does not
+    wake a wait without a timeout."""
+    while not stopping.wait(0.2):
+        pass
+
+
 def main(
     services: Sequence[ServiceFactory],
     argv: Sequence[str] | None = None,
@@ -222,6 +242,8 @@ def main(
         )
     except OSError as error:
         sys.exit(f"cannot start the server: {error}")
+    # Handlers first: whoever reads the line below may signal at once.
+    stopping = stop_signal()
     print(f"listening on {arguments.host}:{running.port}", flush=True)
     log.info(
         "serving %s; advertised as %s; %s",
@@ -229,14 +251,7 @@ def main(
         running.address,
         f"{len(arguments.token)} token(s)" if arguments.token else "no tokens: open",
     )
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    stopping.wait()
+    wait_for(stopping)
     log.info("shutting down")
     running.stop()
     sys.exit(0)
