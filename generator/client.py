@@ -6,6 +6,13 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
+from generator.layout import (
+    Brackets,
+    Either,
+    Expression,
+    annotation,
+    return_annotation,
+)
 from generator.model import (
     FIELD_MASK,
     OPERATION,
@@ -35,13 +42,16 @@ _PYTHON_TYPES = {
 # Names a generated method cannot take: the client's own members and parameters.
 _CLIENT_MEMBERS = frozenset({"close", "connection"})
 _METHOD_PARAMETERS = frozenset({"self", "request", "timeout"})
+# Where client.py.j2 puts a method's parameters and its return annotation.
+_PARAMETER_INDENT = 8
+_SIGNATURE_INDENT = 4
 
 
 @dataclass(frozen=True)
 class Parameter:
     name: str  # the Python parameter
     field: str  # the request field it sets
-    annotation: str
+    annotation: str  # laid out between `name: ` and ` = None,`
 
     @property
     def argument(self) -> str:
@@ -58,10 +68,12 @@ class ClientMethod:
     path: str  # the gRPC method path, /package.Service/Method
     docstring: str
     request: str
+    request_annotation: str  # of the `request` parameter, laid out like a Parameter's
     positional: tuple[Parameter, ...]  # may be passed by position
     keywords: tuple[Parameter, ...]  # keyword-only
     kind: str  # call, operation, pages
     response: str  # call: the reply; operation: its response; pages: the page
+    returns: str  # call: the return annotation, laid out after `) -> `
     metadata: str  # operation: its metadata message
     item: str  # pages: the item message
     items_field: str
@@ -153,32 +165,37 @@ class ClientBuilder:
         )
         parameters = []
         for item in request.fields:
-            annotation = self._annotation(item, imports)
             if update and item.name == "update_mask" and item.type.name == FIELD_MASK:
-                annotation = f"{imports.message(FIELD_MASK)} | Sequence[str] | None"
-            parameters.append(
-                Parameter(
-                    python_name(item.name, _METHOD_PARAMETERS), item.name, annotation
+                annotated: Expression = Either(
+                    (imports.message(FIELD_MASK), "Sequence[str]", "None")
                 )
-            )
+            else:
+                annotated = self._annotation(item, imports)
+            name = python_name(item.name, _METHOD_PARAMETERS)
+            parameters.append(Parameter(name, item.name, _laid_out(name, annotated)))
         kind = (
             "operation"
             if method.operation and method.output == OPERATION
             else "pages" if method.paging else "call"
+        )
+        response = imports.message(
+            method.operation.response
+            if kind == "operation" and method.operation
+            else method.output
         )
         return ClientMethod(
             name=python_name(snake_case(method.name), _CLIENT_MEMBERS),
             path=f"/{service.full_name}/{method.name}",
             docstring=docstring(method.comment, " " * 8),
             request=imports.message(method.input),
+            request_annotation=_laid_out(
+                "request", Either((imports.message(method.input), "None"))
+            ),
             positional=tuple(parameters[:1]),
             keywords=tuple(parameters[1:]),
             kind=kind,
-            response=imports.message(
-                method.operation.response
-                if kind == "operation" and method.operation
-                else method.output
-            ),
+            response=response,
+            returns=return_annotation(response, _SIGNATURE_INDENT, ":"),
             metadata=(
                 imports.message(method.operation.metadata_message)
                 if kind == "operation" and method.operation
@@ -192,16 +209,25 @@ class ClientBuilder:
             ),
         )
 
-    def _annotation(self, item: Field, imports: Imports) -> str:
+    def _annotation(self, item: Field, imports: Imports) -> Either:
         if item.is_map:
             assert item.map_key and item.map_value
-            return f"Mapping[{self._element(item.map_key, imports)}, {self._element(item.map_value, imports)}] | None"
+            key = self._element(item.map_key, imports)
+            value = self._element(item.map_value, imports)
+            return Either((Brackets("Mapping[", (key, value), "]"), "None"))
         element = self._element(item.type, imports)
-        if item.type.kind is Kind.ENUM:
-            element = f"{element} | str"
-        return f"Iterable[{element}] | None" if item.repeated else f"{element} | None"
+        # An enum field takes the value's name too.
+        alternatives = (element, "str") if item.type.kind is Kind.ENUM else (element,)
+        if item.repeated:
+            each = alternatives[0] if len(alternatives) == 1 else Either(alternatives)
+            return Either((Brackets("Iterable[", (each,), "]"), "None"))
+        return Either((*alternatives, "None"))
 
     def _element(self, ref, imports: Imports) -> str:  # type: ignore[no-untyped-def]
         if ref.kind is Kind.SCALAR:
             return _PYTHON_TYPES.get(ref.scalar, "int")
         return imports.message(ref.name)
+
+
+def _laid_out(name: str, annotated: Expression) -> str:
+    return annotation(annotated, _PARAMETER_INDENT, f"{name}: ", " = None,")

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.layout import exploded, tuple_expression
 from generator.model import Api, MaskNode, ProtoFile, StandardMethod
-from generator.python_names import (
-    Imports,
-    exploded,
-    message_module,
-    python_literal,
-    python_tuple,
-)
+from generator.python_names import Imports, message_module, python_literal
 from generator.server import mask_class_name
+
+_CLASS_INDENT = 4  # of the statements in a class of fieldmask.py.j2
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,7 @@ class MaskClass:
     request_name: str
     resource_name: str
     fields: str  # the MaskField tree, as a Python expression
-    allowed_paths: str  # a tuple expression
+    allowed_paths: str  # a tuple expression, laid out after `ALLOWED_PATHS: Final = `
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ def _node(node: MaskNode) -> str:
         f"_fieldmask.{node.kind.upper()}",
     ]
     if node.children:
-        arguments.append(python_tuple([_node(child) for child in node.children]))
+        arguments.append(exploded("(", [_node(child) for child in node.children], ")"))
     return exploded("_fieldmask.MaskField(", arguments, ")")
 
 
@@ -74,7 +71,7 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
     for service, method in methods:
         resource = service.resource
         nodes = api.mask_tree(api.mirrored_fields(method.input, resource.message))
-        fields = python_tuple([_node(node) for node in nodes])
+        fields = exploded("(", [_node(node) for node in nodes], ")") if nodes else "()"
         classes.append(
             MaskClass(
                 name=mask_class_name(method),
@@ -83,8 +80,10 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
                 request_name=method.input.rsplit(".", 1)[-1],
                 resource_name=resource.message.rsplit(".", 1)[-1],
                 fields=fields,
-                allowed_paths=python_tuple(
-                    [python_literal(path) for path in _paths(nodes)]
+                allowed_paths=tuple_expression(
+                    [python_literal(path) for path in _paths(nodes)],
+                    _CLASS_INDENT,
+                    before="ALLOWED_PATHS: Final = ",
                 ),
             )
         )

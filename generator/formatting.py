@@ -1,86 +1,88 @@
-"""Formatting of generated Python: black's layout, without paying for black on every file.
+"""Formatting of generated Python: black's layout, without running black.
 
-Running black over every generated module would dominate the plugin's time. So the templates
-write black's layout themselves: brackets that may not fit are exploded one item per line with
-a magic trailing comma (which black keeps), docstrings are laid out as black lays them out
-(`python_names.docstring`), blank lines are black's. Black can then change only lines that are
-too long and that it can split, so it runs, in-process, just on a file that has one (a very
-long name, say). Tests check that every generated file is a black fixed point.
+The templates and views write black's layout themselves (`generator/layout.py`): brackets that
+may not fit are exploded one item per line with a magic trailing comma (which black keeps),
+lines whose length depends on names are laid out as black would lay them out, docstrings as
+black writes them (`python_names.docstring`), blank lines are black's. What black would still
+change is a line too long that it can split. So a file is checked, cheaply: each line longer
+than black's limit must be one black leaves as it is (inside a docstring, a comment, or a single
+name or literal that no bracket or operator splits). Only a file with another long line, a
+layout the views do not know yet, goes through black, in-process. Tests check that every
+generated file is a black fixed point.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
-import unicodedata
+from bisect import bisect_right
+from itertools import accumulate
 
-from generator.python_names import LINE_LENGTH
+from generator.layout import LINE_LENGTH, width
 
-# A line that is one string argument, `"..."` or `name="..."`, with a comma after.
-_STRING_ARGUMENT = re.compile(r'\s*(\w+=)?"(?:[^"\\\n]|\\.)*",')
-_LAYOUT_TOKENS = (
-    tokenize.NL,
-    tokenize.NEWLINE,
-    tokenize.INDENT,
-    tokenize.DEDENT,
-    tokenize.COMMENT,
+_STRING = r'"(?:[^"\\\n]|\\.)*"' + r"|'(?:[^'\\\n]|\\.)*'"
+_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"  # dotted
+# The long lines black leaves as they are, after their indentation.
+_UNSPLITTABLE = re.compile(
+    " *(?:"
+    # an item, argument or parameter that is one name or literal: `x.Y,`, `key="...",`
+    rf"(?:\w+=|\w+: )?(?:{_STRING}|{_NAME}),?"
+    # the head of a call whose arguments are exploded below it (`"key": f(` in a dict)
+    rf"|(?:(?:{_STRING}): )?{_NAME}\("
+    # a name in a parenthesized import
+    r"|\w+ as \w+,"
+    # a comment
+    r"|#.*"
+    ")"
 )
+# A triple-quoted string, escapes and all: a docstring, when it starts a line.
+_TRIPLE_QUOTED = re.compile(r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""')
 
 
-def _width(line: str) -> int:
-    """Display width, as black counts it: wide East Asian characters take two columns."""
-    if line.isascii():
-        return len(line)
-    return sum(
-        (
-            0
-            if unicodedata.combining(char)
-            else 2 if unicodedata.east_asian_width(char) in "WF" else 1
-        )
-        for char in line
-    )
-
-
-def _strings_only(source: str, long_lines: set[int]) -> bool:
-    """Whether black must leave every long line as it is: each lies inside a string (a
-    docstring, say) or is one string argument, `"..."` or `name="..."` with a comma after.
-    Black splits code at brackets and operators, and never splits a string."""
-    on_line: dict[int, list[tokenize.TokenInfo]] = {}
-    inside_strings: set[int] = set()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.STRING and token.end[0] > token.start[0]:
-                inside_strings.update(range(token.start[0], token.end[0] + 1))
-            elif token.type not in _LAYOUT_TOKENS:
-                on_line.setdefault(token.start[0], []).append(token)
-    except (tokenize.TokenError, SyntaxError):
+def needs_black(source: str) -> bool:
+    """Whether black would change the file: it has a long line that black can split."""
+    lines = source.split("\n")
+    if source.isascii():
+        too_long = [line for line in lines if len(line) > LINE_LENGTH]
+    else:  # wide characters take two columns: a line half as long may be too wide
+        too_long = [
+            line
+            for line in lines
+            if len(line) > LINE_LENGTH // 2 and width(line) > LINE_LENGTH
+        ]
+    suspects = {line for line in too_long if not _UNSPLITTABLE.fullmatch(line)}
+    if not suspects:
         return False
-    for number in long_lines - inside_strings:
-        shape = [(t.type, t.string) for t in on_line.get(number, [])]
-        if shape and shape[-1] == (tokenize.OP, ","):
-            shape.pop()
-        if (
-            len(shape) == 3
-            and shape[0][0] == tokenize.NAME
-            and shape[1] == (tokenize.OP, "=")
-        ):
-            shape = shape[2:]
-        if [kind for kind, _ in shape] != [tokenize.STRING]:
-            return False
-    return True
+    # Docstrings are left however long: each suspect must lie inside one.
+    docstrings = _docstrings(source)
+    starts = [start for start, _ in docstrings]
+    offset = 0
+    for line in lines:
+        if line in suspects:
+            last = offset + len(line) - 1
+            index = bisect_right(starts, last) - 1
+            if index < 0 or docstrings[index][1] <= last:
+                return True
+        offset += len(line) + 1
+    return False
 
 
-def format_python(source: str, name: str) -> str:
-    """A module (`.py`) or stub (`.pyi`) as black would format it."""
-    lines = source.splitlines()
-    long_lines = {
-        number
-        for number, line in enumerate(lines, 1)
-        if _width(line) > LINE_LENGTH and not _STRING_ARGUMENT.fullmatch(line)
-    }
-    if not long_lines or _strings_only(source, long_lines):
-        return source
+def _docstrings(source: str) -> list[tuple[int, int]]:
+    """Where the docstrings are: triple-quoted strings that start a line."""
+    found = []
+    position = 0
+    while match := _TRIPLE_QUOTED.search(source, position):
+        line_start = source.rfind("\n", 0, match.start()) + 1
+        if source[line_start : match.start()].strip(" "):
+            # Three quotes inside a line of code (in a string): look again after them.
+            position = match.start() + 3
+            continue
+        found.append(match.span())
+        position = match.end()
+    return found
+
+
+def run_black(source: str, name: str) -> str:
+    """A module (`.py`) or stub (`.pyi`) as black formats it."""
     import black  # only now: importing black costs more than most runs of the plugin
     from black.parsing import InvalidInput
 

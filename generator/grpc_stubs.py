@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.model import Api, ProtoFile
+from generator.layout import Brackets, Expression, annotation, return_annotation
+from generator.model import Api, Method, ProtoFile
 from generator.python_names import Imports, message_module
 
 _CARDINALITY = {
@@ -15,6 +16,9 @@ _CARDINALITY = {
     (True, False): "StreamUnary",
     (True, True): "StreamStream",
 }
+# Where pb2_grpc.pyi.j2 puts a method's parameters and its return annotation.
+_PARAMETER_INDENT = 8
+_SIGNATURE_INDENT = 4
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,8 @@ class StubMethod:
     cardinality: str  # UnaryUnary, UnaryStream, StreamUnary or StreamStream
     request: str
     response: str
-    client_streaming: bool
-    server_streaming: bool
+    parameter: str  # `request: ...` or `request_iterator: Iterator[...]`, laid out
+    returns: str  # the return annotation, laid out after `) -> `
 
 
 @dataclass(frozen=True)
@@ -52,20 +56,32 @@ def stub_module(api: Api, proto_file: ProtoFile) -> StubModule | None:
     services = tuple(
         StubService(
             service.name,
-            tuple(
-                StubMethod(
-                    name=method.name,
-                    cardinality=_CARDINALITY[
-                        (method.client_streaming, method.server_streaming)
-                    ],
-                    request=imports.message(method.input),
-                    response=imports.message(method.output),
-                    client_streaming=method.client_streaming,
-                    server_streaming=method.server_streaming,
-                )
-                for method in service.methods
-            ),
+            tuple(_stub_method(method, imports) for method in service.methods),
         )
         for service in proto_file.services
     )
     return StubModule(proto_file.name, tuple(imports.lines()), services)
+
+
+def _stub_method(method: Method, imports: Imports) -> StubMethod:
+    request, response = imports.message(method.input), imports.message(method.output)
+    if method.client_streaming:
+        parameter = "request_iterator: " + annotation(
+            Brackets("Iterator[", (request,), "]"),
+            _PARAMETER_INDENT,
+            "request_iterator: ",
+            ",",
+        )
+    else:
+        parameter = f"request: {request}"
+    returns: Expression = (
+        Brackets("Iterator[", (response,), "]") if method.server_streaming else response
+    )
+    return StubMethod(
+        name=method.name,
+        cardinality=_CARDINALITY[(method.client_streaming, method.server_streaming)],
+        request=request,
+        response=response,
+        parameter=parameter,
+        returns=return_annotation(returns, _SIGNATURE_INDENT, ": ..."),
+    )

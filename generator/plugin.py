@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from importlib import resources
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -15,42 +16,79 @@ from generator.docs import DocsBuilder, docs_format
 from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
 from generator.fieldmask import fieldmask_module
-from generator.formatting import format_python
+from generator.formatting import needs_black, run_black
 from generator.grpc_stubs import stub_module
-from generator.model import Api, build_api
+from generator.model import Api, ProtoFile, Service, build_api
 from generator.options import PluginOptions, parse_options
-from generator.python_names import Imports, module_name, output_path
+from generator.python_names import output_path
 from generator.render import render
 from generator.server import RUNTIME_PACKAGE, ServerBuilder
 
+# Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
+# be none, since the views write black's layout themselves).
+REPORT_BLACK = "PROTOC_GEN_PYTHON_CUSTOM_REPORT_BLACK"
+_FEATURES = plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
+
 
 def generate(
-    request: plugin_pb2.CodeGeneratorRequest, warnings: list[str] | None = None
+    request: plugin_pb2.CodeGeneratorRequest,
+    warnings: list[str] | None = None,
+    reformatted: list[str] | None = None,
 ) -> plugin_pb2.CodeGeneratorResponse:
     """Renders every target for the request's files. Input problems come back as `error`;
-    schema problems the plugin goes on after are appended to `warnings`, one line each.
+    schema problems the plugin goes on after are appended to `warnings`, one line each; the
+    Python outputs that black had to reformat (layouts the views do not write yet) to
+    `reformatted`.
     """
-    response = plugin_pb2.CodeGeneratorResponse(
-        supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
-    )
+    outputs, error = generate_files(request, warnings, reformatted)
+    response = plugin_pb2.CodeGeneratorResponse(supported_features=_FEATURES)
+    if error:
+        response.error = error
+    for name in sorted(outputs):
+        response.file.add(name=name, content=outputs[name])
+    return response
+
+
+def generate_files(
+    request: plugin_pb2.CodeGeneratorRequest,
+    warnings: list[str] | None = None,
+    reformatted: list[str] | None = None,
+) -> tuple[dict[str, str], str]:
+    """What `generate` answers: the outputs by name, or none and the error line."""
     try:
         parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
         if isinstance(parameter, bytes):
             parameter = parameter.decode("utf-8", "replace")
         options = parse_options(parameter)
         api = build_api(request.proto_file, request.file_to_generate, options.strict)
-        outputs = render_targets(api, options)
+        # The model is all that rendering needs: when the caller handed over its only
+        # reference (main does), the request's tens of MB are freed for the outputs.
+        del request
+        outputs = render_targets(api, options, reformatted)
     except GeneratorError as error:
-        response.error = str(error)
-        return response
+        return {}, str(error)
     if warnings is not None:
         warnings.extend(problem.warning for problem in api.problems)
+    return outputs, ""
+
+
+def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -> None:
+    """Writes the CodeGeneratorResponse for `outputs` (or `error`) a file at a time, emptying
+    `outputs` as it goes: the bytes of the whole response serialized at once (fields go in
+    number order), without holding two more copies of every file."""
+    head = plugin_pb2.CodeGeneratorResponse(supported_features=_FEATURES)
+    if error:
+        head.error = error
+    stream.write(head.SerializeToString())
     for name in sorted(outputs):
-        response.file.add(name=name, content=outputs[name])
-    return response
+        item = plugin_pb2.CodeGeneratorResponse()
+        item.file.add(name=name, content=outputs.pop(name))
+        stream.write(item.SerializeToString())
 
 
-def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
+def render_targets(
+    api: Api, options: PluginOptions, reformatted: list[str] | None = None
+) -> dict[str, str]:
     outputs: dict[str, str] = {}
     if "docs" in options.targets:
         outputs.update(docs_pages(api, options))
@@ -78,9 +116,12 @@ def render_targets(api: Api, options: PluginOptions) -> dict[str, str]:
             if stubs:
                 name = output_path(proto_file.name, "_pb2_grpc") + "i"
                 python[name] = render("pb2_grpc.pyi.j2", module=stubs)
-    outputs.update(
-        {name: format_python(source, name) for name, source in python.items()}
-    )
+    for name, source in python.items():
+        if needs_black(source):
+            source = run_black(source, name)
+            if reformatted is not None:
+                reformatted.append(name)
+        outputs[name] = source
     if python:
         outputs.update(_runtime_files())  # black-formatted already: tests check it
     return outputs
@@ -100,26 +141,19 @@ def docs_pages(api: Api, options: PluginOptions) -> Iterator[tuple[str, str]]:
 def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
     builder = ServerBuilder(api, options)
     outputs = {}
-    served: list[tuple[str, str]] = []  # (module, service class)
-    served_services = []
+    served: list[tuple[ProtoFile, Service]] = []
     for proto_file in api.generated_files:
         services = builder.served_services(proto_file)
         if not services:
             continue
-        served_services.extend(services)
         outputs[output_path(proto_file.name, "_server")] = render(
             "server.py.j2", module=builder.module(proto_file), runtime=RUNTIME_PACKAGE
         )
-        served.extend(
-            (module_name(proto_file.name, "_server"), s.name) for s in services
-        )
+        served.extend((proto_file, service) for service in services)
     if served:
-        imports = Imports(api, {module for module, _ in served})
         outputs["api_server.py"] = render(
             "api_server.py.j2",
-            imports=imports.lines(),
-            services=[f"{imports.aliases[module]}.{name}" for module, name in served],
-            endpoint_ids=builder.endpoint_ids(served_services),
+            entry=builder.entry_point(served),
             runtime=RUNTIME_PACKAGE,
         )
     return outputs
@@ -135,28 +169,43 @@ def _runtime_files() -> dict[str, str]:
     }
 
 
+class UnreadableRequest(Exception):
+    """What protoc wrote to stdin is not a CodeGeneratorRequest."""
+
+
+def _read_request() -> plugin_pb2.CodeGeneratorRequest:
+    try:
+        return plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
+    except DecodeError as error:
+        raise UnreadableRequest(
+            f"cannot parse the CodeGeneratorRequest on stdin: {error}"
+        ) from None
+
+
 def main() -> None:
     """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
     # One request, then the process ends: the cycle collector would only walk the model over
     # and over (half the docs target's time on a whole API).
     gc.disable()
-    data = sys.stdin.buffer.read()
     warnings: list[str] = []
+    reformatted: list[str] = []
+    outputs: dict[str, str] = {}
     try:
-        request = plugin_pb2.CodeGeneratorRequest.FromString(data)
-    except DecodeError as error:
-        response = plugin_pb2.CodeGeneratorResponse(
-            error=f"cannot parse the CodeGeneratorRequest on stdin: {error}"
+        outputs, problem = generate_files(_read_request(), warnings, reformatted)
+    except UnreadableRequest as error:
+        problem = str(error)
+    except Exception as error:  # a bug: still answer protoc with one line
+        problem = (
+            "internal error in protoc-gen-python-custom: "
+            f"{type(error).__name__}: {error}"
         )
-    else:
-        try:
-            response = generate(request, warnings)
-        except (
-            Exception
-        ) as error:  # a bug: still answer protoc with one line, not a traceback
-            response = plugin_pb2.CodeGeneratorResponse(
-                error=f"internal error in protoc-gen-python-custom: {type(error).__name__}: {error}"
-            )
     for warning in warnings:
         print(f"protoc-gen-python-custom: {warning}", file=sys.stderr)
-    sys.stdout.buffer.write(response.SerializeToString())
+    if os.environ.get(REPORT_BLACK):
+        print(
+            f"protoc-gen-python-custom: black reformatted {len(reformatted)} files",
+            *reformatted,
+            sep="\n  ",
+            file=sys.stderr,
+        )
+    write_response(sys.stdout.buffer, outputs, problem)

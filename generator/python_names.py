@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-import textwrap
-from typing import Iterable, Sequence
+from collections import Counter
+from functools import lru_cache
+from typing import Iterable
 
+from generator.layout import LINE_LENGTH, import_statement
 from generator.model import Api
 
 
+@lru_cache(maxsize=None)
 def module_name(proto_file: str, suffix: str) -> str:
     """`a/b/c.proto` + `_pb2` -> `a.b.c_pb2`, as protoc's Python generator names modules."""
     return proto_file[: -len(".proto")].replace("-", "_").replace("/", ".") + suffix
@@ -21,18 +24,22 @@ def output_path(proto_file: str, suffix: str) -> str:
 def python_literal(value: object) -> str:
     """A literal as black writes it: strings in double quotes unless that needs more escapes."""
     if isinstance(value, str):
-        text = repr(value)
-        # Black's rule: double quotes, unless they take more escapes than single ones.
-        if text.startswith("'") and value.count('"') <= value.count("'"):
-            text = '"' + text[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
-        return text
+        return _string_literal(value)
     if isinstance(value, float):  # black writes `1e+16` as `1e16`
         return repr(value).replace("e+", "e")
     return repr(value)
 
 
+@lru_cache(maxsize=None)  # the same names and sentences come back often
+def _string_literal(value: str) -> str:
+    text = repr(value)
+    # Black's rule: double quotes, unless they take more escapes than single ones.
+    if text.startswith("'") and value.count('"') <= value.count("'"):
+        text = '"' + text[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
+    return text
+
+
 _LINE_BREAK = re.compile(r"\r\n|[\r\n]")
-LINE_LENGTH = 88  # black's default
 
 
 def docstring(text: str, indent: str) -> str:
@@ -75,53 +82,18 @@ def _reindent(body: str, indent: str) -> str:
     return "\n".join(trimmed)
 
 
-def exploded(opening: str, items: Iterable[str], closing: str) -> str:
-    """A bracket with one item per line and a magic trailing comma, which black keeps as it is.
-    Items may span lines; all is indented relative to column 0 (place it with Jinja's
-    `indent` filter)."""
-    body = "".join(textwrap.indent(item, "    ") + ",\n" for item in items)
-    return f"{opening}\n{body}{closing}"
-
-
-def python_tuple(items: Sequence[str]) -> str:
-    """A tuple in black's layout: `()`, `(x,)` (a one-item tuple's comma is not magic), or
-    exploded."""
-    if not items:
-        return "()"
-    if len(items) == 1 and "\n" not in items[0]:
-        return f"({items[0]},)"
-    return exploded("(", items, ")")
-
-
 class Imports:
     """The modules a generated file imports, each under a unique, stable alias."""
 
     def __init__(self, api: Api, modules: Iterable[str]) -> None:
         self.api = api
-        unique = sorted(set(modules))
-        self.aliases = {module: self._alias(module, unique) for module in unique}
-
-    @staticmethod
-    def _alias(module: str, modules: list[str]) -> str:
-        parts = module.split(".")
-        for depth in range(1, len(parts) + 1):
-            alias = "_".join(parts[-depth:])
-            clashes = [
-                m
-                for m in modules
-                if m != module and "_".join(m.split(".")[-depth:]) == alias
-            ]
-            if not clashes:
-                return alias
-        return "_".join(parts)
+        self.aliases = _aliases(sorted(set(modules)))
 
     def lines(self) -> list[str]:
-        found = []
-        for module, alias in self.aliases.items():
-            package, _, name = module.rpartition(".")
-            imported = f"from {package} import {name}" if package else f"import {name}"
-            found.append(imported if alias == name else f"{imported} as {alias}")
-        return found
+        """The import statements, in black's layout."""
+        return [
+            import_statement(module, alias) for module, alias in self.aliases.items()
+        ]
 
     def message(self, full_name: str) -> str:
         """The Python expression for a message or enum class, e.g. `image_pb2.Image.Status`."""
@@ -132,6 +104,27 @@ class Imports:
         package = element.package
         relative = full_name[len(package) + 1 :] if package else full_name
         return f"{self.aliases[module_name(element.file, '_pb2')]}.{relative}"
+
+
+def _aliases(modules: list[str]) -> dict[str, str]:
+    """Each module's alias: its last name, or as many of its last names as set it apart from
+    every other module's, joined by `_` (`v1_image_pb2`)."""
+    parts = {module: module.split(".") for module in modules}
+    aliases: dict[str, str] = {}
+    pending = modules
+    depth = 1
+    while pending:
+        candidates = {module: "_".join(parts[module][-depth:]) for module in modules}
+        counts = Counter(candidates.values())
+        still = []
+        for module in pending:
+            if counts[candidates[module]] == 1 or depth >= len(parts[module]):
+                aliases[module] = candidates[module]
+            else:
+                still.append(module)
+        pending = still
+        depth += 1
+    return {module: aliases[module] for module in modules}
 
 
 def message_module(api: Api, full_name: str) -> str:

@@ -18,15 +18,21 @@ from generator.model import (
     StandardMethod,
     snake_case,
 )
+from generator.layout import (
+    Brackets,
+    Expression,
+    exploded,
+    expression,
+    return_annotation,
+    tuple_expression,
+)
 from generator.options import PluginOptions
 from generator.python_names import (
     Imports,
     docstring,
-    exploded,
     message_module,
     module_name,
     python_literal,
-    python_tuple,
 )
 from generator.rules import (
     FLOAT_SCALARS,
@@ -37,6 +43,12 @@ from generator.rules import (
 )
 
 RUNTIME_PACKAGE = "yc_runtime"
+# The indentation at which server.py.j2 places what the view lays out.
+_CHECK_INDENT = 24  # a Check's arguments
+_ONEOF_INDENT = 16  # a OneofRule's arguments
+_SPEC_INDENT = 4  # a spec's arguments
+_RESOURCE_INDENT = 8  # a ResourceSpec's arguments
+_CLASS_INDENT = 4  # a servicer's bases, statements and signatures
 
 # The status a resource shows when no operation changes it, and while one of each kind runs:
 # the Yandex Cloud convention for a resource's `status` enum.
@@ -60,7 +72,7 @@ INDEXABLE_SCALARS = INTEGER_SCALARS | FLOAT_SCALARS | {"string", "bool"}
 class CheckView:
     kind: str
     sentence: str
-    bound: str  # a `Bound(...)` expression, or ""
+    bound: str  # a `Bound(...)` expression laid out after `bound=`, or ""
     pattern: str  # a string literal, or ""
 
 
@@ -104,7 +116,7 @@ class SpecView:
 class MethodView:
     name: str
     request: str
-    response: str
+    returns: str  # the return annotation, laid out after `) -> `
     docstring: str
     call: str  # the body's return expression
 
@@ -114,11 +126,20 @@ class ServiceView:
     class_name: str
     servicer: str  # the grpc_tools base class
     add_function: str
-    base: str  # the runtime base class
+    base: str  # the runtime base class, laid out as the second base
     docstring: str
     resource: tuple[Argument, ...]  # empty for a service without a resource
     mutations: str  # a tuple expression, or "" for none
     methods: tuple[MethodView, ...]
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """api_server.py: the servers of a run's modules and their endpoint ids."""
+
+    imports: tuple[str, ...]
+    services: str  # a tuple expression, laid out after `SERVICES: ... = `
+    endpoint_ids: str  # a tuple expression, laid out after `ENDPOINT_IDS: ... = `
 
 
 @dataclass(frozen=True)
@@ -130,14 +151,11 @@ class ServerModule:
     services: tuple[ServiceView, ...]
 
 
-def bound_expression(bound: Bound) -> str:
-    arguments = []
+def bound_expression(bound: Bound) -> Brackets:
+    arguments: list[Expression] = []
     if bound.allowed:
-        items = [python_literal(v) for v in bound.allowed]
-        # No trailing comma after several items: black would take it as magic and explode.
-        arguments.append(
-            f"allowed=({items[0] + ',' if len(items) == 1 else ', '.join(items)})"
-        )
+        items = tuple(python_literal(v) for v in bound.allowed)
+        arguments.append(Brackets("allowed=(", items, ")", one_tuple=len(items) == 1))
     if bound.low is not None:
         arguments.append(f"low={python_literal(bound.low)}")
     if bound.high is not None:
@@ -146,7 +164,7 @@ def bound_expression(bound: Bound) -> str:
         arguments.append("low_inclusive=False")
     if not bound.high_inclusive:
         arguments.append("high_inclusive=False")
-    return f"_validation.Bound({', '.join(arguments)})"
+    return Brackets("_validation.Bound(", tuple(arguments), ")")
 
 
 def endpoint_id(package: str) -> str:
@@ -172,13 +190,41 @@ class ServerBuilder:
     def __init__(self, api: Api, options: PluginOptions) -> None:
         self.api = api
         self.options = options
+        # Each message's rules, worked out once: many modules validate the same messages.
+        self._message_views: dict[str, MessageRulesView] = {}
+        # The model shares constraints between fields: each is laid out once (by identity,
+        # which keeps -0.0 apart from 0.0).
+        self._checks: dict[int, tuple[Constraint, CheckView]] = {}
 
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
 
-    def endpoint_ids(self, services: list[Service]) -> tuple[str, ...]:
-        """The endpoint ids of the APIs that `services` belong to, sorted, without repeats."""
-        return tuple(sorted({endpoint_id(service.package) for service in services}))
+    def entry_point(self, served: list[tuple[ProtoFile, Service]]) -> EntryPoint:
+        """api_server.py, serving `served` (the services of their proto files)."""
+        modules = [module_name(file.name, "_server") for file, _ in served]
+        imports = Imports(self.api, modules)
+        classes = [
+            f"{imports.aliases[module]}.{service.name}"
+            for module, (_, service) in zip(modules, served)
+        ]
+        # The endpoint ids of the APIs the services belong to, sorted, without repeats.
+        ids = sorted({endpoint_id(service.package) for _, service in served})
+        return EntryPoint(
+            imports=tuple(imports.lines()),
+            services=tuple_expression(
+                classes, 0, before="SERVICES: tuple[server.ServiceFactory, ...] = "
+            ),
+            endpoint_ids=expression(
+                Brackets(
+                    "(",
+                    tuple(python_literal(id_) for id_ in ids),
+                    ")",
+                    one_tuple=len(ids) == 1,
+                ),
+                0,
+                before="ENDPOINT_IDS: tuple[str, ...] = ",
+            ),
+        )
 
     # --- validation rules ----------------------------------------------------------------------
 
@@ -207,31 +253,45 @@ class ServerBuilder:
         return memo
 
     def _rules(self, roots: list[str]) -> tuple[MessageRulesView, ...]:
-        ordered: list[str] = []
+        ordered: dict[str, None] = {}
 
         def visit(name: str) -> None:
             if name in ordered or not self._has_rules.get(name):
                 return
-            ordered.append(name)
+            ordered[name] = None
             for item in self.api.message(name).fields:
                 if item.message_type:
                     visit(item.message_type)
 
         for root in roots:
             visit(root)
-        return tuple(self._message_rules(self.api.message(name)) for name in ordered)
+        views = self._message_views
+        for name in ordered:
+            if name not in views:
+                views[name] = self._message_rules(self.api.message(name))
+        return tuple(views[name] for name in ordered)
+
+    def _check(self, constraint: Constraint) -> CheckView:
+        if id(constraint) not in self._checks:
+            self._checks[id(constraint)] = (constraint, _check_view(constraint))
+        return self._checks[id(constraint)][1]
 
     def _message_rules(self, message: Message) -> MessageRulesView:
         fields = []
         for item in message.fields:
-            checks = tuple(_check(constraint) for constraint in item.rules.constraints)
+            checks = tuple(map(self._check, item.rules.constraints))
             nested = item.message_type if self._has_rules.get(item.message_type) else ""
             if checks or nested:
                 fields.append(FieldRulesView(item.name, checks, nested))
         oneofs = tuple(
             OneofRuleView(
                 oneof.name,
-                python_tuple([python_literal(name) for name in oneof.fields]),
+                tuple_expression(
+                    [python_literal(name) for name in oneof.fields],
+                    _ONEOF_INDENT,
+                    before="",
+                    after=",",
+                ),
                 python_literal(exactly_one_sentence(oneof.fields)),
             )
             for oneof in message.oneofs
@@ -290,7 +350,9 @@ class ServerBuilder:
                 MethodView(
                     name=method.name,
                     request=imports.message(method.input),
-                    response=imports.message(method.output),
+                    returns=return_annotation(
+                        imports.message(method.output), _CLASS_INDENT, ":"
+                    ),
                     docstring=docstring(method.comment, " " * 8),
                     call=call,
                 )
@@ -301,7 +363,15 @@ class ServerBuilder:
             servicer=f"{grpc_module}.{service.name}Servicer",
             add_function=f"{grpc_module}.add_{service.name}Servicer_to_server",
             base=(
-                f"_service.ResourceService[{imports.message(resource.message)}]"
+                expression(
+                    Brackets(
+                        "_service.ResourceService[",
+                        (imports.message(resource.message),),
+                        "]",
+                    ),
+                    _CLASS_INDENT,
+                    after=",",
+                )
                 if resource
                 else "_service.Service"
             ),
@@ -310,7 +380,11 @@ class ServerBuilder:
                 service.comment if service.comment.strip() else service.name, " " * 4
             ),
             resource=self._resource_arguments(service, imports) if resource else (),
-            mutations=python_tuple(mutations) if mutations else "",
+            mutations=(
+                tuple_expression(mutations, _CLASS_INDENT, before="MUTATIONS = ")
+                if mutations
+                else ""
+            ),
             methods=tuple(methods),
         )
 
@@ -375,7 +449,12 @@ class ServerBuilder:
                     and bool(resource.name_field and resource.parent_field)
                 ),
             ),
-            Argument("indexed_fields", python_tuple(indexed)),
+            Argument(
+                "indexed_fields",
+                tuple_expression(
+                    indexed, _RESOURCE_INDENT, before="indexed_fields=", after=","
+                ),
+            ),
         ]
         return tuple(arguments)
 
@@ -492,7 +571,12 @@ class ServerBuilder:
             arguments.append(
                 Argument(
                     "copy_fields",
-                    python_tuple([python_literal(name) for name in copied]),
+                    tuple_expression(
+                        [python_literal(name) for name in copied],
+                        _SPEC_INDENT,
+                        before="copy_fields=",
+                        after=",",
+                    ),
                 )
             )
         if method.standard is StandardMethod.UPDATE:
@@ -517,10 +601,14 @@ def _constant(name: str) -> str:
     return snake_case(name).upper()
 
 
-def _check(constraint: Constraint) -> CheckView:
+def _check_view(constraint: Constraint) -> CheckView:
     return CheckView(
         kind=constraint.kind,
         sentence=python_literal(constraint.sentence),
-        bound=bound_expression(constraint.bound) if constraint.bound else "",
+        bound=(
+            expression(bound_expression(constraint.bound), _CHECK_INDENT, "bound=", ",")
+            if constraint.bound
+            else ""
+        ),
         pattern=python_literal(constraint.pattern) if constraint.pattern else "",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.compiler import plugin_pb2
 
+from generator.plugin import generate, write_response
 from generator.tree import include_dirs
 from support import PROTO, TEST_PROTOS, make_request
 
@@ -235,3 +237,24 @@ def test_declares_proto3_optional_and_is_deterministic() -> None:
     )
     assert not first.error and first.file
     assert first.SerializeToString() == second.SerializeToString()
+
+
+def test_the_process_answers_what_generate_answers() -> None:
+    """main() writes the response a file at a time: the same bytes as generate()'s response
+    serialized whole."""
+    request = make_request([IMAGE_SERVICE], f"docs_config={PROTO / 'docs.toml'}")
+    answer = subprocess.run(
+        [str(BIN / "protoc-gen-python-custom")],
+        input=request.SerializeToString(),
+        capture_output=True,
+        timeout=120,
+    ).stdout
+    assert answer == generate(request).SerializeToString()
+
+
+def test_an_error_is_answered_alone() -> None:
+    buffer = io.BytesIO()
+    write_response(buffer, {}, "a/b.proto: broken")
+    response = plugin_pb2.CodeGeneratorResponse.FromString(buffer.getvalue())
+    assert response.error == "a/b.proto: broken" and not response.file
+    assert response.supported_features

@@ -31,8 +31,8 @@ def api_source(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> ApiSource:
     """The SDK's API whole; the corpus whole with WHOLE_API_ALL_FILES=1, else a slice (the
-    sample of whole_api.sample_files): the plugin still runs black on many real files, which
-    makes a whole run take minutes."""
+    sample of whole_api.sample_files), which keeps `make test` short: the SDK's API is the same
+    API whole."""
     try:
         if request.param == "sdk":
             return load_sdk()
