@@ -31,6 +31,15 @@ from generator.python_names import (
     message_module,
     python_literal,
 )
+from generator.runtime.contract import (
+    CLIENT,
+    CLIENT_FLAVOURS,
+    ClientFlavour,
+    ConnectionCall,
+)
+from generator.runtime_names import imports as runtime_imports
+from generator.runtime_names import name as runtime_name
+from generator.runtime_names import version_check
 
 _PYTHON_TYPES = {
     "string": "str",
@@ -64,36 +73,41 @@ class Parameter:
 
 @dataclass(frozen=True)
 class ClientMethod:
+    """A method of one flavour of client: it builds the request message from its parameters,
+    then hands it to the connection."""
+
     name: str
-    path: str  # the gRPC method path, /package.Service/Method
     docstring: str
-    request: str
     request_annotation: str  # of the `request` parameter, laid out like a Parameter's
     positional: tuple[Parameter, ...]  # may be passed by position
     keywords: tuple[Parameter, ...]  # keyword-only
-    kind: str  # call, operation, pages
-    response: str  # call: the reply; operation: its response; pages: the page
-    returns: str  # call: the return annotation, laid out after `) -> `
-    metadata: str  # operation: its metadata message
-    item: str  # pages: the item message
-    items_field: str
-    update: bool  # computes update_mask from the fields given
-    id_field: str  # update: the request field naming the resource, not a masked field
+    build: str  # the runtime function that builds the request message
+    build_arguments: tuple[str, ...]
+    connection_call: str  # the connection's method that sends it
+    call_arguments: tuple[str, ...]  # before `timeout=timeout`
+    coroutine: bool  # `async def`, and the connection's call awaited
+    returns: str  # the return annotation, laid out after `) -> `
 
 
 @dataclass(frozen=True)
-class ClientService:
+class ClientClass:
+    """One flavour of a service's client (blocking or asyncio) over the runtime's connection."""
+
     name: str
     docstring: str
-    async_docstring: str
+    asynchronous: bool
+    channel: str  # the grpc channel class it can be given
+    connection: str  # the runtime class it calls through
     methods: tuple[ClientMethod, ...]
 
 
 @dataclass(frozen=True)
 class ClientModule:
     source: str
+    runtime_imports: tuple[str, ...]
+    version_check: str
     imports: tuple[str, ...]
-    services: tuple[ClientService, ...]
+    classes: tuple[ClientClass, ...]
 
 
 def python_name(name: str, taken: frozenset[str]) -> str:
@@ -107,19 +121,20 @@ class ClientBuilder:
 
     def module(self, proto_file: ProtoFile) -> ClientModule | None:
         services = [s for s in proto_file.services if not s.is_framework]
-        methods = [
-            m
-            for s in services
-            for m in s.methods
-            if not m.client_streaming and not m.server_streaming
-        ]
+        methods = [m for s in services for m in s.methods if _unary(m)]
         if not methods:
             return None
         imports = Imports(self.api, self._modules(methods))
         return ClientModule(
             source=proto_file.name,
+            runtime_imports=runtime_imports(CLIENT),
+            version_check=version_check(),
             imports=tuple(imports.lines()),
-            services=tuple(self._service(service, imports) for service in services),
+            classes=tuple(
+                self._class(service, flavour, imports)
+                for service in services
+                for flavour in CLIENT_FLAVOURS
+            ),
         )
 
     def _modules(self, methods: list[Method]) -> set[str]:
@@ -138,75 +153,97 @@ class ClientBuilder:
                         modules.add(message_module(self.api, ref.name))
         return modules
 
-    def _service(self, service: Service, imports: Imports) -> ClientService:
-        methods = tuple(
-            self._method(service, method, imports)
-            for method in service.methods
-            if not method.client_streaming and not method.server_streaming
-        )
+    def _class(
+        self, service: Service, flavour: ClientFlavour, imports: Imports
+    ) -> ClientClass:
         # A blank comment (spaces only) makes no docstring: the class needs one.
         summary = service.comment if service.comment.strip() else service.name
-        return ClientService(
-            service.name,
-            docstring(summary, " " * 4),
-            docstring(
-                f"{summary}\n\nThe asyncio client: the same methods, as coroutines.",
-                " " * 4,
+        if flavour.asynchronous:
+            summary += "\n\nThe asyncio client: the same methods, as coroutines."
+        return ClientClass(
+            name=f"{flavour.prefix}{service.name}Client",
+            docstring=docstring(summary, " " * 4),
+            asynchronous=flavour.asynchronous,
+            channel="grpc.aio.Channel" if flavour.asynchronous else "grpc.Channel",
+            connection=runtime_name(CLIENT, flavour.connection),
+            methods=tuple(
+                self._method(service, method, flavour, imports)
+                for method in service.methods
+                if _unary(method)
             ),
-            methods,
         )
 
     def _method(
-        self, service: Service, method: Method, imports: Imports
+        self,
+        service: Service,
+        method: Method,
+        flavour: ClientFlavour,
+        imports: Imports,
     ) -> ClientMethod:
         request = self.api.message(method.input)
         update = (
             method.standard is StandardMethod.UPDATE and service.resource is not None
         )
         parameters = []
+        mask_parameter = ""  # an Update's: the client computes the mask when it is None
         for item in request.fields:
+            name = python_name(item.name, _METHOD_PARAMETERS)
             if update and item.name == "update_mask" and item.type.name == FIELD_MASK:
                 annotated: Expression = Either(
                     (imports.message(FIELD_MASK), "Sequence[str]", "None")
                 )
+                mask_parameter = name
             else:
                 annotated = self._annotation(item, imports)
-            name = python_name(item.name, _METHOD_PARAMETERS)
             parameters.append(Parameter(name, item.name, _laid_out(name, annotated)))
-        kind = (
-            "operation"
-            if method.operation and method.output == OPERATION
-            else "pages" if method.paging else "call"
-        )
-        response = imports.message(
-            method.operation.response
-            if kind == "operation" and method.operation
-            else method.output
-        )
+        path = python_literal(f"/{service.full_name}/{method.name}")
+        if method.operation and method.output == OPERATION:
+            call = ConnectionCall.OPERATION
+            response = imports.message(method.operation.response)
+            second = imports.message(method.operation.metadata_message)
+            returns = _generic(
+                runtime_name(CLIENT, flavour.operation), response, second
+            )
+            call_arguments: tuple[str, ...] = (path, "message", response, second)
+        elif method.paging:
+            call = ConnectionCall.PAGES
+            response = imports.message(method.output)
+            item_type = imports.message(method.paging.item_type)
+            returns = _generic(runtime_name(CLIENT, flavour.pager), response, item_type)
+            items_field = python_literal(method.paging.items_field)
+            call_arguments = (path, "message", response, items_field)
+        else:
+            call = ConnectionCall.CALL
+            response = imports.message(method.output)
+            returns = return_annotation(response, _SIGNATURE_INDENT, ":")
+            call_arguments = (path, "message", response)
+        request_class = imports.message(method.input)
+        if mask_parameter:
+            assert service.resource is not None
+            build = runtime_name(CLIENT, "build_update")
+            leading: tuple[str, ...] = (
+                request_class,
+                "request",
+                mask_parameter,
+                python_literal(service.resource.request_id_field),
+            )
+        else:
+            build = runtime_name(CLIENT, "build")
+            leading = (request_class, "request")
+        fields = tuple(p.argument for p in parameters if p.name != mask_parameter)
         return ClientMethod(
             name=python_name(snake_case(method.name), _CLIENT_MEMBERS),
-            path=f"/{service.full_name}/{method.name}",
             docstring=docstring(method.comment, " " * 8),
-            request=imports.message(method.input),
-            request_annotation=_laid_out(
-                "request", Either((imports.message(method.input), "None"))
-            ),
+            request_annotation=_laid_out("request", Either((request_class, "None"))),
             positional=tuple(parameters[:1]),
             keywords=tuple(parameters[1:]),
-            kind=kind,
-            response=response,
-            returns=return_annotation(response, _SIGNATURE_INDENT, ":"),
-            metadata=(
-                imports.message(method.operation.metadata_message)
-                if kind == "operation" and method.operation
-                else ""
-            ),
-            item=imports.message(method.paging.item_type) if method.paging else "",
-            items_field=method.paging.items_field if method.paging else "",
-            update=update,
-            id_field=(
-                service.resource.request_id_field if update and service.resource else ""
-            ),
+            build=build,
+            build_arguments=leading + fields,
+            connection_call=call.value,
+            call_arguments=call_arguments,
+            # A pager is made at once; it calls (and awaits) as it is iterated.
+            coroutine=flavour.asynchronous and call is not ConnectionCall.PAGES,
+            returns=returns,
         )
 
     def _annotation(self, item: Field, imports: Imports) -> Either:
@@ -227,6 +264,17 @@ class ClientBuilder:
         if ref.kind is Kind.SCALAR:
             return _PYTHON_TYPES.get(ref.scalar, "int")
         return imports.message(ref.name)
+
+
+def _unary(method: Method) -> bool:
+    return not method.client_streaming and not method.server_streaming
+
+
+def _generic(runtime_class: str, *parameters: str) -> str:
+    """`Class[A, B]` as a return annotation, one parameter per line (the magic trailing comma
+    keeps black from joining them), laid out as `return_annotation` lays out."""
+    lines = "".join(f"{' ' * _SIGNATURE_INDENT}{item},\n" for item in parameters)
+    return f"{runtime_class}[\n{lines}]"
 
 
 def _laid_out(name: str, annotated: Expression) -> str:

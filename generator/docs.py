@@ -33,6 +33,7 @@ from generator.model import (
 )
 from generator.render import macro, render
 from generator.rules import Constraint
+from generator.runtime.contract import CheckKind
 
 _PROTOBUF_DOCS = "https://developers.google.com/protocol-buffers/docs/reference"
 WELL_KNOWN_LINKS = {
@@ -572,7 +573,7 @@ class DocsBuilder:
             sentences = [
                 c.sentence
                 for c in item.rules.constraints
-                if c.kind != "required" and not is_exact(c)
+                if c.kind is not CheckKind.REQUIRED and not is_exact(c)
             ]
             if sentences:
                 parts.append(

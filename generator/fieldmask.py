@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from generator.layout import exploded, tuple_expression
 from generator.model import Api, MaskNode, ProtoFile, StandardMethod
 from generator.python_names import Imports, message_module, python_literal
+from generator.runtime.contract import FIELDMASK, MaskKind
+from generator.runtime_names import imports as runtime_imports
+from generator.runtime_names import member, name, version_check
 from generator.server import mask_class_name
 
 _CLASS_INDENT = 4  # of the statements in a class of fieldmask.py.j2
@@ -27,6 +30,8 @@ class MaskClass:
 @dataclass(frozen=True)
 class FieldMaskModule:
     source: str
+    runtime_imports: tuple[str, ...]
+    version_check: str
     imports: tuple[str, ...]
     classes: tuple[MaskClass, ...]
 
@@ -35,18 +40,18 @@ def _node(node: MaskNode) -> str:
     arguments = [
         python_literal(node.name),
         python_literal(node.json_name),
-        f"_fieldmask.{node.kind.upper()}",
+        member(node.kind),
     ]
     if node.children:
         arguments.append(exploded("(", [_node(child) for child in node.children], ")"))
-    return exploded("_fieldmask.MaskField(", arguments, ")")
+    return exploded(f"{name(FIELDMASK, 'MaskField')}(", arguments, ")")
 
 
 def _paths(nodes: tuple[MaskNode, ...], prefix: str = "") -> list[str]:
     found = []
     for node in nodes:
         found.append(prefix + node.name)
-        if node.kind == "map":
+        if node.kind is MaskKind.MAP:
             found.append(f"{prefix}{node.name}.<key>")
         found.extend(_paths(node.children, f"{prefix}{node.name}."))
     return found
@@ -87,4 +92,10 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
                 ),
             )
         )
-    return FieldMaskModule(proto_file.name, tuple(imports.lines()), tuple(classes))
+    return FieldMaskModule(
+        proto_file.name,
+        runtime_imports(FIELDMASK),
+        version_check(),
+        tuple(imports.lines()),
+        tuple(classes),
+    )

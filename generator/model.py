@@ -16,6 +16,7 @@ from google.protobuf import descriptor_pb2
 
 from generator import wire
 from generator.errors import Problem, ProblemsError
+from generator.runtime.contract import MaskKind
 from generator.rules import (
     INTEGER_SCALARS,
     FieldRules,
@@ -282,7 +283,7 @@ class MaskNode:
 
     name: str
     json_name: str
-    kind: str  # scalar, message, map or repeated
+    kind: MaskKind
     children: tuple["MaskNode", ...] = ()
 
 
@@ -337,9 +338,9 @@ class Api:
         nodes = []
         for item in fields:
             if item.is_map:
-                nodes.append(MaskNode(item.name, item.json_name, "map"))
+                nodes.append(MaskNode(item.name, item.json_name, MaskKind.MAP))
             elif item.repeated:
-                nodes.append(MaskNode(item.name, item.json_name, "repeated"))
+                nodes.append(MaskNode(item.name, item.json_name, MaskKind.REPEATED))
             elif (
                 item.type.kind is Kind.MESSAGE
                 and not item.type.is_google
@@ -353,9 +354,11 @@ class Api:
                         ancestors + (item.type.name,),
                     )
                 )
-                nodes.append(MaskNode(item.name, item.json_name, "message", inner))
+                nodes.append(
+                    MaskNode(item.name, item.json_name, MaskKind.MESSAGE, inner)
+                )
             else:
-                nodes.append(MaskNode(item.name, item.json_name, "scalar"))
+                nodes.append(MaskNode(item.name, item.json_name, MaskKind.SCALAR))
         return tuple(nodes)
 
     def resolve(self, name: str, scope: str) -> str | None:

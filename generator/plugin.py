@@ -22,7 +22,8 @@ from generator.model import Api, ProtoFile, Service, build_api
 from generator.options import PluginOptions, parse_options
 from generator.python_names import output_path
 from generator.render import render
-from generator.server import RUNTIME_PACKAGE, ServerBuilder
+from generator.runtime import contract
+from generator.server import ServerBuilder
 
 # Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
 # be none, since the views write black's layout themselves).
@@ -98,7 +99,7 @@ def render_targets(
             module = fieldmask_module(api, proto_file)
             if module:
                 python[output_path(proto_file.name, "_fieldmask")] = render(
-                    "fieldmask.py.j2", module=module, runtime=RUNTIME_PACKAGE
+                    "fieldmask.py.j2", module=module
                 )
     if "client" in options.targets:
         clients = ClientBuilder(api)
@@ -106,7 +107,7 @@ def render_targets(
             client = clients.module(proto_file)
             if client:
                 python[output_path(proto_file.name, "_client")] = render(
-                    "client.py.j2", module=client, runtime=RUNTIME_PACKAGE
+                    "client.py.j2", module=client
                 )
     if "server" in options.targets:
         python.update(_server_outputs(api, options))
@@ -147,14 +148,13 @@ def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
         if not services:
             continue
         outputs[output_path(proto_file.name, "_server")] = render(
-            "server.py.j2", module=builder.module(proto_file), runtime=RUNTIME_PACKAGE
+            "server.py.j2", module=builder.module(proto_file)
         )
         served.extend((proto_file, service) for service in services)
     if served:
         outputs["api_server.py"] = render(
             "api_server.py.j2",
             entry=builder.entry_point(served),
-            runtime=RUNTIME_PACKAGE,
         )
     return outputs
 
@@ -163,7 +163,7 @@ def _runtime_files() -> dict[str, str]:
     """The runtime package, copied so that generated code runs without this plugin."""
     package = resources.files("generator.runtime")
     return {
-        f"{RUNTIME_PACKAGE}/{item.name}": item.read_text(encoding="utf-8")
+        f"{contract.PACKAGE}/{item.name}": item.read_text(encoding="utf-8")
         for item in sorted(package.iterdir(), key=lambda entry: entry.name)
         if item.name.endswith(".py")
     }

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
 
+from generator.runtime.contract import Bound, CheckKind
+
 Number = Union[int, float]
 OptionValue = Union[bool, int, float, str, bytes, Mapping[str, object]]
 
@@ -123,51 +125,28 @@ def check_pattern(pattern: str) -> str:
 
 
 @dataclass(frozen=True)
-class Bound:
-    """An inclusive/exclusive interval, or a set of allowed values."""
+class WrittenBound:
+    """A bound as an option writes it: what it admits, as the runtime checks it, and the
+    literals as written (`1s`, `1024`), for the sentences that quote them."""
 
+    bound: Bound
     text: str
-    low: Number | None = None
-    high: Number | None = None
-    low_inclusive: bool = True
-    high_inclusive: bool = True
-    allowed: tuple[Number | str, ...] = ()
-    # The literals as written (`1s`, `1024`), for sentences that quote them.
-    low_text: str = ""
-    high_text: str = ""
-    allowed_text: tuple[str, ...] = ()
-
-    def admits(self, value: Number | str) -> bool:
-        if self.allowed:
-            return value in self.allowed
-        if isinstance(value, str):
-            return False
-        if self.low is not None and (
-            value < self.low or (value == self.low and not self.low_inclusive)
-        ):
-            return False
-        if self.high is not None and (
-            value > self.high or (value == self.high and not self.high_inclusive)
-        ):
-            return False
-        return True
-
-    @property
-    def is_exact(self) -> bool:
-        return self.low is not None and self.low == self.high
+    low: str = ""
+    high: str = ""
+    allowed: tuple[str, ...] = ()
 
 
 def parse_bound(
     text: str, parse: Callable[[str], Number], allow_list: bool = False
-) -> Bound:
+) -> WrittenBound:
     """Parses a bound; `parse` turns one literal into a number and raises RuleError."""
     stripped = text.strip()
     if not stripped:
         raise RuleError("empty bound")
     if allow_list and "," in stripped:
         items = tuple(item.strip() for item in stripped.split(","))
-        return Bound(
-            stripped, allowed=tuple(parse(item) for item in items), allowed_text=items
+        return WrittenBound(
+            Bound(allowed=tuple(parse(item) for item in items)), stripped, allowed=items
         )
     range_match = _RANGE.fullmatch(stripped)
     if range_match:
@@ -175,28 +154,26 @@ def parse_bound(
         low, high = parse(low_text), parse(high_text)
         if low > high:
             raise RuleError(f"empty range {stripped!r}")
-        return Bound(
-            stripped, low=low, high=high, low_text=low_text, high_text=high_text
-        )
+        return WrittenBound(Bound(low=low, high=high), stripped, low_text, high_text)
     comparison = _COMPARISON.fullmatch(stripped)
     if not comparison:
         raise RuleError(f"{stripped!r} is not a bound such as 5, <=5, >5 or 1-5")
     operator, literal = comparison.groups()
     value = parse(literal)
     if operator in (None, "=="):
-        return Bound(
-            stripped, low=value, high=value, low_text=literal, high_text=literal
-        )
+        return WrittenBound(Bound(low=value, high=value), stripped, literal, literal)
     if operator in ("<", "<="):
-        return Bound(
-            stripped, high=value, high_inclusive=operator == "<=", high_text=literal
+        return WrittenBound(
+            Bound(high=value, high_inclusive=operator == "<="), stripped, high=literal
         )
-    return Bound(stripped, low=value, low_inclusive=operator == ">=", low_text=literal)
+    return WrittenBound(
+        Bound(low=value, low_inclusive=operator == ">="), stripped, low=literal
+    )
 
 
-def _string_list(text: str) -> Bound:
+def _string_list(text: str) -> WrittenBound:
     items = tuple(item.strip() for item in text.split(","))
-    return Bound(text, allowed=items, allowed_text=items)
+    return WrittenBound(Bound(allowed=items), text, allowed=items)
 
 
 # --- what an option sees of a field ------------------------------------------------------------
@@ -224,25 +201,14 @@ class FieldShape:
 class Constraint:
     """One thing a field's value must satisfy, and the sentence that says it."""
 
-    kind: str  # one of CONSTRAINT_ORDER
+    kind: CheckKind
     sentence: str
     bound: Bound | None = None
     pattern: str = ""
 
 
 # The order in which the official reference pages list a field's constraints.
-CONSTRAINT_ORDER = (
-    "required",
-    "length",
-    "key_length",
-    "key_pattern",
-    "pattern",
-    "value",
-    "key_value",
-    "bytes",
-    "size",
-    "unique",
-)
+CONSTRAINT_ORDER = tuple(CheckKind)
 
 
 @dataclass(frozen=True)
@@ -259,70 +225,76 @@ class FieldRules:
 
     @property
     def required(self) -> bool:
-        return self.get("required") is not None
+        return self.get(CheckKind.REQUIRED) is not None
 
-    def get(self, kind: str) -> Constraint | None:
+    def get(self, kind: CheckKind) -> Constraint | None:
         return next((c for c in self.constraints if c.kind == kind), None)
 
 
-def _string_length(bound: Bound, subject: str) -> str:
+def _string_length(written: WrittenBound, subject: str) -> str:
     """`subject` is "" for a single string, "for each value" or "for each key"."""
+    bound = written.bound
     words = f"string length in characters{' ' + subject if subject else ''}"
     if bound.is_exact:
-        return f"The {words} must be {bound.low_text}."
+        return f"The {words} must be {written.low}."
     if bound.low is not None and bound.high is not None:
-        return f"The {words} must be {bound.low_text}-{bound.high_text}."
+        return f"The {words} must be {written.low}-{written.high}."
     if bound.high is not None:
         if bound.high_inclusive:
-            return f"The maximum {words} is {bound.high_text}."
-        return f"The {words} must be less than {bound.high_text}."
+            return f"The maximum {words} is {written.high}."
+        return f"The {words} must be less than {written.high}."
     if bound.low_inclusive:
-        return f"The minimum {words} is {bound.low_text}."
-    return f"The {words} must be greater than {bound.low_text}."
+        return f"The minimum {words} is {written.low}."
+    return f"The {words} must be greater than {written.low}."
 
 
-def _value(bound: Bound, subject: str) -> str:
+def _value(written: WrittenBound, subject: str) -> str:
+    bound = written.bound
     noun = f"value{' ' + subject if subject else ''}"
     if bound.allowed:
-        return f"Acceptable values{' ' + subject if subject else ''} are {', '.join(bound.allowed_text)}."
+        return f"Acceptable values{' ' + subject if subject else ''} are {', '.join(written.allowed)}."
     if bound.is_exact:
-        return f"The {noun} must be {bound.low_text}."
+        return f"The {noun} must be {written.low}."
     if bound.low is not None and bound.high is not None:
         low = "" if bound.low_inclusive else "greater than "
         high = "" if bound.high_inclusive else "less than "
         inclusive = (
             ", inclusive" if bound.low_inclusive and bound.high_inclusive else ""
         )
-        return f"Acceptable values{' ' + subject if subject else ''} are {low}{bound.low_text} to {high}{bound.high_text}{inclusive}."
+        return f"Acceptable values{' ' + subject if subject else ''} are {low}{written.low} to {high}{written.high}{inclusive}."
     if bound.high is not None:
         if bound.high_inclusive:
-            return f"The maximum {noun} is {bound.high_text}."
-        return f"The {noun} must be less than {bound.high_text}."
+            return f"The maximum {noun} is {written.high}."
+        return f"The {noun} must be less than {written.high}."
     if bound.low_inclusive:
-        return f"The minimum {noun} is {bound.low_text}."
-    return f"The {noun} must be greater than {bound.low_text}."
+        return f"The minimum {noun} is {written.low}."
+    return f"The {noun} must be greater than {written.low}."
 
 
-def _count(bound: Bound, is_map: bool) -> str:
+def _count(written: WrittenBound, is_map: bool) -> str:
+    bound = written.bound
     if is_map and bound.high is not None and bound.low is None and bound.high_inclusive:
-        return f"No more than {bound.high_text} per resource."
+        return f"No more than {written.high} per resource."
     if bound.is_exact:
-        return f"The number of elements must be {bound.low_text}."
+        return f"The number of elements must be {written.low}."
     if bound.low is not None and bound.high is not None:
-        return f"The number of elements must be in the range {bound.low_text}-{bound.high_text}."
+        return (
+            f"The number of elements must be in the range {written.low}-{written.high}."
+        )
     if bound.high is not None:
         if bound.high_inclusive:
-            return f"The maximum number of elements is {bound.high_text}."
-        return f"The number of elements must be less than {bound.high_text}."
+            return f"The maximum number of elements is {written.high}."
+        return f"The number of elements must be less than {written.high}."
     if bound.low_inclusive:
-        return f"The minimum number of elements is {bound.low_text}."
-    return f"The number of elements must be greater than {bound.low_text}."
+        return f"The minimum number of elements is {written.low}."
+    return f"The number of elements must be greater than {written.low}."
 
 
-def _byte_size(bound: Bound) -> str:
+def _byte_size(written: WrittenBound) -> str:
+    bound = written.bound
     if bound.high is not None and bound.low is None:
-        return f"The maximum size in bytes is {bound.high_text}."
-    return f"The size in bytes must be {bound.text}."
+        return f"The maximum size in bytes is {written.high}."
+    return f"The size in bytes must be {written.text}."
 
 
 def _regex(pattern: str) -> str:
@@ -340,7 +312,7 @@ def _each(shape: FieldShape) -> str:
     return "for each value" if shape.collection else ""
 
 
-def _value_parser(element: str) -> Callable[[str], Bound] | None:
+def _value_parser(element: str) -> Callable[[str], WrittenBound] | None:
     """How a `value` bound reads for an element type, or None if `value` cannot bound it."""
     element = NUMBER_WRAPPERS.get(element, element)
     if element in INTEGER_SCALARS:
@@ -357,40 +329,50 @@ def _value_parser(element: str) -> Callable[[str], Bound] | None:
 
 
 def _required(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
-    return (Constraint("required", "The field is required."),) if value else ()
+    return (Constraint(CheckKind.REQUIRED, "The field is required."),) if value else ()
 
 
 def _pattern(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
     pattern = check_pattern(str(value))
     subject = "Each value" if shape.collection else "Value"
     sentence = f"{subject} must match the regular expression {_regex(pattern)}."
-    return (Constraint("pattern", sentence, pattern=pattern),)
+    return (Constraint(CheckKind.PATTERN, sentence, pattern=pattern),)
 
 
 def _length(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
-    bound = parse_bound(str(value), parse_int)
-    return (Constraint("length", _string_length(bound, _each(shape)), bound),)
+    written = parse_bound(str(value), parse_int)
+    return (
+        Constraint(
+            CheckKind.LENGTH, _string_length(written, _each(shape)), written.bound
+        ),
+    )
 
 
 def _size(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
-    bound = parse_bound(str(value), parse_int)
-    return (Constraint("size", _count(bound, shape.collection == "map"), bound),)
+    written = parse_bound(str(value), parse_int)
+    return (
+        Constraint(
+            CheckKind.SIZE, _count(written, shape.collection == "map"), written.bound
+        ),
+    )
 
 
 def _unique(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
-    return (Constraint("unique", "The elements must be unique."),) if value else ()
+    return (
+        (Constraint(CheckKind.UNIQUE, "The elements must be unique."),) if value else ()
+    )
 
 
 def _bytes(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
-    bound = parse_bound(str(value), parse_int)
-    return (Constraint("bytes", _byte_size(bound), bound),)
+    written = parse_bound(str(value), parse_int)
+    return (Constraint(CheckKind.BYTES, _byte_size(written), written.bound),)
 
 
 def _value_option(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
     parse = _value_parser(shape.element)
     assert parse is not None  # `applies` checked it
-    bound = parse(str(value))
-    return (Constraint("value", _value(bound, _each(shape)), bound),)
+    written = parse(str(value))
+    return (Constraint(CheckKind.VALUE, _value(written, _each(shape)), written.bound),)
 
 
 def _map_key(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
@@ -399,22 +381,30 @@ def _map_key(value: OptionValue, shape: FieldShape) -> tuple[Constraint, ...]:
     if spec.get("length"):
         if shape.key != "string":
             raise RuleError("`length` applies only to string keys")
-        bound = parse_bound(str(spec["length"]), parse_int)
+        written = parse_bound(str(spec["length"]), parse_int)
         found.append(
-            Constraint("key_length", _string_length(bound, "for each key"), bound)
+            Constraint(
+                CheckKind.KEY_LENGTH,
+                _string_length(written, "for each key"),
+                written.bound,
+            )
         )
     if spec.get("pattern"):
         if shape.key != "string":
             raise RuleError("`pattern` applies only to string keys")
         pattern = check_pattern(str(spec["pattern"]))
         sentence = f"Each key must match the regular expression {_regex(pattern)}."
-        found.append(Constraint("key_pattern", sentence, pattern=pattern))
+        found.append(Constraint(CheckKind.KEY_PATTERN, sentence, pattern=pattern))
     if spec.get("value"):
         parse = _value_parser(shape.key)
         if parse is None:
             raise RuleError("`value` applies only to number and string keys")
-        bound = parse(str(spec["value"]))
-        found.append(Constraint("key_value", _value(bound, "for each key"), bound))
+        written = parse(str(spec["value"]))
+        found.append(
+            Constraint(
+                CheckKind.KEY_VALUE, _value(written, "for each key"), written.bound
+            )
+        )
     return tuple(found)
 
 

@@ -37,12 +37,21 @@ from generator.python_names import (
 from generator.rules import (
     FLOAT_SCALARS,
     INTEGER_SCALARS,
-    Bound,
     Constraint,
     exactly_one_sentence,
 )
+from generator.runtime.contract import (
+    SERVER,
+    SERVICE,
+    VALIDATION,
+    Bound,
+    MutationKind,
+    StandardCall,
+)
+from generator.runtime_names import CONTRACT, member, version_check
+from generator.runtime_names import name as runtime_name
+from generator.runtime_names import imports as runtime_imports
 
-RUNTIME_PACKAGE = "yc_runtime"
 # The indentation at which server.py.j2 places what the view lays out.
 _CHECK_INDENT = 24  # a Check's arguments
 _ONEOF_INDENT = 16  # a OneofRule's arguments
@@ -50,6 +59,20 @@ _SPEC_INDENT = 4  # a spec's arguments
 _RESOURCE_INDENT = 8  # a ResourceSpec's arguments
 _CLASS_INDENT = 4  # a servicer's bases, statements and signatures
 
+# What the runtime calls a mutating standard method, and what servicers call for each.
+MUTATION_KINDS = {
+    StandardMethod.CREATE: MutationKind.CREATE,
+    StandardMethod.UPDATE: MutationKind.UPDATE,
+    StandardMethod.DELETE: MutationKind.DELETE,
+}
+STANDARD_CALLS = {
+    StandardMethod.GET: StandardCall.GET,
+    StandardMethod.LIST: StandardCall.LIST,
+    StandardMethod.LIST_OPERATIONS: StandardCall.LIST_OPERATIONS,
+    StandardMethod.CREATE: StandardCall.CREATE,
+    StandardMethod.UPDATE: StandardCall.UPDATE,
+    StandardMethod.DELETE: StandardCall.DELETE,
+}
 # The status a resource shows when no operation changes it, and while one of each kind runs:
 # the Yandex Cloud convention for a resource's `status` enum.
 READY_STATUS = "READY"
@@ -70,7 +93,7 @@ INDEXABLE_SCALARS = INTEGER_SCALARS | FLOAT_SCALARS | {"string", "bool"}
 
 @dataclass(frozen=True)
 class CheckView:
-    kind: str
+    kind: str  # an expression of the runtime's CheckKind
     sentence: str
     bound: str  # a `Bound(...)` expression laid out after `bound=`, or ""
     pattern: str  # a string literal, or ""
@@ -137,14 +160,18 @@ class ServiceView:
 class EntryPoint:
     """api_server.py: the servers of a run's modules and their endpoint ids."""
 
+    runtime_imports: tuple[str, ...]
+    version_check: str
     imports: tuple[str, ...]
-    services: str  # a tuple expression, laid out after `SERVICES: ... = `
+    services: str  # the statement `SERVICES: ... = (...)`
     endpoint_ids: str  # a tuple expression, laid out after `ENDPOINT_IDS: ... = `
 
 
 @dataclass(frozen=True)
 class ServerModule:
     source: str
+    runtime_imports: tuple[str, ...]
+    version_check: str
     imports: tuple[str, ...]
     rules: tuple[MessageRulesView, ...]
     specs: tuple[SpecView, ...]
@@ -164,7 +191,7 @@ def bound_expression(bound: Bound) -> Brackets:
         arguments.append("low_inclusive=False")
     if not bound.high_inclusive:
         arguments.append("high_inclusive=False")
-    return Brackets("_validation.Bound(", tuple(arguments), ")")
+    return Brackets(f"{runtime_name(CONTRACT, Bound.__name__)}(", tuple(arguments), ")")
 
 
 def endpoint_id(package: str) -> str:
@@ -209,11 +236,12 @@ class ServerBuilder:
         ]
         # The endpoint ids of the APIs the services belong to, sorted, without repeats.
         ids = sorted({endpoint_id(service.package) for _, service in served})
+        services = f"SERVICES: tuple[{runtime_name(SERVER, 'ServiceFactory')}, ...] = "
         return EntryPoint(
+            runtime_imports=runtime_imports(SERVER),
+            version_check=version_check(),
             imports=tuple(imports.lines()),
-            services=tuple_expression(
-                classes, 0, before="SERVICES: tuple[server.ServiceFactory, ...] = "
-            ),
+            services=services + tuple_expression(classes, 0, before=services),
             endpoint_ids=expression(
                 Brackets(
                     "(",
@@ -309,6 +337,8 @@ class ServerBuilder:
         roots = [method.input for service in services for method in service.methods]
         return ServerModule(
             source=proto_file.name,
+            runtime_imports=runtime_imports(SERVICE, VALIDATION),
+            version_check=version_check(),
             imports=tuple(imports.lines()),
             rules=self._rules(roots),
             specs=tuple(specs),
@@ -340,11 +370,7 @@ class ServerBuilder:
         mutations = []
         for method in service.methods:
             call = self._call(service, method, imports, specs)
-            if method.standard in (
-                StandardMethod.CREATE,
-                StandardMethod.UPDATE,
-                StandardMethod.DELETE,
-            ):
+            if method.standard in MUTATION_KINDS:
                 mutations.append(specs[-1].variable)
             methods.append(
                 MethodView(
@@ -365,7 +391,7 @@ class ServerBuilder:
             base=(
                 expression(
                     Brackets(
-                        "_service.ResourceService[",
+                        f"{runtime_name(SERVICE, 'ResourceService')}[",
                         (imports.message(resource.message),),
                         "]",
                     ),
@@ -373,7 +399,7 @@ class ServerBuilder:
                     after=",",
                 )
                 if resource
-                else "_service.Service"
+                else runtime_name(SERVICE, "Service")
             ),
             # A blank comment (spaces only) makes no docstring: the class needs one.
             docstring=docstring(
@@ -464,7 +490,7 @@ class ServerBuilder:
         kind = method.standard
         variable = f"_{_constant(service.name)}_{_constant(method.name)}"
         if kind is StandardMethod.GET:
-            return "self.standard_get(request, context)"
+            return f"self.{StandardCall.GET.value}(request, context)"
         if kind in (StandardMethod.LIST, StandardMethod.LIST_OPERATIONS):
             request = self.api.message(method.input)
             resource = service.resource
@@ -484,7 +510,7 @@ class ServerBuilder:
             specs.append(
                 SpecView(
                     variable,
-                    "_service.ListSpec",
+                    runtime_name(SERVICE, "ListSpec"),
                     (
                         Argument("response", imports.message(method.output)),
                         Argument(
@@ -504,29 +530,22 @@ class ServerBuilder:
                     ),
                 )
             )
-            function = (
-                "standard_list"
-                if kind is StandardMethod.LIST
-                else "standard_list_operations"
-            )
-            return exploded(f"self.{function}(", (variable, "request", "context"), ")")
-        if kind in (
-            StandardMethod.CREATE,
-            StandardMethod.UPDATE,
-            StandardMethod.DELETE,
-        ):
+            call = STANDARD_CALLS[kind].value
+            return exploded(f"self.{call}(", (variable, "request", "context"), ")")
+        if kind in MUTATION_KINDS:
             specs.append(
                 SpecView(
                     variable,
-                    "_service.MutationSpec",
+                    runtime_name(SERVICE, "MutationSpec"),
                     self._mutation_arguments(service, method, imports),
                 )
             )
-            return exploded(
-                f"self.standard_{kind.value}(", (variable, "request", "context"), ")"
-            )
+            call = STANDARD_CALLS[kind].value
+            return exploded(f"self.{call}(", (variable, "request", "context"), ")")
         return exploded(
-            "self.unimplemented(", (python_literal(method.name), "context"), ")"
+            f"self.{StandardCall.UNIMPLEMENTED.value}(",
+            (python_literal(method.name), "context"),
+            ")",
         )
 
     def _mutation_arguments(
@@ -546,7 +565,7 @@ class ServerBuilder:
             else ""
         )
         arguments = [
-            Argument("kind", f"_service.{method.standard.value.upper()}"),
+            Argument("kind", member(MUTATION_KINDS[method.standard])),
             Argument("method", python_literal(f"/{service.full_name}/{method.name}")),
             Argument("request", imports.message(method.input)),
             Argument("description", python_literal(f"{method.name} {resource.label}")),
@@ -603,7 +622,7 @@ def _constant(name: str) -> str:
 
 def _check_view(constraint: Constraint) -> CheckView:
     return CheckView(
-        kind=constraint.kind,
+        kind=member(constraint.kind),
         sentence=python_literal(constraint.sentence),
         bound=(
             expression(bound_expression(constraint.bound), _CHECK_INDENT, "bound=", ",")

@@ -31,10 +31,10 @@ from generator.rules import (
     FLOAT_SCALARS,
     NUMBER_WRAPPERS,
     TIMESTAMP,
-    Bound,
     Constraint,
     FieldRules,
 )
+from generator.runtime.contract import Bound
 
 INFINITE = 10**9
 DEFAULT_LENGTH = 8  # of strings, when the bounds allow it
@@ -284,7 +284,7 @@ def number_example(
     if bound is not None and bound.allowed:
         values = [v for v in bound.allowed if not (nonzero and v == 0)]
         if not values:
-            raise NoExample(f"no non-zero value in {bound.text!r}")
+            raise NoExample(f"no non-zero value in {bound}")
         value = values[variant % len(values)]
         return float(value) if is_float else int(value)
     low = bound.low if bound is not None and bound.low is not None else kind_low
@@ -303,7 +303,7 @@ def number_example(
             continue
         if kind_low <= value <= kind_high and (bound is None or bound.admits(value)):
             return value
-    raise NoExample(f"no {scalar} value found within {bound.text if bound else ''!r}")
+    raise NoExample(f"no {scalar} value found within {bound}")
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -543,7 +543,7 @@ def _allowed_string(
     if not values:
         if bound is None:
             return string_example(variant=variant)
-        raise NoExample(f"no allowed value in {bound.text!r} fits")
+        raise NoExample(f"no allowed value in {bound} fits")
     return values[variant % len(values)]
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from examples import NoExample, RequestBuilder, number_example, string_example
 from generator.model import build_api
-from generator.rules import Bound, parse_bound, parse_duration, parse_int
+from generator.rules import parse_bound, parse_duration, parse_int
+from generator.runtime.contract import Bound
 from generator.tree import generate_tree
 from round_trips import Messages
 from support import PROTO, TEST_PROTOS, compile_descriptors
@@ -25,7 +26,7 @@ SAMPLE_SERVICE = "acme/samples/v1/sample_service.proto"
 
 
 def length(text: str) -> Bound:
-    return parse_bound(text, parse_int)
+    return parse_bound(text, parse_int).bound
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ def test_numbers_within_bounds(
     bound: str, scalar: str, nonzero: bool, admitted: Any
 ) -> None:
     parse = float if scalar == "double" else parse_int
-    parsed = parse_bound(bound, parse, allow_list=True)  # type: ignore[arg-type]
+    parsed = parse_bound(bound, parse, allow_list=True).bound  # type: ignore[arg-type]
     for variant in range(3):
         value = number_example(parsed, scalar, variant, nonzero)
         assert admitted(value) and isinstance(
@@ -129,14 +130,14 @@ def test_numbers_within_bounds(
 
 
 def test_durations_within_bounds_in_nanoseconds() -> None:
-    bound = parse_bound("2m-1h", parse_duration)
+    bound = parse_bound("2m-1h", parse_duration).bound
     value = number_example(bound, "int64", start=10**9, step=10**9)
     assert 120 * 10**9 <= value <= 3600 * 10**9
 
 
 def test_no_number_within_an_empty_range() -> None:
     with pytest.raises(NoExample):
-        number_example(parse_bound(">4294967295", parse_int), "uint32")
+        number_example(parse_bound(">4294967295", parse_int).bound, "uint32")
 
 
 @pytest.fixture(scope="module")

@@ -32,20 +32,26 @@ from generator.rules import (
     ],
 )
 def test_integer_bounds(text: str, inside: list[int], outside: list[int]) -> None:
-    bound = parse_bound(text, parse_int)
+    bound = parse_bound(text, parse_int).bound
     assert all(bound.admits(value) for value in inside)
     assert not any(bound.admits(value) for value in outside)
 
 
 def test_allowed_values_list() -> None:
-    bound = parse_bound("1,5,10", parse_int, allow_list=True)
-    assert bound.allowed == (1, 5, 10)
-    assert bound.admits(5) and not bound.admits(6)
+    written = parse_bound("1,5,10", parse_int, allow_list=True)
+    assert written.bound.allowed == (1, 5, 10) and written.allowed == ("1", "5", "10")
+    assert written.bound.admits(5) and not written.bound.admits(6)
+
+
+def test_bounds_keep_their_literals_as_written() -> None:
+    written = parse_bound("1s-24h", parse_duration)
+    assert (written.text, written.low, written.high) == ("1s-24h", "1s", "24h")
+    assert parse_bound("<= 5", parse_int).high == "5"
 
 
 def test_negative_range_and_floats() -> None:
-    assert parse_bound("-5-5", parse_int).admits(-5)
-    bound = parse_bound("0.5-1.5", parse_float)
+    assert parse_bound("-5-5", parse_int).bound.admits(-5)
+    bound = parse_bound("0.5-1.5", parse_float).bound
     assert bound.admits(1.0) and not bound.admits(1.6)
 
 
@@ -53,7 +59,7 @@ def test_durations_are_nanoseconds() -> None:
     assert parse_duration("1s") == 10**9
     assert parse_duration("1.5h") == 5400 * 10**9
     assert parse_duration("500ms") == 500 * 10**6
-    bound = parse_bound("1s-24h", parse_duration)
+    bound = parse_bound("1s-24h", parse_duration).bound
     assert bound.admits(3600 * 10**9) and not bound.admits(0)
 
 

@@ -17,7 +17,7 @@ import black
 import pytest
 
 from generator.plugin import generate
-from generator.server import RUNTIME_PACKAGE
+from generator.runtime.contract import PACKAGE as RUNTIME_PACKAGE
 from whole_api import Unavailable, load_corpus, load_sdk
 
 TARGETS = "targets=server+client+fieldmask"

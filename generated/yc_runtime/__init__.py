@@ -2,5 +2,10 @@
 
 The plugin copies this package into its output as `yc_runtime`, so generated code needs only
 protobuf, grpcio and googleapis-common-protos at run time. Modules here import each other
-relatively and nothing from the generator.
+relatively and nothing from the generator. `contract` holds what generated code and the runtime
+agree on, its version first: generated modules check it when they are imported.
 """
+
+from .contract import VERSION as __version__
+
+__all__ = ["__version__"]

@@ -17,10 +17,14 @@ from typing import Callable, Iterator, Mapping, Sequence
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
-SCALAR = "scalar"  # also enums and messages without updatable sub-fields
-MESSAGE = "message"
-MAP = "map"
-REPEATED = "repeated"
+from .contract import MaskKind
+
+SCALAR, MESSAGE, MAP, REPEATED = (
+    MaskKind.SCALAR,
+    MaskKind.MESSAGE,
+    MaskKind.MAP,
+    MaskKind.REPEATED,
+)
 
 _PARSED_MASKS = 256  # distinct masks remembered per spec
 _SEGMENT = re.compile(r"`((?:[^`]|``)*)`|([^.`]+)")
@@ -46,8 +50,11 @@ def _echo(text: str, limit: int = 100) -> str:
 class MaskField:
     name: str
     json_name: str
-    kind: str = SCALAR
+    kind: MaskKind = SCALAR
     fields: tuple["MaskField", ...] = ()  # sub-fields of a MESSAGE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MaskKind(self.kind))
 
     @property
     def by_name(self) -> Mapping[str, "MaskField"]:

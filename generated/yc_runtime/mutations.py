@@ -23,7 +23,8 @@ from .fieldmask import MaskError, MaskSpec, Path
 from .ids import new_id
 from .operations import Operation, new_operation
 from .resources import ResourceStore
-from .specs import CREATE, DELETE, UPDATE, MutationSpec
+from .contract import MutationKind
+from .specs import MutationSpec
 from .storage import StoredOperation, Transaction
 from .validation import MessageRules, Selection, size_violations
 
@@ -305,10 +306,10 @@ class DeleteMutation(Mutation[R]):
         return response
 
 
-MUTATIONS: Mapping[str, type[Mutation[Any]]] = {
-    CREATE: CreateMutation,
-    UPDATE: UpdateMutation,
-    DELETE: DeleteMutation,
+MUTATIONS: Mapping[MutationKind, type[Mutation[Any]]] = {
+    MutationKind.CREATE: CreateMutation,
+    MutationKind.UPDATE: UpdateMutation,
+    MutationKind.DELETE: DeleteMutation,
 }
 
 

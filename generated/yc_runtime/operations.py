@@ -22,7 +22,8 @@ from .auth import Authenticator, Principal
 from .errors import ApiError, invalid_argument, not_found, rpc
 from .ids import new_id
 from .storage import Storage, StoredOperation, Transaction
-from .validation import Bound, Check, FieldRules, MessageRules, Validator
+from .contract import Bound, CheckKind
+from .validation import Check, FieldRules, MessageRules, Validator
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,9 @@ def _done(record: StoredOperation, operation: Operation) -> StoredOperation:
 _OPERATION_ID = FieldRules(
     "operation_id",
     (
-        Check("required", "The field is required."),
+        Check(CheckKind.REQUIRED, "The field is required."),
         Check(
-            "length",
+            CheckKind.LENGTH,
             "The maximum string length in characters is 50.",
             bound=Bound(high=50),
         ),

@@ -31,21 +31,11 @@ from .paging import PageTokens
 from .planner import QueryPlanner
 from .query import FieldValue, Ordering, QueryError, parse_order_by
 from .resources import ResourceStore
-from .specs import (
-    CREATE,
-    DELETE,
-    UPDATE,
-    ListSpec,
-    MutationSpec,
-    ResourceSpec,
-)
+from .specs import ListSpec, MutationSpec, ResourceSpec
 from .storage import Storage, StoredOperation
 from .validation import MessageRules, Selection, Validator
 
 __all__ = [
-    "CREATE",
-    "DELETE",
-    "UPDATE",
     "ListSpec",
     "MutationSpec",
     "ResourceService",

@@ -12,13 +12,11 @@ from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from .contract import MutationKind
 from .fieldmask import MaskSpec
 
 R = TypeVar("R", bound=Message)
 L = TypeVar("L", bound=Message)
-
-# The kinds of mutating standard method (`MutationSpec.kind`).
-CREATE, UPDATE, DELETE = "create", "update", "delete"
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class ListSpec(Generic[L]):
 
 @dataclass(frozen=True)
 class MutationSpec:
-    kind: str  # CREATE, UPDATE or DELETE
+    kind: MutationKind
     method: str  # the rpc's full name, which stored operations refer to
     request: type[Message]
     description: str
@@ -69,7 +67,10 @@ class MutationSpec:
     metadata_id_field: str = ""
     # The resource's status while a delayed operation of this rpc is in flight.
     running_status: int | None = None
-    # CREATE: request fields that mirror resource fields.
+    # Create: request fields that mirror resource fields.
     copy_fields: tuple[str, ...] = ()
-    mask: MaskSpec | None = None  # UPDATE
-    mask_field: str = ""  # UPDATE: the request's FieldMask
+    mask: MaskSpec | None = None  # Update
+    mask_field: str = ""  # Update: the request's FieldMask
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MutationKind(self.kind))

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Mapping, Union
 
 from google.protobuf.message import Message
 
+from .contract import Bound, CheckKind
 from .errors import Violation
 
 Number = Union[int, float]
@@ -33,37 +34,17 @@ _WRAPPERS = frozenset(
 
 
 @dataclass(frozen=True)
-class Bound:
-    low: Number | None = None
-    high: Number | None = None
-    low_inclusive: bool = True
-    high_inclusive: bool = True
-    allowed: tuple[Union[Number, str], ...] = ()
-
-    def admits(self, value: Union[Number, str]) -> bool:
-        if self.allowed:
-            return value in self.allowed
-        if isinstance(value, str) or value != value:  # NaN is inside no range
-            return False
-        if self.low is not None and (
-            value < self.low or (value == self.low and not self.low_inclusive)
-        ):
-            return False
-        if self.high is not None and (
-            value > self.high or (value == self.high and not self.high_inclusive)
-        ):
-            return False
-        return True
-
-
-@dataclass(frozen=True)
 class Check:
     """One constraint and the sentence that says what it expects."""
 
-    kind: str  # required, length, pattern, value, size, unique, bytes, key_*
+    kind: CheckKind
     sentence: str
     bound: Bound | None = None
     pattern: str = ""
+
+    def __post_init__(self) -> None:
+        # `"length"` is read as CheckKind.LENGTH; a kind that is none fails at import.
+        object.__setattr__(self, "kind", CheckKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -150,16 +131,16 @@ def _admits(check: Check, value: Union[Number, str]) -> bool:
 
 
 # Checks of each element (each map value), and of each map key, by kind.
-_ELEMENT_TESTS: Mapping[str, Callable[[Check, object], bool]] = {
-    "length": _length_fails,
-    "pattern": _pattern_fails,
-    "value": _value_fails,
-    "bytes": _bytes_fails,
+_ELEMENT_TESTS: Mapping[CheckKind, Callable[[Check, object], bool]] = {
+    CheckKind.LENGTH: _length_fails,
+    CheckKind.PATTERN: _pattern_fails,
+    CheckKind.VALUE: _value_fails,
+    CheckKind.BYTES: _bytes_fails,
 }
-_KEY_TESTS: Mapping[str, Callable[[Check, object], bool]] = {
-    "key_length": _length_fails,
-    "key_pattern": _pattern_fails,
-    "key_value": _value_fails,
+_KEY_TESTS: Mapping[CheckKind, Callable[[Check, object], bool]] = {
+    CheckKind.KEY_LENGTH: _length_fails,
+    CheckKind.KEY_PATTERN: _pattern_fails,
+    CheckKind.KEY_VALUE: _value_fails,
 }
 
 
@@ -281,14 +262,14 @@ class Validator:
                 for key, _ in elements:
                     if key_fails(check, key):
                         found.append(Violation(element_path(key), check.sentence))
-            elif kind == "required":
+            elif kind is CheckKind.REQUIRED:
                 if not present:
                     found.append(Violation(path, check.sentence))
-            elif kind == "size":
+            elif kind is CheckKind.SIZE:
                 # Per-key updates are checked against the merged map by the caller.
                 if present and keys is None and not _admits(check, len(value)):
                     found.append(Violation(path, check.sentence))
-            elif kind == "unique":
+            elif kind is CheckKind.UNIQUE:
                 items = list(value)
                 if len(items) != len({_hashable(item) for item in items}):
                     found.append(Violation(path, check.sentence))
@@ -308,7 +289,7 @@ def size_violations(
         if field_rules.name not in names:
             continue
         for check in field_rules.checks:
-            if check.kind == "size":
+            if check.kind is CheckKind.SIZE:
                 count = len(getattr(resource, field_rules.name))
                 if count and not _admits(check, count):
                     found.append(Violation(field_rules.name, check.sentence))

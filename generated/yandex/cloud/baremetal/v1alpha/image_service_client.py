@@ -11,11 +11,14 @@ import grpc
 import grpc.aio
 
 from yc_runtime import client as _client
+from yc_runtime import contract as _contract
 from google.protobuf import empty_pb2
 from google.protobuf import field_mask_pb2
 from yandex.cloud.baremetal.v1alpha import image_pb2
 from yandex.cloud.baremetal.v1alpha import image_service_pb2
 from yandex.cloud.operation import operation_pb2
+
+_contract.require_version("0.2.0", __name__)
 
 
 class ImageServiceClient:

@@ -9,9 +9,12 @@ from typing import Final
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from yc_runtime import contract as _contract
 from yc_runtime import fieldmask as _fieldmask
 from yandex.cloud.baremetal.v1alpha import image_pb2
 from yandex.cloud.baremetal.v1alpha import image_service_pb2
+
+_contract.require_version("0.2.0", __name__)
 
 
 class UpdateImageRequestMask:
@@ -22,17 +25,17 @@ class UpdateImageRequestMask:
             _fieldmask.MaskField(
                 "name",
                 "name",
-                _fieldmask.SCALAR,
+                _contract.MaskKind.SCALAR,
             ),
             _fieldmask.MaskField(
                 "description",
                 "description",
-                _fieldmask.SCALAR,
+                _contract.MaskKind.SCALAR,
             ),
             _fieldmask.MaskField(
                 "labels",
                 "labels",
-                _fieldmask.MAP,
+                _contract.MaskKind.MAP,
             ),
         ),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import grpc
 
+from yc_runtime import contract as _contract
 from yc_runtime import service as _service
 from yc_runtime import validation as _validation
 from yandex.cloud.baremetal.v1alpha import image_pb2
@@ -14,6 +15,8 @@ from yandex.cloud.baremetal.v1alpha import image_service_fieldmask
 from yandex.cloud.baremetal.v1alpha import image_service_pb2
 from yandex.cloud.baremetal.v1alpha import image_service_pb2_grpc
 from yandex.cloud.operation import operation_pb2
+
+_contract.require_version("0.2.0", __name__)
 
 # Constraints from the yandex.cloud validation options, by message.
 RULES: dict[str, _validation.MessageRules] = {
@@ -23,12 +26,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "image_id",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The string length in characters must be 20.",
-                        bound=_validation.Bound(low=20, high=20),
+                        bound=_contract.Bound(low=20, high=20),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z][a-z0-9]* `.",
                         pattern="[a-z][a-z0-9]*",
                     ),
@@ -42,12 +45,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "folder_id",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters is 50.",
-                        bound=_validation.Bound(high=50),
+                        bound=_contract.Bound(high=50),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z][a-z0-9.-]* `.",
                         pattern="[a-z][a-z0-9.-]*",
                     ),
@@ -57,9 +60,9 @@ RULES: dict[str, _validation.MessageRules] = {
                 "page_size",
                 checks=(
                     _validation.Check(
-                        "value",
+                        _contract.CheckKind.VALUE,
                         "The maximum value is 100.",
-                        bound=_validation.Bound(high=100),
+                        bound=_contract.Bound(high=100),
                     ),
                 ),
             ),
@@ -71,12 +74,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "folder_id",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters is 50.",
-                        bound=_validation.Bound(high=50),
+                        bound=_contract.Bound(high=50),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z][a-z0-9.-]* `.",
                         pattern="[a-z][a-z0-9.-]*",
                     ),
@@ -86,12 +89,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "name",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The string length in characters must be 2-63.",
-                        bound=_validation.Bound(low=2, high=63),
+                        bound=_contract.Bound(low=2, high=63),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z]([-a-z0-9]*[a-z0-9])? `.",
                         pattern="[a-z]([-a-z0-9]*[a-z0-9])?",
                     ),
@@ -101,9 +104,9 @@ RULES: dict[str, _validation.MessageRules] = {
                 "description",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters is 1024.",
-                        bound=_validation.Bound(high=1024),
+                        bound=_contract.Bound(high=1024),
                     ),
                 ),
             ),
@@ -111,13 +114,13 @@ RULES: dict[str, _validation.MessageRules] = {
                 "uri",
                 checks=(
                     _validation.Check(
-                        "required",
+                        _contract.CheckKind.REQUIRED,
                         "The field is required.",
                     ),
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters is 1024.",
-                        bound=_validation.Bound(high=1024),
+                        bound=_contract.Bound(high=1024),
                     ),
                 ),
             ),
@@ -125,29 +128,29 @@ RULES: dict[str, _validation.MessageRules] = {
                 "labels",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters for each value is 63.",
-                        bound=_validation.Bound(high=63),
+                        bound=_contract.Bound(high=63),
                     ),
                     _validation.Check(
-                        "key_length",
+                        _contract.CheckKind.KEY_LENGTH,
                         "The string length in characters for each key must be 1-63.",
-                        bound=_validation.Bound(low=1, high=63),
+                        bound=_contract.Bound(low=1, high=63),
                     ),
                     _validation.Check(
-                        "key_pattern",
+                        _contract.CheckKind.KEY_PATTERN,
                         "Each key must match the regular expression ` [a-z][-_0-9a-z]* `.",
                         pattern="[a-z][-_0-9a-z]*",
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Each value must match the regular expression ` [-_0-9a-z]* `.",
                         pattern="[-_0-9a-z]*",
                     ),
                     _validation.Check(
-                        "size",
+                        _contract.CheckKind.SIZE,
                         "No more than 64 per resource.",
-                        bound=_validation.Bound(high=64),
+                        bound=_contract.Bound(high=64),
                     ),
                 ),
             ),
@@ -159,12 +162,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "image_id",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The string length in characters must be 20.",
-                        bound=_validation.Bound(low=20, high=20),
+                        bound=_contract.Bound(low=20, high=20),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z][a-z0-9]* `.",
                         pattern="[a-z][a-z0-9]*",
                     ),
@@ -174,12 +177,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "name",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The string length in characters must be 2-63.",
-                        bound=_validation.Bound(low=2, high=63),
+                        bound=_contract.Bound(low=2, high=63),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z]([-a-z0-9]*[a-z0-9])? `.",
                         pattern="[a-z]([-a-z0-9]*[a-z0-9])?",
                     ),
@@ -189,9 +192,9 @@ RULES: dict[str, _validation.MessageRules] = {
                 "description",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters is 1024.",
-                        bound=_validation.Bound(high=1024),
+                        bound=_contract.Bound(high=1024),
                     ),
                 ),
             ),
@@ -199,29 +202,29 @@ RULES: dict[str, _validation.MessageRules] = {
                 "labels",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The maximum string length in characters for each value is 63.",
-                        bound=_validation.Bound(high=63),
+                        bound=_contract.Bound(high=63),
                     ),
                     _validation.Check(
-                        "key_length",
+                        _contract.CheckKind.KEY_LENGTH,
                         "The string length in characters for each key must be 1-63.",
-                        bound=_validation.Bound(low=1, high=63),
+                        bound=_contract.Bound(low=1, high=63),
                     ),
                     _validation.Check(
-                        "key_pattern",
+                        _contract.CheckKind.KEY_PATTERN,
                         "Each key must match the regular expression ` [a-z][-_0-9a-z]* `.",
                         pattern="[a-z][-_0-9a-z]*",
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Each value must match the regular expression ` [-_0-9a-z]* `.",
                         pattern="[-_0-9a-z]*",
                     ),
                     _validation.Check(
-                        "size",
+                        _contract.CheckKind.SIZE,
                         "No more than 64 per resource.",
-                        bound=_validation.Bound(high=64),
+                        bound=_contract.Bound(high=64),
                     ),
                 ),
             ),
@@ -233,12 +236,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "image_id",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The string length in characters must be 20.",
-                        bound=_validation.Bound(low=20, high=20),
+                        bound=_contract.Bound(low=20, high=20),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z][a-z0-9]* `.",
                         pattern="[a-z][a-z0-9]*",
                     ),
@@ -252,12 +255,12 @@ RULES: dict[str, _validation.MessageRules] = {
                 "image_id",
                 checks=(
                     _validation.Check(
-                        "length",
+                        _contract.CheckKind.LENGTH,
                         "The string length in characters must be 20.",
-                        bound=_validation.Bound(low=20, high=20),
+                        bound=_contract.Bound(low=20, high=20),
                     ),
                     _validation.Check(
-                        "pattern",
+                        _contract.CheckKind.PATTERN,
                         "Value must match the regular expression ` [a-z][a-z0-9]* `.",
                         pattern="[a-z][a-z0-9]*",
                     ),
@@ -267,9 +270,9 @@ RULES: dict[str, _validation.MessageRules] = {
                 "page_size",
                 checks=(
                     _validation.Check(
-                        "value",
+                        _contract.CheckKind.VALUE,
                         "The maximum value is 100.",
-                        bound=_validation.Bound(high=100),
+                        bound=_contract.Bound(high=100),
                     ),
                 ),
             ),
@@ -290,7 +293,7 @@ _IMAGE_SERVICE_LIST = _service.ListSpec(
 )
 
 _IMAGE_SERVICE_CREATE = _service.MutationSpec(
-    kind=_service.CREATE,
+    kind=_contract.MutationKind.CREATE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Create",
     request=image_service_pb2.CreateImageRequest,
     description="Create image",
@@ -306,7 +309,7 @@ _IMAGE_SERVICE_CREATE = _service.MutationSpec(
 )
 
 _IMAGE_SERVICE_UPDATE = _service.MutationSpec(
-    kind=_service.UPDATE,
+    kind=_contract.MutationKind.UPDATE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Update",
     request=image_service_pb2.UpdateImageRequest,
     description="Update image",
@@ -318,7 +321,7 @@ _IMAGE_SERVICE_UPDATE = _service.MutationSpec(
 )
 
 _IMAGE_SERVICE_DELETE = _service.MutationSpec(
-    kind=_service.DELETE,
+    kind=_contract.MutationKind.DELETE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Delete",
     request=image_service_pb2.DeleteImageRequest,
     description="Delete image",
