@@ -54,8 +54,11 @@ def generate_files(
     request: plugin_pb2.CodeGeneratorRequest,
     warnings: list[str] | None = None,
     reformatted: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, str], str]:
-    """What `generate` answers: the outputs by name, or none and the error line."""
+    """What `generate` answers: the outputs by name, or none and the error line. `notes` gets
+    what the run leaves to the caller, such as the files the written runtime needs besides.
+    """
     try:
         parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
         if isinstance(parameter, bytes):
@@ -70,7 +73,24 @@ def generate_files(
         return {}, str(error)
     if warnings is not None:
         warnings.extend(problem.warning for problem in api.problems)
+    if notes is not None:
+        notes.extend(runtime_notes(api, outputs))
     return outputs, ""
+
+
+def runtime_notes(api: Api, outputs: dict[str, str]) -> list[str]:
+    """A note if the run writes the runtime but not the `_pb2` modules it imports."""
+    if f"{contract.PACKAGE}/__init__.py" not in outputs:
+        return []
+    generated = {proto_file.name for proto_file in api.generated_files}
+    missing = [name for name in contract.RUNTIME_PROTOS if name not in generated]
+    if not missing:
+        return []
+    return [
+        f"note: {contract.PACKAGE} imports the _pb2 modules of {', '.join(missing)}, "
+        "which this run does not generate: name them too (with --python_out and "
+        "--grpc_python_out), or generate them into the same tree in another run"
+    ]
 
 
 def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -> None:
@@ -189,9 +209,10 @@ def main() -> None:
     gc.disable()
     warnings: list[str] = []
     reformatted: list[str] = []
+    notes: list[str] = []
     outputs: dict[str, str] = {}
     try:
-        outputs, problem = generate_files(_read_request(), warnings, reformatted)
+        outputs, problem = generate_files(_read_request(), warnings, reformatted, notes)
     except UnreadableRequest as error:
         problem = str(error)
     except Exception as error:  # a bug: still answer protoc with one line
@@ -199,8 +220,8 @@ def main() -> None:
             "internal error in protoc-gen-python-custom: "
             f"{type(error).__name__}: {error}"
         )
-    for warning in warnings:
-        print(f"protoc-gen-python-custom: {warning}", file=sys.stderr)
+    for line in warnings + notes:
+        print(f"protoc-gen-python-custom: {line}", file=sys.stderr)
     if os.environ.get(REPORT_BLACK):
         print(
             f"protoc-gen-python-custom: black reformatted {len(reformatted)} files",

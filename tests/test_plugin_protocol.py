@@ -12,6 +12,7 @@ import pytest
 from google.protobuf.compiler import plugin_pb2
 
 from generator.plugin import generate, write_response
+from generator.runtime.contract import RUNTIME_PROTOS
 from generator.tree import include_dirs
 from support import PROTO, TEST_PROTOS, make_request
 
@@ -86,6 +87,37 @@ def test_output_only_for_files_to_generate(tmp_path: Path) -> None:
         or name.startswith("yandex/cloud/baremetal/v1alpha/image_service_")
         for name in per_file
     ), written
+
+
+def test_a_run_without_the_runtime_protos_notes_them(tmp_path: Path) -> None:
+    """The runtime imports the operation modules: a run that writes it but leaves them out
+    says so (the by-hand command of README names them)."""
+    result = run_protoc(
+        tmp_path, [IMAGE_SERVICE], path=f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "protoc-gen-python-custom: note: yc_runtime imports the _pb2 modules of "
+        "yandex/cloud/operation/operation.proto, "
+        "yandex/cloud/operation/operation_service.proto, which this run does not "
+        "generate: name them too (with --python_out and --grpc_python_out), or generate "
+        "them into the same tree in another run"
+    ]
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "all").mkdir()
+    docs_only = run_protoc(
+        tmp_path / "docs",
+        [IMAGE_SERVICE],
+        "--python-custom_opt=targets=docs",
+        path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert docs_only.returncode == 0 and not docs_only.stderr, docs_only.stderr
+    complete = run_protoc(
+        tmp_path / "all",
+        [IMAGE_SERVICE, *RUNTIME_PROTOS],
+        path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert complete.returncode == 0 and not complete.stderr, complete.stderr
 
 
 def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
@@ -196,7 +228,7 @@ def test_broken_schema_is_one_line_warning_by_default(
     """Lenient by default: protoc succeeds, and stderr has one warning naming the problem."""
     result = run_protoc(
         tmp_path,
-        [proto],
+        [proto, *RUNTIME_PROTOS],
         f"--python_out={tmp_path}",
         roots=(ERROR_CASES, PROTO),
         path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
@@ -228,7 +260,7 @@ def test_garbage_request_gives_error_response() -> None:
 
 def test_declares_proto3_optional_and_is_deterministic() -> None:
     request = make_request(
-        [IMAGE_SERVICE], f"docs_config={PROTO / 'docs.toml'}"
+        [IMAGE_SERVICE, *RUNTIME_PROTOS], f"docs_config={PROTO / 'docs.toml'}"
     ).SerializeToString()
     first, second = _plugin_process(request), _plugin_process(request)
     assert (

@@ -17,6 +17,26 @@ from support import GENERATED, ROOT, ServerProcess
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 _BLOCKS = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+_SHELL_BLOCKS = re.findall(r"```sh\n(.*?)```", README, re.DOTALL)
+# What the by-hand tree serves, through its own generated client: Create, Get, Update with the
+# mask the client computes, List, Delete.
+_ROUND_TRIP = """
+import sys
+from yandex.cloud.baremetal.v1alpha.image_service_client import ImageServiceClient
+from yc_runtime.client import NotFoundError
+
+with ImageServiceClient(sys.argv[1]) as images:
+    created = images.create("f1", name="disk", uri="https://example.com/d.img").result()
+    assert images.get(created.id) == created
+    updated = images.update(created.id, labels={"env": "prod"}).result()
+    assert updated.name == "disk" and dict(updated.labels) == {"env": "prod"}
+    assert [image.id for image in images.list("f1")] == [created.id]
+    images.delete(created.id).result()
+    try:
+        images.get(created.id)
+    except NotFoundError:
+        print("round trip done")
+"""
 
 
 def block(containing: str) -> str:
@@ -70,3 +90,30 @@ def test_extension_example(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0
+
+
+def test_the_by_hand_command_gives_a_tree_that_serves(tmp_path: Path) -> None:
+    """README's protoc command, run as written into an empty directory (without the line that
+    serves): the tree imports only itself and the runtime libraries, and its server and client
+    round-trip an image."""
+    (command,) = [code for code in _SHELL_BLOCKS if "--python-custom_out=OUT" in code]
+    *generate, serve = command.strip().splitlines()
+    assert serve.startswith("python OUT/api_server.py --db :memory:")
+    out = tmp_path / "out"
+    script = re.sub(r"\bOUT\b", str(out), "\n".join(generate))
+    result = subprocess.run(
+        ["bash", "-euc", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    server = ServerProcess(out, "--db", ":memory:").start()
+    try:
+        client = subprocess.run(
+            [sys.executable, "-c", _ROUND_TRIP, server.address],
+            env={**os.environ, "PYTHONPATH": str(out)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert client.stdout.strip() == "round trip done", client.stderr
+    finally:
+        assert server.stop() == 0
