@@ -12,7 +12,8 @@ SERVE_ARGS ?=
 SOAK_ARGS ?=
 TLS_DIR ?= var/tls
 
-.PHONY: setup generate test whole-api golden docs serve cert bench fuzz soak clean
+.PHONY: setup generate test whole-api whole-api-warnings golden docs serve cert bench fuzz \
+	soak clean
 
 setup: $(STAMP)
 
@@ -38,6 +39,12 @@ test: $(STAMP) $(SDK_STAMP)
 # slice of it, and every file generated alone; `make test` runs the rest.
 whole-api: $(STAMP) $(SDK_STAMP)
 	WHOLE_API_ALL_FILES=1 $(PYTHON) -m pytest tests/public_api -q
+
+# Rewrites the inventories of the whole API's warnings (tests/data/whole_api_warnings_*.txt)
+# from the whole SDK API and the whole corpus, keeping their headers; review the diff.
+whole-api-warnings: $(STAMP) $(SDK_STAMP)
+	WHOLE_API_ALL_FILES=1 $(PYTHON) -m pytest tests/public_api/test_whole_api_warnings.py \
+		--update-golden -q
 
 # Reference pages for every rpc of an API checkout, in one run (progress on stderr), e.g.
 #   make docs PROTO=../cloudapi OUT=var/docs DOCS_FORMAT=current DOCS_CONFIG=my-docs.toml

@@ -11,7 +11,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
         action="store_true",
-        help="rewrite the golden files under tests/golden/ from the current output",
+        help="rewrite the golden files under tests/golden/ (and the whole API's warning "
+        "inventories, tests/data/whole_api_warnings_*.txt) from the current output",
     )
 
 
