@@ -16,6 +16,7 @@ from generator.layout import (
 from generator.model import (
     FIELD_MASK,
     OPERATION,
+    UPDATE_MASK,
     Api,
     Field,
     Kind,
@@ -188,7 +189,7 @@ class ClientBuilder:
         mask_parameter = ""  # an Update's: the client computes the mask when it is None
         for item in request.fields:
             name = python_name(item.name, _METHOD_PARAMETERS)
-            if update and item.name == "update_mask" and item.type.name == FIELD_MASK:
+            if update and item.name == UPDATE_MASK and item.type.name == FIELD_MASK:
                 annotated: Expression = Either(
                     (imports.message(FIELD_MASK), "Sequence[str]", "None")
                 )

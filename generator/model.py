@@ -32,6 +32,8 @@ ANY = "google.protobuf.Any"
 VALIDATION_PACKAGE = "yandex.cloud"
 EMPTY = "google.protobuf.Empty"
 FIELD_MASK = "google.protobuf.FieldMask"
+# The FieldMask field by which an Update request is recognised.
+UPDATE_MASK = "update_mask"
 # Messages that ship with the protobuf runtime: option values may name them without an import.
 WELL_KNOWN_TYPES = frozenset(
     "google.protobuf." + name
@@ -1039,7 +1041,7 @@ def _standard_kind(
         return None
     has_id = _has_id_field(request, request_id)
     if method.operation:
-        mask = request.field("update_mask")
+        mask = request.field(UPDATE_MASK)
         has_mask = mask is not None and mask.type.name == FIELD_MASK
         if method.operation.response == resource:
             if has_id and has_mask:

@@ -55,12 +55,12 @@ def docstring(text: str, indent: str) -> str:
         return ""
     if body[0] == '"':
         body = " " + body
-    if body[-1] == '"':
-        body += " "
-    lines = body.splitlines()
+    padded = body + " " if body[-1] == '"' else body
+    lines = padded.splitlines()
     if len(lines) > 1 and len(lines[-1]) + 3 > LINE_LENGTH:
-        body += "\n" + indent
-    return f'"""{body}"""'
+        # The closing quotes go on a line of their own, and the last line is not padded.
+        return f'"""{body}\n{indent}"""'
+    return f'"""{padded}"""'
 
 
 def _reindent(body: str, indent: str) -> str:

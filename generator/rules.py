@@ -312,9 +312,14 @@ def _each(shape: FieldShape) -> str:
     return "for each value" if shape.collection else ""
 
 
+def _wrapped(element: str) -> str:
+    """The scalar a wrapper such as google.protobuf.Int64Value holds, else `element`."""
+    return NUMBER_WRAPPERS.get(element, element)
+
+
 def _value_parser(element: str) -> Callable[[str], WrittenBound] | None:
     """How a `value` bound reads for an element type, or None if `value` cannot bound it."""
-    element = NUMBER_WRAPPERS.get(element, element)
+    element = _wrapped(element)
     if element in INTEGER_SCALARS:
         return lambda text: parse_bound(text, parse_int, allow_list=True)
     if element in FLOAT_SCALARS:
@@ -424,16 +429,18 @@ OPTIONS: dict[str, ValidationOption] = {
     for option in (
         ValidationOption("required", "any field", lambda shape: True, _required),
         ValidationOption(
+            # On a StringValue it matches the wrapped string.
             "pattern",
-            "string fields (or repeated fields and maps of strings)",
-            lambda shape: shape.element == "string",
+            "string and StringValue fields (or repeated fields and maps of them)",
+            lambda shape: _wrapped(shape.element) == "string",
             _pattern,
         ),
         ValidationOption(
-            # On bytes it counts bytes, as the option's own validator does.
+            # On bytes it counts bytes, as the option's own validator does; on a StringValue,
+            # the wrapped string's characters.
             "length",
-            "string and bytes fields (or repeated fields and maps of them)",
-            lambda shape: shape.element in ("string", "bytes"),
+            "string, StringValue and bytes fields (or repeated fields and maps of them)",
+            lambda shape: _wrapped(shape.element) in ("string", "bytes"),
             _length,
         ),
         ValidationOption(

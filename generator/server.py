@@ -16,6 +16,7 @@ from generator.model import (
     ProtoFile,
     Service,
     StandardMethod,
+    UPDATE_MASK,
     snake_case,
 )
 from generator.layout import (
@@ -85,7 +86,6 @@ RUNNING_STATUSES = {
 # a List by them), and the mask of an Update.
 PAGE_SIZE, PAGE_TOKEN, NEXT_PAGE_TOKEN = "page_size", "page_token", "next_page_token"
 FILTER, ORDER_BY = "filter", "order_by"
-UPDATE_MASK = "update_mask"
 TIMESTAMP = "google.protobuf.Timestamp"
 # Scalars that storage can index (all but bytes), as filter and order_by accept them.
 INDEXABLE_SCALARS = INTEGER_SCALARS | FLOAT_SCALARS | {"string", "bool"}

@@ -19,6 +19,7 @@ from generator.layout import (
     tuple_expression,
     width,
 )
+from generator.python_names import docstring
 
 
 def name(length: int) -> str:
@@ -204,3 +205,15 @@ def test_width_counts_wide_characters_twice() -> None:
     assert width("abc") == 3
     assert width("имя") == 3
     assert width("名前") == 4
+
+
+@pytest.mark.parametrize("ending", ["x", '"', '"""', "\\"])
+def test_docstrings_at_every_length_of_the_last_line(ending: str) -> None:
+    """The padding of a last character that is a quote, and the closing quotes' own line,
+    where black puts them: for every length of the last line around the limit."""
+    sources = []
+    for length in range(70, 92):
+        comment = f"First line.\n\n{'w' * (length - len(ending))}{ending}"
+        literal = docstring(comment, " " * 4)
+        sources.append(f"def f() -> None:\n    {literal}\n")
+    assert_black_agrees(iter(sources))

@@ -110,6 +110,15 @@ def test_value_bounds_what_each_real_usage_holds(
     assert constraint.bound.admits(inside) and not constraint.bound.admits(outside)
 
 
+def test_pattern_and_length_on_a_string_value_hold_the_wrapped_string() -> None:
+    rules, problems = _rules(
+        {"pattern": "[a-z]*", "length": "<=8"},
+        FieldShape("google.protobuf.StringValue"),
+    )
+    assert not problems
+    assert [c.kind for c in rules.constraints] == ["length", "pattern"]
+
+
 def test_bytes_on_a_message_and_length_on_bytes() -> None:
     rules, problems = _rules(
         {"bytes": "<=819200"}, FieldShape("google.protobuf.Struct")

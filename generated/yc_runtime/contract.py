@@ -18,6 +18,12 @@ VERSION = "0.2.0"
 # The package generated code imports the runtime as, and its modules that generated code
 # imports, each as `_<module>`.
 PACKAGE = "yc_runtime"
+# The .proto files whose protoc-generated `_pb2` modules the runtime imports: a tree of
+# generated code needs them (the endpoint files too, for ApiEndpointService).
+RUNTIME_PROTOS = (
+    "yandex/cloud/operation/operation.proto",
+    "yandex/cloud/operation/operation_service.proto",
+)
 SERVICE, VALIDATION, FIELDMASK, CLIENT, SERVER = (
     "service",
     "validation",

@@ -102,12 +102,21 @@ def _number(value: object) -> Union[Number, str]:
     return str(value)
 
 
+def _unwrapped(value: object) -> object:
+    """The value inside a wrapper such as StringValue; any other value as it is."""
+    if isinstance(value, Message) and value.DESCRIPTOR.full_name in _WRAPPERS:
+        return getattr(value, "value")
+    return value
+
+
 def _length_fails(check: Check, value: object) -> bool:
-    """Characters of a string, bytes of a bytes value."""
+    """Characters of a string (or of the one inside a StringValue), bytes of a bytes value."""
+    value = _unwrapped(value)
     return isinstance(value, (str, bytes)) and not _admits(check, len(value))
 
 
 def _pattern_fails(check: Check, value: object) -> bool:
+    value = _unwrapped(value)
     return isinstance(value, str) and _compiled(check.pattern).fullmatch(value) is None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from google.protobuf import field_mask_pb2, struct_pb2, type_pb2, wrappers_pb2
 from yandex.cloud.baremetal.v1alpha import image_service_pb2
 
+from generator.runtime import validation
 from generator.runtime.errors import Violation
 from generator.runtime.validation import (
     Bound,
@@ -52,6 +53,16 @@ def test_pattern_must_match_the_whole_value() -> None:
     rules = validator("google.protobuf.StringValue", FieldRules("value", (check,)))
     assert rules.violations(wrappers_pb2.StringValue(value="abc1")) != []
     assert rules.violations(wrappers_pb2.StringValue(value="abc")) == []
+
+
+def test_pattern_and_length_read_inside_a_string_value() -> None:
+    """`(pattern)` and `(length)` on a StringValue field check the wrapped string."""
+    pattern = Check("pattern", "Lowercase.", pattern="[a-z]+")
+    length = Check("length", "At most 3.", bound=Bound(high=3))
+    assert validation._pattern_fails(pattern, wrappers_pb2.StringValue(value="ABC"))
+    assert not validation._pattern_fails(pattern, wrappers_pb2.StringValue(value="abc"))
+    assert validation._length_fails(length, wrappers_pb2.StringValue(value="abcd"))
+    assert not validation._length_fails(length, wrappers_pb2.StringValue(value="abc"))
 
 
 def test_value_bounds_on_numbers_and_strings() -> None:
