@@ -42,6 +42,7 @@ Response = TypeVar("Response", bound=Message)
 Metadata = TypeVar("Metadata", bound=Message)
 Item = TypeVar("Item", bound=Message)
 Page = TypeVar("Page", bound=Message)
+ConnectionT = TypeVar("ConnectionT")
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 _REQUEST_ID = "x-request-id"
@@ -432,15 +433,18 @@ def _page_request(request: Request, token: str) -> Request:
     return page_request
 
 
-class _OperationCore(Generic[Response, Metadata]):
-    """A long-running operation as last seen: its id and metadata, its result once done."""
+class _OperationCore(Generic[ConnectionT, Response, Metadata]):
+    """A long-running operation as last seen: its id and metadata, its result once done;
+    `connection` asks the server for more."""
 
     def __init__(
         self,
+        connection: ConnectionT,
         operation: operation_pb2.Operation,
         response_type: type[Response],
         metadata_type: type[Metadata],
     ) -> None:
+        self._connection = connection
         self._response_type = response_type
         self._metadata_type = metadata_type
         self.operation = operation
@@ -572,18 +576,8 @@ class Connection(_ConnectionCore):
         return Pager(fetch, lambda page: getattr(page, items_field), first)
 
 
-class Operation(_OperationCore[Response, Metadata]):
+class Operation(_OperationCore[Connection, Response, Metadata]):
     """A long-running operation: its id and metadata now, its result when it is done."""
-
-    def __init__(
-        self,
-        connection: Connection,
-        operation: operation_pb2.Operation,
-        response_type: type[Response],
-        metadata_type: type[Metadata],
-    ) -> None:
-        super().__init__(operation, response_type, metadata_type)
-        self._connection = connection
 
     def done(self) -> bool:
         """Whether the operation has finished (asks the server if not known yet)."""
@@ -722,18 +716,8 @@ class AsyncConnection(_ConnectionCore):
         return AsyncPager(fetch, lambda page: getattr(page, items_field), first)
 
 
-class AsyncOperation(_OperationCore[Response, Metadata]):
+class AsyncOperation(_OperationCore[AsyncConnection, Response, Metadata]):
     """Operation for asyncio: `done()`, `refresh()`, `result()` and `cancel()` are coroutines."""
-
-    def __init__(
-        self,
-        connection: AsyncConnection,
-        operation: operation_pb2.Operation,
-        response_type: type[Response],
-        metadata_type: type[Metadata],
-    ) -> None:
-        super().__init__(operation, response_type, metadata_type)
-        self._connection = connection
 
     async def done(self) -> bool:
         """Whether the operation has finished (asks the server if not known yet)."""
