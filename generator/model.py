@@ -389,16 +389,14 @@ def snake_case(name: str) -> str:
     ).lower()
 
 
-_FIRST_SPACE = re.compile("^ ", re.MULTILINE)
-
-
 def strip_comment(raw: str | bytes) -> str:
     """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
     if isinstance(raw, bytes):  # proto2 strings that are not UTF-8 come as bytes
         raw = raw.decode("utf-8", "replace")
     if raw.endswith("\n"):
         raw = raw[:-1]
-    return _FIRST_SPACE.sub("", raw)
+    # A line starts the text or follows a newline (str methods: a regex costs twice as much).
+    return (raw[1:] if raw.startswith(" ") else raw).replace("\n ", "\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,11 +534,7 @@ class _Builder:
     # --- files, messages, enums ---------------------------------------------------------------
 
     def _file(self, proto_file: descriptor_pb2.FileDescriptorProto) -> ProtoFile:
-        comments = {
-            tuple(location.path): strip_comment(location.leading_comments)
-            for location in proto_file.source_code_info.location
-            if location.leading_comments
-        }
+        comments = _leading_comments(proto_file)
         messages: list[str] = []
         enums: list[str] = []
         for index, message in enumerate(proto_file.message_type):
@@ -910,6 +904,18 @@ def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto
         full_name = _join(scope, message.name)
         yield full_name, message
         yield from _walk_messages(full_name, message.nested_type)
+
+
+def _leading_comments(
+    proto_file: descriptor_pb2.FileDescriptorProto,
+) -> dict[tuple[int, ...], str]:
+    """The file's leading comments by descriptor path (about one location in seven has one)."""
+    comments = {}
+    for location in proto_file.source_code_info.location:
+        comment = location.leading_comments
+        if comment:
+            comments[tuple(location.path)] = strip_comment(comment)
+    return comments
 
 
 def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
