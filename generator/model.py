@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2
@@ -140,7 +141,7 @@ class Field:
         """ "map", "repeated" or "" for a single value: how element-wise rules apply."""
         return "map" if self.is_map else "repeated" if self.repeated else ""
 
-    @property
+    @cached_property  # message walks ask each field over and over
     def message_type(self) -> str:
         """The message this field refers to (the value message for maps), or ""."""
         ref = self.map_value if self.map_value else self.type
