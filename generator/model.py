@@ -376,12 +376,13 @@ class Api:
 def resolve_name(name: str, scope: str, exists) -> str | None:  # type: ignore[no-untyped-def]
     if name.startswith("."):
         return name[1:] if exists(name[1:]) else None
-    parts = scope.split(".") if scope else []
-    for depth in range(len(parts), -1, -1):
-        candidate = ".".join(parts[:depth] + [name])
+    while True:  # the scope, then each enclosing scope, then none
+        candidate = f"{scope}.{name}" if scope else name
         if exists(candidate):
             return candidate
-    return None
+        if not scope:
+            return None
+        scope = scope.rpartition(".")[0]
 
 
 def snake_case(name: str) -> str:
