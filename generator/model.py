@@ -586,7 +586,10 @@ class _Builder:
         if message.options.map_entry:
             return
         oneofs = []
-        real_oneofs = _real_oneof_indexes(message)
+        raw_fields = list(
+            message.field
+        )  # read once: each pass over upb wraps every field
+        real_oneofs = _real_oneof_indexes(raw_fields)
         for index, oneof in enumerate(message.oneof_decl):
             if index not in real_oneofs:
                 continue
@@ -602,7 +605,7 @@ class _Builder:
                     comment=comments.get(path + (_MESSAGE_ONEOF, index), ""),
                     fields=tuple(
                         f.name
-                        for f in message.field
+                        for f in raw_fields
                         if f.HasField("oneof_index") and f.oneof_index == index
                     ),
                     exactly_one=bool(
@@ -619,7 +622,7 @@ class _Builder:
                 raw_field,
                 comments.get(path + (_MESSAGE_FIELD, index), ""),
             )
-            for index, raw_field in enumerate(message.field)
+            for index, raw_field in enumerate(raw_fields)
         )
         self.messages[full_name] = Message(
             full_name=full_name,
@@ -920,11 +923,13 @@ def _leading_comments(
     return comments
 
 
-def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
+def _real_oneof_indexes(
+    raw_fields: Iterable[descriptor_pb2.FieldDescriptorProto],
+) -> set[int]:
     """Oneofs declared in the schema, as opposed to the synthetic ones of proto3 `optional`."""
     return {
         f.oneof_index
-        for f in message.field
+        for f in raw_fields
         if f.HasField("oneof_index") and not f.proto3_optional
     }
 
