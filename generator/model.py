@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2
@@ -140,7 +141,7 @@ class Field:
         """ "map", "repeated" or "" for a single value: how element-wise rules apply."""
         return "map" if self.is_map else "repeated" if self.repeated else ""
 
-    @property
+    @cached_property  # message walks ask each field over and over
     def message_type(self) -> str:
         """The message this field refers to (the value message for maps), or ""."""
         ref = self.map_value if self.map_value else self.type
@@ -375,12 +376,13 @@ class Api:
 def resolve_name(name: str, scope: str, exists) -> str | None:  # type: ignore[no-untyped-def]
     if name.startswith("."):
         return name[1:] if exists(name[1:]) else None
-    parts = scope.split(".") if scope else []
-    for depth in range(len(parts), -1, -1):
-        candidate = ".".join(parts[:depth] + [name])
+    while True:  # the scope, then each enclosing scope, then none
+        candidate = f"{scope}.{name}" if scope else name
         if exists(candidate):
             return candidate
-    return None
+        if not scope:
+            return None
+        scope = scope.rpartition(".")[0]
 
 
 def snake_case(name: str) -> str:
@@ -389,16 +391,14 @@ def snake_case(name: str) -> str:
     ).lower()
 
 
-_FIRST_SPACE = re.compile("^ ", re.MULTILINE)
-
-
 def strip_comment(raw: str | bytes) -> str:
     """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
     if isinstance(raw, bytes):  # proto2 strings that are not UTF-8 come as bytes
         raw = raw.decode("utf-8", "replace")
     if raw.endswith("\n"):
         raw = raw[:-1]
-    return _FIRST_SPACE.sub("", raw)
+    # A line starts the text or follows a newline (str methods: a regex costs twice as much).
+    return (raw[1:] if raw.startswith(" ") else raw).replace("\n ", "\n")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,11 +536,7 @@ class _Builder:
     # --- files, messages, enums ---------------------------------------------------------------
 
     def _file(self, proto_file: descriptor_pb2.FileDescriptorProto) -> ProtoFile:
-        comments = {
-            tuple(location.path): strip_comment(location.leading_comments)
-            for location in proto_file.source_code_info.location
-            if location.leading_comments
-        }
+        comments = _leading_comments(proto_file)
         messages: list[str] = []
         enums: list[str] = []
         for index, message in enumerate(proto_file.message_type):
@@ -590,7 +586,10 @@ class _Builder:
         if message.options.map_entry:
             return
         oneofs = []
-        real_oneofs = _real_oneof_indexes(message)
+        raw_fields = list(
+            message.field
+        )  # read once: each pass over upb wraps every field
+        real_oneofs = _real_oneof_indexes(raw_fields)
         for index, oneof in enumerate(message.oneof_decl):
             if index not in real_oneofs:
                 continue
@@ -606,7 +605,7 @@ class _Builder:
                     comment=comments.get(path + (_MESSAGE_ONEOF, index), ""),
                     fields=tuple(
                         f.name
-                        for f in message.field
+                        for f in raw_fields
                         if f.HasField("oneof_index") and f.oneof_index == index
                     ),
                     exactly_one=bool(
@@ -623,7 +622,7 @@ class _Builder:
                 raw_field,
                 comments.get(path + (_MESSAGE_FIELD, index), ""),
             )
-            for index, raw_field in enumerate(message.field)
+            for index, raw_field in enumerate(raw_fields)
         )
         self.messages[full_name] = Message(
             full_name=full_name,
@@ -912,11 +911,25 @@ def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto
         yield from _walk_messages(full_name, message.nested_type)
 
 
-def _real_oneof_indexes(message: descriptor_pb2.DescriptorProto) -> set[int]:
+def _leading_comments(
+    proto_file: descriptor_pb2.FileDescriptorProto,
+) -> dict[tuple[int, ...], str]:
+    """The file's leading comments by descriptor path (about one location in seven has one)."""
+    comments = {}
+    for location in proto_file.source_code_info.location:
+        comment = location.leading_comments
+        if comment:
+            comments[tuple(location.path)] = strip_comment(comment)
+    return comments
+
+
+def _real_oneof_indexes(
+    raw_fields: Iterable[descriptor_pb2.FieldDescriptorProto],
+) -> set[int]:
     """Oneofs declared in the schema, as opposed to the synthetic ones of proto3 `optional`."""
     return {
         f.oneof_index
-        for f in message.field
+        for f in raw_fields
         if f.HasField("oneof_index") and not f.proto3_optional
     }
 
