@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import multiprocessing
 import os
@@ -483,6 +484,7 @@ def _docs_split(root: Path, files: list[str], includes: list[str]) -> str:
     from generator.docs import DocsBuilder, docs_format
     from generator.docs_config import DocsConfig
     from generator.model import build_api
+    from generator.plugin import write_response
 
     descriptors = root.parent / "descriptors.pb"
     arguments = ["protoc", *includes, f"--descriptor_set_out={descriptors}"]
@@ -506,16 +508,12 @@ def _docs_split(root: Path, files: list[str], includes: list[str]) -> str:
     viewed = clock()
     texts = {page.path: builder.render(page) for page in pages}
     rendered = clock()
-    response = plugin_pb2.CodeGeneratorResponse(
-        file=[
-            plugin_pb2.CodeGeneratorResponse.File(name=name, content=content)
-            for name, content in texts.items()
-        ]
-    ).SerializeToString()
+    sink = io.BytesIO()
+    write_response(sink, texts)  # as the plugin writes it, a file at a time
     serialized = clock()
     gc.enable()
     return (
-        f"in process, {len(pages)} pages, {len(response) / 2**20:.0f} MiB of response: "
+        f"in process, {len(pages)} pages, {sink.tell() / 2**20:.0f} MiB of response: "
         f"request {parsed - started:.2f} s, model {modelled - parsed:.2f} s, "
         f"docs view {viewed - modelled:.2f} s, templates {rendered - viewed:.2f} s, "
         f"response {serialized - rendered:.2f} s"
