@@ -172,9 +172,14 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
     def run(outputs: list[str]) -> tuple[float, float]:
         out = Path(tempfile.mkdtemp(dir=scratch))
         flags = [flag.format(out=out) for flag in outputs]
-        return _timed_process(
-            [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files], scratch, env
-        )
+        try:
+            return _timed_process(
+                [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files],
+                scratch,
+                env,
+            )
+        finally:
+            shutil.rmtree(out)
 
     protoc = ["--python_out={out}", "--grpc_python_out={out}"]
     ours = ["--python-custom_out={out}"]  # all four targets
@@ -202,11 +207,15 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
             *(f.format(out=out) for f in flags),
             *image_files,
         ]
-        return _timed_process(command, scratch, env)[0]
+        try:
+            return _timed_process(command, scratch, env)[0]
+        finally:
+            shutil.rmtree(out)
 
     image_protoc, image_ours = alternate(
         rounds, lambda: image_run(protoc), lambda: image_run(ours)
     )
+    shutil.rmtree(scratch)
     time_ratio = times[1].median / times[0].median
     memory_ratio = memory[1].median / memory[0].median
     return [
@@ -666,6 +675,7 @@ def bench_server(rounds: int, seconds: float) -> list[Result]:
                 note=note,
             )
         )
+    shutil.rmtree(scratch)
     return results
 
 
@@ -879,6 +889,7 @@ def bench_list_and_growth(rounds: int, calls: int, seconds: float) -> list[Resul
         finally:
             for server in servers.values():
                 server.stop()
+    shutil.rmtree(scratch)
     return results
 
 
