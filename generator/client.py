@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import keyword
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator.layout import (
     Brackets,
@@ -35,7 +35,6 @@ from generator.python_names import (
 from generator.runtime.contract import (
     CLIENT,
     CLIENT_FLAVOURS,
-    ClientFlavour,
     ConnectionCall,
 )
 from generator.runtime_names import imports as runtime_imports
@@ -132,9 +131,9 @@ class ClientBuilder:
             version_check=version_check(),
             imports=tuple(imports.lines()),
             classes=tuple(
-                self._class(service, flavour, imports)
+                client
                 for service in services
-                for flavour in CLIENT_FLAVOURS
+                for client in self._classes(service, imports)
             ),
         )
 
@@ -154,33 +153,39 @@ class ClientBuilder:
                         modules.add(message_module(self.api, ref.name))
         return modules
 
-    def _class(
-        self, service: Service, flavour: ClientFlavour, imports: Imports
-    ) -> ClientClass:
+    def _classes(self, service: Service, imports: Imports) -> list[ClientClass]:
+        """The service's client of each flavour, in CLIENT_FLAVOURS order."""
+        # Each method's flavours, worked out together: they differ in two fields.
+        methods = [
+            self._methods(service, method, imports)
+            for method in service.methods
+            if _unary(method)
+        ]
         # A blank comment (spaces only) makes no docstring: the class needs one.
         summary = service.comment if service.comment.strip() else service.name
-        if flavour.asynchronous:
-            summary += "\n\nThe asyncio client: the same methods, as coroutines."
-        return ClientClass(
-            name=f"{flavour.prefix}{service.name}Client",
-            docstring=docstring(summary, " " * 4),
-            asynchronous=flavour.asynchronous,
-            channel="grpc.aio.Channel" if flavour.asynchronous else "grpc.Channel",
-            connection=runtime_name(CLIENT, flavour.connection),
-            methods=tuple(
-                self._method(service, method, flavour, imports)
-                for method in service.methods
-                if _unary(method)
-            ),
-        )
+        classes = []
+        for index, flavour in enumerate(CLIENT_FLAVOURS):
+            text = summary
+            if flavour.asynchronous:
+                text += "\n\nThe asyncio client: the same methods, as coroutines."
+            classes.append(
+                ClientClass(
+                    name=f"{flavour.prefix}{service.name}Client",
+                    docstring=docstring(text, " " * 4),
+                    asynchronous=flavour.asynchronous,
+                    channel=(
+                        "grpc.aio.Channel" if flavour.asynchronous else "grpc.Channel"
+                    ),
+                    connection=runtime_name(CLIENT, flavour.connection),
+                    methods=tuple(flavours[index] for flavours in methods),
+                )
+            )
+        return classes
 
-    def _method(
-        self,
-        service: Service,
-        method: Method,
-        flavour: ClientFlavour,
-        imports: Imports,
-    ) -> ClientMethod:
+    def _methods(
+        self, service: Service, method: Method, imports: Imports
+    ) -> tuple[ClientMethod, ...]:
+        """The method in each flavour of client, in CLIENT_FLAVOURS order."""
         request = self.api.message(method.input)
         update = (
             method.standard is StandardMethod.UPDATE and service.resource is not None
@@ -202,21 +207,27 @@ class ClientBuilder:
             call = ConnectionCall.OPERATION
             response = imports.message(method.operation.response)
             second = imports.message(method.operation.metadata_message)
-            returns = _generic(
-                runtime_name(CLIENT, flavour.operation), response, second
-            )
+            returns = [
+                _generic(runtime_name(CLIENT, flavour.operation), response, second)
+                for flavour in CLIENT_FLAVOURS
+            ]
             call_arguments: tuple[str, ...] = (path, "message", response, second)
         elif method.paging:
             call = ConnectionCall.PAGES
             response = imports.message(method.output)
             item_type = imports.message(method.paging.item_type)
-            returns = _generic(runtime_name(CLIENT, flavour.pager), response, item_type)
+            returns = [
+                _generic(runtime_name(CLIENT, flavour.pager), response, item_type)
+                for flavour in CLIENT_FLAVOURS
+            ]
             items_field = python_literal(method.paging.items_field)
             call_arguments = (path, "message", response, items_field)
         else:
             call = ConnectionCall.CALL
             response = imports.message(method.output)
-            returns = return_annotation(response, _SIGNATURE_INDENT, ":")
+            returns = [return_annotation(response, _SIGNATURE_INDENT, ":")] * len(
+                CLIENT_FLAVOURS
+            )
             call_arguments = (path, "message", response)
         request_class = imports.message(method.input)
         if mask_parameter:
@@ -232,7 +243,7 @@ class ClientBuilder:
             build = runtime_name(CLIENT, "build")
             leading = (request_class, "request")
         fields = tuple(p.argument for p in parameters if p.name != mask_parameter)
-        return ClientMethod(
+        common = ClientMethod(
             name=python_name(snake_case(method.name), _CLIENT_MEMBERS),
             docstring=docstring(method.comment, " " * 8),
             request_annotation=_laid_out("request", Either((request_class, "None"))),
@@ -242,9 +253,17 @@ class ClientBuilder:
             build_arguments=leading + fields,
             connection_call=call.value,
             call_arguments=call_arguments,
-            # A pager is made at once; it calls (and awaits) as it is iterated.
-            coroutine=flavour.asynchronous and call is not ConnectionCall.PAGES,
-            returns=returns,
+            coroutine=False,
+            returns=returns[0],
+        )
+        return tuple(
+            replace(
+                common,
+                # A pager is made at once; it calls (and awaits) as it is iterated.
+                coroutine=flavour.asynchronous and call is not ConnectionCall.PAGES,
+                returns=flavour_returns,
+            )
+            for flavour, flavour_returns in zip(CLIENT_FLAVOURS, returns)
         )
 
     def _annotation(self, item: Field, imports: Imports) -> Either:

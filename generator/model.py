@@ -445,7 +445,10 @@ class _Builder:
         self.enums: dict[str, Enum] = {}
         self.problems: dict[Problem, None] = {}  # ordered, without repeats
         # Memos: equal inputs give equal (immutable) results.
-        self._decoded: dict[tuple[str, bytes], dict[str, wire.OptionValue] | str] = {}
+        self._decoded: dict[
+            tuple[str, bytes],
+            tuple[dict[str, wire.OptionValue], tuple[tuple[str, str], ...]] | str,
+        ] = {}
         self._type_refs: dict[tuple[int, str], TypeRef] = {}
         self._rules_of: dict[
             tuple[bytes, FieldShape], tuple[FieldRules, tuple[tuple[str, str], ...]]
@@ -523,15 +526,26 @@ class _Builder:
         # Many elements carry the same options (`(length) = "<=50"`): decode each once.
         decoded = self._decoded.get((extendee, data))
         if decoded is None:
+            errors: list[tuple[str, str]] = []
             try:
-                decoded = wire.decode_message(data, known, self._fields_of)
-            except wire.WireError as error:
+                values = wire.decode_message(data, known, self._fields_of, errors)
+                decoded = (values, tuple(errors))
+            except wire.WireError as error:  # no message at all
                 decoded = f"cannot decode custom options: {error}"
             self._decoded[(extendee, data)] = decoded
         if isinstance(decoded, str):
             self._problem(file, element, "", decoded, "its options are ignored")
             return {}
-        return decoded
+        values, errors = decoded
+        for option, message in errors:
+            self._problem(
+                file,
+                element,
+                option,
+                f"cannot decode: {message}",
+                "the option is ignored",
+            )
+        return values
 
     # --- files, messages, enums ---------------------------------------------------------------
 

@@ -106,34 +106,49 @@ def decode_message(
     data: bytes,
     fields: Mapping[int, OptionField],
     message_fields: Callable[[str], Mapping[int, OptionField]],
+    errors: list[tuple[str, str]] | None = None,
 ) -> dict[str, OptionValue]:
     """Decodes the fields of `data` that `fields` names; the last occurrence of a scalar wins and
-    repeated occurrences of a message merge, as protobuf does."""
+    repeated occurrences of a message merge, as protobuf does. With `errors`, a field whose
+    value does not decode is left out and reported there as (its name, what is wrong), so that
+    one bad option costs only itself; without, it raises. Bytes that are no message raise.
+    """
     values: dict[str, OptionValue] = {}
     for number, wire_type, raw in iter_fields(data):
         spec = fields.get(number)
         if spec is None:
             continue
-        if spec.type == _MESSAGE:
-            if not isinstance(raw, bytes) or wire_type != _LENGTH_DELIMITED:
-                raise WireError(f"{spec.name}: expected a message")
-            decoded = decode_message(
-                raw, message_fields(spec.type_name), message_fields
-            )
-            previous = values.get(spec.name)
-            values[spec.name] = (
-                {**previous, **decoded} if isinstance(previous, dict) else decoded
-            )
-        elif (
-            wire_type == _LENGTH_DELIMITED and spec.repeated and spec.type in _PACKABLE
-        ):
-            # A repeated number or enum, packed: the last element wins, as for a scalar.
-            assert isinstance(raw, bytes)
-            for element_type, element in _packed_elements(spec, raw):
-                values[spec.name] = _decode_scalar(spec, element_type, element)
-        else:
-            values[spec.name] = _decode_scalar(spec, wire_type, raw)
+        try:
+            _decode_field(values, spec, wire_type, raw, message_fields)
+        except WireError as error:
+            if errors is None:
+                raise
+            errors.append((spec.name, str(error).removeprefix(f"{spec.name}: ")))
     return values
+
+
+def _decode_field(
+    values: dict[str, OptionValue],
+    spec: OptionField,
+    wire_type: int,
+    raw: int | bytes,
+    message_fields: Callable[[str], Mapping[int, OptionField]],
+) -> None:
+    if spec.type == _MESSAGE:
+        if not isinstance(raw, bytes) or wire_type != _LENGTH_DELIMITED:
+            raise WireError(f"{spec.name}: expected a message")
+        decoded = decode_message(raw, message_fields(spec.type_name), message_fields)
+        previous = values.get(spec.name)
+        values[spec.name] = (
+            {**previous, **decoded} if isinstance(previous, dict) else decoded
+        )
+    elif wire_type == _LENGTH_DELIMITED and spec.repeated and spec.type in _PACKABLE:
+        # A repeated number or enum, packed: the last element wins, as for a scalar.
+        assert isinstance(raw, bytes)
+        for element_type, element in _packed_elements(spec, raw):
+            values[spec.name] = _decode_scalar(spec, element_type, element)
+    else:
+        values[spec.name] = _decode_scalar(spec, wire_type, raw)
 
 
 def _packed_elements(

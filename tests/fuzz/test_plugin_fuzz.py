@@ -701,19 +701,22 @@ def plugin_process(data: bytes) -> plugin_pb2.CodeGeneratorResponse:
 
 
 @pytest.mark.parametrize(
-    "number, wire_type, payload",
+    "number, wire_type, payload, option",
     [
-        (101502, 0, b"\x05"),  # pattern as a varint
-        (101505, 2, b"\xff\xfe"),  # length, not UTF-8
-        (101510, 0, b"\x01"),  # map_key as a varint
-        (101510, 2, b"\x12\x05ab"),  # map_key, a truncated MapKeySpec
-        (101501, 2, b"x"),  # required, length-delimited
+        (101502, 0, b"\x05", "pattern"),  # as a varint
+        (101505, 2, b"\xff\xfe", "length"),  # not UTF-8
+        (101510, 0, b"\x01", "map_key"),  # as a varint
+        (101510, 2, b"\x12\x05ab", "map_key"),  # a truncated MapKeySpec
+        (101501, 2, b"x", "required"),  # length-delimited
     ],
 )
-def test_undecodable_option_bytes(number: int, wire_type: int, payload: bytes) -> None:
-    """Option bytes that protoc never writes: an error naming the file and the field. Sent to
-    the plugin's own process, where the options are not parsed before the plugin decodes them
-    (in this one, an imported validation_pb2 may already refuse them)."""
+def test_undecodable_option_bytes(
+    number: int, wire_type: int, payload: bytes, option: str
+) -> None:
+    """Option bytes that protoc never writes: an error naming the file, the field and the
+    option, which alone is lost. Sent to the plugin's own process, where the options are not
+    parsed before the plugin decodes them (in this one, an imported validation_pb2 may already
+    refuse them)."""
     key = number << 3 | wire_type
     garbage = varint(key) + (varint(len(payload)) if wire_type == 2 else b"") + payload
     # A stand-in of the same size, swapped for the garbage in the serialized request.
@@ -725,8 +728,22 @@ def test_undecodable_option_bytes(number: int, wire_type: int, payload: bytes) -
     assert data.count(placeholder) == 1
     error = plugin_process(data.replace(placeholder, garbage)).error
     assert error.startswith(
-        f"{TICKET_FILE}: {TICKET}.code: cannot decode custom options"
+        f"{TICKET_FILE}: {TICKET}.code: option (yandex.cloud.{option}): cannot decode: "
     ), error
+
+
+def test_an_undecodable_option_costs_only_itself() -> None:
+    """`required` written length-delimited beside a `length` that decodes: the warning names
+    `required`, and the length rule still holds."""
+    options = length_delimited(101501, b"x") + length_delimited(101505, b"<=3")
+    warnings: list[str] = []
+    response = generate(ticket_schema({"code": options}), warnings)
+    assert warnings == [
+        f"warning: {TICKET_FILE}: {TICKET}.code: option (yandex.cloud.required): "
+        "cannot decode: expected a varint; the option is ignored"
+    ]
+    (server,) = [f for f in response.file if f.name == "acme/fuzz/v1/ticket_server.py"]
+    assert "The maximum string length in characters is 3." in server.content
 
 
 def test_undecodable_oneof_option() -> None:
@@ -736,7 +753,7 @@ def test_undecodable_oneof_option() -> None:
     )
     error = generate(request).error
     assert error.startswith(
-        f"{TICKET_FILE}: {TICKET}.target: cannot decode custom options"
+        f"{TICKET_FILE}: {TICKET}.target: option (yandex.cloud.exactly_one): cannot decode: "
     ), error
 
 
