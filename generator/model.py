@@ -526,10 +526,10 @@ class _Builder:
         # Many elements carry the same options (`(length) = "<=50"`): decode each once.
         decoded = self._decoded.get((extendee, data))
         if decoded is None:
-            errors: list[tuple[str, str]] = []
+            found: list[tuple[str, str]] = []
             try:
-                values = wire.decode_message(data, known, self._fields_of, errors)
-                decoded = (values, tuple(errors))
+                values = wire.decode_message(data, known, self._fields_of, found)
+                decoded = (values, tuple(found))
             except wire.WireError as error:  # no message at all
                 decoded = f"cannot decode custom options: {error}"
             self._decoded[(extendee, data)] = decoded
