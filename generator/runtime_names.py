@@ -13,8 +13,7 @@ import enum
 from generator.layout import import_statement
 from generator.python_names import python_literal
 from generator.runtime import contract
-
-CONTRACT = "contract"
+from generator.runtime.contract import CONTRACT
 
 
 def alias(module: str) -> str:

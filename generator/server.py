@@ -42,6 +42,7 @@ from generator.rules import (
     exactly_one_sentence,
 )
 from generator.runtime.contract import (
+    CONTRACT,
     SERVER,
     SERVICE,
     VALIDATION,
@@ -49,7 +50,7 @@ from generator.runtime.contract import (
     MutationKind,
     StandardCall,
 )
-from generator.runtime_names import CONTRACT, member, version_check
+from generator.runtime_names import member, version_check
 from generator.runtime_names import name as runtime_name
 from generator.runtime_names import imports as runtime_imports
 

@@ -24,7 +24,8 @@ RUNTIME_PROTOS = (
     "yandex/cloud/operation/operation.proto",
     "yandex/cloud/operation/operation_service.proto",
 )
-SERVICE, VALIDATION, FIELDMASK, CLIENT, SERVER = (
+CONTRACT, SERVICE, VALIDATION, FIELDMASK, CLIENT, SERVER = (
+    "contract",
     "service",
     "validation",
     "fieldmask",
