@@ -216,21 +216,33 @@ class DocsBuilder:
     def package_docs(self, package: str) -> PackageDocs:
         return self.settings.get(package) or self.config.package(package)
 
-    def pages(self) -> Iterator[Page]:
+    def documented_services(self) -> list[Service]:
+        """The services whose rpcs get pages, in the order of the files to generate, once no two
+        rpcs share a page path (e.g. services `Foo` and `FooService`)."""
         written: dict[str, str] = {}  # page path -> the rpc it documents
+        services = []
         for proto_file in self.api.generated_files:
             for service in proto_file.services:
                 for method in service.methods:
-                    page = self.page(service, method)
-                    if page.path in written:  # e.g. services `Foo` and `FooService`
+                    path = self.page_path(service, method)
+                    if path in written:
                         raise SchemaError(
                             proto_file.name,
                             method.full_name,
-                            f"its docs page {page.path} is that of "
-                            f"{written[page.path]} too",
+                            f"its docs page {path} is that of {written[path]} too",
                         )
-                    written[page.path] = method.full_name
-                    yield page
+                    written[path] = method.full_name
+                services.append(service)
+        return services
+
+    def pages(self) -> Iterator[Page]:
+        for service in self.documented_services():
+            for method in service.methods:
+                yield self.page(service, method)
+
+    def page_path(self, service: Service, method: Method) -> str:
+        settings = self.package_docs(service.package)
+        return f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md"
 
     def render(self, page: Page) -> str:
         """The page's Markdown; a section that other pages have too is laid out once."""
@@ -376,7 +388,7 @@ class DocsBuilder:
         input_name = method.input.rsplit(".", 1)[-1]
         signature = f"rpc {method.name} ([{input_name}](#{method.input})) returns ([{output_name}](#{output_anchor}))"
         return Page(
-            path=f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md",
+            path=self.page_path(service, method),
             source_path=self.format.source_path,
             title=f"{settings.title}, gRPC: {service.name}.{method.name}",
             description=self.rewrite(method.comment, None, plan),

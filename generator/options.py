@@ -24,6 +24,7 @@ class PluginOptions:
     strict: bool = (
         False  # schema problems in the files to generate are errors, not warnings
     )
+    jobs: int = 0  # processes to render in; 0: one per core (up to 4) on a large run
 
 
 def _parse_targets(key: str, value: str) -> tuple[str, ...]:
@@ -59,6 +60,15 @@ def _parse_docs_format(key: str, value: str) -> str:
     return value
 
 
+def _parse_jobs(key: str, value: str) -> int:
+    if not value.isdigit():
+        raise OptionError(
+            f"invalid value {value!r} for option {key!r}: expected a number of processes "
+            "(0: one per core)"
+        )
+    return int(value)
+
+
 def _parse_page_size(key: str, value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise OptionError(
@@ -75,6 +85,7 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "unique_names": _parse_bool,
     "default_page_size": _parse_page_size,
     "strict": _parse_bool,
+    "jobs": _parse_jobs,
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from dataclasses import dataclass
+from functools import partial
 from importlib import resources
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -15,10 +17,11 @@ from generator.client import ClientBuilder
 from generator.docs import DocsBuilder, docs_format
 from generator.docs_config import load_docs_config
 from generator.errors import GeneratorError
-from generator.fieldmask import fieldmask_module
+from generator.fieldmask import fieldmask_module, update_methods
 from generator.formatting import needs_black, run_black
 from generator.grpc_stubs import stub_module
-from generator.model import Api, ProtoFile, Service, build_api
+from generator.model import Api, Method, ProtoFile, Service, build_api
+from generator import parallel
 from generator.options import PluginOptions, parse_options
 from generator.python_names import output_path
 from generator.render import render
@@ -39,14 +42,14 @@ def generate(
     """Renders every target for the request's files. Input problems come back as `error`;
     schema problems the plugin goes on after are appended to `warnings`, one line each; the
     Python outputs that black had to reformat (layouts the views do not write yet) to
-    `reformatted`.
+    `reformatted`. The files come in the order `main` answers them.
     """
     outputs, error = generate_files(request, warnings, reformatted)
     response = plugin_pb2.CodeGeneratorResponse(supported_features=_FEATURES)
     if error:
         response.error = error
-    for name in sorted(outputs):
-        response.file.add(name=name, content=outputs[name])
+    for name, content in outputs.items():
+        response.file.add(name=name, content=content)
     return response
 
 
@@ -56,31 +59,58 @@ def generate_files(
     reformatted: list[str] | None = None,
     notes: list[str] | None = None,
 ) -> tuple[dict[str, str], str]:
-    """What `generate` answers: the outputs by name, or none and the error line. `notes` gets
-    what the run leaves to the caller, such as the files the written runtime needs besides.
+    """What `generate` answers: the outputs by name, in order, or none and the error line.
+    `notes` gets what the run leaves to the caller, such as the files the written runtime
+    needs besides.
     """
     try:
-        parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
-        if isinstance(parameter, bytes):
-            parameter = parameter.decode("utf-8", "replace")
-        options = parse_options(parameter)
-        api = build_api(request.proto_file, request.file_to_generate, options.strict)
-        # The model is all that rendering needs: when the caller handed over its only
-        # reference (main does), the request's tens of MB are freed for the outputs.
-        del request
-        outputs = render_targets(api, options, reformatted)
+        run = plan_run(request, reformatted)
+        del request  # see plan_run
+        outputs = {
+            name: content for job in run.jobs for name, content in job.render()
+        }
     except GeneratorError as error:
         return {}, str(error)
     if warnings is not None:
-        warnings.extend(problem.warning for problem in api.problems)
+        warnings.extend(run.warnings)
     if notes is not None:
-        notes.extend(runtime_notes(api, outputs))
+        notes.extend(run.notes)
     return outputs, ""
 
 
-def runtime_notes(api: Api, outputs: dict[str, str]) -> list[str]:
+@dataclass(frozen=True)
+class Run:
+    """A request worked out: the jobs that render its outputs, and what to tell the user."""
+
+    jobs: list[Job]
+    warnings: list[str]
+    notes: list[str]
+    processes: int  # how many to render in at once
+
+
+def plan_run(
+    request: plugin_pb2.CodeGeneratorRequest, reformatted: list[str] | None = None
+) -> Run:
+    """Options, model and jobs of a request. The model is all that rendering needs: once the
+    caller drops its own reference to the request (main and generate_files do), its tens of MB
+    are freed."""
+    parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
+    if isinstance(parameter, bytes):
+        parameter = parameter.decode("utf-8", "replace")
+    options = parse_options(parameter)
+    api = build_api(request.proto_file, request.file_to_generate, options.strict)
+    jobs = output_jobs(api, options, reformatted)
+    return Run(
+        jobs=jobs,
+        warnings=[problem.warning for problem in api.problems],
+        notes=runtime_notes(api, options),
+        processes=options.jobs or parallel.auto_processes(len(jobs)),
+    )
+
+
+def runtime_notes(api: Api, options: PluginOptions) -> list[str]:
     """A note if the run writes the runtime but not the `_pb2` modules it imports."""
-    if f"{contract.PACKAGE}/__init__.py" not in outputs:
+    if not writes_runtime(api, options):
         return []
     generated = {proto_file.name for proto_file in api.generated_files}
     missing = [name for name in contract.RUNTIME_PROTOS if name not in generated]
@@ -93,100 +123,186 @@ def runtime_notes(api: Api, outputs: dict[str, str]) -> list[str]:
     ]
 
 
-def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -> None:
-    """Writes the CodeGeneratorResponse for `outputs` (or `error`) a file at a time, emptying
-    `outputs` as it goes: the bytes of the whole response serialized at once (fields go in
-    number order), without holding two more copies of every file."""
+def writes_runtime(api: Api, options: PluginOptions) -> bool:
+    """Whether the run writes any Python module, and so the runtime they import: the gRPC
+    stubs of a file with services (server, client), or a field-mask module."""
+    targets = set(options.targets)
+    return any(
+        (proto_file.services and targets & {"server", "client"})
+        or (any(update_methods(proto_file)) and targets & {"server", "fieldmask"})
+        for proto_file in api.generated_files
+    )
+
+
+def response_head(error: str = "") -> bytes:
+    """The start of a CodeGeneratorResponse; file records follow (fields can come in any
+    order, and repeated ones add up)."""
     head = plugin_pb2.CodeGeneratorResponse(supported_features=_FEATURES)
     if error:
         head.error = error
-    stream.write(head.SerializeToString())
-    for name in sorted(outputs):
-        item = plugin_pb2.CodeGeneratorResponse()
-        item.file.add(name=name, content=outputs.pop(name))
-        stream.write(item.SerializeToString())
+    return head.SerializeToString()
+
+
+def file_records(outputs: Iterable[tuple[str, str]]) -> bytes:
+    """The CodeGeneratorResponse.File records of `outputs`, to follow a head."""
+    response = plugin_pb2.CodeGeneratorResponse()
+    for name, content in outputs:
+        response.file.add(name=name, content=content)
+    return response.SerializeToString()
+
+
+def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -> None:
+    """The response for `outputs` (or `error`), a file at a time, emptying `outputs` as it
+    goes: the same bytes as the whole response serialized at once, without two more copies of
+    every file."""
+    stream.write(response_head(error))
+    for name in list(outputs):
+        stream.write(file_records([(name, outputs.pop(name))]))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of rendering: some of the run's outputs, (name, content) each."""
+
+    render: Callable[[], list[tuple[str, str]]]
+    group: int  # jobs of a group run in one process: they share what its views cache
 
 
 def render_targets(
     api: Api, options: PluginOptions, reformatted: list[str] | None = None
 ) -> dict[str, str]:
-    outputs: dict[str, str] = {}
+    """Every output of the run by name, rendered in this process."""
+    return {
+        name: content
+        for job in output_jobs(api, options, reformatted)
+        for name, content in job.render()
+    }
+
+
+def output_jobs(
+    api: Api, options: PluginOptions, reformatted: list[str] | None = None
+) -> list[Job]:
+    """The run's rendering, in the order its outputs are answered: independent jobs, so that
+    they can run in any process (see `parallel`). A docs page path that two rpcs share is an
+    error here, before any job runs."""
+    jobs: list[Job] = []
     if "docs" in options.targets:
-        outputs.update(docs_pages(api, options))
-    python: dict[str, str] = {}
+        docs = _docs_builder(api, options)
+        for group, service in enumerate(docs.documented_services()):
+            jobs += [
+                Job(partial(_page, docs, service, method), group)
+                for method in service.methods
+            ]
+    python: list[Callable[[], list[tuple[str, str]]]] = []
     if "fieldmask" in options.targets or "server" in options.targets:
-        for proto_file in api.generated_files:
-            module = fieldmask_module(api, proto_file)
-            if module:
-                python[output_path(proto_file.name, "_fieldmask")] = render(
-                    "fieldmask.py.j2", module=module
-                )
+        python += [partial(_fieldmask, api, f) for f in api.generated_files]
     if "client" in options.targets:
         clients = ClientBuilder(api)
-        for proto_file in api.generated_files:
-            client = clients.module(proto_file)
-            if client:
-                python[output_path(proto_file.name, "_client")] = render(
-                    "client.py.j2", module=client
-                )
+        python += [partial(_client, clients, f) for f in api.generated_files]
     if "server" in options.targets:
-        python.update(_server_outputs(api, options))
+        servers = ServerBuilder(api, options)
+        python += [partial(_server, servers, f) for f in api.generated_files]
+        served = [
+            (proto_file, service)
+            for proto_file in api.generated_files
+            for service in servers.served_services(proto_file)
+        ]
+        if served:
+            python.append(partial(_api_server, servers, served))
     if "server" in options.targets or "client" in options.targets:
-        for proto_file in api.generated_files:
-            stubs = stub_module(api, proto_file)
-            if stubs:
-                name = output_path(proto_file.name, "_pb2_grpc") + "i"
-                python[name] = render("pb2_grpc.pyi.j2", module=stubs)
-    for name, source in python.items():
-        if needs_black(source):
-            source = run_black(source, name)
-            if reformatted is not None:
-                reformatted.append(name)
-        outputs[name] = source
-    if python:
-        outputs.update(_runtime_files())  # black-formatted already: tests check it
-    return outputs
+        python += [partial(_stubs, api, f) for f in api.generated_files]
+    first = jobs[-1].group + 1 if jobs else 0
+    jobs += [
+        Job(partial(_formatted, render, reformatted), group)
+        for group, render in enumerate(python, start=first)
+    ]
+    if writes_runtime(api, options):  # black-formatted already: tests check it
+        jobs.append(Job(_runtime_files, first + len(python)))
+    return jobs
 
 
 def docs_pages(api: Api, options: PluginOptions) -> Iterator[tuple[str, str]]:
     """The docs target: (path, Markdown) of each page, in the order of the files to generate."""
-    builder = DocsBuilder(
+    builder = _docs_builder(api, options)
+    for service in builder.documented_services():
+        for method in service.methods:
+            yield from _page(builder, service, method)
+
+
+def _docs_builder(api: Api, options: PluginOptions) -> DocsBuilder:
+    return DocsBuilder(
         api,
         load_docs_config(options.docs_config),
         docs_format(options.docs_format, options.constraints),
     )
-    for page in builder.pages():
-        yield page.path, builder.render(page)
 
 
-def _server_outputs(api: Api, options: PluginOptions) -> dict[str, str]:
-    builder = ServerBuilder(api, options)
-    outputs = {}
-    served: list[tuple[ProtoFile, Service]] = []
-    for proto_file in api.generated_files:
-        services = builder.served_services(proto_file)
-        if not services:
-            continue
-        outputs[output_path(proto_file.name, "_server")] = render(
-            "server.py.j2", module=builder.module(proto_file)
-        )
-        served.extend((proto_file, service) for service in services)
-    if served:
-        outputs["api_server.py"] = render(
-            "api_server.py.j2",
-            entry=builder.entry_point(served),
-        )
+def _page(
+    builder: DocsBuilder, service: Service, method: Method
+) -> list[tuple[str, str]]:
+    page = builder.page(service, method)
+    return [(page.path, builder.render(page))]
+
+
+def _fieldmask(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
+    module = fieldmask_module(api, proto_file)
+    if not module:
+        return []
+    name = output_path(proto_file.name, "_fieldmask")
+    return [(name, render("fieldmask.py.j2", module=module))]
+
+
+def _client(clients: ClientBuilder, proto_file: ProtoFile) -> list[tuple[str, str]]:
+    module = clients.module(proto_file)
+    if not module:
+        return []
+    name = output_path(proto_file.name, "_client")
+    return [(name, render("client.py.j2", module=module))]
+
+
+def _server(servers: ServerBuilder, proto_file: ProtoFile) -> list[tuple[str, str]]:
+    if not servers.served_services(proto_file):
+        return []
+    name = output_path(proto_file.name, "_server")
+    return [(name, render("server.py.j2", module=servers.module(proto_file)))]
+
+
+def _api_server(
+    servers: ServerBuilder, served: list[tuple[ProtoFile, Service]]
+) -> list[tuple[str, str]]:
+    entry = servers.entry_point(served)
+    return [("api_server.py", render("api_server.py.j2", entry=entry))]
+
+
+def _stubs(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
+    stubs = stub_module(api, proto_file)
+    if not stubs:
+        return []
+    name = output_path(proto_file.name, "_pb2_grpc") + "i"
+    return [(name, render("pb2_grpc.pyi.j2", module=stubs))]
+
+
+def _formatted(job: Job, reformatted: list[str] | None) -> list[tuple[str, str]]:
+    """The job's Python outputs as black would have them (the views lay out what black
+    would, so black runs rarely or never); names black changed go to `reformatted`."""
+    outputs = []
+    for name, source in job():
+        if needs_black(source):
+            source = run_black(source, name)
+            if reformatted is not None:
+                reformatted.append(name)
+        outputs.append((name, source))
     return outputs
 
 
-def _runtime_files() -> dict[str, str]:
+def _runtime_files() -> list[tuple[str, str]]:
     """The runtime package, copied so that generated code runs without this plugin."""
     package = resources.files("generator.runtime")
-    return {
-        f"{contract.PACKAGE}/{item.name}": item.read_text(encoding="utf-8")
+    return [
+        (f"{contract.PACKAGE}/{item.name}", item.read_text(encoding="utf-8"))
         for item in sorted(package.iterdir(), key=lambda entry: entry.name)
         if item.name.endswith(".py")
-    }
+    ]
 
 
 class UnreadableRequest(Exception):
@@ -203,30 +319,51 @@ def _read_request() -> plugin_pb2.CodeGeneratorRequest:
 
 
 def main() -> None:
-    """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin."""
+    """Entry point of `protoc-gen-python-custom`: protoc writes the request to stdin, and the
+    answer goes out a job at a time, the jobs shared between processes on a multi-core machine
+    (`jobs` option)."""
     # One request, then the process ends: the cycle collector would only walk the model over
     # and over (half the docs target's time on a whole API).
     gc.disable()
-    warnings: list[str] = []
-    reformatted: list[str] = []
-    notes: list[str] = []
-    outputs: dict[str, str] = {}
+    reformatted: list[str] | None = [] if os.environ.get(REPORT_BLACK) else None
+    stream = sys.stdout.buffer
+    run = Run([], [], [], 1)
+    problem = ""
     try:
-        outputs, problem = generate_files(_read_request(), warnings, reformatted, notes)
+        run = plan_run(_read_request(), reformatted)
+        parallel.release_free_memory()  # the request's memory, before workers are forked
+        # Black's changes are collected in this process only: a debugging aid, run alone.
+        processes = 1 if reformatted is not None else run.processes
+        stream.write(response_head())
+        parallel.run_in_order(
+            [partial(_records, job.render) for job in run.jobs],
+            processes,
+            stream.write,
+            [job.group for job in run.jobs],
+        )
     except UnreadableRequest as error:
+        problem = str(error)
+    except GeneratorError as error:
         problem = str(error)
     except Exception as error:  # a bug: still answer protoc with one line
         problem = (
             "internal error in protoc-gen-python-custom: "
             f"{type(error).__name__}: {error}"
         )
-    for line in warnings + notes:
+    for line in run.warnings + run.notes:
         print(f"protoc-gen-python-custom: {line}", file=sys.stderr)
-    if os.environ.get(REPORT_BLACK):
+    if reformatted is not None:
         print(
             f"protoc-gen-python-custom: black reformatted {len(reformatted)} files",
             *reformatted,
             sep="\n  ",
             file=sys.stderr,
         )
-    write_response(sys.stdout.buffer, outputs, problem)
+    if problem:
+        # After files too, an error fails the run: protoc then writes none of them.
+        stream.write(response_head(problem))
+    stream.flush()
+
+
+def _records(render: Callable[[], list[tuple[str, str]]]) -> bytes:
+    return file_records(render())

@@ -136,6 +136,7 @@ def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
         ("targets", ["'targets' needs a value"]),
         ("docs_config=/no/such/file.toml", ["docs_config", "/no/such/file.toml"]),
         ("docs_format=newest", ["'newest'", "'docs_format'", "classic, current"]),
+        ("jobs=two", ["'two'", "'jobs'", "number of processes"]),
     ],
 )
 def test_bad_option_gives_one_line_error(
@@ -271,17 +272,46 @@ def test_declares_proto3_optional_and_is_deterministic() -> None:
     assert first.SerializeToString() == second.SerializeToString()
 
 
-def test_the_process_answers_what_generate_answers() -> None:
-    """main() writes the response a file at a time: the same bytes as generate()'s response
-    serialized whole."""
-    request = make_request([IMAGE_SERVICE], f"docs_config={PROTO / 'docs.toml'}")
+@pytest.mark.parametrize("jobs", ["", ",jobs=1", ",jobs=2", ",jobs=3"])
+def test_the_process_answers_what_generate_answers(jobs: str) -> None:
+    """main() writes the response a job at a time, the jobs shared between processes: the
+    same bytes as generate()'s response serialized whole, whatever the number of processes."""
+    request = make_request(
+        [IMAGE_SERVICE, *RUNTIME_PROTOS], f"docs_config={PROTO / 'docs.toml'}{jobs}"
+    )
     answer = subprocess.run(
         [str(BIN / "protoc-gen-python-custom")],
         input=request.SerializeToString(),
         capture_output=True,
         timeout=120,
-    ).stdout
-    assert answer == generate(request).SerializeToString()
+    )
+    assert answer.returncode == 0 and not answer.stderr, answer.stderr
+    assert answer.stdout == generate(request).SerializeToString()
+
+
+def test_an_error_after_files_writes_none(tmp_path: Path) -> None:
+    """main() may have answered files when a job fails: protoc then writes none of them."""
+    plugin = tmp_path / "protoc-gen-late-error"
+    plugin.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        "from generator.plugin import file_records, response_head\n"
+        "sys.stdin.buffer.read()\n"
+        "sys.stdout.buffer.write(response_head() + file_records([('a.txt', 'a')])"
+        " + response_head('a/b.proto: late'))\n"
+    )
+    plugin.chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_protoc(
+        out,
+        [IMAGE_SERVICE],
+        f"--plugin=protoc-gen-late-error={plugin}",
+        f"--late-error_out={out}",
+        path=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert result.returncode != 0 and "a/b.proto: late" in result.stderr
+    assert not any(out.iterdir())
 
 
 def test_an_error_is_answered_alone() -> None:

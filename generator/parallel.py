@@ -1,0 +1,228 @@
+"""Rendering on more than one core: a run's jobs dealt between this process and forked
+workers, their outputs put back in job order, so that the answer is the same bytes as rendering
+the jobs in turn. Protoc waits while its plugin runs, so its core is free for a worker.
+
+Workers are forked after the model is built and share it copy-on-write: nothing is pickled.
+Job k goes to process k mod N (neighbouring jobs cost about the same, so the shares come out
+even). A worker appends each output to a scratch file and tells the parent its length on a
+pipe; the parent writes each output as soon as all the outputs before it are in. Neither side
+waits for the other while it has work: a pipe holds thousands of those short notes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import select
+import signal
+import struct
+import sys
+import tempfile
+from collections import deque
+from typing import IO, Callable, NoReturn, Sequence
+
+from generator.errors import GeneratorError
+
+# A worker's note: what it appended to its scratch file, and how many bytes.
+_NOTE = struct.Struct("<BQ")
+_OUTPUT, _GENERATOR_ERROR, _FAILURE = 0, 1, 2
+# More processes than this would add memory (each touches its copy of the model) for little.
+AUTO_LIMIT = 4
+# Fewer jobs than this are done before a fork would pay for itself.
+AUTO_MINIMUM_JOBS = 64
+
+
+class WorkerFailure(Exception):
+    """A worker process raised something other than a GeneratorError, or died."""
+
+
+def auto_processes(jobs: int) -> int:
+    """How many processes `jobs=0` (the default) uses: one per core, up to AUTO_LIMIT, where
+    forking is available and the run is large enough."""
+    if jobs < AUTO_MINIMUM_JOBS or not hasattr(os, "fork"):
+        return 1
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+    return max(1, min(cores, AUTO_LIMIT))
+
+
+def release_free_memory() -> None:
+    """Gives freed heap memory back to the system (glibc keeps it otherwise), so that workers
+    forked next do not each count the request the model was built from. A no-op elsewhere."""
+    name = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux") or not name:
+        return
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def run_in_order(
+    jobs: Sequence[Callable[[], bytes]],
+    processes: int,
+    emit: Callable[[bytes], None],
+    groups: Sequence[int] | None = None,
+) -> None:
+    """Calls `emit` with each job's bytes, in job order, the jobs run in `processes`
+    processes: job k in process `groups[k]` mod N (by default k mod N), so that jobs of one
+    group share one process's caches. A GeneratorError in any job is raised here as it was;
+    anything else as a WorkerFailure naming it."""
+    owners = [
+        (group if groups is not None else index) % max(processes, 1)
+        for index, group in enumerate(groups if groups is not None else jobs)
+    ]
+    processes = len(set(owners))
+    if processes < 2 or not hasattr(os, "fork"):
+        for job in jobs:
+            emit(job())
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    workers: dict[int, _Worker] = {}
+    try:
+        for share in sorted(set(owners) - {0}):
+            scratch = tempfile.TemporaryFile()
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_end)
+                for other in workers.values():
+                    other.close()
+                mine = [job for job, owner in zip(jobs, owners) if owner == share]
+                _work(mine, scratch.fileno(), write_end)
+            os.close(write_end)
+            workers[share] = _Worker(pid, read_end, scratch)
+        _collect(jobs, owners, workers, emit)
+    finally:
+        for worker in workers.values():
+            try:
+                os.kill(worker.pid, signal.SIGKILL)  # gone already unless this failed
+            except ProcessLookupError:
+                pass
+            os.waitpid(worker.pid, 0)
+            worker.close()
+
+
+def _work(jobs: Sequence[Callable[[], bytes]], scratch: int, notes: int) -> NoReturn:
+    """In a forked worker: each job's output into the scratch file and a note of it on the
+    pipe, then exit without the parent's cleanup (no atexit, no flush of inherited buffers)."""
+    code = 0
+    try:
+        for job in jobs:
+            _append(scratch, notes, _OUTPUT, job())
+    except GeneratorError as error:
+        _append(scratch, notes, _GENERATOR_ERROR, str(error).encode())
+        code = 1
+    except BaseException as error:  # a bug: the parent reports it
+        message = f"{type(error).__name__}: {error}"
+        _append(scratch, notes, _FAILURE, message.encode("utf-8", "replace"))
+        code = 1
+    os._exit(code)
+
+
+def _append(scratch: int, notes: int, kind: int, data: bytes) -> None:
+    _write_all(scratch, data)
+    os.write(notes, _NOTE.pack(kind, len(data)))  # atomic: far below PIPE_BUF
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+class _Worker:
+    """The parent's side of a worker: its notes, and its outputs read back in turn."""
+
+    def __init__(self, pid: int, notes: int, scratch: IO[bytes]) -> None:
+        self.pid = pid
+        self.notes = notes  # the read end of its pipe
+        self.scratch = scratch
+        self.received = bytearray()  # the start of a note still coming
+        self.lengths: deque[tuple[int, int]] = deque()  # (kind, length) in order
+        self.offset = 0  # where its next output starts in the scratch file
+        self.ended = False
+
+    def close(self) -> None:
+        try:
+            os.close(self.notes)
+        except OSError:
+            pass
+        self.scratch.close()
+
+    def next_output(self, wait: bool) -> bytes | None:
+        """The worker's next output, if it has come (with `wait`, once it comes); raises what
+        the worker raised, or a WorkerFailure if it ended before."""
+        self._take_notes(wait)
+        if not self.lengths:
+            if self.ended:
+                raise WorkerFailure("a worker process ended before its last job")
+            return None
+        kind, length = self.lengths.popleft()
+        data = os.pread(self.scratch.fileno(), length, self.offset)
+        self.offset += length
+        if kind == _GENERATOR_ERROR:
+            raise GeneratorError(data.decode())
+        if kind == _FAILURE:
+            raise WorkerFailure(f"in a worker process: {data.decode()}")
+        return data
+
+    def _take_notes(self, wait: bool) -> None:
+        """Reads the notes on the pipe: those there are, and with `wait`, until one is in."""
+        while not self.ended:
+            timeout = None if wait and not self.lengths else 0
+            if not select.select([self.notes], [], [], timeout)[0]:
+                return
+            data = os.read(self.notes, 65536)
+            if not data:
+                self.ended = True
+                return
+            self.received += data
+            complete = len(self.received) - len(self.received) % _NOTE.size
+            self.lengths.extend(_NOTE.iter_unpack(self.received[:complete]))
+            del self.received[:complete]
+
+
+def _collect(
+    jobs: Sequence[Callable[[], bytes]],
+    owners: Sequence[int],
+    workers: dict[int, _Worker],
+    emit: Callable[[bytes], None],
+) -> None:
+    """The parent: its own jobs, and every output in turn as soon as those before it are out.
+    What it makes ahead of its turn waits in a scratch file of its own, not in memory."""
+    waiting: dict[int, tuple[int, int]] = {}  # job -> (offset, length) in `held`
+    following = 0  # the next job whose output goes out
+    with tempfile.TemporaryFile() as held:
+
+        def flush(wait: bool) -> None:
+            nonlocal following
+            while following < len(jobs):
+                owner = owners[following]
+                if owner == 0:
+                    if following not in waiting:
+                        return
+                    offset, length = waiting.pop(following)
+                    data: bytes | None = os.pread(held.fileno(), length, offset)
+                else:
+                    data = workers[owner].next_output(wait)
+                if data is None:
+                    return
+                emit(data)
+                following += 1
+
+        end = 0
+        for index, job in enumerate(jobs):
+            if owners[index] != 0:
+                continue
+            data = job()
+            flush(wait=False)
+            if following == index:
+                emit(data)
+                following += 1
+            else:
+                _write_all(held.fileno(), data)
+                waiting[index] = (end, len(data))
+                end += len(data)
+        flush(wait=True)
