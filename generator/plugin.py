@@ -327,6 +327,7 @@ def main() -> None:
     gc.disable()
     reformatted: list[str] | None = [] if os.environ.get(REPORT_BLACK) else None
     stream = sys.stdout.buffer
+    _widen_pipe(stream)
     run = Run([], [], [], 1)
     problem = ""
     try:
@@ -363,6 +364,17 @@ def main() -> None:
         # After files too, an error fails the run: protoc then writes none of them.
         stream.write(response_head(problem))
     stream.flush()
+
+
+def _widen_pipe(stream: BinaryIO) -> None:
+    """Protoc reads its plugin's answer 4 KB at a time: with room for more in the pipe, the
+    plugin goes on rendering while protoc reads, rather than wait for each page to drain."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ"), 1 << 20)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass  # not Linux, not a pipe, or not allowed: the default pipe works, less well
 
 
 def _records(render: Callable[[], list[tuple[str, str]]]) -> bytes:
