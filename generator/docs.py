@@ -242,7 +242,9 @@ class DocsBuilder:
 
     def page_path(self, service: Service, method: Method) -> str:
         settings = self.package_docs(service.package)
-        return f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md"
+        return (
+            f"{settings.source_path}/{service.short_name}/{lower_first(method.name)}.md"
+        )
 
     def render(self, page: Page) -> str:
         """The page's Markdown; a section that other pages have too is laid out once."""

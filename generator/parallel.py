@@ -49,7 +49,8 @@ def auto_processes(jobs: int) -> int:
 
 def release_free_memory() -> None:
     """Gives freed heap memory back to the system (glibc keeps it otherwise), so that workers
-    forked next do not each count the request the model was built from. A no-op elsewhere."""
+    forked next do not each count the request the model was built from. A no-op elsewhere.
+    """
     name = ctypes.util.find_library("c")
     if not sys.platform.startswith("linux") or not name:
         return
@@ -61,17 +62,15 @@ def release_free_memory() -> None:
 def run_in_order(
     jobs: Sequence[Callable[[], bytes]],
     processes: int,
-    emit: Callable[[bytes], None],
+    emit: Callable[[bytes], object],
     groups: Sequence[int] | None = None,
 ) -> None:
     """Calls `emit` with each job's bytes, in job order, the jobs run in `processes`
     processes: job k in process `groups[k]` mod N (by default k mod N), so that jobs of one
     group share one process's caches. A GeneratorError in any job is raised here as it was;
     anything else as a WorkerFailure naming it."""
-    owners = [
-        (group if groups is not None else index) % max(processes, 1)
-        for index, group in enumerate(groups if groups is not None else jobs)
-    ]
+    groups = groups if groups is not None else range(len(jobs))
+    owners = [group % max(processes, 1) for group in groups]
     processes = len(set(owners))
     if processes < 2 or not hasattr(os, "fork"):
         for job in jobs:
@@ -106,7 +105,8 @@ def run_in_order(
 
 def _work(jobs: Sequence[Callable[[], bytes]], scratch: int, notes: int) -> NoReturn:
     """In a forked worker: each job's output into the scratch file and a note of it on the
-    pipe, then exit without the parent's cleanup (no atexit, no flush of inherited buffers)."""
+    pipe, then exit without the parent's cleanup (no atexit, no flush of inherited buffers).
+    """
     code = 0
     try:
         for job in jobs:
@@ -188,10 +188,11 @@ def _collect(
     jobs: Sequence[Callable[[], bytes]],
     owners: Sequence[int],
     workers: dict[int, _Worker],
-    emit: Callable[[bytes], None],
+    emit: Callable[[bytes], object],
 ) -> None:
     """The parent: its own jobs, and every output in turn as soon as those before it are out.
-    What it makes ahead of its turn waits in a scratch file of its own, not in memory."""
+    What it makes ahead of its turn waits in a scratch file of its own, not in memory.
+    """
     waiting: dict[int, tuple[int, int]] = {}  # job -> (offset, length) in `held`
     following = 0  # the next job whose output goes out
     with tempfile.TemporaryFile() as held:

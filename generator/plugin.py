@@ -66,9 +66,7 @@ def generate_files(
     try:
         run = plan_run(request, reformatted)
         del request  # see plan_run
-        outputs = {
-            name: content for job in run.jobs for name, content in job.render()
-        }
+        outputs = {name: content for job in run.jobs for name, content in job.render()}
     except GeneratorError as error:
         return {}, str(error)
     if warnings is not None:
@@ -160,11 +158,15 @@ def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -
         stream.write(file_records([(name, outputs.pop(name))]))
 
 
+# Renders some of the run's outputs: (name, content) each.
+Render = Callable[[], list[tuple[str, str]]]
+
+
 @dataclass(frozen=True)
 class Job:
-    """One unit of rendering: some of the run's outputs, (name, content) each."""
+    """One unit of rendering, and the group whose process runs it."""
 
-    render: Callable[[], list[tuple[str, str]]]
+    render: Render
     group: int  # jobs of a group run in one process: they share what its views cache
 
 
@@ -193,7 +195,7 @@ def output_jobs(
                 Job(partial(_page, docs, service, method), group)
                 for method in service.methods
             ]
-    python: list[Callable[[], list[tuple[str, str]]]] = []
+    python: list[Render] = []
     if "fieldmask" in options.targets or "server" in options.targets:
         python += [partial(_fieldmask, api, f) for f in api.generated_files]
     if "client" in options.targets:
@@ -282,11 +284,11 @@ def _stubs(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
     return [(name, render("pb2_grpc.pyi.j2", module=stubs))]
 
 
-def _formatted(job: Job, reformatted: list[str] | None) -> list[tuple[str, str]]:
+def _formatted(render: Render, reformatted: list[str] | None) -> list[tuple[str, str]]:
     """The job's Python outputs as black would have them (the views lay out what black
     would, so black runs rarely or never); names black changed go to `reformatted`."""
     outputs = []
-    for name, source in job():
+    for name, source in render():
         if needs_black(source):
             source = run_black(source, name)
             if reformatted is not None:
@@ -368,7 +370,8 @@ def main() -> None:
 
 def _widen_pipe(stream: BinaryIO) -> None:
     """Protoc reads its plugin's answer 4 KB at a time: with room for more in the pipe, the
-    plugin goes on rendering while protoc reads, rather than wait for each page to drain."""
+    plugin goes on rendering while protoc reads, rather than wait for each page to drain.
+    """
     try:
         import fcntl
 
@@ -377,5 +380,5 @@ def _widen_pipe(stream: BinaryIO) -> None:
         pass  # not Linux, not a pipe, or not allowed: the default pipe works, less well
 
 
-def _records(render: Callable[[], list[tuple[str, str]]]) -> bytes:
+def _records(render: Render) -> bytes:
     return file_records(render())

@@ -28,7 +28,8 @@ def _run(jobs: list[Callable[[], bytes]], processes: int) -> list[bytes]:
 
 def _without_pids(outputs: list[bytes]) -> list[bytes]:
     return [
-        b"".join(part.split(b":")[0] for part in output.split(b">")) for output in outputs
+        b"".join(part.split(b":")[0] for part in output.split(b">"))
+        for output in outputs
     ]
 
 
@@ -43,7 +44,9 @@ def test_outputs_come_in_job_order(processes: int) -> None:
 
 def test_jobs_run_in_several_processes() -> None:
     jobs = [_job(index) for index in range(1, 7)]
-    pids = {part.split(b":")[1] for out in _run(jobs, 3) for part in out.split(b">")[:-1]}
+    pids = {
+        part.split(b":")[1] for out in _run(jobs, 3) for part in out.split(b">")[:-1]
+    }
     assert len(pids) == 3
 
 

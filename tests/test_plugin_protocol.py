@@ -275,7 +275,8 @@ def test_declares_proto3_optional_and_is_deterministic() -> None:
 @pytest.mark.parametrize("jobs", ["", ",jobs=1", ",jobs=2", ",jobs=3"])
 def test_the_process_answers_what_generate_answers(jobs: str) -> None:
     """main() writes the response a job at a time, the jobs shared between processes: the
-    same bytes as generate()'s response serialized whole, whatever the number of processes."""
+    same bytes as generate()'s response serialized whole, whatever the number of processes.
+    """
     request = make_request(
         [IMAGE_SERVICE, *RUNTIME_PROTOS], f"docs_config={PROTO / 'docs.toml'}{jobs}"
     )
