@@ -6,8 +6,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import weakref
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
@@ -112,6 +113,11 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _remove_log(log: IO[bytes]) -> None:
+    log.close()
+    Path(log.name).unlink(missing_ok=True)
+
+
 class ServerProcess:
     """A generated `api_server.py` in its own process, on a free port on 127.0.0.1."""
 
@@ -123,6 +129,8 @@ class ServerProcess:
         self.log = tempfile.NamedTemporaryFile(
             prefix="api-server-", suffix=".log", delete=False
         )
+        # Kept while the test may read it, gone with the object (or when pytest exits).
+        weakref.finalize(self, _remove_log, self.log)
 
     def start(self, port: int = 0) -> "ServerProcess":
         command = [
