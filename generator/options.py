@@ -8,6 +8,7 @@ from typing import Callable
 from generator.errors import OptionError
 
 TARGETS = ("server", "client", "fieldmask", "docs")
+PYTHON_TARGETS = ("server", "client", "fieldmask")
 DOCS_FORMATS = ("classic", "current")
 
 

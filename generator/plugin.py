@@ -7,26 +7,22 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
 
-from generator.client import ClientBuilder
-from generator.docs import DocsBuilder, docs_format
-from generator.docs_config import load_docs_config
-from generator.errors import GeneratorError
-from generator.fieldmask import fieldmask_module, update_methods
-from generator.formatting import needs_black, run_black
-from generator.grpc_stubs import stub_module
-from generator.model import Api, Method, ProtoFile, Service, build_api
 from generator import parallel
-from generator.options import PluginOptions, parse_options
-from generator.python_names import output_path
-from generator.render import render
+from generator.errors import GeneratorError
+from generator.model import Api, Method, Service, build_api
+from generator.options import PYTHON_TARGETS, PluginOptions, parse_options
 from generator.runtime import contract
-from generator.server import ServerBuilder
+
+# The targets' own modules are imported when a run asks for them: a run of the docs alone does
+# not import the Python targets' views, nor the other way round.
+if TYPE_CHECKING:
+    from generator.docs import DocsBuilder
+    from generator.python_jobs import Render
 
 # Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
 # be none, since the views write black's layout themselves).
@@ -108,6 +104,10 @@ def plan_run(
 
 def runtime_notes(api: Api, options: PluginOptions) -> list[str]:
     """A note if the run writes the runtime but not the `_pb2` modules it imports."""
+    if not set(options.targets) & set(PYTHON_TARGETS):
+        return []
+    from generator.python_jobs import writes_runtime
+
     if not writes_runtime(api, options):
         return []
     generated = {proto_file.name for proto_file in api.generated_files}
@@ -119,17 +119,6 @@ def runtime_notes(api: Api, options: PluginOptions) -> list[str]:
         "which this run does not generate: name them too (with --python_out and "
         "--grpc_python_out), or generate them into the same tree in another run"
     ]
-
-
-def writes_runtime(api: Api, options: PluginOptions) -> bool:
-    """Whether the run writes any Python module, and so the runtime they import: the gRPC
-    stubs of a file with services (server, client), or a field-mask module."""
-    targets = set(options.targets)
-    return any(
-        (proto_file.services and targets & {"server", "client"})
-        or (any(update_methods(proto_file)) and targets & {"server", "fieldmask"})
-        for proto_file in api.generated_files
-    )
 
 
 def response_head(error: str = "") -> bytes:
@@ -156,10 +145,6 @@ def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -
     stream.write(response_head(error))
     for name in list(outputs):
         stream.write(file_records([(name, outputs.pop(name))]))
-
-
-# Renders some of the run's outputs: (name, content) each.
-Render = Callable[[], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -196,30 +181,12 @@ def output_jobs(
                 for method in service.methods
             ]
     python: list[Render] = []
-    if "fieldmask" in options.targets or "server" in options.targets:
-        python += [partial(_fieldmask, api, f) for f in api.generated_files]
-    if "client" in options.targets:
-        clients = ClientBuilder(api)
-        python += [partial(_client, clients, f) for f in api.generated_files]
-    if "server" in options.targets:
-        servers = ServerBuilder(api, options)
-        python += [partial(_server, servers, f) for f in api.generated_files]
-        served = [
-            (proto_file, service)
-            for proto_file in api.generated_files
-            for service in servers.served_services(proto_file)
-        ]
-        if served:
-            python.append(partial(_api_server, servers, served))
-    if "server" in options.targets or "client" in options.targets:
-        python += [partial(_stubs, api, f) for f in api.generated_files]
+    if set(options.targets) & set(PYTHON_TARGETS):
+        from generator import python_jobs  # not imported for the docs alone
+
+        python = python_jobs.renders(api, options, reformatted)
     first = jobs[-1].group + 1 if jobs else 0
-    jobs += [
-        Job(partial(_formatted, render, reformatted), group)
-        for group, render in enumerate(python, start=first)
-    ]
-    if writes_runtime(api, options):  # black-formatted already: tests check it
-        jobs.append(Job(_runtime_files, first + len(python)))
+    jobs += [Job(render, group) for group, render in enumerate(python, start=first)]
     return jobs
 
 
@@ -232,6 +199,9 @@ def docs_pages(api: Api, options: PluginOptions) -> Iterator[tuple[str, str]]:
 
 
 def _docs_builder(api: Api, options: PluginOptions) -> DocsBuilder:
+    from generator.docs import DocsBuilder, docs_format
+    from generator.docs_config import load_docs_config
+
     return DocsBuilder(
         api,
         load_docs_config(options.docs_config),
@@ -244,67 +214,6 @@ def _page(
 ) -> list[tuple[str, str]]:
     page = builder.page(service, method)
     return [(page.path, builder.render(page))]
-
-
-def _fieldmask(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
-    module = fieldmask_module(api, proto_file)
-    if not module:
-        return []
-    name = output_path(proto_file.name, "_fieldmask")
-    return [(name, render("fieldmask.py.j2", module=module))]
-
-
-def _client(clients: ClientBuilder, proto_file: ProtoFile) -> list[tuple[str, str]]:
-    module = clients.module(proto_file)
-    if not module:
-        return []
-    name = output_path(proto_file.name, "_client")
-    return [(name, render("client.py.j2", module=module))]
-
-
-def _server(servers: ServerBuilder, proto_file: ProtoFile) -> list[tuple[str, str]]:
-    if not servers.served_services(proto_file):
-        return []
-    name = output_path(proto_file.name, "_server")
-    return [(name, render("server.py.j2", module=servers.module(proto_file)))]
-
-
-def _api_server(
-    servers: ServerBuilder, served: list[tuple[ProtoFile, Service]]
-) -> list[tuple[str, str]]:
-    entry = servers.entry_point(served)
-    return [("api_server.py", render("api_server.py.j2", entry=entry))]
-
-
-def _stubs(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
-    stubs = stub_module(api, proto_file)
-    if not stubs:
-        return []
-    name = output_path(proto_file.name, "_pb2_grpc") + "i"
-    return [(name, render("pb2_grpc.pyi.j2", module=stubs))]
-
-
-def _formatted(render: Render, reformatted: list[str] | None) -> list[tuple[str, str]]:
-    """The job's Python outputs as black would have them (the views lay out what black
-    would, so black runs rarely or never); names black changed go to `reformatted`."""
-    outputs = []
-    for name, source in render():
-        if needs_black(source):
-            source = run_black(source, name)
-            if reformatted is not None:
-                reformatted.append(name)
-        outputs.append((name, source))
-    return outputs
-
-
-def _runtime_files() -> list[tuple[str, str]]:
-    """The runtime package, copied so that generated code runs without this plugin."""
-    package = resources.files("generator.runtime")
-    return [
-        (f"{contract.PACKAGE}/{item.name}", item.read_text(encoding="utf-8"))
-        for item in sorted(package.iterdir(), key=lambda entry: entry.name)
-        if item.name.endswith(".py")
-    ]
 
 
 class UnreadableRequest(Exception):
