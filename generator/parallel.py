@@ -76,23 +76,33 @@ def run_in_order(
         for job in jobs:
             emit(job())
         return
+    try:  # a scratch file and a pipe per worker; without them, one process does it all
+        channels = {
+            share: (tempfile.TemporaryFile(), *os.pipe())
+            for share in sorted(set(owners) - {0})
+        }
+        held = tempfile.TemporaryFile()
+    except OSError:
+        for job in jobs:
+            emit(job())
+        return
     sys.stdout.flush()
     sys.stderr.flush()
     workers: dict[int, _Worker] = {}
     try:
-        for share in sorted(set(owners) - {0}):
-            scratch = tempfile.TemporaryFile()
-            read_end, write_end = os.pipe()
+        for share, (scratch, read_end, write_end) in channels.items():
             pid = os.fork()
             if pid == 0:
-                os.close(read_end)
-                for other in workers.values():
-                    other.close()
                 mine = [job for job, owner in zip(jobs, owners) if owner == share]
-                _work(mine, scratch.fileno(), write_end)
+                others = [
+                    end
+                    for other, (_, other_read, other_write) in channels.items()
+                    for end in (other_read, *(() if other == share else (other_write,)))
+                ]
+                _work(mine, scratch.fileno(), write_end, others)
             os.close(write_end)
             workers[share] = _Worker(pid, read_end, scratch)
-        _collect(jobs, owners, workers, emit)
+        _collect(jobs, owners, workers, held, emit)
     finally:
         for worker in workers.values():
             try:
@@ -100,25 +110,46 @@ def run_in_order(
             except ProcessLookupError:
                 pass
             os.waitpid(worker.pid, 0)
-            worker.close()
+        for scratch, read_end, write_end in channels.values():
+            scratch.close()
+            _close(read_end)
+            _close(write_end)
+        held.close()
 
 
-def _work(jobs: Sequence[Callable[[], bytes]], scratch: int, notes: int) -> NoReturn:
-    """In a forked worker: each job's output into the scratch file and a note of it on the
-    pipe, then exit without the parent's cleanup (no atexit, no flush of inherited buffers).
-    """
-    code = 0
+def _close(descriptor: int) -> None:
     try:
-        for job in jobs:
-            _append(scratch, notes, _OUTPUT, job())
-    except GeneratorError as error:
-        _append(scratch, notes, _GENERATOR_ERROR, str(error).encode())
-        code = 1
-    except BaseException as error:  # a bug: the parent reports it
-        message = f"{type(error).__name__}: {error}"
-        _append(scratch, notes, _FAILURE, message.encode("utf-8", "replace"))
-        code = 1
-    os._exit(code)
+        os.close(descriptor)
+    except OSError:  # closed already
+        pass
+
+
+def _work(
+    jobs: Sequence[Callable[[], bytes]],
+    scratch: int,
+    notes: int,
+    inherited: Sequence[int],
+) -> NoReturn:
+    """In a forked worker: each job's output into the scratch file and a note of it on the
+    pipe, then exit without the parent's cleanup (no atexit, no flush of inherited buffers),
+    whatever happens: the worker never returns into the parent's code. It first closes the
+    pipe ends it inherited but does not use, so that another worker's end is seen as it comes.
+    """
+    code = 1
+    try:
+        for descriptor in inherited:
+            _close(descriptor)
+        try:
+            for job in jobs:
+                _append(scratch, notes, _OUTPUT, job())
+            code = 0
+        except GeneratorError as error:
+            _append(scratch, notes, _GENERATOR_ERROR, str(error).encode())
+        except BaseException as error:  # a bug: the parent reports it
+            message = f"{type(error).__name__}: {error}"
+            _append(scratch, notes, _FAILURE, message.encode("utf-8", "replace"))
+    finally:
+        os._exit(code)
 
 
 def _append(scratch: int, notes: int, kind: int, data: bytes) -> None:
@@ -143,13 +174,6 @@ class _Worker:
         self.lengths: deque[tuple[int, int]] = deque()  # (kind, length) in order
         self.offset = 0  # where its next output starts in the scratch file
         self.ended = False
-
-    def close(self) -> None:
-        try:
-            os.close(self.notes)
-        except OSError:
-            pass
-        self.scratch.close()
 
     def next_output(self, wait: bool) -> bytes | None:
         """The worker's next output, if it has come (with `wait`, once it comes); raises what
@@ -188,6 +212,7 @@ def _collect(
     jobs: Sequence[Callable[[], bytes]],
     owners: Sequence[int],
     workers: dict[int, _Worker],
+    held: IO[bytes],
     emit: Callable[[bytes], object],
 ) -> None:
     """The parent: its own jobs, and every output in turn as soon as those before it are out.
@@ -195,35 +220,34 @@ def _collect(
     """
     waiting: dict[int, tuple[int, int]] = {}  # job -> (offset, length) in `held`
     following = 0  # the next job whose output goes out
-    with tempfile.TemporaryFile() as held:
 
-        def flush(wait: bool) -> None:
-            nonlocal following
-            while following < len(jobs):
-                owner = owners[following]
-                if owner == 0:
-                    if following not in waiting:
-                        return
-                    offset, length = waiting.pop(following)
-                    data: bytes | None = os.pread(held.fileno(), length, offset)
-                else:
-                    data = workers[owner].next_output(wait)
-                if data is None:
+    def flush(wait: bool) -> None:
+        nonlocal following
+        while following < len(jobs):
+            owner = owners[following]
+            if owner == 0:
+                if following not in waiting:
                     return
-                emit(data)
-                following += 1
-
-        end = 0
-        for index, job in enumerate(jobs):
-            if owners[index] != 0:
-                continue
-            data = job()
-            flush(wait=False)
-            if following == index:
-                emit(data)
-                following += 1
+                offset, length = waiting.pop(following)
+                data: bytes | None = os.pread(held.fileno(), length, offset)
             else:
-                _write_all(held.fileno(), data)
-                waiting[index] = (end, len(data))
-                end += len(data)
-        flush(wait=True)
+                data = workers[owner].next_output(wait)
+            if data is None:
+                return
+            emit(data)
+            following += 1
+
+    end = 0
+    for index, job in enumerate(jobs):
+        if owners[index] != 0:
+            continue
+        data = job()
+        flush(wait=False)
+        if following == index:
+            emit(data)
+            following += 1
+        else:
+            _write_all(held.fileno(), data)
+            waiting[index] = (end, len(data))
+            end += len(data)
+    flush(wait=True)

@@ -109,3 +109,28 @@ def _children() -> set[int]:
 def test_small_runs_stay_in_one_process() -> None:
     assert parallel.auto_processes(parallel.AUTO_MINIMUM_JOBS - 1) == 1
     assert 1 <= parallel.auto_processes(10_000) <= parallel.AUTO_LIMIT
+
+
+def test_a_worker_that_exits_is_reported_not_continued() -> None:
+    """SystemExit in a worker's job: the worker reports it and ends, never returning into the
+    code it was forked from."""
+
+    def leaves() -> bytes:
+        raise SystemExit(0)
+
+    with pytest.raises(parallel.WorkerFailure, match="SystemExit"):
+        _run([_job(0), leaves, _job(2)], 2)
+
+
+def test_without_scratch_space_one_process_does_it_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unavailable() -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(parallel.tempfile, "TemporaryFile", unavailable)
+    jobs = [_job(index) for index in range(1, 7)]
+    pids = {
+        part.split(b":")[1] for out in _run(jobs, 3) for part in out.split(b">")[:-1]
+    }
+    assert pids == {str(os.getpid()).encode()}
