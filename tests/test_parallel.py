@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from typing import Callable
 
@@ -128,7 +129,7 @@ def test_without_scratch_space_one_process_does_it_all(
     def unavailable() -> None:
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(parallel.tempfile, "TemporaryFile", unavailable)
+    monkeypatch.setattr(tempfile, "TemporaryFile", unavailable)
     jobs = [_job(index) for index in range(1, 7)]
     pids = {
         part.split(b":")[1] for out in _run(jobs, 3) for part in out.split(b">")[:-1]
