@@ -5,7 +5,12 @@ the run. `make test` checks a sample of files (whole_api.sample_files); WHOLE_AP
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from google.protobuf.compiler import plugin_pb2
 
 from generator.model import StandardMethod
 from generator.python_names import output_path
@@ -114,3 +119,28 @@ def test_every_file_generates_alone_as_in_the_whole_run(
     ]
     assert not differing, differing
     report(api_source, "files checked alone", len(api_source.to_generate))
+
+
+def test_the_plugin_process_answers_the_same_on_two_cores(
+    generated_api: GeneratedApi,
+) -> None:
+    """The plugin as protoc runs it, its jobs shared between two processes (`jobs=2`, so that
+    it forks on any machine): every output, in the same order, as the in-process run."""
+    request = generated_api.source.request(generated_api.source.to_generate)
+    request.parameter = "jobs=2"
+    answer = subprocess.run(
+        [str(Path(sys.executable).parent / "protoc-gen-python-custom")],
+        input=request.SerializeToString(),
+        capture_output=True,
+        timeout=600,
+    )
+    assert answer.returncode == 0, answer.stderr.decode()
+    response = plugin_pb2.CodeGeneratorResponse.FromString(answer.stdout)
+    assert not response.error, response.error
+    assert [item.name for item in response.file] == list(generated_api.outputs)
+    different = [
+        item.name
+        for item in response.file
+        if item.content != generated_api.outputs[item.name]
+    ]
+    assert not different, different[:10]
