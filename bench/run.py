@@ -479,7 +479,7 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
     spent = ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items())
     # As the plugin renders: all targets, the jobs shared between processes (wall time).
     jobs = plugin.output_jobs(model, parse_options(""))
-    processes = parallel.auto_processes(len(jobs))
+    processes = parallel.auto_processes(len(jobs)) if parallel.can_fork() else 1
     with open(os.devnull, "wb") as sink:
         started = time.perf_counter()
         parallel.run_in_order(

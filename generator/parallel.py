@@ -3,10 +3,12 @@ workers, their outputs put back in job order, so that the answer is the same byt
 the jobs in turn. Protoc waits while its plugin runs, so its core is free for a worker.
 
 Workers are forked after the model is built and share it copy-on-write: nothing is pickled.
-Job k goes to process k mod N (neighbouring jobs cost about the same, so the shares come out
-even). A worker appends each output to a scratch file and tells the parent its length on a
-pipe; the parent writes each output as soon as all the outputs before it are in. Neither side
-waits for the other while it has work: a pipe holds thousands of those short notes.
+A job goes to process (its group mod N): the jobs of a group share one process's caches, and
+neighbouring groups cost about the same, so the shares come out even. A worker appends each
+output to a scratch file and tells the parent its length on a pipe; the parent writes each
+output as soon as all the outputs before it are in, and keeps its own outputs that are ahead of
+their turn in a scratch file too. Neither side waits for the other while it has work: a pipe
+holds thousands of those short notes, and the parent reads them after each of its own jobs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import signal
 import struct
 import sys
 import tempfile
+import threading
 from collections import deque
 from typing import IO, Callable, NoReturn, Sequence
 
@@ -40,11 +43,24 @@ class WorkerFailure(Exception):
 def auto_processes(jobs: int) -> int:
     """How many processes `jobs=0` (the default) uses: one per core, up to AUTO_LIMIT, where
     forking is available and the run is large enough."""
-    if jobs < AUTO_MINIMUM_JOBS or not hasattr(os, "fork"):
+    if jobs < AUTO_MINIMUM_JOBS or not hasattr(os, "fork"):  # see can_fork for the rest
         return 1
     affinity = getattr(os, "sched_getaffinity", None)
     cores = len(affinity(0)) if affinity else (os.cpu_count() or 1)
     return max(1, min(cores, AUTO_LIMIT))
+
+
+def can_fork() -> bool:
+    """Whether this process can fork workers: it has `fork`, and one thread. A fork copies only
+    the calling thread: locks that others hold (gRPC's, in a process that has served or called)
+    would stay held in the worker, and gRPC's own fork handlers can wait forever. The plugin's
+    process has one thread."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: the threads Python knows of
+        return threading.active_count() == 1
 
 
 def release_free_memory() -> None:
@@ -72,7 +88,7 @@ def run_in_order(
     groups = groups if groups is not None else range(len(jobs))
     owners = [group % max(processes, 1) for group in groups]
     processes = len(set(owners))
-    if processes < 2 or not hasattr(os, "fork"):
+    if processes < 2 or not can_fork():
         for job in jobs:
             emit(job())
         return

@@ -1,0 +1,166 @@
+"""Cases of the parallel runner, each run by tests/test_parallel.py in an interpreter of its own:
+the runner forks only a process with one thread, and pytest's has gRPC's threads by then.
+
+    python tests/parallel_cases.py CASE [ARGUMENT]   # prints the case's result as JSON
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from typing import Callable
+
+from generator import parallel
+from generator.errors import GeneratorError
+
+Result = dict[str, object]
+CASES: dict[str, Callable[..., Result]] = {}
+
+
+def case(function: Callable[..., Result]) -> Callable[..., Result]:
+    CASES[function.__name__] = function
+    return function
+
+
+def _job(index: int, pause: float = 0.0) -> Callable[[], bytes]:
+    """Output `<index:pid>` repeated a few times (none for some), after `pause` seconds."""
+
+    def job() -> bytes:
+        time.sleep(pause)
+        return f"<{index}:{os.getpid()}>".encode() * (index % 7)
+
+    return job
+
+
+def _run(jobs: list[Callable[[], bytes]], processes: int) -> list[bytes]:
+    emitted: list[bytes] = []
+    parallel.run_in_order(jobs, processes, emitted.append)
+    return emitted
+
+
+def _pids(outputs: list[bytes]) -> list[int]:
+    found = {part.split(b":")[1] for out in outputs for part in out.split(b">")[:-1]}
+    return sorted(int(pid) for pid in found)
+
+
+def _without_pids(outputs: list[bytes]) -> list[str]:
+    return [
+        "".join(part.split(":")[0] for part in output.decode().split(">"))
+        for output in outputs
+    ]
+
+
+@case
+def in_order(processes: str) -> Result:
+    # Uneven costs: some workers finish their share late, others early.
+    jobs = [_job(index, 0.02 if index % 5 == 1 else 0.0) for index in range(23)]
+    expected = [job() for job in jobs]
+    emitted = _run(jobs, int(processes))
+    return {
+        "same": _without_pids(emitted) == _without_pids(expected),
+        "processes": len(_pids(emitted)),
+    }
+
+
+@case
+def large_outputs() -> Result:
+    """Outputs far beyond a pipe's buffer, from each process."""
+    jobs = [lambda index=index: bytes([index]) * (3 << 20) for index in range(4)]
+    return {"same": _run(jobs, 2) == [bytes([i]) * (3 << 20) for i in range(4)]}
+
+
+def _raises(jobs: list[Callable[[], bytes]]) -> Result:
+    try:
+        _run(jobs, 2)
+    except (GeneratorError, parallel.WorkerFailure) as error:
+        return {"raised": type(error).__name__, "message": str(error)}
+    return {"raised": None}
+
+
+@case
+def generator_error_in_a_worker() -> Result:
+    def broken() -> bytes:
+        raise GeneratorError("a.proto: Service.Method: its docs page is taken")
+
+    return _raises([_job(0), broken, _job(2), _job(3)])
+
+
+@case
+def bug_in_a_worker() -> Result:
+    def buggy() -> bytes:
+        raise KeyError("missing")
+
+    return _raises([_job(0), buggy, _job(2)])
+
+
+@case
+def worker_dies() -> Result:
+    def dies() -> bytes:
+        os._exit(3)
+
+    return _raises([_job(0), _job(1), _job(2), dies])
+
+
+@case
+def worker_exits() -> Result:
+    """SystemExit in a worker's job: the worker reports it and ends, never returning into the
+    code it was forked from (which would print a second result)."""
+
+    def leaves() -> bytes:
+        raise SystemExit(0)
+
+    return _raises([_job(0), leaves, _job(2)])
+
+
+@case
+def error_in_the_parent() -> Result:
+    def broken() -> bytes:
+        raise GeneratorError("in the parent")
+
+    result = _raises([broken, _job(1, 0.5), _job(2), _job(3, 0.5)])
+    return {**result, "children_left": _children()}
+
+
+def _children() -> list[int]:
+    """This process's children that still exist (Linux /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == os.getpid():
+                found.append(int(name))
+    return found
+
+
+@case
+def without_scratch_space() -> Result:
+    def unavailable() -> None:
+        raise OSError(30, "Read-only file system")
+
+    tempfile.TemporaryFile = unavailable  # type: ignore[assignment]
+    return {"pids": _pids(_run([_job(index) for index in range(1, 7)], 3))}
+
+
+@case
+def with_another_thread() -> Result:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        return {"pids": _pids(_run([_job(index) for index in range(1, 7)], 3))}
+    finally:
+        stop.set()
+        other.join()
+
+
+if __name__ == "__main__":
+    name, *arguments = sys.argv[1:]
+    print(json.dumps({**CASES[name](*arguments), "pid": os.getpid()}))
