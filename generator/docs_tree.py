@@ -1,7 +1,7 @@
 """Writes the reference pages of a whole API checkout into a directory (what `make docs` runs).
 
     python -m generator.docs_tree --proto DIR [--out OUT] [--format classic|current]
-                                  [--config TOML] [--include DIR ...]
+                                  [--config TOML] [--include DIR ...] [--jobs N]
 
 Every .proto under DIR is documented, in one run, as the official reference is built, so that
 references resolve across packages. DIR/third_party/googleapis (as in the public cloudapi
@@ -20,15 +20,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
 from google.protobuf import descriptor_pb2
 
+from generator import parallel
 from generator.errors import GeneratorError
 from generator.model import build_api
 from generator.options import parse_options
-from generator.plugin import docs_pages
+from generator.plugin import Job, output_jobs
 from generator.tree import include_dirs
 
 # protoc's error lines start with the file they are about: `a/b.proto:12:3: ...` or `a/b.proto: ...`.
@@ -134,21 +136,37 @@ def write_docs(
     services = [s for proto_file in api.generated_files for s in proto_file.services]
     total = sum(len(service.methods) for service in services)
     report(f"writing {total} pages of {len(services)} services to {out}")
+    jobs = output_jobs(api, parsed)  # a page each
     written = 0
     step = max(total // 10, 1)
-    for path, content in docs_pages(api, parsed):
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
+
+    def page_written(_: bytes) -> None:
+        nonlocal written
         written += 1
         if written % step == 0 or written == total:
             report(f"pages: {written}/{total}")
+
+    # The pages are written where they are made, in the plugin's processes (see parallel).
+    parallel.run_in_order(
+        [partial(_write_pages, job, out) for job in jobs],
+        parsed.jobs or parallel.auto_processes(len(jobs)),
+        page_written,
+        [job.group for job in jobs],
+    )
     report(
         f"wrote {written} pages ({len(services)} services, {len(compiled.files)} files) to {out} "
         f"in {time.perf_counter() - started:.1f} s"
         + (f"; {len(compiled.skipped)} files skipped" if compiled.skipped else "")
     )
     return written
+
+
+def _write_pages(job: Job, out: Path) -> bytes:
+    for path, content in job.render():
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+    return b""
 
 
 def main(arguments: Sequence[str] | None = None) -> None:
@@ -171,6 +189,12 @@ def main(arguments: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--config", default="", help="a docs configuration file (TOML)")
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="processes to write pages in (default 0: one per core, up to 4)",
+    )
+    parser.add_argument(
         "--include",
         type=Path,
         action="append",
@@ -183,6 +207,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
         for option in (
             f"docs_format={parsed.format}" if parsed.format else "",
             f"docs_config={parsed.config}" if parsed.config else "",
+            f"jobs={parsed.jobs}" if parsed.jobs else "",
         )
         if option
     )

@@ -190,14 +190,6 @@ def output_jobs(
     return jobs
 
 
-def docs_pages(api: Api, options: PluginOptions) -> Iterator[tuple[str, str]]:
-    """The docs target: (path, Markdown) of each page, in the order of the files to generate."""
-    builder = _docs_builder(api, options)
-    for service in builder.documented_services():
-        for method in service.methods:
-            yield from _page(builder, service, method)
-
-
 def _docs_builder(api: Api, options: PluginOptions) -> DocsBuilder:
     from generator.docs import DocsBuilder, docs_format
     from generator.docs_config import load_docs_config

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from generator.docs_tree import compile_tree, write_docs
+from support import PROTO
 
 GOOD = """syntax = "proto3";
 package acme.good.v1;
@@ -97,3 +98,34 @@ def test_writes_a_page_per_rpc_and_reports_progress(tmp_path: Path) -> None:
 def test_write_docs_counts_pages(tmp_path: Path) -> None:
     root = _checkout(tmp_path / "api")
     assert write_docs(root, tmp_path / "out", "docs_format=classic") == 1
+
+
+def test_pages_are_the_same_written_by_one_process_or_two(tmp_path: Path) -> None:
+    """The command forks (a process of its own, with one thread): `--jobs 2` shares the pages
+    between two processes, `--jobs 1` writes them alone; the same files either way."""
+    trees = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "generator.docs_tree",
+                "--proto",
+                str(PROTO),
+                "--out",
+                str(out),
+                "--config",
+                str(PROTO / "docs.toml"),
+                "--jobs",
+                jobs,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        trees[jobs] = {
+            str(path.relative_to(out)): path.read_text() for path in out.rglob("*.md")
+        }
+    assert len(trees["1"]) >= 6 and trees["1"] == trees["2"]
