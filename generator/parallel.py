@@ -14,7 +14,6 @@ holds thousands of those short notes, and the parent reads them after each of it
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import select
 import signal
@@ -67,10 +66,11 @@ def release_free_memory() -> None:
     """Gives freed heap memory back to the system (glibc keeps it otherwise), so that workers
     forked next do not each count the request the model was built from. A no-op elsewhere.
     """
-    name = ctypes.util.find_library("c")
-    if not sys.platform.startswith("linux") or not name:
+    if not sys.platform.startswith("linux"):
         return
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    # The symbols the interpreter is linked with, libc's among them: no library search, which
+    # would run `ldconfig`.
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     if trim is not None:
         trim(0)
 
