@@ -10,7 +10,6 @@ maximum, and the ratio of the medians.
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import io
 import json
@@ -482,12 +481,7 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
     processes = parallel.auto_processes(len(jobs)) if parallel.can_fork() else 1
     with open(os.devnull, "wb") as sink:
         started = time.perf_counter()
-        parallel.run_in_order(
-            [functools.partial(_records, job.render) for job in jobs],
-            processes,
-            sink.write,
-            [job.group for job in jobs],
-        )
+        plugin.answer_jobs(jobs, processes, sink.write)
         shared = time.perf_counter() - started
     return (
         f"the plugin in process (CPU): {spent}; all four targets rendered as the plugin "
@@ -495,12 +489,6 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
         f"reformat: {len(reformatted)} of "
         f"{sum(name.endswith(('.py', '.pyi')) for name in python)}"
     )
-
-
-def _records(render: Callable[[], list[tuple[str, str]]]) -> bytes:
-    from generator.plugin import file_records
-
-    return file_records(render())
 
 
 def _script(path: Path, command: str) -> Path:

@@ -40,9 +40,10 @@ class WorkerFailure(Exception):
 
 
 def auto_processes(jobs: int) -> int:
-    """How many processes `jobs=0` (the default) uses: one per core, up to AUTO_LIMIT, where
-    forking is available and the run is large enough."""
-    if jobs < AUTO_MINIMUM_JOBS or not hasattr(os, "fork"):  # see can_fork for the rest
+    """How many processes `jobs=0` (the default) asks for: one per core, up to AUTO_LIMIT,
+    once the run is large enough (`run_in_order` still keeps to one where it cannot fork).
+    """
+    if jobs < AUTO_MINIMUM_JOBS:
         return 1
     affinity = getattr(os, "sched_getaffinity", None)
     cores = len(affinity(0)) if affinity else (os.cpu_count() or 1)

@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -62,7 +62,7 @@ def generate_files(
     try:
         run = plan_run(request, reformatted)
         del request  # see plan_run
-        outputs = {name: content for job in run.jobs for name, content in job.render()}
+        outputs = rendered(run.jobs)
     except GeneratorError as error:
         return {}, str(error)
     if warnings is not None:
@@ -159,11 +159,25 @@ def render_targets(
     api: Api, options: PluginOptions, reformatted: list[str] | None = None
 ) -> dict[str, str]:
     """Every output of the run by name, rendered in this process."""
-    return {
-        name: content
-        for job in output_jobs(api, options, reformatted)
-        for name, content in job.render()
-    }
+    return rendered(output_jobs(api, options, reformatted))
+
+
+def rendered(jobs: Iterable[Job]) -> dict[str, str]:
+    """The jobs' outputs by name, in job order, rendered in this process."""
+    return {name: content for job in jobs for name, content in job.render()}
+
+
+def answer_jobs(
+    jobs: list[Job], processes: int, emit: Callable[[bytes], object]
+) -> None:
+    """The jobs' outputs as CodeGeneratorResponse.File records, in job order, to `emit`; the
+    jobs rendered in `processes` processes (see `parallel`)."""
+    parallel.run_in_order(
+        [partial(_records, job.render) for job in jobs],
+        processes,
+        emit,
+        [job.group for job in jobs],
+    )
 
 
 def output_jobs(
@@ -239,12 +253,7 @@ def main() -> None:
         # Black's changes are collected in this process only: a debugging aid, run alone.
         processes = 1 if reformatted is not None else run.processes
         stream.write(response_head())
-        parallel.run_in_order(
-            [partial(_records, job.render) for job in run.jobs],
-            processes,
-            stream.write,
-            [job.group for job in run.jobs],
-        )
+        answer_jobs(run.jobs, processes, stream.write)
     except UnreadableRequest as error:
         problem = str(error)
     except GeneratorError as error:

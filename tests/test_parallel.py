@@ -41,28 +41,25 @@ def test_large_outputs_pass_whole() -> None:
     assert run_case("large_outputs")["same"] is True
 
 
-def test_a_generator_error_in_a_worker_is_raised_as_it_was() -> None:
-    result = run_case("generator_error_in_a_worker")
-    assert result["raised"] == "GeneratorError"
-    assert "its docs page is taken" in str(result["message"])
-
-
-def test_a_bug_in_a_worker_is_a_worker_failure_naming_it() -> None:
-    result = run_case("bug_in_a_worker")
-    assert result["raised"] == "WorkerFailure"
-    assert "KeyError: 'missing'" in str(result["message"])
-
-
-def test_a_worker_that_dies_is_a_worker_failure() -> None:
-    result = run_case("worker_dies")
-    assert result["raised"] == "WorkerFailure"
-    assert "ended before its last job" in str(result["message"])
-
-
-def test_a_worker_that_exits_is_reported_not_continued() -> None:
-    result = run_case("worker_exits")
-    assert result["raised"] == "WorkerFailure"
-    assert "SystemExit" in str(result["message"])
+@pytest.mark.parametrize(
+    "case, raised, message",
+    [
+        # A GeneratorError in a worker is raised as it was.
+        ("generator_error_in_a_worker", "GeneratorError", "its docs page is taken"),
+        # Anything else is a WorkerFailure naming it.
+        ("bug_in_a_worker", "WorkerFailure", "KeyError: 'missing'"),
+        ("worker_dies", "WorkerFailure", "ended before its last job"),
+        # The worker reports SystemExit and ends, never returning into the code it was
+        # forked from (run_case checks that one result is printed).
+        ("worker_exits", "WorkerFailure", "SystemExit"),
+    ],
+)
+def test_what_goes_wrong_in_a_worker_is_raised_in_the_parent(
+    case: str, raised: str, message: str
+) -> None:
+    result = run_case(case)
+    assert result["raised"] == raised
+    assert message in str(result["message"])
 
 
 def test_an_error_in_the_parent_leaves_no_worker_behind() -> None:
