@@ -1,3 +1,3 @@
-from generator.plugin import main
+from generator.plugin import command
 
-main()
+command()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 import select
 import signal
 import struct
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from typing import IO, Callable, NoReturn, Sequence
+from typing import IO, Callable, NoReturn, Sequence, TypeVar, cast
 
 from generator.errors import GeneratorError
 
@@ -33,6 +34,9 @@ _OUTPUT, _GENERATOR_ERROR, _FAILURE = 0, 1, 2
 AUTO_LIMIT = 4
 # Fewer jobs than this are done before a fork would pay for itself.
 AUTO_MINIMUM_JOBS = 64
+
+
+Result = TypeVar("Result")
 
 
 class WorkerFailure(Exception):
@@ -74,6 +78,74 @@ def release_free_memory() -> None:
     trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+def map_in_processes(tasks: Sequence[Callable[[], Result]]) -> list[Result]:
+    """Each task's result, in order: the first task runs here, each other in a process forked
+    for it, which pickles its result into a scratch file. For work that is worth more than the
+    pickling, such as building parts of the model. Errors as in `run_in_order`.
+    """
+    if len(tasks) < 2 or not can_fork():
+        return [task() for task in tasks]
+    try:
+        scratches = [tempfile.TemporaryFile() for _ in tasks[1:]]
+    except OSError:
+        return [task() for task in tasks]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pids: list[int] = []
+    try:
+        for task, scratch in zip(tasks[1:], scratches):
+            pid = os.fork()
+            if pid == 0:
+                _pickle_result(task, scratch)
+            pids.append(pid)
+        results = [tasks[0]()]
+        for pid, scratch in zip(list(pids), scratches):
+            os.waitpid(pid, 0)
+            pids.remove(pid)
+            results.append(cast(Result, _unpickled_result(scratch)))
+        return results
+    finally:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)  # gone already unless this failed
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        for scratch in scratches:
+            scratch.close()
+
+
+def _pickle_result(task: Callable[[], object], scratch: IO[bytes]) -> NoReturn:
+    """In a forked process: the task's result, or what it raised, pickled into the scratch
+    file; then exit as `_work` does."""
+    code = 1
+    try:
+        try:
+            outcome: tuple[int, object] = (_OUTPUT, task())
+        except GeneratorError as error:
+            outcome = (_GENERATOR_ERROR, str(error))
+        except BaseException as error:  # a bug: the parent reports it
+            outcome = (_FAILURE, f"{type(error).__name__}: {error}")
+        pickle.dump(outcome, scratch, protocol=pickle.HIGHEST_PROTOCOL)
+        scratch.flush()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _unpickled_result(scratch: IO[bytes]) -> object:
+    scratch.seek(0)
+    try:
+        kind, value = pickle.load(scratch)
+    except (EOFError, pickle.UnpicklingError, ValueError) as error:
+        raise WorkerFailure(f"a worker process ended without its result ({error})")
+    if kind == _GENERATOR_ERROR:
+        raise GeneratorError(value)
+    if kind == _FAILURE:
+        raise WorkerFailure(f"in a worker process: {value}")
+    return value
 
 
 def run_in_order(

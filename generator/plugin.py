@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, NoReturn
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -92,7 +92,12 @@ def plan_run(
     if isinstance(parameter, bytes):
         parameter = parameter.decode("utf-8", "replace")
     options = parse_options(parameter)
-    api = build_api(request.proto_file, request.file_to_generate, options.strict)
+    api = build_api(
+        request.proto_file,
+        request.file_to_generate,
+        options.strict,
+        options.jobs or parallel.auto_processes(len(request.proto_file)),
+    )
     jobs = output_jobs(api, options, reformatted)
     return Run(
         jobs=jobs,
@@ -276,6 +281,15 @@ def main() -> None:
         # After files too, an error fails the run: protoc then writes none of them.
         stream.write(response_head(problem))
     stream.flush()
+
+
+def command() -> NoReturn:
+    """The `protoc-gen-python-custom` command: `main`, then the process ends without tearing
+    down the model, which on a whole API frees millions of objects one by one (a quarter of a
+    second)."""
+    main()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _widen_pipe(stream: BinaryIO) -> None:

@@ -73,55 +73,60 @@ def large_outputs() -> Result:
     return {"same": _run(jobs, 2) == [bytes([i]) * (3 << 20) for i in range(4)]}
 
 
-def _raises(jobs: list[Callable[[], bytes]]) -> Result:
+def _raises(jobs: list[Callable[[], bytes]], runner: str) -> Result:
+    """What running the jobs raises, with `run_in_order` ("order") or with
+    `map_in_processes` ("map")."""
     try:
-        _run(jobs, 2)
+        if runner == "map":
+            parallel.map_in_processes(jobs)
+        else:
+            _run(jobs, 2)
     except (GeneratorError, parallel.WorkerFailure) as error:
         return {"raised": type(error).__name__, "message": str(error)}
     return {"raised": None}
 
 
 @case
-def generator_error_in_a_worker() -> Result:
+def generator_error_in_a_worker(runner: str = "order") -> Result:
     def broken() -> bytes:
         raise GeneratorError("a.proto: Service.Method: its docs page is taken")
 
-    return _raises([_job(0), broken, _job(2), _job(3)])
+    return _raises([_job(0), broken, _job(2), _job(3)], runner)
 
 
 @case
-def bug_in_a_worker() -> Result:
+def bug_in_a_worker(runner: str = "order") -> Result:
     def buggy() -> bytes:
         raise KeyError("missing")
 
-    return _raises([_job(0), buggy, _job(2)])
+    return _raises([_job(0), buggy, _job(2)], runner)
 
 
 @case
-def worker_dies() -> Result:
+def worker_dies(runner: str = "order") -> Result:
     def dies() -> bytes:
         os._exit(3)
 
-    return _raises([_job(0), _job(1), _job(2), dies])
+    return _raises([_job(0), _job(1), _job(2), dies], runner)
 
 
 @case
-def worker_exits() -> Result:
+def worker_exits(runner: str = "order") -> Result:
     """SystemExit in a worker's job: the worker reports it and ends, never returning into the
     code it was forked from (which would print a second result)."""
 
     def leaves() -> bytes:
         raise SystemExit(0)
 
-    return _raises([_job(0), leaves, _job(2)])
+    return _raises([_job(0), leaves, _job(2)], runner)
 
 
 @case
-def error_in_the_parent() -> Result:
+def error_in_the_parent(runner: str = "order") -> Result:
     def broken() -> bytes:
         raise GeneratorError("in the parent")
 
-    result = _raises([broken, _job(1, 0.5), _job(2), _job(3, 0.5)])
+    result = _raises([broken, _job(1, 0.5), _job(2), _job(3, 0.5)], runner)
     return {**result, "children_left": _children()}
 
 
@@ -138,6 +143,62 @@ def _children() -> list[int]:
             if parent == os.getpid():
                 found.append(int(name))
     return found
+
+
+@case
+def results_in_order(tasks: str) -> Result:
+    """map_in_processes: each task's result in order, the first task run here."""
+    results = parallel.map_in_processes(
+        [lambda index=index: (index, os.getpid()) for index in range(int(tasks))]
+    )
+    return {
+        "indexes": [index for index, _ in results],
+        "pids": [pid for _, pid in results],
+    }
+
+
+@case
+def model_in_parts(parts: str) -> Result:
+    """The model built in parts, in forked processes, against the model built in one: the
+    image API and the schemas with problems, problems and all."""
+    from google.protobuf.compiler import plugin_pb2
+
+    from generator.model import build_api
+    from generator.plugin import generate
+    from support import PROTO, TEST_PROTOS, compile_descriptors, proto_files
+
+    errors = TEST_PROTOS / "errors"
+    # Schemas with problems that can share a run (others declare the same messages).
+    with_problems = [
+        "bad_length.proto",
+        "bad_pattern.proto",
+        "unresolved_metadata.proto",
+    ]
+    files = proto_files(PROTO) + with_problems
+    descriptors = compile_descriptors(files, (PROTO, errors)).file
+    forks: list[int] = []
+    fork = os.fork
+
+    def counted_fork() -> int:
+        forks.append(1)
+        return fork()
+
+    os.fork = counted_fork
+    whole = build_api(descriptors, files, processes=1)
+    in_parts = build_api(descriptors, files, processes=int(parts))
+    request = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=files, parameter=f"jobs={parts}", proto_file=descriptors
+    )
+    single = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=files, parameter="jobs=1", proto_file=descriptors
+    )
+    return {
+        "same": in_parts == whole,
+        "same_problems": in_parts.problems == whole.problems,
+        "problems": len(whole.problems),
+        "forks": len(forks),
+        "same_response": generate(request).file == generate(single).file,
+    }
 
 
 @case

@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from google.protobuf import descriptor_pb2
 
+from generator import model
 from generator.errors import ProblemsError
 from generator.model import (
     Api,
@@ -344,3 +346,17 @@ def _varint(value: int) -> bytes:
         out.append(value & 0x7F | 0x80)
         value >>= 7
     return bytes(out + bytes([value]))
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 5])
+def test_files_are_shared_in_contiguous_runs_none_empty(parts: int) -> None:
+    files = [
+        descriptor_pb2.FileDescriptorProto(name=f"{index}.proto", package="p" * size)
+        for index, size in enumerate([40, 5, 300, 20, 20, 120, 7, 60])
+    ]
+    shares = model._shares(files, parts)
+    assert [item for share in shares for item in share] == files
+    assert len(shares) == min(parts, len(files)) and all(shares)
+    if parts == 2:  # the first, built in the calling process, takes more than half
+        first = sum(item.ByteSize() for item in shares[0])
+        assert first * 2 > sum(item.ByteSize() for item in files)

@@ -42,29 +42,50 @@ def test_large_outputs_pass_whole() -> None:
 
 
 @pytest.mark.parametrize(
-    "case, raised, message",
+    "case, runner, raised, message",
     [
         # A GeneratorError in a worker is raised as it was.
-        ("generator_error_in_a_worker", "GeneratorError", "its docs page is taken"),
+        ("generator_error_in_a_worker", "order", "GeneratorError", "page is taken"),
+        ("generator_error_in_a_worker", "map", "GeneratorError", "page is taken"),
         # Anything else is a WorkerFailure naming it.
-        ("bug_in_a_worker", "WorkerFailure", "KeyError: 'missing'"),
-        ("worker_dies", "WorkerFailure", "ended before its last job"),
+        ("bug_in_a_worker", "order", "WorkerFailure", "KeyError: 'missing'"),
+        ("bug_in_a_worker", "map", "WorkerFailure", "KeyError: 'missing'"),
+        ("worker_dies", "order", "WorkerFailure", "ended before its last job"),
+        ("worker_dies", "map", "WorkerFailure", "ended without its result"),
         # The worker reports SystemExit and ends, never returning into the code it was
         # forked from (run_case checks that one result is printed).
-        ("worker_exits", "WorkerFailure", "SystemExit"),
+        ("worker_exits", "order", "WorkerFailure", "SystemExit"),
+        ("worker_exits", "map", "WorkerFailure", "SystemExit"),
     ],
 )
 def test_what_goes_wrong_in_a_worker_is_raised_in_the_parent(
-    case: str, raised: str, message: str
+    case: str, runner: str, raised: str, message: str
 ) -> None:
-    result = run_case(case)
+    result = run_case(case, runner)
     assert result["raised"] == raised
     assert message in str(result["message"])
 
 
-def test_an_error_in_the_parent_leaves_no_worker_behind() -> None:
-    result = run_case("error_in_the_parent")
+@pytest.mark.parametrize("runner", ["order", "map"])
+def test_an_error_in_the_parent_leaves_no_worker_behind(runner: str) -> None:
+    result = run_case("error_in_the_parent", runner)
     assert result["raised"] == "GeneratorError" and result["children_left"] == []
+
+
+def test_results_come_back_in_order_each_from_its_own_process() -> None:
+    result = run_case("results_in_order", "4")
+    assert result["indexes"] == [0, 1, 2, 3]
+    assert result["pids"][0] == result["pid"]  # the first task runs in the caller
+    assert len(set(result["pids"])) == 4
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_the_model_built_in_parts_is_the_model_built_at_once(parts: int) -> None:
+    """Problems included, in the same order; the answer is the same bytes."""
+    result = run_case("model_in_parts", str(parts))
+    assert result["forks"] == parts - 1
+    assert result["problems"] > 0
+    assert result["same"] and result["same_problems"] and result["same_response"]
 
 
 def test_without_scratch_space_one_process_does_it_all() -> None:
