@@ -179,7 +179,8 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
     ]
 
     def run(outputs: list[str]) -> tuple[float, float]:
-        flags = [flag.format(out=_output_directory(scratch)) for flag in outputs]
+        out = _output_directory(scratch)
+        flags = [flag.format(out=out) for flag in outputs]
         return _timed_process(
             [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files],
             scratch,
@@ -279,7 +280,8 @@ def bench_corpus(rounds: int) -> list[Result] | str:
     includes = [f"-I{api}", f"-I{api / 'third_party' / 'googleapis'}"]
 
     def run(outputs: list[str]) -> tuple[float, float]:
-        flags = [flag.format(out=_output_directory(scratch)) for flag in outputs]
+        out = _output_directory(scratch)
+        flags = [flag.format(out=out) for flag in outputs]
         return _timed_process(
             [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files], api, env
         )

@@ -9,6 +9,9 @@ output to a scratch file and tells the parent its length on a pipe; the parent w
 output as soon as all the outputs before it are in, and keeps its own outputs that are ahead of
 their turn in a scratch file too. Neither side waits for the other while it has work: a pipe
 holds thousands of those short notes, and the parent reads them after each of its own jobs.
+
+`map_in_processes` is the simpler form for a few large tasks whose results are Python objects
+(the model's parts): each result comes back pickled through a scratch file.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from typing import IO, Callable, NoReturn, Sequence, TypeVar, cast
+from typing import IO, Callable, Iterable, NoReturn, Sequence, TypeVar, cast
 
 from generator.errors import GeneratorError
 
@@ -107,28 +110,17 @@ def map_in_processes(tasks: Sequence[Callable[[], Result]]) -> list[Result]:
             results.append(cast(Result, _unpickled_result(scratch)))
         return results
     finally:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)  # gone already unless this failed
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+        _reap(pids)
         for scratch in scratches:
             scratch.close()
 
 
 def _pickle_result(task: Callable[[], object], scratch: IO[bytes]) -> NoReturn:
-    """In a forked process: the task's result, or what it raised, pickled into the scratch
-    file; then exit as `_work` does."""
+    """In a forked process: the task's outcome pickled into the scratch file; then exit as
+    `_work` does."""
     code = 1
     try:
-        try:
-            outcome: tuple[int, object] = (_OUTPUT, task())
-        except GeneratorError as error:
-            outcome = (_GENERATOR_ERROR, str(error))
-        except BaseException as error:  # a bug: the parent reports it
-            outcome = (_FAILURE, f"{type(error).__name__}: {error}")
-        pickle.dump(outcome, scratch, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(_outcome(task), scratch, protocol=pickle.HIGHEST_PROTOCOL)
         scratch.flush()
         code = 0
     finally:
@@ -141,11 +133,27 @@ def _unpickled_result(scratch: IO[bytes]) -> object:
         kind, value = pickle.load(scratch)
     except (EOFError, pickle.UnpicklingError, ValueError) as error:
         raise WorkerFailure(f"a worker process ended without its result ({error})")
-    if kind == _GENERATOR_ERROR:
-        raise GeneratorError(value)
-    if kind == _FAILURE:
-        raise WorkerFailure(f"in a worker process: {value}")
+    _raise_reported(kind, value)
     return value
+
+
+def _outcome(call: Callable[[], Result]) -> tuple[int, Result | str]:
+    """What a call in a worker gives the parent: (_OUTPUT, its result), or the kind of what it
+    raised and its message (a bug is reported by the parent too)."""
+    try:
+        return _OUTPUT, call()
+    except GeneratorError as error:
+        return _GENERATOR_ERROR, str(error)
+    except BaseException as error:
+        return _FAILURE, f"{type(error).__name__}: {error}"
+
+
+def _raise_reported(kind: int, message: object) -> None:
+    """In the parent: raises what a worker reported raising."""
+    if kind == _GENERATOR_ERROR:
+        raise GeneratorError(str(message))
+    if kind == _FAILURE:
+        raise WorkerFailure(f"in a worker process: {message}")
 
 
 def run_in_order(
@@ -193,17 +201,22 @@ def run_in_order(
             workers[share] = _Worker(pid, read_end, scratch)
         _collect(jobs, owners, workers, held, emit)
     finally:
-        for worker in workers.values():
-            try:
-                os.kill(worker.pid, signal.SIGKILL)  # gone already unless this failed
-            except ProcessLookupError:
-                pass
-            os.waitpid(worker.pid, 0)
+        _reap(worker.pid for worker in workers.values())
         for scratch, read_end, write_end in channels.values():
             scratch.close()
             _close(read_end)
             _close(write_end)
         held.close()
+
+
+def _reap(pids: Iterable[int]) -> None:
+    """Ends the forked processes not waited for yet: gone already unless the run failed."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
 
 
 def _close(descriptor: int) -> None:
@@ -228,15 +241,15 @@ def _work(
     try:
         for descriptor in inherited:
             _close(descriptor)
-        try:
-            for job in jobs:
-                _append(scratch, notes, _OUTPUT, job())
+        for job in jobs:
+            kind, output = _outcome(job)
+            if isinstance(output, str):
+                output = output.encode("utf-8", "replace")
+            _append(scratch, notes, kind, output)
+            if kind != _OUTPUT:
+                break
+        else:
             code = 0
-        except GeneratorError as error:
-            _append(scratch, notes, _GENERATOR_ERROR, str(error).encode())
-        except BaseException as error:  # a bug: the parent reports it
-            message = f"{type(error).__name__}: {error}"
-            _append(scratch, notes, _FAILURE, message.encode("utf-8", "replace"))
     finally:
         os._exit(code)
 
@@ -275,10 +288,8 @@ class _Worker:
         kind, length = self.lengths.popleft()
         data = os.pread(self.scratch.fileno(), length, self.offset)
         self.offset += length
-        if kind == _GENERATOR_ERROR:
-            raise GeneratorError(data.decode())
-        if kind == _FAILURE:
-            raise WorkerFailure(f"in a worker process: {data.decode()}")
+        if kind != _OUTPUT:
+            _raise_reported(kind, data.decode("utf-8", "replace"))
         return data
 
     def _take_notes(self, wait: bool) -> None:
