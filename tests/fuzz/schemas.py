@@ -373,7 +373,8 @@ class Shape:
 
     @property
     def is_string(self) -> bool:
-        return self.element == "string"
+        """A string, or a StringValue: `(pattern)` and `(length)` apply to its string."""
+        return self.element == "string" or WRAPPED.get(self.element) == "string"
 
 
 @functools.cache
@@ -420,7 +421,7 @@ def option_strategies(shape: Shape, name: str) -> tuple[
         else:
             wrong.append(bad(["[a-z]*"], "pattern on a non-string field"))
     elif name == "length":
-        if shape.element in ("string", "bytes"):
+        if shape.is_string or shape.element == "bytes":
             good.append(ok(GOOD_LENGTH))
             wrong.append(bad(BAD_BOUNDS, "bad length"))
             wrong.append(bad(RANDOM_TEXT, "random length", Expect.EITHER))
