@@ -125,12 +125,23 @@ def _tree_rss(root: int) -> int:
     return total * os.sysconf("SC_PAGE_SIZE")
 
 
-def _timed_process(
-    command: list[str], cwd: Path, env: dict[str, str]
+def _timed_process(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Wall time (s) of a process and its children (protoc and its plugin), with nothing else
+    running here meanwhile: a memory sampler would take its share of the cores from a plugin
+    that uses them all, and not from protoc, which uses one."""
+    return _run_process(command, cwd, env, sample=False)[0]
+
+
+def _peak_rss(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Peak RSS (MiB) of a process tree, in a run of its own (see `_timed_process`): the most
+    the process and its children held at once, sampled every 10 ms. (Not wait4's ru_maxrss: a
+    child counts the pages it shares with this process until it execs.)"""
+    return _run_process(command, cwd, env, sample=True)[1]
+
+
+def _run_process(
+    command: list[str], cwd: Path, env: dict[str, str], sample: bool
 ) -> tuple[float, float]:
-    """Wall time (s) and peak RSS (MiB) of a process tree: the most the process and its
-    children (protoc and its plugin) held at once, sampled every 10 ms. (Not wait4's
-    ru_maxrss: a child counts the pages it shares with this process until it execs.)"""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -139,21 +150,41 @@ def _timed_process(
         peak = 0
         done = threading.Event()
 
-        def sample() -> None:
+        def sampling() -> None:
             nonlocal peak
             while not done.wait(0.01):
                 peak = max(peak, _tree_rss(process.pid))
 
-        sampler = threading.Thread(target=sample)
-        sampler.start()
+        sampler = threading.Thread(target=sampling)
+        if sample:
+            sampler.start()
         _, status, _ = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         done.set()
-        sampler.join()
+        if sample:
+            sampler.join()
         if status != 0:
             errors.seek(0)
             raise RuntimeError(f"{command[:4]} failed: {errors.read().decode()}")
     return elapsed, peak / 2**20
+
+
+def _times_and_memory(
+    rounds: int,
+    command: Callable[[list[str]], list[str]],
+    flag_sets: tuple[list[str], list[str]],
+    cwd: Path,
+    env: dict[str, str],
+) -> tuple[tuple[Samples, Samples], tuple[Samples, Samples]]:
+    """Wall times and peak RSS of protoc with the baseline's flags and with ours, in turn,
+    each round: the times from runs of their own, unsampled (see `_timed_process`)."""
+    times = (Samples(), Samples())
+    memory = (Samples(), Samples())
+    for _ in range(rounds):
+        for index, flags in enumerate(flag_sets):
+            times[index].values.append(_timed_process(command(flags), cwd, env))
+            memory[index].values.append(_peak_rss(command(flags), cwd, env))
+    return times, memory
 
 
 def _output_directory(scratch: Path) -> Path:
@@ -178,24 +209,14 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
         *(f"-I{d}" for d in _include_dirs()),
     ]
 
-    def run(outputs: list[str]) -> tuple[float, float]:
+    def command(outputs: list[str]) -> list[str]:
         out = _output_directory(scratch)
         flags = [flag.format(out=out) for flag in outputs]
-        return _timed_process(
-            [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files],
-            scratch,
-            env,
-        )
+        return [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files]
 
     protoc = ["--python_out={out}", "--grpc_python_out={out}"]
     ours = ["--python-custom_out={out}"]  # all four targets
-    times = (Samples(), Samples())
-    memory = (Samples(), Samples())
-    for _ in range(rounds):
-        for index, flags in enumerate((protoc, ours)):
-            elapsed, rss = run(flags)
-            times[index].values.append(elapsed)
-            memory[index].values.append(rss)
+    times, memory = _times_and_memory(rounds, command, (protoc, ours), scratch, env)
 
     image_files = [
         "yandex/cloud/baremetal/v1alpha/image.proto",
@@ -213,7 +234,7 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
             *(f.format(out=out) for f in flags),
             *image_files,
         ]
-        return _timed_process(command, scratch, env)[0]
+        return _timed_process(command, scratch, env)
 
     image_protoc, image_ours = alternate(
         rounds, lambda: image_run(protoc), lambda: image_run(ours)
@@ -279,22 +300,14 @@ def bench_corpus(rounds: int) -> list[Result] | str:
     }
     includes = [f"-I{api}", f"-I{api / 'third_party' / 'googleapis'}"]
 
-    def run(outputs: list[str]) -> tuple[float, float]:
+    def command(outputs: list[str]) -> list[str]:
         out = _output_directory(scratch)
         flags = [flag.format(out=out) for flag in outputs]
-        return _timed_process(
-            [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files], api, env
-        )
+        return [PYTHON, "-m", "grpc_tools.protoc", *includes, *flags, *files]
 
     protoc = ["--python_out={out}", "--grpc_python_out={out}"]
     ours = ["--python-custom_out={out}"]  # all four targets
-    times = (Samples(), Samples())
-    memory = (Samples(), Samples())
-    for _ in range(rounds):
-        for index, flags in enumerate((protoc, ours)):
-            elapsed, rss = run(flags)
-            times[index].values.append(elapsed)
-            memory[index].values.append(rss)
+    times, memory = _times_and_memory(rounds, command, (protoc, ours), api, env)
     # In a process of its own: the model would stay in this one, and every process forked
     # from it after would count it.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -316,7 +329,7 @@ def bench_corpus(rounds: int) -> list[Result] | str:
             "≤ 1.5x protoc",
             time_ratio <= 1.5,
             time_ratio,
-            note=f"each run of ours over the protoc run just before it: {pairs}; {split}",
+            note=f"each run of ours over the protoc run of its round: {pairs}; {split}",
         ),
         Result(
             names[1],
@@ -367,7 +380,7 @@ def bench_docs(rounds: int) -> list[Result] | str:
                 *(flag.format(out=out) for flag in flags),
                 *files,
             ]
-            return _timed_process(command, scratch, env)[0]
+            return _timed_process(command, scratch, env)
 
         # Our plugin once through a recorder, then a stand-in that replays its answer.
         response = scratch / "response.bin"

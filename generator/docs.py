@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, NamedTuple, Union
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, Union
 
 from generator.docs_config import DocsConfig, PackageDocs
 from generator.errors import SchemaError
@@ -122,8 +122,7 @@ class Page:
     sections: tuple[Section, ...]
 
 
-@dataclass(frozen=True)
-class SectionPlan:
+class SectionPlan(NamedTuple):  # a tuple: pages have 28,000 sections
     """One message section of a page: which message, in which tree, under which anchor."""
 
     message: str
@@ -262,15 +261,10 @@ class DocsBuilder:
         found = self._plans.get(method.full_name)
         if found is not None:
             return found
-        tree1 = self._walk([method.input])
+        roots1, roots2 = self._roots(method)
+        tree1 = self._walk(roots1)
+        tree2 = self._walk(roots2)
         operation = method.operation if self.format.expand_operations else None
-        if method.output == OPERATION:
-            roots = [OPERATION]
-            if operation:
-                roots += [operation.metadata, operation.response]
-            tree2 = self._walk(roots)
-        else:
-            tree2 = self._walk([method.output])
         in_tree1 = frozenset(tree1)
         sections = [
             SectionPlan(name, 1, name, index == 0, None)
@@ -298,10 +292,22 @@ class DocsBuilder:
         )
         return plan
 
-    def _walk(self, roots: Iterable[str]) -> list[str]:
+    def _roots(self, method: Method) -> tuple[list[str], list[str]]:
+        """Where the page's two trees start: the request; the response, or the Operation
+        with the rpc's operation types when the format expands them."""
+        if method.output != OPERATION:
+            return [method.input], [method.output]
+        operation = method.operation if self.format.expand_operations else None
+        if operation:
+            return [method.input], [OPERATION, operation.metadata, operation.response]
+        return [method.input], [OPERATION]
+
+    def _walk(self, roots: Sequence[str]) -> list[str]:
         """Depth-first, pre-order from each root in turn, each message once. A message seen
         from an earlier root was walked with everything under it, so each root's own walk,
         less what was seen, is the same."""
+        if len(roots) == 1:
+            return list(self._walk_from(roots[0]))
         emitted: list[str] = []
         seen: set[str] = set()
         for root in roots:
@@ -352,28 +358,33 @@ class DocsBuilder:
         return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
 
     @cached_property
-    def _link_targets(self) -> dict[str, PagePlan]:
-        """The page a reference from elsewhere points to, for each message and enum: pages of
-        its own package first; among them its service's Get page for a resource, else the first
-        page that renders it (services by name, rpcs in declaration order)."""
-        ranked: dict[str, tuple[int, PagePlan]] = {}
+    def _link_targets(self) -> dict[str, Method]:
+        """The page (its rpc) a reference from elsewhere points to, for each message and enum:
+        pages of its own package first; among them its service's Get page for a resource, else
+        the first page that renders it (services by name, rpcs in declaration order). Worked
+        out from the pages' trees, without planning every page: a process plans only the pages
+        it renders."""
+        ranked: dict[str, tuple[int, Method]] = {}
+        elements = self.api.messages.get, self.api.enums.get
         for service in sorted(
             self.services.values(), key=lambda s: (s.package, s.name)
         ):
             resource = service.resource.message if service.resource else ""
             for method in service.methods:
-                plan = self.plan(service, method)
                 is_get = method.standard is StandardMethod.GET
-                for name in plan.messages | plan.enums:
-                    element = self.api.messages.get(name) or self.api.enums.get(name)
-                    if element is None:
-                        continue
-                    rank = (0 if element.package == service.package else 2) + (
-                        0 if is_get and name == resource else 1
-                    )
-                    if name not in ranked or rank < ranked[name][0]:
-                        ranked[name] = (rank, plan)
-        return {name: plan for name, (_, plan) in ranked.items()}
+                roots1, roots2 = self._roots(method)
+                for root in roots1 + roots2:
+                    for message in self._walk_from(root):
+                        for name in (message, *self._enums_of(message)):
+                            element = elements[0](name) or elements[1](name)
+                            if element is None:
+                                continue
+                            rank = (0 if element.package == service.package else 2) + (
+                                0 if is_get and name == resource else 1
+                            )
+                            if name not in ranked or rank < ranked[name][0]:
+                                ranked[name] = (rank, method)
+        return {name: method for name, (_, method) in ranked.items()}
 
     # --- rendering one page ---------------------------------------------------------------------
 
@@ -815,12 +826,14 @@ class DocsBuilder:
         target = self._link_targets.get(reference.target)
         if target is None:
             return f"[{reference.text}]"
-        return f"[{reference.text}]({target.url}#{reference.anchor})"
+        service = self.services[target.full_name.rpartition(".")[0]]
+        url = self.page_url(service, target.name)
+        return f"[{reference.text}]({url}#{reference.anchor})"
 
     def _is_local(self, reference: _TypeReference, plan: PagePlan) -> bool:
         return (
             reference.host in plan.messages
-            or self._link_targets.get(reference.target) is plan
+            or self._link_targets.get(reference.target) is plan.method
         )
 
     def _resolve(

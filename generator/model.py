@@ -962,12 +962,12 @@ class _Part(NamedTuple):
 def _shares(
     proto_files: Sequence[descriptor_pb2.FileDescriptorProto], parts: int
 ) -> list[Sequence[descriptor_pb2.FileDescriptorProto]]:
-    """The files in `parts` contiguous runs, none empty, by size in bytes (a file's cost
-    follows its size). The first run, built in this process, is larger by what the others
-    spend on pickling their parts: about a third of building them."""
+    """The files in `parts` contiguous runs, none empty, by size (a file's cost follows its
+    size). The first run, built in this process, is larger by what the others spend on
+    pickling their parts: about a third of building them."""
     if parts < 2 or len(proto_files) < 2:
         return [proto_files]
-    sizes = [proto_file.ByteSize() for proto_file in proto_files]
+    sizes = _sizes(proto_files)
     weights = [_PICKLING_SHARE] + [1.0] * (parts - 1)
     bounds = [sum(sizes) * sum(weights[: k + 1]) / sum(weights) for k in range(parts)]
     shares: list[Sequence[descriptor_pb2.FileDescriptorProto]] = []
@@ -979,6 +979,16 @@ def _shares(
             start = index + 1
     shares.append(proto_files[start:])
     return [share for share in shares if share]
+
+
+def _sizes(proto_files: Sequence[descriptor_pb2.FileDescriptorProto]) -> list[int]:
+    """How large each file is: its count of source locations (one per element, option and
+    comment; the count is at hand, where a size in bytes walks the whole file), or its size
+    in bytes where a file came without source information."""
+    counts = [len(proto_file.source_code_info.location) for proto_file in proto_files]
+    if all(counts):
+        return counts
+    return [proto_file.ByteSize() for proto_file in proto_files]
 
 
 def _join(scope: str, name: str) -> str:

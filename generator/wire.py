@@ -84,22 +84,41 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
     """Yields (field number, wire type, raw value) for every field in `data`."""
     pos = 0
     while pos < len(data):
-        key, pos = _read_varint(data, pos)
-        number, wire_type = key >> 3, key & 7
-        value: int | bytes
-        if wire_type == _VARINT:
-            value, pos = _read_varint(data, pos)
-        elif wire_type in (_FIXED64, _FIXED32):
-            size = 8 if wire_type == _FIXED64 else 4
-            value, pos = data[pos : pos + size], pos + size
-        elif wire_type == _LENGTH_DELIMITED:
-            length, pos = _read_varint(data, pos)
-            value, pos = data[pos : pos + length], pos + length
-        else:
-            raise WireError(f"unsupported wire type {wire_type}")
-        if pos > len(data):
-            raise WireError("truncated field")
+        number, wire_type, value, pos = _next_field(data, pos)
         yield number, wire_type, value
+
+
+def field_spans(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """Yields (field number, start, end) of every field record in `data`, its key included:
+    where each record lies, without copying any value out."""
+    pos = 0
+    while pos < len(data):
+        number, wire_type, _, end = _next_field(data, pos, copy=False)
+        yield number, pos, end
+        pos = end
+
+
+def _next_field(
+    data: bytes, pos: int, copy: bool = True
+) -> tuple[int, int, int | bytes, int]:
+    """The field record at `pos`: (number, wire type, value, where the next one starts). A
+    fixed or length-delimited value is sliced out only with `copy` (else it is b"")."""
+    key, pos = _read_varint(data, pos)
+    number, wire_type = key >> 3, key & 7
+    value: int | bytes = b""
+    if wire_type == _VARINT:
+        value, pos = _read_varint(data, pos)
+    elif wire_type in (_FIXED64, _FIXED32):
+        size = 8 if wire_type == _FIXED64 else 4
+        value, pos = (data[pos : pos + size] if copy else b""), pos + size
+    elif wire_type == _LENGTH_DELIMITED:
+        length, pos = _read_varint(data, pos)
+        value, pos = (data[pos : pos + length] if copy else b""), pos + length
+    else:
+        raise WireError(f"unsupported wire type {wire_type}")
+    if pos > len(data):
+        raise WireError("truncated field")
+    return number, wire_type, value, pos
 
 
 def decode_message(

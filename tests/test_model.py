@@ -360,3 +360,19 @@ def test_files_are_shared_in_contiguous_runs_none_empty(parts: int) -> None:
     if parts == 2:  # the first, built in the calling process, takes more than half
         first = sum(item.ByteSize() for item in shares[0])
         assert first * 2 > sum(item.ByteSize() for item in files)
+
+
+def test_file_sizes_are_source_location_counts_where_every_file_has_them() -> None:
+    def proto_file(locations: int, package: str) -> descriptor_pb2.FileDescriptorProto:
+        made = descriptor_pb2.FileDescriptorProto(
+            name=f"{package}.proto", package=package
+        )
+        for index in range(locations):
+            made.source_code_info.location.add(path=[4, index])
+        return made
+
+    located = [proto_file(3, "a"), proto_file(1, "bbbbbbbbbbbbbbbbbbbb")]
+    assert model._sizes(located) == [3, 1]
+    # One file without source information: sizes in bytes for all, so that they compare.
+    mixed = [*located, proto_file(0, "c")]
+    assert model._sizes(mixed) == [item.ByteSize() for item in mixed]

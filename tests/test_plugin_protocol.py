@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.compiler import plugin_pb2
 
-from generator.plugin import generate, write_response
+from generator.plugin import generate, without_source_descriptors, write_response
 from generator.runtime.contract import RUNTIME_PROTOS
 from generator.tree import include_dirs
 from support import PROTO, TEST_PROTOS, make_request
@@ -288,6 +288,47 @@ def test_the_process_answers_what_generate_answers(jobs: str) -> None:
     )
     assert answer.returncode == 0 and not answer.stderr, answer.stderr
     assert answer.stdout == generate(request).SerializeToString()
+
+
+def _with_source_descriptors(request: plugin_pb2.CodeGeneratorRequest) -> bytes:
+    """The request as protoc 26 and later send it: the files to generate again, in
+    `source_file_descriptors`; here one more field after them (fields come in any order).
+    """
+    full = plugin_pb2.CodeGeneratorRequest()
+    full.CopyFrom(request)
+    generated = set(request.file_to_generate)
+    full.source_file_descriptors.extend(
+        item for item in request.proto_file if item.name in generated
+    )
+    later = plugin_pb2.CodeGeneratorRequest(parameter=request.parameter)
+    return full.SerializeToString() + later.SerializeToString()
+
+
+def test_source_file_descriptors_are_dropped_before_parsing() -> None:
+    data = _with_source_descriptors(make_request([IMAGE_SERVICE], "targets=docs"))
+    stripped = without_source_descriptors(data)
+    expected = plugin_pb2.CodeGeneratorRequest.FromString(data)
+    assert expected.source_file_descriptors
+    expected.ClearField("source_file_descriptors")
+    assert plugin_pb2.CodeGeneratorRequest.FromString(stripped) == expected
+    assert len(stripped) < len(data)
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\x0a\x05ab", b"\xff\xff\xff\x07 not a request", b"\x0b\x0c"]
+)
+def test_bytes_that_do_not_split_into_fields_are_left_to_the_parser(
+    data: bytes,
+) -> None:
+    assert without_source_descriptors(data) == data
+
+
+def test_the_process_answers_a_request_with_source_descriptors_as_without() -> None:
+    request = make_request(
+        [IMAGE_SERVICE, *RUNTIME_PROTOS], f"docs_config={PROTO / 'docs.toml'}"
+    )
+    answer = _plugin_process(_with_source_descriptors(request))
+    assert answer.SerializeToString() == generate(request).SerializeToString()
 
 
 def test_an_error_after_files_writes_none(tmp_path: Path) -> None:
