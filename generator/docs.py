@@ -44,6 +44,8 @@ WELL_KNOWN_LINKS = {
     "google.protobuf.Empty": f"{_PROTOBUF_DOCS}/google.protobuf#google.protobuf.Empty",
     "google.rpc.Status": "https://cloud.google.com/tasks/docs/reference/rpc/google.rpc#status",
 }
+_PAGE_TEMPLATE, _SECTION_TEMPLATE = "docs_page.md.j2", "_docs_section.md.j2"
+TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE)
 _OPERATION_TITLE = "operation.Operation"
 _ENUM, _MESSAGE, _SCALAR = Kind.ENUM, Kind.MESSAGE, Kind.SCALAR
 # `[text]` not already followed by `(`: a reference to resolve.
@@ -210,7 +212,7 @@ class DocsBuilder:
         self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
         self._sections: dict[tuple[object, ...], Section] = {}
         self._rendered: dict[Section, str] = {}
-        self._section_layout = macro("_docs_section.md.j2", "section")
+        self._section_layout = macro(_SECTION_TEMPLATE, "section")
 
     def package_docs(self, package: str) -> PackageDocs:
         return self.settings.get(package) or self.config.package(package)
@@ -253,7 +255,7 @@ class DocsBuilder:
             if text is None:
                 text = self._rendered[section] = self._section_layout(section)
             sections.append(text)
-        return render("docs_page.md.j2", page=page, sections=sections)
+        return render(_PAGE_TEMPLATE, page=page, sections=sections)
 
     # --- what a page holds ----------------------------------------------------------------------
 
@@ -322,23 +324,23 @@ class DocsBuilder:
         found = self._walks.get(root)
         if found is not None:
             return found
+        messages = self.api.messages
         emitted: list[str] = []
         seen: set[str] = set()
-
-        def visit(name: str) -> None:
-            if (
-                name in seen
-                or name.startswith("google.")
-                or name not in self.api.messages
-            ):
-                return
+        pending = [root]  # a stack: each message's fields are taken in order
+        while pending:
+            name = pending.pop()
+            if name in seen or name.startswith("google.") or name not in messages:
+                continue
             seen.add(name)
             emitted.append(name)
-            for item in self.api.messages[name].fields:
-                if item.message_type:
-                    visit(item.message_type)
-
-        visit(root)
+            pending += reversed(
+                [
+                    item.message_type
+                    for item in messages[name].fields
+                    if item.message_type
+                ]
+            )
         found = self._walks[root] = tuple(emitted)
         return found
 
@@ -423,10 +425,14 @@ class DocsBuilder:
             self._is_output_operation(section),
             (operation.metadata, operation.response) if operation else None,
             inputs.service,
-            tuple(self._is_local(reference, plan) for reference in inputs.types),
             (
-                tuple(name for name in linked if name in plan.tree1)
-                if section.tree == 2
+                tuple([self._is_local(reference, plan) for reference in inputs.types])
+                if inputs.types
+                else ()
+            ),
+            (
+                tuple([name for name in linked if name in plan.tree1])
+                if section.tree == 2 and linked
                 else ()
             ),
         )
@@ -868,30 +874,47 @@ class DocsBuilder:
         `v1.LogLevel.Level`...), if exactly one is."""
         if scope is not None:
             return resolve_name(name, scope, exists)
-        found = [
-            candidate
-            for candidate in self._by_relative_name.get(name, ())
-            if exists(candidate)
-        ]
+        found = [candidate for candidate in self._named(name) if exists(candidate)]
         return found[0] if len(found) == 1 else None
 
+    def _named(self, name: str) -> Iterator[str]:
+        """The elements that `name` names from outside their package: their name within the
+        package, after as many of the package's last parts as it likes
+        (`yandex.cloud.logging.v1.LogLevel.Level` is named by `LogLevel.Level`,
+        `v1.LogLevel.Level`... and by its full name)."""
+        parts = name.split(".")
+        if "" in parts:  # no element's name has an empty part
+            return
+        for cut in range(len(parts)):
+            qualifier = ".".join(parts[:cut])
+            for full_name, package in self._by_relative_name.get(
+                ".".join(parts[cut:]), ()
+            ):
+                if (
+                    cut == 0
+                    or package == qualifier
+                    or package.endswith("." + qualifier)
+                ):
+                    yield full_name
+
     @cached_property
-    def _by_relative_name(self) -> dict[str, list[str]]:
-        """Messages, enums and services by their names relative to a package, also with the
-        package's last parts: `yandex.cloud.logging.v1.LogLevel.Level` is found by
-        `LogLevel.Level`, `v1.LogLevel.Level`, ... and by its full name."""
-        index: dict[str, list[str]] = {}
+    def _by_relative_name(self) -> dict[str, list[tuple[str, str]]]:
+        """Messages, enums and services (full name, package) by their names within their
+        package."""
+        index: dict[str, list[tuple[str, str]]] = {}
         elements: list[Message | Enum | Service] = [
             *self.api.messages.values(),
             *self.api.enums.values(),
             *self.services.values(),
         ]
         for element in elements:
-            package = element.package.split(".") if element.package else []
-            relative = element.full_name.removeprefix(f"{element.package}.")
-            for depth in range(len(package), -1, -1):
-                key = ".".join([*package[depth:], relative])
-                index.setdefault(key, []).append(element.full_name)
+            package = element.package
+            relative = (
+                element.full_name[len(package) + 1 :]
+                if package
+                else (element.full_name)
+            )
+            index.setdefault(relative, []).append((element.full_name, package))
         return index
 
     def _field_names(self, message: Message) -> frozenset[str]:

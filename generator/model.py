@@ -11,7 +11,7 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from google.protobuf import descriptor_pb2
 
@@ -410,12 +410,15 @@ def build_api(
     to_generate: Iterable[str],
     strict: bool = False,
     processes: int = 1,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Api:
     """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
     and the model goes on without what they concern; with `strict`, problems in the files to
     generate raise ProblemsError instead (problems in imported files never do). With more than
-    one process, the files are built in as many parts at once (the same model)."""
-    api = _Builder(proto_files, set(to_generate)).build(processes)
+    one process, the files are built in as many parts at once (the same model); `meanwhile`
+    is called in this process once its own part is built (see `parallel.map_in_processes`).
+    """
+    api = _Builder(proto_files, set(to_generate)).build(processes, meanwhile)
     if strict:
         fatal = [p for p in api.problems if p.file in set(to_generate)]
         if fatal:
@@ -435,14 +438,18 @@ class _Builder:
         self.message_files: dict[str, str] = {}  # full name -> the file declaring it
         self.dependencies = {f.name: tuple(f.dependency) for f in proto_files}
         self._imported: dict[str, frozenset[str]] = {}
+        # Extensions declared anywhere in the request, by extendee: options are read by these.
+        self.extensions: dict[str, dict[int, wire.OptionField]] = {}
         for proto_file in proto_files:
+            self._add_extensions(proto_file.package, proto_file.extension)
             for full_name, message in _walk_messages(
                 proto_file.package, proto_file.message_type
             ):
                 self.raw_messages[full_name] = message
                 self.message_files[full_name] = proto_file.name
+                if message.extension:
+                    self._add_extensions(full_name, message.extension)
         self._option_fields: dict[str, dict[int, wire.OptionField]] = {}
-        self.extensions = self._collect_extensions()
         self.messages: dict[str, Message] = {}
         self.enums: dict[str, Enum] = {}
         self.problems: dict[Problem, None] = {}  # ordered, without repeats
@@ -456,7 +463,9 @@ class _Builder:
             tuple[bytes, FieldShape], tuple[FieldRules, tuple[tuple[str, str], ...]]
         ] = {}
 
-    def build(self, processes: int) -> Api:
+    def build(
+        self, processes: int, meanwhile: Callable[[], object] | None = None
+    ) -> Api:
         """Each file on its own, in parts (see `_shares`), then what needs every message:
         paging and standard methods. The parts are contiguous runs of files, put together in
         order: the same model, problems in the same order, however many parts."""
@@ -468,7 +477,8 @@ class _Builder:
             [
                 partial(self._part, share)
                 for share in _shares(self.proto_files, processes)
-            ]
+            ],
+            meanwhile,
         )
         for part in parts:
             files += part.files
@@ -489,26 +499,23 @@ class _Builder:
 
     def _with_derived_facts(self, proto_file: ProtoFile) -> ProtoFile:
         """The file's services with their paging, standard methods and resource."""
+        if not proto_file.services:
+            return proto_file
         services = []
         for service in proto_file.services:
-            methods = tuple(
-                (
-                    replace(
-                        method,
-                        paging=_paging(
-                            self.messages.get(method.input),
-                            self.messages.get(method.output),
-                        ),
-                    )
-                    if _unary(method)
-                    else method
-                )
-                for method in service.methods
-            )
+            methods = tuple(self._with_paging(method) for method in service.methods)
             services.append(
                 _classify(replace(service, methods=methods), self.messages, self.enums)
             )
         return replace(proto_file, services=tuple(services))
+
+    def _with_paging(self, method: Method) -> Method:
+        paging = (
+            _paging(self.messages.get(method.input), self.messages.get(method.output))
+            if _unary(method)
+            else None
+        )
+        return replace(method, paging=paging) if paging else method
 
     def _imported_files(self, name: str) -> frozenset[str]:
         """The file and every file it imports, directly or not: the names it can see, the same
@@ -528,25 +535,18 @@ class _Builder:
 
     # --- custom options -----------------------------------------------------------------------
 
-    def _collect_extensions(self) -> dict[str, dict[int, wire.OptionField]]:
-        """Extensions declared anywhere in the request, by extendee: options are read by these."""
-        extensions: dict[str, dict[int, wire.OptionField]] = {}
-        for proto_file in self.proto_files:
-            declared = [(proto_file.package, ext) for ext in proto_file.extension]
-            for full_name, message in _walk_messages(
-                proto_file.package, proto_file.message_type
-            ):
-                declared.extend((full_name, ext) for ext in message.extension)
-            for scope, ext in declared:
-                extensions.setdefault(ext.extendee.lstrip("."), {})[ext.number] = (
-                    wire.OptionField(
-                        _join(scope, ext.name),
-                        ext.type,
-                        ext.type_name.lstrip("."),
-                        ext.label == _LABEL_REPEATED,
-                    )
+    def _add_extensions(
+        self, scope: str, declared: Iterable[descriptor_pb2.FieldDescriptorProto]
+    ) -> None:
+        for ext in declared:
+            self.extensions.setdefault(ext.extendee.lstrip("."), {})[ext.number] = (
+                wire.OptionField(
+                    _join(scope, ext.name),
+                    ext.type,
+                    ext.type_name.lstrip("."),
+                    ext.label == _LABEL_REPEATED,
                 )
-        return extensions
+            )
 
     def _options(self, options, extendee: str, file: str, element: str) -> dict[str, wire.OptionValue]:  # type: ignore[no-untyped-def]
         return self._decode(extendee, options.SerializeToString(), file, element)
@@ -946,7 +946,7 @@ class _Builder:
         return OperationTypes(**resolved)
 
 
-_PICKLING_SHARE = 1.35
+_FIRST_SHARE = 1.1
 
 
 class _Part(NamedTuple):
@@ -963,12 +963,12 @@ def _shares(
     proto_files: Sequence[descriptor_pb2.FileDescriptorProto], parts: int
 ) -> list[Sequence[descriptor_pb2.FileDescriptorProto]]:
     """The files in `parts` contiguous runs, none empty, by size (a file's cost follows its
-    size). The first run, built in this process, is larger by what the others spend on
-    pickling their parts: about a third of building them."""
+    size). The first run, built in this process, is a little larger: the others then pickle
+    their parts, while this process prepares the views (`build_api`'s `meanwhile`)."""
     if parts < 2 or len(proto_files) < 2:
         return [proto_files]
     sizes = _sizes(proto_files)
-    weights = [_PICKLING_SHARE] + [1.0] * (parts - 1)
+    weights = [_FIRST_SHARE] + [1.0] * (parts - 1)
     bounds = [sum(sizes) * sum(weights[: k + 1]) / sum(weights) for k in range(parts)]
     shares: list[Sequence[descriptor_pb2.FileDescriptorProto]] = []
     start, done = 0, 0

@@ -83,17 +83,22 @@ def release_free_memory() -> None:
         trim(0)
 
 
-def map_in_processes(tasks: Sequence[Callable[[], Result]]) -> list[Result]:
+def map_in_processes(
+    tasks: Sequence[Callable[[], Result]],
+    meanwhile: Callable[[], object] | None = None,
+) -> list[Result]:
     """Each task's result, in order: the first task runs here, each other in a process forked
     for it, which pickles its result into a scratch file. For work that is worth more than the
-    pickling, such as building parts of the model. Errors as in `run_in_order`.
+    pickling, such as building parts of the model. `meanwhile` is called here once the first
+    task is done, while the others finish: work of this process that needs no result. Errors
+    as in `run_in_order`.
     """
     if len(tasks) < 2 or not can_fork():
-        return [task() for task in tasks]
+        return _in_turn(tasks, meanwhile)
     try:
         scratches = [tempfile.TemporaryFile() for _ in tasks[1:]]
     except OSError:
-        return [task() for task in tasks]
+        return _in_turn(tasks, meanwhile)
     sys.stdout.flush()
     sys.stderr.flush()
     pids: list[int] = []
@@ -104,6 +109,8 @@ def map_in_processes(tasks: Sequence[Callable[[], Result]]) -> list[Result]:
                 _pickle_result(task, scratch)
             pids.append(pid)
         results = [tasks[0]()]
+        if meanwhile is not None:
+            meanwhile()
         for pid, scratch in zip(list(pids), scratches):
             os.waitpid(pid, 0)
             pids.remove(pid)
@@ -113,6 +120,15 @@ def map_in_processes(tasks: Sequence[Callable[[], Result]]) -> list[Result]:
         _reap(pids)
         for scratch in scratches:
             scratch.close()
+
+
+def _in_turn(
+    tasks: Sequence[Callable[[], Result]], meanwhile: Callable[[], object] | None
+) -> list[Result]:
+    results = [task() for task in tasks]
+    if meanwhile is not None:
+        meanwhile()
+    return results
 
 
 def _pickle_result(task: Callable[[], object], scratch: IO[bytes]) -> NoReturn:

@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, NoReturn, Sequence
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -100,6 +100,7 @@ def plan_run(
         request.file_to_generate,
         options.strict,
         options.jobs or parallel.auto_processes(len(request.proto_file)),
+        partial(prepare_views, options.targets),
     )
     jobs = output_jobs(api, options, reformatted)
     return Run(
@@ -108,6 +109,21 @@ def plan_run(
         notes=runtime_notes(api, options),
         processes=options.jobs or parallel.auto_processes(len(jobs)),
     )
+
+
+def prepare_views(targets: Sequence[str]) -> None:
+    """Imports the views of the targets and compiles their templates: in this process while
+    the model's other parts are built, and once for all the processes that render."""
+    from generator.render import load
+
+    if "docs" in targets:
+        from generator import docs
+
+        load(*docs.TEMPLATES)
+    if set(targets) & set(PYTHON_TARGETS):
+        from generator import python_jobs
+
+        load(*python_jobs.TEMPLATES)
 
 
 def runtime_notes(api: Api, options: PluginOptions) -> list[str]:

@@ -21,6 +21,19 @@ from generator.server import ServerBuilder
 # Renders some of the run's outputs: (name, content) each.
 Render = Callable[[], list[tuple[str, str]]]
 
+_FIELDMASK_TEMPLATE = "fieldmask.py.j2"
+_CLIENT_TEMPLATE = "client.py.j2"
+_SERVER_TEMPLATE = "server.py.j2"
+_API_SERVER_TEMPLATE = "api_server.py.j2"
+_STUBS_TEMPLATE = "pb2_grpc.pyi.j2"
+TEMPLATES = (
+    _FIELDMASK_TEMPLATE,
+    _CLIENT_TEMPLATE,
+    _SERVER_TEMPLATE,
+    _API_SERVER_TEMPLATE,
+    _STUBS_TEMPLATE,
+)
+
 
 def renders(
     api: Api, options: PluginOptions, reformatted: list[str] | None = None
@@ -67,7 +80,7 @@ def _fieldmask(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
     if not module:
         return []
     name = output_path(proto_file.name, "_fieldmask")
-    return [(name, render("fieldmask.py.j2", module=module))]
+    return [(name, render(_FIELDMASK_TEMPLATE, module=module))]
 
 
 def _client(clients: ClientBuilder, proto_file: ProtoFile) -> list[tuple[str, str]]:
@@ -75,21 +88,21 @@ def _client(clients: ClientBuilder, proto_file: ProtoFile) -> list[tuple[str, st
     if not module:
         return []
     name = output_path(proto_file.name, "_client")
-    return [(name, render("client.py.j2", module=module))]
+    return [(name, render(_CLIENT_TEMPLATE, module=module))]
 
 
 def _server(servers: ServerBuilder, proto_file: ProtoFile) -> list[tuple[str, str]]:
     if not servers.served_services(proto_file):
         return []
     name = output_path(proto_file.name, "_server")
-    return [(name, render("server.py.j2", module=servers.module(proto_file)))]
+    return [(name, render(_SERVER_TEMPLATE, module=servers.module(proto_file)))]
 
 
 def _api_server(
     servers: ServerBuilder, served: list[tuple[ProtoFile, Service]]
 ) -> list[tuple[str, str]]:
     entry = servers.entry_point(served)
-    return [("api_server.py", render("api_server.py.j2", entry=entry))]
+    return [("api_server.py", render(_API_SERVER_TEMPLATE, entry=entry))]
 
 
 def _stubs(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
@@ -97,7 +110,7 @@ def _stubs(api: Api, proto_file: ProtoFile) -> list[tuple[str, str]]:
     if not stubs:
         return []
     name = output_path(proto_file.name, "_pb2_grpc") + "i"
-    return [(name, render("pb2_grpc.pyi.j2", module=stubs))]
+    return [(name, render(_STUBS_TEMPLATE, module=stubs))]
 
 
 def _formatted(render: Render, reformatted: list[str] | None) -> list[tuple[str, str]]:

@@ -22,6 +22,13 @@ def environment() -> jinja2.Environment:
     )
 
 
+def load(*templates: str) -> None:
+    """Compiles the templates now, once for the run (the environment keeps them): before
+    workers are forked, so that no process compiles them again."""
+    for template in templates:
+        environment().get_template(template)
+
+
 def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
 

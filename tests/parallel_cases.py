@@ -147,13 +147,31 @@ def _children() -> list[int]:
 
 @case
 def results_in_order(tasks: str) -> Result:
-    """map_in_processes: each task's result in order, the first task run here."""
+    """map_in_processes: each task's result in order, the first task run here; `meanwhile`
+    once, here, after it."""
+    done: list[str] = []
+
+    def first() -> tuple[int, int]:
+        done.append("first task")
+        return 0, os.getpid()
+
+    def meanwhile() -> None:
+        done.append(f"meanwhile in {os.getpid()}")
+
     results = parallel.map_in_processes(
-        [lambda index=index: (index, os.getpid()) for index in range(int(tasks))]
+        [
+            first,
+            *(
+                lambda index=index: (index, os.getpid())
+                for index in range(1, int(tasks))
+            ),
+        ],
+        meanwhile,
     )
     return {
         "indexes": [index for index, _ in results],
         "pids": [pid for _, pid in results],
+        "done": done,
     }
 
 

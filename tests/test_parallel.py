@@ -77,6 +77,15 @@ def test_results_come_back_in_order_each_from_its_own_process() -> None:
     assert result["indexes"] == [0, 1, 2, 3]
     assert result["pids"][0] == result["pid"]  # the first task runs in the caller
     assert len(set(result["pids"])) == 4
+    assert result["done"] == ["first task", f"meanwhile in {result['pid']}"]
+
+
+def test_meanwhile_runs_after_the_tasks_in_one_process() -> None:
+    done: list[str] = []
+    results = parallel.map_in_processes(
+        [lambda: done.append("task") or 1], lambda: done.append("meanwhile")
+    )
+    assert results == [1] and done == ["task", "meanwhile"]
 
 
 @pytest.mark.parametrize("parts", [2, 3])

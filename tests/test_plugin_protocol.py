@@ -362,3 +362,24 @@ def test_an_error_is_answered_alone() -> None:
     response = plugin_pb2.CodeGeneratorResponse.FromString(buffer.getvalue())
     assert response.error == "a/b.proto: broken" and not response.file
     assert response.supported_features
+
+
+@pytest.mark.parametrize(
+    "targets, view", [(["docs"], "docs"), (["server", "fieldmask"], "python_jobs")]
+)
+def test_the_views_of_the_targets_are_prepared(
+    targets: list[str], view: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the plugin does while the model's other parts are built: the targets' templates
+    compiled, and only theirs."""
+    import importlib
+
+    from generator import plugin, render
+
+    loaded: list[str] = []
+    monkeypatch.setattr(render, "load", lambda *names: loaded.extend(names))
+    plugin.prepare_views(targets)
+    expected = importlib.import_module(f"generator.{view}").TEMPLATES
+    assert loaded == list(expected)
+    for name in expected:  # names the environment finds
+        render.environment().get_template(name)
