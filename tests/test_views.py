@@ -265,3 +265,29 @@ def test_docs_view(api: Api) -> None:
     names = [row.name for row in update.sections[0].rows]
     assert names[:2] == ["image_id", "update_mask"]
     assert builder.render(update).startswith("---\neditable: false\nsourcePath: ")
+
+
+@pytest.mark.parametrize(
+    "name, found",
+    [
+        ("Forecast", ["acme.weather.v1.Forecast"]),
+        ("v1.Forecast", ["acme.weather.v1.Forecast"]),
+        ("weather.v1.Forecast", ["acme.weather.v1.Forecast"]),
+        ("acme.weather.v1.Forecast", ["acme.weather.v1.Forecast"]),
+        ("v1.Forecast.Sky", ["acme.weather.v1.Forecast.Sky"]),  # nested: an enum
+        ("ForecastService", ["acme.weather.v1.ForecastService"]),
+        ("eather.v1.Forecast", []),  # a part of the package is matched whole
+        ("garden.v1.Forecast", []),  # another package's qualifier
+        (".Forecast", []),  # no name has an empty part
+        ("Forecast.", []),
+    ],
+)
+def test_docs_names_from_outside_their_package(name: str, found: list[str]) -> None:
+    """docs-format.md §8: a `[...]` that does not resolve from its comment is looked up in
+    every package, by its name within the package after any of the package's last parts.
+    """
+    roots = (PROTO.parent / "tests" / "protos" / "docs", PROTO)
+    files = ["acme/garden/v1/plant_service.proto", "acme/weather/v1/forecast.proto"]
+    api = build_api(compile_descriptors(files, roots).file, files)
+    builder = DocsBuilder(api, load_docs_config(""), docs_format("classic"))
+    assert list(builder._named(name)) == found
