@@ -946,9 +946,6 @@ class _Builder:
         return OperationTypes(**resolved)
 
 
-_FIRST_SHARE = 1.1
-
-
 class _Part(NamedTuple):
     """What building a run of files gives: the files, and the messages, enums and problems
     found in them (in a forked process, only those)."""
@@ -962,14 +959,13 @@ class _Part(NamedTuple):
 def _shares(
     proto_files: Sequence[descriptor_pb2.FileDescriptorProto], parts: int
 ) -> list[Sequence[descriptor_pb2.FileDescriptorProto]]:
-    """The files in `parts` contiguous runs, none empty, by size (a file's cost follows its
-    size). The first run, built in this process, is a little larger: the others then pickle
-    their parts, while this process prepares the views (`build_api`'s `meanwhile`)."""
+    """The files in `parts` contiguous runs of about equal size, none empty (a file's cost
+    follows its size). Once built, the others pickle their parts, about as long as this
+    process takes to prepare the views (`build_api`'s `meanwhile`)."""
     if parts < 2 or len(proto_files) < 2:
         return [proto_files]
     sizes = _sizes(proto_files)
-    weights = [_FIRST_SHARE] + [1.0] * (parts - 1)
-    bounds = [sum(sizes) * sum(weights[: k + 1]) / sum(weights) for k in range(parts)]
+    bounds = [sum(sizes) * (k + 1) / parts for k in range(parts)]
     shares: list[Sequence[descriptor_pb2.FileDescriptorProto]] = []
     start, done = 0, 0
     for index, size in enumerate(sizes):
