@@ -31,7 +31,7 @@ from generator.model import (
     TypeRef,
     resolve_name,
 )
-from generator.render import macro, render
+from generator.render import macro
 from generator.rules import Constraint
 from generator.runtime.contract import CheckKind
 
@@ -213,6 +213,7 @@ class DocsBuilder:
         self._sections: dict[tuple[object, ...], Section] = {}
         self._rendered: dict[Section, str] = {}
         self._section_layout = macro(_SECTION_TEMPLATE, "section")
+        self._page_layout = macro(_PAGE_TEMPLATE, "page")
 
     def package_docs(self, package: str) -> PackageDocs:
         return self.settings.get(package) or self.config.package(package)
@@ -255,7 +256,7 @@ class DocsBuilder:
             if text is None:
                 text = self._rendered[section] = self._section_layout(section)
             sections.append(text)
-        return render(_PAGE_TEMPLATE, page=page, sections=sections)
+        return self._page_layout(page, sections)
 
     # --- what a page holds ----------------------------------------------------------------------
 
