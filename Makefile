@@ -12,7 +12,7 @@ SERVE_ARGS ?=
 SOAK_ARGS ?=
 TLS_DIR ?= var/tls
 
-.PHONY: setup generate test whole-api whole-api-warnings golden docs serve cert bench fuzz \
+.PHONY: setup bytecode generate test whole-api whole-api-warnings golden docs serve cert bench fuzz \
 	soak clean
 
 setup: $(STAMP)
@@ -29,10 +29,15 @@ $(SDK_STAMP): tests/interop/requirements.txt
 	$(SDK_VENV)/bin/python -m pip install --quiet -r tests/interop/requirements.txt
 	touch $(SDK_STAMP)
 
-generate: $(STAMP)
+# The plugin's modules compiled to bytecode, as `pip install` leaves an installed plugin: with
+# the editable install and PYTHONDONTWRITEBYTECODE set, every protoc run would compile them.
+bytecode: $(STAMP)
+	@$(PYTHON) -m compileall -q generator
+
+generate: bytecode
 	$(PYTHON) -m generator.tree --proto proto --out generated --opt $(PLUGIN_OPTIONS)
 
-test: $(STAMP) $(SDK_STAMP)
+test: bytecode $(SDK_STAMP)
 	$(PYTHON) -m pytest
 
 # The long checks of the whole public API (tests/public_api): the whole corpus rather than a
@@ -53,7 +58,7 @@ PROTO ?= proto
 OUT ?= var/docs
 DOCS_FORMAT ?= classic
 DOCS_CONFIG ?= $(if $(filter proto,$(PROTO)),proto/docs.toml)
-docs: $(STAMP)
+docs: bytecode
 	$(PYTHON) -m generator.docs_tree --proto $(PROTO) --out $(OUT) --format $(DOCS_FORMAT) \
 		$(if $(DOCS_CONFIG),--config $(DOCS_CONFIG))
 
@@ -77,7 +82,7 @@ $(TLS_DIR)/cert.pem:
 		-keyout $(TLS_DIR)/key.pem -out $(TLS_DIR)/cert.pem
 
 # Every benchmark against its baseline; writes bench/RESULTS.md (about 8 minutes).
-bench: $(STAMP)
+bench: bytecode
 	$(PYTHON) bench/run.py
 
 # Long fault and load tests, not run in CI: 100 SIGKILL rounds, a 10-minute soak
