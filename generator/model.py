@@ -167,7 +167,11 @@ class Message:
     oneofs: tuple[Oneof, ...]
 
     def field(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._fields_by_name.get(name)
+
+    @cached_property  # standard methods and paging ask for fields by name over and over
+    def _fields_by_name(self) -> dict[str, Field]:
+        return {item.name: item for item in self.fields}
 
     def oneof(self, name: str) -> Oneof:
         return next(o for o in self.oneofs if o.name == name)
