@@ -10,6 +10,7 @@ maximum, and the ratio of the medians.
 from __future__ import annotations
 
 import argparse
+import atexit
 import compileall
 import gc
 import io
@@ -143,6 +144,9 @@ def _peak_rss(command: list[str], cwd: Path, env: dict[str, str]) -> float:
 def _run_process(
     command: list[str], cwd: Path, env: dict[str, str], sample: bool
 ) -> tuple[float, float]:
+    # What the runs before wrote goes to disk first: ext4 allocates blocks as it writes them
+    # back, seconds later, and that work would fall on this run (ours write twice the files).
+    os.sync()
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -197,12 +201,28 @@ def _compiled_plugin() -> None:
 
 
 def _output_directory(scratch: Path) -> Path:
-    """A fresh directory for one run's output, kept until the series ends: on this ext4 (no
-    journal), a file created within seconds of thousands of deletions costs many times more,
-    since the allocator steps over every recently freed inode (perf: `recently_deleted`). Had
-    each run removed its output, the next run would pay for it, and ours writes twice the
+    """A fresh directory for one run's output, kept until the bench ends (`_discard`): on this
+    ext4 (no journal), a file created within seconds of thousands of deletions costs many times
+    more, since the allocator steps over every recently freed inode (perf: `recently_deleted`).
+    Had each run removed its output, the next run would pay for it, and ours writes twice the
     files."""
     return Path(tempfile.mkdtemp(dir=scratch))
+
+
+# Scratch trees of the benchmarks that write many files, removed when the bench ends.
+_DISCARDED: list[Path] = []
+
+
+def _discard(scratch: Path) -> None:
+    """Removes `scratch` when the bench ends, not now: the next benchmark's first runs would
+    pay for these deletions (see `_output_directory`)."""
+    _DISCARDED.append(scratch)
+
+
+@atexit.register
+def _remove_discarded() -> None:
+    while _DISCARDED:
+        shutil.rmtree(_DISCARDED.pop(), ignore_errors=True)
 
 
 def bench_plugin(rounds: int, services: int) -> list[Result]:
@@ -249,7 +269,7 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
     image_protoc, image_ours = alternate(
         rounds, lambda: image_run(protoc), lambda: image_run(ours)
     )
-    shutil.rmtree(scratch)
+    _discard(scratch)
     time_ratio = times[1].median / times[0].median
     memory_ratio = memory[1].median / memory[0].median
     return [
@@ -323,7 +343,7 @@ def bench_corpus(rounds: int) -> list[Result] | str:
     # from it after would count it.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         split = pool.apply(_plugin_split, (api, includes, files))
-    shutil.rmtree(scratch)
+    _discard(scratch)
     time_ratio = times[1].median / times[0].median
     memory_ratio = memory[1].median / memory[0].median
     pairs = ", ".join(
@@ -410,7 +430,7 @@ def bench_docs(rounds: int) -> list[Result] | str:
             floor.values.append(run(replay_flags))
         split = _docs_split(root, files, includes)
     finally:
-        shutil.rmtree(scratch)
+        _discard(scratch)
     name = f"docs, the whole public API ({len(files)} files, one run)"
     ratio = ours.median / protoc.median
     return [
