@@ -160,13 +160,13 @@ def _run_process(
             while not done.wait(0.01):
                 peak = max(peak, _tree_rss(process.pid))
 
-        sampler = threading.Thread(target=sampling)
-        if sample:
+        sampler = threading.Thread(target=sampling) if sample else None
+        if sampler:
             sampler.start()
         _, status, _ = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         done.set()
-        if sample:
+        if sampler:
             sampler.join()
         if status != 0:
             errors.seek(0)

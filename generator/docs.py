@@ -368,26 +368,32 @@ class DocsBuilder:
         out from the pages' trees, without planning every page: a process plans only the pages
         it renders."""
         ranked: dict[str, tuple[int, Method]] = {}
-        elements = self.api.messages.get, self.api.enums.get
         for service in sorted(
             self.services.values(), key=lambda s: (s.package, s.name)
         ):
             resource = service.resource.message if service.resource else ""
             for method in service.methods:
                 is_get = method.standard is StandardMethod.GET
-                roots1, roots2 = self._roots(method)
-                for root in roots1 + roots2:
-                    for message in self._walk_from(root):
-                        for name in (message, *self._enums_of(message)):
-                            element = elements[0](name) or elements[1](name)
-                            if element is None:
-                                continue
-                            rank = (0 if element.package == service.package else 2) + (
-                                0 if is_get and name == resource else 1
-                            )
-                            if name not in ranked or rank < ranked[name][0]:
-                                ranked[name] = (rank, method)
+                for name, package in self._page_elements(method):
+                    rank = (0 if package == service.package else 2) + (
+                        0 if is_get and name == resource else 1
+                    )
+                    if name not in ranked or rank < ranked[name][0]:
+                        ranked[name] = (rank, method)
         return {name: method for name, (_, method) in ranked.items()}
+
+    def _page_elements(self, method: Method) -> Iterator[tuple[str, str]]:
+        """The messages and enums the rpc's page renders, with their packages (some more than
+        once): what its plan's `messages` and `enums` hold, without planning the page.
+        """
+        roots1, roots2 = self._roots(method)
+        for root in roots1 + roots2:
+            for message in self._walk_from(root):
+                yield message, self.api.messages[message].package
+                for name in self._enums_of(message):
+                    enum = self.api.enums.get(name)
+                    if enum is not None:
+                        yield name, enum.package
 
     # --- rendering one page ---------------------------------------------------------------------
 
@@ -909,13 +915,8 @@ class DocsBuilder:
             *self.services.values(),
         ]
         for element in elements:
-            package = element.package
-            relative = (
-                element.full_name[len(package) + 1 :]
-                if package
-                else (element.full_name)
-            )
-            index.setdefault(relative, []).append((element.full_name, package))
+            relative = element.full_name.removeprefix(f"{element.package}.")
+            index.setdefault(relative, []).append((element.full_name, element.package))
         return index
 
     def _field_names(self, message: Message) -> frozenset[str]:
