@@ -45,10 +45,12 @@ test: bytecode $(SDK_STAMP)
 whole-api: $(STAMP) $(SDK_STAMP)
 	WHOLE_API_ALL_FILES=1 $(PYTHON) -m pytest tests/public_api -q
 
-# Rewrites the inventories of the whole API's warnings (tests/data/whole_api_warnings_*.txt)
+# Rewrites the inventories of the whole API's warnings and of its rpcs' meanings
+# (tests/data/whole_api_warnings_*.txt, whole_api_methods_*.txt)
 # from the whole SDK API and the whole corpus, keeping their headers; review the diff.
 whole-api-warnings: $(STAMP) $(SDK_STAMP)
 	WHOLE_API_ALL_FILES=1 $(PYTHON) -m pytest tests/public_api/test_whole_api_warnings.py \
+		tests/public_api/test_whole_api_methods.py \
 		--update-golden -q
 
 # Reference pages for every rpc of an API checkout, in one run (progress on stderr), e.g.
