@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from google.protobuf import descriptor_pb2
 
-from generator import parallel, wire
+from generator import http, parallel, wire
 from generator.errors import Problem, ProblemsError
 from generator.runtime.contract import MaskKind
 from generator.rules import (
@@ -70,6 +70,7 @@ _LABEL_REPEATED = int(descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED)
 _FIELD_OPTIONS = "google.protobuf.FieldOptions"
 _VALIDATION_PREFIX = VALIDATION_PACKAGE + "."
 _NO_RULES = FieldRules()
+_NO_HTTP_RULE = "the rpc gets no HTTP rule"
 
 # Descriptor path components (field numbers in descriptor.proto).
 _FILE_MESSAGE, _FILE_ENUM, _FILE_SERVICE = 4, 5, 6
@@ -232,6 +233,9 @@ class Method:
     standard: StandardMethod | None = None
     paging: Paging | None = (
         None  # how the rpc pages, if it does (every view reads this)
+    )
+    http: http.HttpRule | None = (
+        None  # its `google.api.http` rule, if it has a sound one
     )
 
 
@@ -489,12 +493,13 @@ class _Builder:
             messages.update(part.messages)
             enums.update(part.enums)
             problems.update(dict.fromkeys(part.problems))
-        self.messages, self.enums = messages, enums
+        self.messages, self.enums, self.problems = messages, enums, problems
+        derived = tuple(self._with_derived_facts(proto_file) for proto_file in files)
         return Api(
-            files=tuple(self._with_derived_facts(proto_file) for proto_file in files),
+            files=derived,
             messages=messages,
             enums=enums,
-            problems=tuple(problems),
+            problems=tuple(self.problems),
         )
 
     def _part(self, proto_files: Sequence[descriptor_pb2.FileDescriptorProto]) -> _Part:
@@ -507,11 +512,38 @@ class _Builder:
             return proto_file
         services = []
         for service in proto_file.services:
-            methods = tuple(self._with_paging(method) for method in service.methods)
+            methods = tuple(
+                self._with_paging(self._with_checked_http(proto_file.name, method))
+                for method in service.methods
+            )
             services.append(
                 _classify(replace(service, methods=methods), self.messages, self.enums)
             )
         return replace(proto_file, services=tuple(services))
+
+    def _with_checked_http(self, file: str, method: Method) -> Method:
+        """The method, without its HTTP rule if the rule names fields its messages lack."""
+        if method.http is None:
+            return method
+        wrong = http.check_fields(
+            method.http, method.input, method.output, self._field_shape
+        )
+        for message in wrong:
+            self._problem(
+                file, method.full_name, http.HTTP_OPTION, message, _NO_HTTP_RULE
+            )
+        return replace(method, http=None) if wrong else method
+
+    def _field_shape(self, message: str, name: str) -> tuple[str, bool] | None:
+        """What `http.check_fields` asks of a field: its message type, and whether it holds
+        many values."""
+        found = self.messages.get(message)
+        item = found.field(name) if found else None
+        if item is None:
+            return None
+        if item.is_map:
+            return "", True
+        return (item.type.name if item.type.kind is Kind.MESSAGE else ""), item.repeated
 
     def _with_paging(self, method: Method) -> Method:
         paging = (
@@ -874,9 +906,10 @@ class _Builder:
         methods = []
         for index, raw_method in enumerate(raw.method):
             method_name = f"{full_name}.{raw_method.name}"
-            options = self._options(
-                raw_method.options,
+            option_data = raw_method.options.SerializeToString()
+            options = self._decode(
                 "google.protobuf.MethodOptions",
+                option_data,
                 proto_file.name,
                 method_name,
             )
@@ -895,6 +928,7 @@ class _Builder:
                         if isinstance(operation, dict)
                         else None
                     ),
+                    http=self._http_rule(option_data, proto_file.name, method_name),
                 )
             )
         return Service(
@@ -906,6 +940,23 @@ class _Builder:
             methods=tuple(methods),
             resource=None,
         )
+
+    def _http_rule(
+        self, option_data: bytes, file: str, method: str
+    ) -> http.HttpRule | None:
+        """The rpc's `google.api.http` rule; a rule that does not parse is a problem, and the
+        rpc gets none (its field names are checked once every message is known)."""
+        try:
+            data = http.option_bytes(option_data)
+        except wire.WireError:  # the options' bytes themselves: reported by _decode
+            return None
+        if data is None:
+            return None
+        try:
+            return http.parse_rule(data)
+        except http.HttpRuleError as error:
+            self._problem(file, method, http.HTTP_OPTION, str(error), _NO_HTTP_RULE)
+            return None
 
     def _operation_types(
         self,

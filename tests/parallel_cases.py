@@ -191,6 +191,7 @@ def model_in_parts(parts: str) -> Result:
         "bad_length.proto",
         "bad_pattern.proto",
         "unresolved_metadata.proto",
+        "bad_http.proto",
     ]
     files = proto_files(PROTO) + with_problems
     descriptors = compile_descriptors(files, (PROTO, errors)).file
