@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 from generator.layout import (
     Brackets,
@@ -16,7 +17,6 @@ from generator.layout import (
 from generator.model import (
     FIELD_MASK,
     OPERATION,
-    UPDATE_MASK,
     Api,
     Field,
     Kind,
@@ -194,7 +194,8 @@ class ClientBuilder:
         mask_parameter = ""  # an Update's: the client computes the mask when it is None
         for item in request.fields:
             name = python_name(item.name, _METHOD_PARAMETERS)
-            if update and item.name == UPDATE_MASK and item.type.name == FIELD_MASK:
+            mask_field = method.shape.mask_field if update and method.shape else ""
+            if mask_field and item.name == mask_field:
                 annotated: Expression = Either(
                     (imports.message(FIELD_MASK), "Sequence[str]", "None")
                 )
@@ -237,7 +238,8 @@ class ClientBuilder:
                 request_class,
                 "request",
                 mask_parameter,
-                python_literal(service.resource.request_id_field),
+                python_literal(method.shape.mask_field),  # type: ignore[union-attr]
+                _flat_literals(method.shape.key_fields),  # type: ignore[union-attr]
             )
         else:
             build = runtime_name(CLIENT, "build")
@@ -299,3 +301,9 @@ def _generic(runtime_class: str, *parameters: str) -> str:
 
 def _laid_out(name: str, annotated: Expression) -> str:
     return annotation(annotated, _PARAMETER_INDENT, f"{name}: ", " = None,")
+
+
+def _flat_literals(values: Sequence[str]) -> str:
+    """A one-line tuple of string literals."""
+    inner = ", ".join(python_literal(v) for v in values)
+    return f"({inner},)" if len(values) == 1 else f"({inner})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.layout import exploded, tuple_expression
-from generator.model import UPDATE_MASK, Api, MaskNode, ProtoFile, StandardMethod
+from generator.model import Api, MaskNode, ProtoFile, StandardMethod
 from generator.python_names import Imports, message_module, python_literal
 from generator.runtime.contract import FIELDMASK, MaskKind
 from generator.runtime_names import imports as runtime_imports
@@ -85,7 +85,7 @@ def fieldmask_module(api: Api, proto_file: ProtoFile) -> FieldMaskModule | None:
                 resource=imports.message(resource.message),
                 request_name=method.input.rsplit(".", 1)[-1],
                 resource_name=resource.message.rsplit(".", 1)[-1],
-                mask_field=UPDATE_MASK,
+                mask_field=method.shape.mask_field if method.shape else "",
                 fields=fields,
                 allowed_paths=tuple_expression(
                     [python_literal(path) for path in _paths(nodes)],

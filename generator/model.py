@@ -17,9 +17,9 @@ from google.protobuf import descriptor_pb2
 
 from generator import http, parallel, wire
 from generator.errors import Problem, ProblemsError
-from generator.runtime.contract import MaskKind
+from generator.runtime.contract import ActionKind, MaskKind
+from generator.runtime.contract import ResponseKind as ResponseKind
 from generator.rules import (
-    INTEGER_SCALARS,
     FieldRules,
     FieldShape,
     field_rules,
@@ -86,6 +86,10 @@ FRAMEWORK_SERVICES = frozenset(
 )
 
 
+# The actions the runtime implements, as the model names them.
+Action = ActionKind
+
+
 class Kind(enum.Enum):
     """What a field holds."""
 
@@ -96,7 +100,7 @@ class Kind(enum.Enum):
 
 
 class StandardMethod(enum.Enum):
-    """A standard method recognised from the shape of its request and response."""
+    """A standard method, recognised by its name, HTTP binding and shape (see `resources`)."""
 
     GET = "get"
     LIST = "list"
@@ -230,29 +234,102 @@ class Method:
     client_streaming: bool
     server_streaming: bool
     operation: OperationTypes | None
+    # How the rpc pages, if it does (every view reads this).
+    paging: Paging | None = None
+    # Its `google.api.http` rule, if it has a sound one.
+    http: http.HttpRule | None = None
+    # What the server makes of it (see `resources`): a standard method, or an action it
+    # implements, with the messages' parts it reads; and why, in words.
     standard: StandardMethod | None = None
-    paging: Paging | None = (
-        None  # how the rpc pages, if it does (every view reads this)
-    )
-    http: http.HttpRule | None = (
-        None  # its `google.api.http` rule, if it has a sound one
-    )
+    action: Action | None = None
+    shape: MethodShape | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MethodShape:
+    """The parts of an rpc's messages that the server reads and writes for its meaning."""
+
+    key_fields: tuple[str, ...] = ()  # the request fields that name the resource
+    # List, ListOperations, listing referring resources: the response's items, whether it
+    # pages, the request field that scopes it, and request fields compared for equality;
+    # request fields the server cannot honour (UNIMPLEMENTED when set).
+    items_field: str = ""
+    paged: bool = False
+    parent_field: str = ""  # List: the scope; Move: the destination
+    filter_fields: tuple[str, ...] = ()
+    unsupported_fields: tuple[str, ...] = ()
+    # Create: request fields copied to the resource, and fields describing it whole
+    # (`<resource>_spec`, or of the resource's type).
+    copy_fields: tuple[str, ...] = ()
+    spec_fields: tuple[str, ...] = ()
+    mask_field: str = ""  # Update: its FieldMask ("" for a whole update)
+    response: ResponseKind = ResponseKind.RESOURCE
+    response_field: str = ""  # WRAPPED: the response's field that holds the resource
+    synchronous: bool = False  # answers at once rather than with an Operation
+    # Listing referring resources: their message and the field that names this one.
+    target: str = ""
+    target_field: str = ""
+
+
+@dataclass(frozen=True)
+class KeyPart:
+    """A field of the resource that names it, and the request field that carries it."""
+
+    field: str  # of the resource: `id`, `cluster_id`, `name`
+    request_field: str  # of requests: `key_id`, `cluster_id`, `database_name`
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """The resource's status field and the enum values (full value names, "" when the enum
+    has none) it shows: ready, and while an operation or an action changes it."""
+
+    field: str
+    enum: str
+    ready: str
+    creating: str = ""
+    updating: str = ""
+    deleting: str = ""
+    starting: str = ""
+    stopping: str = ""
+    stopped: str = ""
+    restarting: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field of a resource that names another resource of its API by id."""
+
+    field: str
+    target: str  # the named resource's message
+    repeated: bool
 
 
 @dataclass(frozen=True)
 class Resource:
-    """The resource a service manages, derived from its standard methods."""
+    """The resource a service manages (see `resources`)."""
 
     message: str
-    id_field: str  # the resource's own id field, e.g. `id`
-    request_id_field: str  # how requests name it, e.g. `image_id`
-    parent_field: str  # e.g. `folder_id`, or "" for a resource without a parent
+    key: tuple[KeyPart, ...]  # a parent's part first, its own last
+    generated_id: bool  # the server makes the key's (one `id`) part on Create
+    parent_field: str  # e.g. `folder_id` (a key's first part), or "" for no parent
     name_field: str  # "" when the resource has no `name`
     created_at_field: str = ""  # a Timestamp `created_at`, set on Create
-    status_field: str = (
-        ""  # an enum `status`, shown CREATING/UPDATING/DELETING while in flight
-    )
-    status_values: tuple[tuple[str, int], ...] = ()  # the status enum's values
+    lifecycle: Lifecycle | None = None
+    # Fields storage indexes for Lists: top-level scalars, enums and Timestamps.
+    indexed_fields: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+
+    @property
+    def id_field(self) -> str:
+        """The resource's own name among its fields: the key's last part."""
+        return self.key[-1].field
+
+    @property
+    def request_id_field(self) -> str:
+        """How requests name the resource's own part: `image_id`, `key_id`."""
+        return self.key[-1].request_field
 
     @property
     def label(self) -> str:
@@ -494,7 +571,9 @@ class _Builder:
             enums.update(part.enums)
             problems.update(dict.fromkeys(part.problems))
         self.messages, self.enums, self.problems = messages, enums, problems
-        derived = tuple(self._with_derived_facts(proto_file) for proto_file in files)
+        derived = self._with_meanings(
+            [self._with_derived_facts(proto_file) for proto_file in files]
+        )
         return Api(
             files=derived,
             messages=messages,
@@ -507,19 +586,36 @@ class _Builder:
         return _Part(files, self.messages, self.enums, tuple(self.problems))
 
     def _with_derived_facts(self, proto_file: ProtoFile) -> ProtoFile:
-        """The file's services with their paging, standard methods and resource."""
+        """The file's services with their rpcs' paging and checked HTTP rules."""
         if not proto_file.services:
             return proto_file
-        services = []
-        for service in proto_file.services:
-            methods = tuple(
-                self._with_paging(self._with_checked_http(proto_file.name, method))
-                for method in service.methods
+        services = tuple(
+            replace(
+                service,
+                methods=tuple(
+                    self._with_paging(self._with_checked_http(proto_file.name, method))
+                    for method in service.methods
+                ),
             )
-            services.append(
-                _classify(replace(service, methods=methods), self.messages, self.enums)
+            for service in proto_file.services
+        )
+        return replace(proto_file, services=services)
+
+    def _with_meanings(self, files: Sequence[ProtoFile]) -> tuple[ProtoFile, ...]:
+        """Every service with its resource and its rpcs' meanings, which look across
+        services (references between resources of one package)."""
+        from generator.resources import classify_services
+
+        services = [service for file in files for service in file.services]
+        classified = iter(classify_services(services, self.messages, self.enums))
+        return tuple(
+            (
+                replace(file, services=tuple(next(classified) for _ in file.services))
+                if file.services
+                else file
             )
-        return replace(proto_file, services=tuple(services))
+            for file in files
+        )
 
     def _with_checked_http(self, file: str, method: Method) -> Method:
         """The method, without its HTTP rule if the rule names fields its messages lack."""
@@ -1077,78 +1173,7 @@ def _real_oneof_indexes(
 
 
 # ---------------------------------------------------------------------------------------------
-# Standard methods and resources
-
-
-def _classify(
-    service: Service, messages: Mapping[str, Message], enums: Mapping[str, Enum]
-) -> Service:
-    """Recognises standard methods from the shape of their requests and responses, and the
-    resource the service manages."""
-    resource_name = _resource_message(service, messages)
-    # The runtime stores and finds resources by their own string `id`: no id, no resource.
-    if resource_name is None or not _is_string(messages[resource_name].field("id")):
-        return service
-    resource_message = messages[resource_name]
-    request_id = snake_case(resource_message.name) + "_id"
-    methods = tuple(
-        Method(
-            **{
-                **m.__dict__,
-                "standard": _standard_kind(m, resource_name, request_id, messages),
-            }
-        )
-        for m in service.methods
-    )
-    list_method = next((m for m in methods if m.standard is StandardMethod.LIST), None)
-    create_method = next(
-        (m for m in methods if m.standard is StandardMethod.CREATE), None
-    )
-    status_field, status_values = _status(resource_message, enums)
-    resource = Resource(
-        message=resource_name,
-        id_field="id" if resource_message.field("id") else "",
-        request_id_field=request_id,
-        parent_field=_parent_field(
-            resource_message,
-            [messages[m.input] for m in (list_method, create_method) if m],
-        ),
-        name_field="name" if _is_string(resource_message.field("name")) else "",
-        created_at_field=(
-            "created_at" if _is_timestamp(resource_message.field("created_at")) else ""
-        ),
-        status_field=status_field,
-        status_values=status_values,
-    )
-    return Service(**{**service.__dict__, "methods": methods, "resource": resource})
-
-
-def _is_timestamp(candidate: Field | None) -> bool:
-    return bool(
-        candidate
-        and candidate.type.name == "google.protobuf.Timestamp"
-        and not candidate.repeated
-    )
-
-
-def _status(
-    resource: Message, enums: Mapping[str, Enum]
-) -> tuple[str, tuple[tuple[str, int], ...]]:
-    """A resource's enum `status` field and its values by name ("" and () if it has none)."""
-    status = resource.field("status")
-    if status is None or status.type.kind is not Kind.ENUM or status.repeated:
-        return "", ()
-    enum = enums.get(status.type.name)
-    values = tuple((value.name, value.number) for value in enum.values) if enum else ()
-    return "status", values
-
-
-def _same_type(item: Field, other: Field | None) -> bool:
-    return bool(
-        other is not None
-        and (item.type, item.repeated, item.map_key, item.map_value)
-        == (other.type, other.repeated, other.map_key, other.map_value)
-    )
+# Paging
 
 
 def _is_string(candidate: Field | None) -> bool:
@@ -1164,60 +1189,12 @@ def _unary(method: Method) -> bool:
     return not method.client_streaming and not method.server_streaming
 
 
-def _has_id_field(request: Message, request_id: str) -> bool:
-    return _is_string(request.field(request_id))
-
-
-def _resource_message(service: Service, messages: Mapping[str, Message]) -> str | None:
-    """The message returned by a Get-shaped method, or else the response of operations that
-    return a message. Get-shaped: the request holds `<resource>_id` and the reply is that resource.
-    """
-    for method in service.methods:
-        output = messages.get(method.output)
-        request = messages.get(method.input)
-        if _unary(method) and output and request and method.output != OPERATION:
-            if _has_id_field(request, snake_case(output.name) + "_id"):
-                return method.output
-    for method in service.methods:
-        if (
-            _unary(method)
-            and method.operation
-            and method.operation.response in messages
-        ):
-            return method.operation.response
-    return None
-
-
-def _standard_kind(
-    method: Method, resource: str, request_id: str, messages: Mapping[str, Message]
-) -> StandardMethod | None:
-    request, output = messages.get(method.input), messages.get(method.output)
-    if not _unary(method) or request is None or output is None:
-        return None
-    has_id = _has_id_field(request, request_id)
-    if method.operation:
-        mask = request.field(UPDATE_MASK)
-        has_mask = mask is not None and mask.type.name == FIELD_MASK
-        if method.operation.response == resource:
-            if has_id and has_mask:
-                return StandardMethod.UPDATE
-            if not has_id and not has_mask:
-                return StandardMethod.CREATE
-        if (
-            method.operation.response == EMPTY
-            and has_id
-            and method.name.startswith("Delete")
-        ):
-            return StandardMethod.DELETE
-        return None
-    if method.output == resource and has_id:
-        return StandardMethod.GET
-    if method.paging and _lists_like_the_runtime(request):
-        if method.paging.item_type == resource:
-            return StandardMethod.LIST
-        if method.paging.item_type == OPERATION and has_id:
-            return StandardMethod.LIST_OPERATIONS
-    return None
+def _same_type(item: Field, other: Field | None) -> bool:
+    return bool(
+        other is not None
+        and (item.type, item.repeated, item.map_key, item.map_value)
+        == (other.type, other.repeated, other.map_key, other.map_value)
+    )
 
 
 def _paging(request: Message | None, reply: Message | None) -> Paging | None:
@@ -1230,32 +1207,3 @@ def _paging(request: Message | None, reply: Message | None) -> Paging | None:
         return None
     items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]
     return Paging(items[0].name, items[0].type.name) if len(items) == 1 else None
-
-
-def _lists_like_the_runtime(request: Message) -> bool:
-    """An integer `page_size`, and `filter` and `order_by` strings if the request has them:
-    besides paging, what the runtime's List needs."""
-    size = request.field("page_size")
-    return bool(
-        size is not None
-        and size.type.scalar in INTEGER_SCALARS
-        and not size.repeated
-        and all(
-            _is_string(request.field(name))
-            for name in ("filter", "order_by")
-            if request.field(name)
-        )
-    )
-
-
-def _parent_field(resource: Message, requests: Sequence[Message]) -> str:
-    """A string `*_id` field of the resource that List or Create requests also carry."""
-    for candidate in resource.fields:
-        if (
-            candidate.name != "id"
-            and candidate.name.endswith("_id")
-            and _is_string(candidate)
-        ):
-            if any(_is_string(request.field(candidate.name)) for request in requests):
-                return candidate.name
-    return ""

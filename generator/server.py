@@ -9,14 +9,16 @@ from functools import cached_property
 
 from generator.model import (
     ANY,
-    Kind,
+    EMPTY,
+    Action,
     Api,
+    Resource,
+    ResponseKind,
     Message,
     Method,
     ProtoFile,
     Service,
     StandardMethod,
-    UPDATE_MASK,
     snake_case,
 )
 from generator.layout import (
@@ -36,8 +38,6 @@ from generator.python_names import (
     python_literal,
 )
 from generator.rules import (
-    FLOAT_SCALARS,
-    INTEGER_SCALARS,
     Constraint,
     exactly_one_sentence,
 )
@@ -75,21 +75,10 @@ STANDARD_CALLS = {
     StandardMethod.UPDATE: StandardCall.UPDATE,
     StandardMethod.DELETE: StandardCall.DELETE,
 }
-# The status a resource shows when no operation changes it, and while one of each kind runs:
-# the Yandex Cloud convention for a resource's `status` enum.
-READY_STATUS = "READY"
-RUNNING_STATUSES = {
-    StandardMethod.CREATE: "CREATING",
-    StandardMethod.UPDATE: "UPDATING",
-    StandardMethod.DELETE: "DELETING",
-}
 # The fields of List requests and responses that the runtime pages with (the model recognises
 # a List by them), and the mask of an Update.
 PAGE_SIZE, PAGE_TOKEN, NEXT_PAGE_TOKEN = "page_size", "page_token", "next_page_token"
 FILTER, ORDER_BY = "filter", "order_by"
-TIMESTAMP = "google.protobuf.Timestamp"
-# Scalars that storage can index (all but bytes), as filter and order_by accept them.
-INDEXABLE_SCALARS = INTEGER_SCALARS | FLOAT_SCALARS | {"string", "bool"}
 
 
 @dataclass(frozen=True)
@@ -352,13 +341,26 @@ class ServerBuilder:
             for method in service.methods:
                 modules.add(message_module(self.api, method.input))
                 modules.add(message_module(self.api, method.output))
-                if method.operation and method.standard and _typed_metadata(method):
-                    modules.add(message_module(self.api, method.operation.metadata))
+                served = method.standard or method.action
+                if method.operation and served:
+                    if _typed_metadata(method):
+                        modules.add(message_module(self.api, method.operation.metadata))
+                    if (
+                        method.operation.response in self.api.messages
+                        and method.operation.response != EMPTY
+                    ):
+                        modules.add(message_module(self.api, method.operation.response))
+                if method.shape and method.shape.target:
+                    modules.add(message_module(self.api, method.shape.target))
+                view = self._view(service, method)
+                if view:
+                    modules.add(message_module(self.api, view))
             if service.resource:
                 modules.add(message_module(self.api, service.resource.message))
-                status_enum = self._status_enum(service)
-                if status_enum:
-                    modules.add(message_module(self.api, status_enum))
+                if service.resource.lifecycle:
+                    modules.add(
+                        message_module(self.api, service.resource.lifecycle.enum)
+                    )
                 if service.standard_method(StandardMethod.UPDATE):
                     modules.add(module_name(proto_file.name, "_fieldmask"))
         return modules
@@ -415,120 +417,216 @@ class ServerBuilder:
             methods=tuple(methods),
         )
 
-    def _status_enum(self, service: Service) -> str:
-        """The full name of the resource's status enum, or "" if it has none."""
-        resource = service.resource
-        if resource is None or not resource.status_field:
-            return ""
-        status = self.api.message(resource.message).field(resource.status_field)
-        return status.type.name if status is not None else ""
-
-    def _status(self, service: Service, imports: Imports, name: str) -> str:
-        """The Python expression of the status value `name`, or "None" if it has none."""
+    def _status(self, service: Service, imports: Imports, role: str) -> str:
+        """The Python expression of the status value of `role` ("ready", "creating", ...),
+        or "None" if the resource's status has none."""
         resource = service.resource
         assert resource is not None
-        enum = self._status_enum(service)
-        if not enum or name not in dict(resource.status_values):
+        lifecycle = resource.lifecycle
+        value = getattr(lifecycle, role) if lifecycle else ""
+        if not value:
             return "None"
-        return f"{imports.message(enum)}.{name}"
-
-    def _indexed_fields(self, service: Service) -> list[str]:
-        """The resource's fields that Lists order and filter by from storage indexes:
-        top-level scalar, enum and Timestamp fields, besides the id and the parent."""
-        resource = service.resource
-        assert resource is not None
-        found = []
-        for item in self.api.message(resource.message).fields:
-            if item.repeated or item.is_map:
-                continue
-            if item.name in (resource.id_field, resource.parent_field):
-                continue
-            kind = item.type.kind
-            if (
-                kind is Kind.ENUM
-                or (kind is Kind.SCALAR and item.type.scalar in INDEXABLE_SCALARS)
-                or (kind is Kind.MESSAGE and item.type.name == TIMESTAMP)
-            ):
-                found.append(item.name)
-        return found
+        assert lifecycle is not None
+        return f"{imports.message(lifecycle.enum)}.{value}"
 
     def _resource_arguments(
         self, service: Service, imports: Imports
     ) -> tuple[Argument, ...]:
         resource = service.resource
         assert resource is not None
-        indexed = [python_literal(name) for name in self._indexed_fields(service)]
+        lifecycle = resource.lifecycle
+        roles = [
+            role
+            for role in ("stopped", "starting", "stopping", "restarting")
+            if lifecycle and getattr(lifecycle, role)
+        ]
+        if lifecycle and lifecycle.ready and roles:
+            roles.insert(0, "ready")
         arguments = [
             Argument("kind", python_literal(resource.message)),
             Argument("label", python_literal(resource.label)),
             Argument("message", imports.message(resource.message)),
-            Argument("id_field", python_literal(resource.id_field)),
-            Argument("request_id_field", python_literal(resource.request_id_field)),
+            Argument(
+                "key",
+                _literals(
+                    "key=",
+                    [
+                        _inner_tuple(
+                            [python_literal(p.field), python_literal(p.request_field)]
+                        )
+                        for p in resource.key
+                    ],
+                ),
+            ),
+            Argument("generated_id", repr(resource.generated_id)),
             Argument("parent_field", python_literal(resource.parent_field)),
             Argument("name_field", python_literal(resource.name_field)),
             Argument("created_at_field", python_literal(resource.created_at_field)),
-            Argument("status_field", python_literal(resource.status_field)),
-            Argument("ready_status", self._status(service, imports, READY_STATUS)),
+            Argument(
+                "status_field", python_literal(lifecycle.field if lifecycle else "")
+            ),
+            Argument("ready_status", self._status(service, imports, "ready")),
+            Argument(
+                "statuses",
+                _literals(
+                    "statuses=",
+                    [
+                        _inner_tuple(
+                            [
+                                python_literal(role),
+                                self._status(service, imports, role),
+                            ]
+                        )
+                        for role in roles
+                    ],
+                ),
+            ),
             Argument(
                 "unique_names",
                 repr(
                     self.options.unique_names
                     and bool(resource.name_field and resource.parent_field)
+                    and resource.name_field not in {p.field for p in resource.key}
                 ),
             ),
             Argument(
                 "indexed_fields",
-                tuple_expression(
-                    indexed, _RESOURCE_INDENT, before="indexed_fields=", after=","
+                _literals(
+                    "indexed_fields=",
+                    [python_literal(n) for n in resource.indexed_fields],
+                ),
+            ),
+            Argument(
+                "references",
+                _literals(
+                    "references=",
+                    [
+                        _inner_tuple(
+                            [
+                                python_literal(ref.field),
+                                python_literal(ref.target),
+                                python_literal(self._resources[ref.target].label),
+                            ]
+                        )
+                        for ref in resource.references
+                        if ref.target in self._resources
+                    ],
+                ),
+            ),
+            Argument(
+                "referred_by",
+                _literals(
+                    "referred_by=",
+                    [
+                        _inner_tuple([python_literal(value) for value in item])
+                        for item in self._referred_by.get(resource.message, ())
+                    ],
+                ),
+            ),
+            Argument(
+                "children",
+                _literals(
+                    "children=",
+                    [
+                        python_literal(kind)
+                        for kind in self._children.get(resource.message, ())
+                    ],
                 ),
             ),
         ]
         return tuple(arguments)
 
+    @cached_property
+    def _resources(self) -> dict[str, Resource]:
+        """Every served resource, by its message."""
+        return {
+            s.resource.message: s.resource
+            for s in self.api.services
+            if s.resource and not s.is_framework
+        }
+
+    @cached_property
+    def _referred_by(self) -> dict[str, list[tuple[str, str, str]]]:
+        """For each resource, the resources that name it in a field storage indexes under the
+        same parent: (their kind, the field, their label), which a Delete checks."""
+        found: dict[str, list[tuple[str, str, str]]] = {}
+        for resource in self._resources.values():
+            for ref in resource.references:
+                target = self._resources.get(ref.target)
+                if (
+                    target is not None
+                    and not ref.repeated
+                    and ref.field in resource.indexed_fields
+                    and target.parent_field
+                    and target.parent_field == resource.parent_field
+                ):
+                    found.setdefault(ref.target, []).append(
+                        (resource.message, ref.field, resource.label)
+                    )
+        return found
+
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        """For each resource, the resources of its package whose key begins with its id
+        (a cluster's databases): deleted with it."""
+        found: dict[str, list[str]] = {}
+        by_id = {
+            (r.message.rsplit(".", 1)[0], r.request_id_field): r
+            for r in self._resources.values()
+            if len(r.key) == 1
+        }
+        for resource in self._resources.values():
+            if len(resource.key) < 2:
+                continue
+            owner = by_id.get(
+                (resource.message.rsplit(".", 1)[0], resource.key[0].request_field)
+            )
+            if owner is not None:
+                found.setdefault(owner.message, []).append(resource.message)
+        return found
+
+    def _view(self, service: Service, method: Method) -> str:
+        """The message a List's items are when they are a view of the resource ("" if none)."""
+        shape, resource = method.shape, service.resource
+        if method.standard is not StandardMethod.LIST or not shape or not resource:
+            return ""
+        items = self.api.message(method.output).field(shape.items_field)
+        assert items is not None
+        return items.type.name if items.type.name != resource.message else ""
+
     def _call(
         self, service: Service, method: Method, imports: Imports, specs: list[SpecView]
     ) -> str:
         kind = method.standard
+        shape = method.shape
         variable = f"_{_constant(service.name)}_{_constant(method.name)}"
         if kind is StandardMethod.GET:
-            return f"self.{StandardCall.GET.value}(request, context)"
-        if kind in (StandardMethod.LIST, StandardMethod.LIST_OPERATIONS):
-            request = self.api.message(method.input)
-            resource = service.resource
-            assert resource is not None and method.paging is not None
-            parent = (
-                resource.parent_field
-                if kind is StandardMethod.LIST and request.field(resource.parent_field)
-                else ""
-            )
-
-            def optional(name: str) -> str:
-                """`name` if the request has that field (and the List uses it), else ""."""
-                return python_literal(
-                    name if kind is StandardMethod.LIST and request.field(name) else ""
+            assert shape is not None
+            if not shape.response_field:
+                return f"self.{StandardCall.GET.value}(request, context)"
+            specs.append(
+                SpecView(
+                    variable,
+                    runtime_name(SERVICE, "GetSpec"),
+                    (
+                        Argument("response", imports.message(method.output)),
+                        Argument(
+                            "response_field", python_literal(shape.response_field)
+                        ),
+                    ),
                 )
-
+            )
+            return exploded(
+                f"self.{StandardCall.GET_WRAPPED.value}(",
+                (variable, "request", "context"),
+                ")",
+            )
+        if kind in (StandardMethod.LIST, StandardMethod.LIST_OPERATIONS):
             specs.append(
                 SpecView(
                     variable,
                     runtime_name(SERVICE, "ListSpec"),
-                    (
-                        Argument("response", imports.message(method.output)),
-                        Argument(
-                            "items_field", python_literal(method.paging.items_field)
-                        ),
-                        Argument(
-                            "default_page_size", str(self.options.default_page_size)
-                        ),
-                        Argument("page_size_field", python_literal(PAGE_SIZE)),
-                        Argument("page_token_field", python_literal(PAGE_TOKEN)),
-                        Argument(
-                            "next_page_token_field", python_literal(NEXT_PAGE_TOKEN)
-                        ),
-                        Argument("parent_field", python_literal(parent)),
-                        Argument("filter_field", optional(FILTER)),
-                        Argument("order_by_field", optional(ORDER_BY)),
-                    ),
+                    self._list_arguments(service, method, imports),
                 )
             )
             call = STANDARD_CALLS[kind].value
@@ -543,68 +641,203 @@ class ServerBuilder:
             )
             call = STANDARD_CALLS[kind].value
             return exploded(f"self.{call}(", (variable, "request", "context"), ")")
+        if method.action is not None:
+            specs.append(
+                SpecView(
+                    variable,
+                    runtime_name(SERVICE, "ActionSpec"),
+                    self._action_arguments(service, method, imports),
+                )
+            )
+            call = StandardCall.ACTION.value
+            return exploded(f"self.{call}(", (variable, "request", "context"), ")")
         return exploded(
             f"self.{StandardCall.UNIMPLEMENTED.value}(",
             (python_literal(method.name), "context"),
             ")",
         )
 
+    def _list_arguments(
+        self, service: Service, method: Method, imports: Imports
+    ) -> tuple[Argument, ...]:
+        shape = method.shape
+        assert shape is not None
+        request = self.api.message(method.input)
+        is_list = method.standard is StandardMethod.LIST
+
+        def optional(name: str) -> str:
+            """`name` if the request has that field (and the List uses it), else ""."""
+            return python_literal(name if is_list and request.field(name) else "")
+
+        view = self._view(service, method)
+        arguments = [
+            Argument("response", imports.message(method.output)),
+            Argument("items_field", python_literal(shape.items_field)),
+            Argument("default_page_size", str(self.options.default_page_size)),
+            Argument(
+                "page_size_field", python_literal(PAGE_SIZE if shape.paged else "")
+            ),
+            Argument(
+                "page_token_field", python_literal(PAGE_TOKEN if shape.paged else "")
+            ),
+            Argument(
+                "next_page_token_field",
+                python_literal(NEXT_PAGE_TOKEN if shape.paged else ""),
+            ),
+            Argument("parent_field", python_literal(shape.parent_field)),
+            Argument("filter_field", optional(FILTER)),
+            Argument("order_by_field", optional(ORDER_BY)),
+        ]
+        if not shape.paged:
+            arguments.append(Argument("paged", "False"))
+        if shape.filter_fields:
+            arguments.append(
+                Argument(
+                    "equal_fields",
+                    _spec_literals(
+                        "equal_fields=",
+                        [python_literal(n) for n in shape.filter_fields],
+                    ),
+                )
+            )
+        if shape.unsupported_fields:
+            arguments.append(
+                Argument(
+                    "unsupported_fields",
+                    _spec_literals(
+                        "unsupported_fields=",
+                        [python_literal(n) for n in shape.unsupported_fields],
+                    ),
+                )
+            )
+        if view:
+            arguments.append(Argument("view", imports.message(view)))
+        return tuple(arguments)
+
     def _mutation_arguments(
         self, service: Service, method: Method, imports: Imports
     ) -> tuple[Argument, ...]:
         resource = service.resource
+        shape = method.shape
         assert (
-            resource is not None
-            and method.operation is not None
-            and method.standard is not None
+            resource is not None and shape is not None and method.standard is not None
         )
-        metadata = self.api.messages.get(method.operation.metadata)
-        id_field = metadata.field(resource.request_id_field) if metadata else None
-        metadata_id = (  # the runtime writes the new resource's (string) id there
-            resource.request_id_field
-            if id_field and id_field.type.scalar == "string" and not id_field.repeated
-            else ""
+        operation = method.operation
+        synchronous = shape.synchronous or operation is None
+        response = (
+            method.output if synchronous else (operation.response if operation else "")
         )
+        running = {
+            StandardMethod.CREATE: "creating",
+            StandardMethod.UPDATE: "updating",
+            StandardMethod.DELETE: "deleting",
+        }[method.standard]
         arguments = [
             Argument("kind", member(MUTATION_KINDS[method.standard])),
             Argument("method", python_literal(f"/{service.full_name}/{method.name}")),
             Argument("request", imports.message(method.input)),
+            Argument("returns", imports.message(method.output)),
             Argument("description", python_literal(f"{method.name} {resource.label}")),
             Argument(
                 "metadata",
                 (
-                    imports.message(method.operation.metadata)
-                    if _typed_metadata(method)
+                    imports.message(operation.metadata)
+                    if operation and not synchronous and _typed_metadata(method)
                     else "None"
                 ),
             ),
-            Argument("metadata_id_field", python_literal(metadata_id)),
-            Argument(
-                "running_status",
-                self._status(service, imports, RUNNING_STATUSES[method.standard]),
-            ),
+            Argument("running_status", self._status(service, imports, running)),
         ]
         if method.standard is StandardMethod.CREATE:
-            copied = [
-                f.name for f in self.api.mirrored_fields(method.input, resource.message)
-            ]
             arguments.append(
                 Argument(
                     "copy_fields",
-                    tuple_expression(
-                        [python_literal(name) for name in copied],
-                        _SPEC_INDENT,
-                        before="copy_fields=",
-                        after=",",
+                    _spec_literals(
+                        "copy_fields=", [python_literal(n) for n in shape.copy_fields]
                     ),
                 )
             )
+            spec_fields = [
+                _inner_tuple(
+                    [
+                        python_literal(name),
+                        _brackets(self._spec_copies(method, name, resource.message)),
+                    ],
+                    _SPEC_INDENT,
+                )
+                for name in shape.spec_fields
+            ]
+            if spec_fields:
+                arguments.append(
+                    Argument("spec_fields", _spec_literals("spec_fields=", spec_fields))
+                )
         if method.standard is StandardMethod.UPDATE:
             fieldmask_module = imports.aliases[module_name(service.file, "_fieldmask")]
             arguments.append(
                 Argument("mask", f"{fieldmask_module}.{mask_class_name(method)}.SPEC")
             )
-            arguments.append(Argument("mask_field", python_literal(UPDATE_MASK)))
+            arguments.append(Argument("mask_field", python_literal(shape.mask_field)))
+        if shape.response is not ResponseKind.RESOURCE:
+            arguments.append(Argument("answer", member(shape.response)))
+            # Empty by default: the runtime answers google.protobuf.Empty itself.
+            if response in self.api.messages and response != EMPTY:
+                arguments.append(Argument("response", imports.message(response)))
+            if shape.response_field:
+                arguments.append(
+                    Argument("response_field", python_literal(shape.response_field))
+                )
+        if synchronous:
+            arguments.append(Argument("synchronous", "True"))
+        return tuple(arguments)
+
+    def _spec_copies(self, method: Method, name: str, resource: str) -> list[str]:
+        """The fields a Create copies from its request's `name`, a message describing the
+        resource: those of the resource's name and type."""
+        spec = self.api.message(method.input).field(name)
+        assert spec is not None
+        return [
+            python_literal(item.name)
+            for item in self.api.mirrored_fields(spec.type.name, resource)
+        ]
+
+    def _action_arguments(
+        self, service: Service, method: Method, imports: Imports
+    ) -> tuple[Argument, ...]:
+        shape, action = method.shape, method.action
+        assert shape is not None and action is not None and service.resource is not None
+        operation = method.operation
+        response = operation.response if operation else method.output
+        arguments = [
+            Argument("kind", member(action)),
+            Argument("method", python_literal(f"/{service.full_name}/{method.name}")),
+            Argument("returns", imports.message(method.output)),
+            Argument(
+                "key_fields",
+                _spec_literals(
+                    "key_fields=", [python_literal(n) for n in shape.key_fields]
+                ),
+            ),
+            Argument(
+                "description", python_literal(f"{method.name} {service.resource.label}")
+            ),
+        ]
+        if response in self.api.messages and response != EMPTY:
+            arguments.append(Argument("response", imports.message(response)))
+        if operation and _typed_metadata(method):
+            arguments.append(Argument("metadata", imports.message(operation.metadata)))
+        if action is Action.MOVE:
+            arguments.append(
+                Argument("destination_field", python_literal(shape.parent_field))
+            )
+        if action is Action.LIST_REFERRING:
+            target = self._resources[shape.target]
+            arguments += [
+                Argument("target_kind", python_literal(target.message)),
+                Argument("target", imports.message(target.message)),
+                Argument("target_field", python_literal(shape.target_field)),
+                Argument("items_field", python_literal(shape.items_field)),
+                Argument("paged", repr(shape.paged)),
+            ]
         return tuple(arguments)
 
 
@@ -632,3 +865,22 @@ def _check_view(constraint: Constraint) -> CheckView:
         ),
         pattern=python_literal(constraint.pattern) if constraint.pattern else "",
     )
+
+
+def _literals(before: str, items: list[str]) -> str:
+    """A tuple expression of `items` (Python expressions), laid out after `before`."""
+    return tuple_expression(items, _RESOURCE_INDENT, before=before, after=",")
+
+
+def _spec_literals(before: str, items: list[str]) -> str:
+    """A tuple expression of `items`, laid out after `before` among a spec's arguments."""
+    return tuple_expression(items, _SPEC_INDENT, before=before, after=",")
+
+
+def _brackets(items: list[Expression]) -> Brackets:
+    return Brackets("(", tuple(items), ")", one_tuple=len(items) == 1)
+
+
+def _inner_tuple(values: list[Expression], outer: int = _RESOURCE_INDENT) -> str:
+    """A tuple laid out as an item of a tuple exploded at `outer` (see `_literals`)."""
+    return expression(_brackets(values), outer + 4, after=",")

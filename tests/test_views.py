@@ -92,7 +92,9 @@ def test_server_specs_name_the_runtime_and_the_schema(server: ServerModule) -> N
     (service,) = server.services
     resource = {argument.name: argument.value for argument in service.resource}
     assert resource["kind"] == '"yandex.cloud.baremetal.v1alpha.Image"'
-    assert resource["id_field"] == '"id"' and resource["parent_field"] == '"folder_id"'
+    assert resource["key"] == '(("id", "image_id"),)'
+    assert resource["generated_id"] == "True"
+    assert resource["parent_field"] == '"folder_id"'
     assert resource["ready_status"] == "image_pb2.Image.Status.READY"
 
 
@@ -170,7 +172,8 @@ def test_client_update_computes_its_mask(clients: dict[str, ClientClass]) -> Non
         "image_service_pb2.UpdateImageRequest",
         "request",
         "update_mask",
-        '"image_id"',
+        '"update_mask"',
+        '("image_id",)',
         "image_id=image_id",
         "name=name",
         "description=description",

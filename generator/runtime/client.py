@@ -285,15 +285,17 @@ def build_update(
     request_type: type[Request],
     request: Request | None,
     update_mask: FieldMask | Sequence[str] | None,
-    id_field: str,
+    mask_field: str,
+    key_fields: Sequence[str],
     /,
     **fields: Any,
 ) -> Request:
-    """An update request whose mask names exactly the fields given, even ones given their
-    default value (`description=""` clears the description). An explicit `update_mask`
-    overrides that; so does the mask of a `request` passed whole."""
+    """An update request whose mask (its field `mask_field`) names exactly the fields given
+    besides the resource's key (`key_fields`), even ones given their default value
+    (`description=""` clears the description). An explicit `update_mask` overrides that; so
+    does the mask of a `request` passed whole."""
     message = build(request_type, request, **fields)
-    mask: FieldMask = getattr(message, "update_mask")
+    mask: FieldMask = getattr(message, mask_field)
     if update_mask is not None:
         paths = (
             list(update_mask.paths)
@@ -305,7 +307,7 @@ def build_update(
         paths = [
             name
             for name, value in fields.items()
-            if value is not None and name != id_field
+            if value is not None and name not in key_fields
         ]
         if not paths:
             raise ValueError(

@@ -44,6 +44,27 @@ class MutationKind(enum.StrEnum):
     DELETE = "delete"
 
 
+class ResponseKind(enum.StrEnum):
+    """`MutationSpec.response`: what a mutation answers (or its operation's response holds)."""
+
+    RESOURCE = "resource"  # the resource itself
+    EMPTY = "empty"  # an empty message of the rpc's response type
+    WRAPPED = "wrapped"  # a message with one field that holds the resource
+
+
+class ActionKind(enum.StrEnum):
+    """`ActionSpec.kind`: the actions of a resource that the runtime implements."""
+
+    LIST_ACCESS_BINDINGS = "list_access_bindings"
+    SET_ACCESS_BINDINGS = "set_access_bindings"
+    UPDATE_ACCESS_BINDINGS = "update_access_bindings"
+    MOVE = "move"
+    START = "start"
+    STOP = "stop"
+    RESTART = "restart"
+    LIST_REFERRING = "list_referring"
+
+
 class CheckKind(enum.StrEnum):
     """`Check.kind`, in the order in which the official reference pages list a field's
     constraints. Element-wise kinds apply to each element of a repeated field and each value of
@@ -74,11 +95,13 @@ class StandardCall(enum.StrEnum):
     """The methods of `service.ResourceService` that generated servicers call."""
 
     GET = "standard_get"
+    GET_WRAPPED = "standard_get_wrapped"
     LIST = "standard_list"
     LIST_OPERATIONS = "standard_list_operations"
     CREATE = "standard_create"
     UPDATE = "standard_update"
     DELETE = "standard_delete"
+    ACTION = "standard_action"
     UNIMPLEMENTED = "unimplemented"
 
 

@@ -18,6 +18,11 @@ _REST = bytes(_CHARACTERS[byte % len(_CHARACTERS)] for byte in range(256))
 _random = random.Random(os.urandom(32))
 
 
+def new_number_id() -> int:
+    """A new id for an integer id field: positive, below 2**53 (exact in JSON too)."""
+    return _random.randrange(1, 2**53)
+
+
 def new_id() -> str:
     data = _random.randbytes(ID_LENGTH)
     return (data[:1].translate(_FIRST) + data[1:].translate(_REST)).decode("ascii")

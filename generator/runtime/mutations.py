@@ -13,14 +13,13 @@ from __future__ import annotations
 import abc
 from typing import Any, Callable, Generic, Mapping, Protocol, Sequence, TypeVar
 
-from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
 from .access import Authorizer
 from .auth import Principal
-from .errors import Violation, invalid_argument
+from .errors import Violation, already_exists, invalid_argument
 from .fieldmask import MaskError, MaskSpec, Path
-from .ids import new_id
+from .ids import new_id, new_number_id
 from .operations import Operation, new_operation
 from .resources import ResourceStore
 from .contract import MutationKind
@@ -55,7 +54,7 @@ class Mutation(abc.ABC, Generic[R]):
 
     def __init__(
         self,
-        spec: MutationSpec,
+        spec: MutationSpec[Any],
         resources: ResourceStore[R],
         authorizer: Authorizer,
         hooks: Hooks[R],
@@ -88,7 +87,7 @@ class Mutation(abc.ABC, Generic[R]):
         paths: Paths,
     ) -> R | None:
         """The stored resource the request changes (None for Create), authorized and idle."""
-        resource_id = str(getattr(request, self.resources.spec.request_id_field))
+        resource_id = self.resources.key_of(request)
         current = self.resources.load(transaction, resource_id)
         self.authorizer.require_resource(
             principal, resource_id, self.resources.parent_of(current)
@@ -108,8 +107,17 @@ class Mutation(abc.ABC, Generic[R]):
         if spec.metadata is None:
             return new_operation(spec.description, None, principal.subject, now)
         metadata = spec.metadata()
-        if spec.metadata_id_field:
-            setattr(metadata, spec.metadata_id_field, self.resources.id_of(resource))
+        fields = metadata.DESCRIPTOR.fields_by_name
+        for field, request_field in self.resources.spec.key:
+            # The metadata names the resource as requests do (`image_id`), where it can.
+            found = fields.get(request_field)
+            value = getattr(resource, field)
+            if (
+                found is not None
+                and not found.is_repeated
+                and isinstance(found.default_value, type(value))
+            ):
+                setattr(metadata, request_field, value)
         return new_operation(spec.description, metadata, principal.subject, now)
 
     def begin(
@@ -167,12 +175,43 @@ class CreateMutation(Mutation[R]):
     def _new(self, transaction: Transaction, request: Message, now: int) -> R:
         spec = self.resources.spec
         resource: R = spec.message()
+        for name, copied in self.spec.spec_fields:
+            if request.HasField(name):
+                for field in copied:
+                    _copy_field(getattr(request, name), resource, field)
         for name in self.spec.copy_fields:
             _copy_field(request, resource, name)
-        setattr(resource, spec.id_field, new_id())
+        given = request.DESCRIPTOR.fields_by_name
+        for field, request_field in spec.key:
+            if request_field in given and (
+                request_field != spec.request_id_field or not spec.generated_id
+            ):
+                setattr(resource, field, getattr(request, request_field))
+        if spec.generated_id:
+            number = isinstance(getattr(resource, spec.id_field), int)
+            setattr(resource, spec.id_field, new_number_id() if number else new_id())
+        elif not getattr(resource, spec.id_field):
+            raise invalid_argument(
+                [
+                    Violation(
+                        spec.request_id_field,
+                        f"The {spec.label} needs a {spec.id_field}.",
+                    )
+                ]
+            )
         if spec.created_at_field:
             getattr(resource, spec.created_at_field).FromNanoseconds(now)
+        if not spec.generated_id and transaction.get_resource(
+            spec.kind, self.resources.id_of(resource)
+        ):
+            raise already_exists(
+                spec.label,
+                spec.id_field,
+                str(getattr(resource, spec.id_field)),
+                self.resources.parent_of(resource),
+            )
         self.resources.check_unique_name(transaction, resource)
+        self.resources.check_references(transaction, resource)
         return resource
 
     def begin(
@@ -197,14 +236,14 @@ class CreateMutation(Mutation[R]):
         self.hooks.before_create(request, resource)
         self.resources.store(transaction, resource)
         self.hooks.after_create(resource)
-        return resource, resource
+        return resource, self.spec.respond(resource)
 
     def complete(self, transaction: Transaction, record: StoredOperation) -> Message:
         resource = self.resources.load(transaction, record.resource_id)
         self.resources.set_status(resource, self.resources.spec.ready_status)
         self.resources.store(transaction, resource)
         self.hooks.after_create(resource)
-        return resource
+        return self.spec.respond(resource)
 
     def revert(self, transaction: Transaction, record: StoredOperation) -> None:
         self.resources.delete(transaction, record.resource_id)
@@ -230,7 +269,7 @@ class UpdateMutation(Mutation[R]):
 
     def parse_mask(self, request: Message) -> Paths:
         field = self.spec.mask_field
-        given = getattr(request, field) if request.HasField(field) else None
+        given = getattr(request, field) if field and request.HasField(field) else None
         try:
             return self.mask.parse(given)
         except MaskError as error:
@@ -265,6 +304,7 @@ class UpdateMutation(Mutation[R]):
         updated = self._updated(request, current, paths)
         self.hooks.before_update(request, current, updated)
         self.resources.check_unique_name(transaction, updated, current)
+        self.resources.check_references(transaction, updated, current)
         rules = self.rules.get(request.DESCRIPTOR.full_name)
         if rules is not None:  # per-key updates can grow a map past its limit
             violations = size_violations(updated, rules, {p.names[0] for p in paths})
@@ -272,7 +312,7 @@ class UpdateMutation(Mutation[R]):
                 raise invalid_argument(violations)
         self.resources.store(transaction, updated)
         self.hooks.after_update(updated)
-        return updated, updated
+        return updated, self.spec.respond(updated)
 
     def complete(self, transaction: Transaction, record: StoredOperation) -> Message:
         request = self.spec.request.FromString(record.pending)
@@ -295,9 +335,10 @@ class DeleteMutation(Mutation[R]):
     ) -> tuple[R, Message]:
         assert current is not None
         self.hooks.before_delete(request, current)
+        self.resources.check_unreferenced(transaction, current)
         self.resources.delete(transaction, self.resources.id_of(current))
         self.hooks.after_delete(current)
-        return current, empty_pb2.Empty()
+        return current, self.spec.respond(current)
 
     def complete(self, transaction: Transaction, record: StoredOperation) -> Message:
         request = self.spec.request.FromString(record.pending)

@@ -31,6 +31,7 @@ from .query import (
     Filter,
     Ordering,
     QueryField,
+    equal_to,
     parse_filter,
     parse_order_by,
     query_field,
@@ -233,6 +234,8 @@ class QueryPlanner:
         self.kind = resource.kind
         self._message = resource.message
         self._id_field = resource.id_field
+        # Storage walks ids in the order of one string: a key of one string part.
+        self._walks_ids = len(resource.key) == 1 and resource.string_key
         descriptor = resource.message.DESCRIPTOR
         try:
             self._indexed = {
@@ -261,19 +264,34 @@ class QueryPlanner:
         for record in records:
             yield decode(record.data)
 
-    def plan(self, scope: str, filter_text: str, order_by_text: str) -> ListQuery:
-        """A List of the resources that match `filter_text`, in the order of
-        `order_by_text`; `scope` names the request's parent, for page tokens. Raises
-        QueryError for a malformed filter or order."""
+    def plan(
+        self,
+        scope: str,
+        filter_text: str,
+        order_by_text: str,
+        request: Message | None = None,
+        equal_fields: Sequence[str] = (),
+    ) -> ListQuery:
+        """A List of the resources that match `filter_text` (and equal the request's
+        `equal_fields`, where set), in the order of `order_by_text`; `scope` names the
+        request's parent, for page tokens. Raises QueryError for a malformed filter or
+        order."""
         descriptor = self._message.DESCRIPTOR
-        matcher = parse_filter(filter_text, descriptor)
-        ordering = parse_order_by(order_by_text, descriptor)
+        also = (
+            equal_to(request, equal_fields, descriptor) if request is not None else []
+        )
+        matcher = parse_filter(filter_text, descriptor, also)
+        ordering = parse_order_by(
+            order_by_text, descriptor, f"{self._id_field} asc", self._id_field
+        )
         return ListQuery(self, scope, matcher, ordering)
 
     def walk(
         self, matcher: Filter, ordering: Ordering, every_parent: bool
     ) -> _Walk | None:
         """How to read a parent's resources for this order and filter; None: sort them all."""
+        if not self._walks_ids:
+            return None
         terms = list(ordering.terms)
         ids = next(
             (n for n, t in enumerate(terms) if t.field.name == self._id_field), None

@@ -294,10 +294,30 @@ class Filter:
         return all(condition.matches(message) for condition in self._conditions)
 
 
-def parse_filter(text: str, descriptor: MessageDescriptor) -> Filter:
+def equal_to(
+    request: Message, fields: Sequence[str], descriptor: MessageDescriptor
+) -> list[_Condition]:
+    """`field = value` for each of the request's `fields` that is set, where the request's
+    field mirrors the resource's (same name and type): a List's own filter fields."""
+    table = _field_table(descriptor)
+    conditions = []
+    for name in fields:
+        field = table.usable[name]
+        expected = field.value(request)
+        if expected in ("", 0, False):
+            continue
+        conditions.append(
+            _Condition(field, "=", expected, f"{name} = {json.dumps(expected)}")
+        )
+    return conditions
+
+
+def parse_filter(
+    text: str, descriptor: MessageDescriptor, also: Sequence[_Condition] = ()
+) -> Filter:
     scanner = _Scanner("filter", text)
     table = _field_table(descriptor)
-    conditions: list[_Condition] = []
+    conditions: list[_Condition] = list(also)
     if scanner.at_end():
         return Filter(conditions)
     while True:
@@ -454,7 +474,6 @@ _CONVERTERS = {
 
 _COMMA = re.compile(",")
 _DIRECTIONS = {"asc": False, "desc": True}
-_TIE_BREAK = "id"
 
 
 class _Orderable(Protocol):
@@ -568,9 +587,13 @@ def _position_mismatch() -> QueryError:
 
 
 def parse_order_by(
-    text: str, descriptor: MessageDescriptor, default: str = "id asc"
+    text: str,
+    descriptor: MessageDescriptor,
+    default: str = "id asc",
+    tie_break: str = "id",
 ) -> Ordering:
-    """Parses `text`, or `default` if `text` is blank (errors then point into it)."""
+    """Parses `text`, or `default` if `text` is blank (errors then point into it); the unique
+    `tie_break` field ends every order."""
     scanner = _Scanner("order_by", text if text.strip() else default)
     table = _field_table(descriptor)
     terms: list[Term] = []
@@ -578,9 +601,9 @@ def parse_order_by(
         if terms and scanner.take(_COMMA) is None:
             raise scanner.error("expected ',' or the end of order_by")
         terms.append(_parse_term(scanner, table, terms))
-    tie_break = table.usable.get(_TIE_BREAK)
-    if tie_break is not None and all(t.field != tie_break for t in terms):
-        terms.append(Term(tie_break, descending=False))
+    last = table.usable.get(tie_break)
+    if last is not None and all(t.field != last for t in terms):
+        terms.append(Term(last, descending=False))
     return Ordering(terms)
 
 

@@ -3,7 +3,7 @@ keys, deleted; the unique-name rule; the status a resource shows."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Generic, Sequence, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -11,18 +11,29 @@ from google.protobuf.message import Message
 from .errors import ApiError, already_exists, not_found
 from .planner import QueryPlanner
 from .specs import ResourceSpec
-from .storage import Storage, StoredResource, Transaction
+from .storage import IndexScan, Storage, StoredResource, Transaction
 
 R = TypeVar("R", bound=Message)
 
 
 class ResourceStore(Generic[R]):
-    def __init__(self, spec: ResourceSpec[R], planner: QueryPlanner) -> None:
+    def __init__(
+        self, spec: ResourceSpec[R], planner: QueryPlanner, check_links: bool = True
+    ) -> None:
         self.spec = spec
         self._planner = planner
+        # Whether references between resources are checked (see `check_references`).
+        self.check_links = check_links
 
     def id_of(self, resource: Message) -> str:
-        return str(getattr(resource, self.spec.id_field))
+        """The resource's key as storage keeps it."""
+        return joined_key([getattr(resource, field) for field, _ in self.spec.key])
+
+    def key_of(self, request: Message, fields: Sequence[str] = ()) -> str:
+        """The key of the resource a request names, by its key fields (`fields`, else the
+        spec's request fields)."""
+        names = fields or [request_field for _, request_field in self.spec.key]
+        return joined_key([getattr(request, name) for name in names])
 
     def parent_of(self, resource: Message) -> str:
         field = self.spec.parent_field
@@ -57,7 +68,13 @@ class ResourceStore(Generic[R]):
         )
 
     def delete(self, transaction: Transaction, resource_id: str) -> None:
+        """Deletes the resource, what is kept beside it, and its children (resources whose
+        key begins with its own)."""
         transaction.delete_resource(self.spec.kind, resource_id)
+        transaction.delete_resource(bindings_kind(self.spec.kind), resource_id)
+        for kind in self.spec.children:
+            for child in transaction.list_resources(kind, resource_id):
+                transaction.delete_resource(kind, child.id)
 
     def set_status(self, resource: R, status: int | None) -> None:
         """Shows `status` (a value of the resource's status enum), if the resource has one."""
@@ -85,6 +102,36 @@ class ResourceStore(Generic[R]):
         if found is not None and found.id != self.id_of(resource):
             raise already_exists(spec.label, spec.name_field, name, parent)
 
+    def check_references(
+        self, transaction: Transaction, resource: R, previous: R | None = None
+    ) -> None:
+        """NOT_FOUND if a field naming another resource names none that exists (values the
+        resource had before, `previous`, are not checked again)."""
+        if not self.check_links:
+            return
+        for field, kind, label in self.spec.references:
+            for value in _values(resource, field):
+                if previous is not None and value in _values(previous, field):
+                    continue
+                if transaction.get_resource(kind, value) is None:
+                    raise not_found(label, value)
+
+    def check_unreferenced(self, transaction: Transaction, resource: R) -> None:
+        """FAILED_PRECONDITION while other resources of its parent name this one."""
+        if not self.check_links:
+            return
+        resource_id = self.id_of(resource)
+        for kind, field, label in self.spec.referred_by:
+            # Resources refer to those of their own parent: the index of that parent tells.
+            scan = IndexScan(kind, self.parent_of(resource), field, resource_id)
+            found = transaction.scan(scan)
+            if found:
+                raise ApiError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"{self.spec.label} {resource_id!r} is in use: {label} "
+                    f"{found[0].resource.id!r} names it in {field}",
+                )
+
     def require_idle(self, transaction: Transaction, resource_id: str) -> None:
         """FAILED_PRECONDITION while another operation on the resource is in flight."""
         operation = transaction.unfinished_operation_of(self.spec.kind, resource_id)
@@ -108,3 +155,21 @@ class ResourceStore(Generic[R]):
                 resource = self.spec.message.FromString(record.data)
                 transaction.put_resource(record, self._planner.keys(resource))
             transaction.put_meta(marker, signature)
+
+
+def joined_key(parts: Sequence[object]) -> str:
+    """A key of several parts as one string, each part's `%` and `/` escaped: `c1/db%2F1`."""
+    if len(parts) == 1:
+        return str(parts[0])
+    return "/".join(str(part).replace("%", "%25").replace("/", "%2F") for part in parts)
+
+
+def bindings_kind(kind: str) -> str:
+    """The storage kind under which a resource's access bindings are kept, by its id."""
+    return f"{kind}#access_bindings"
+
+
+def _values(resource: Message, field: str) -> list[str]:
+    """The ids a string field (or a repeated one) of the resource names, without blanks."""
+    value = getattr(resource, field)
+    return [item for item in (value if isinstance(value, str) else list(value)) if item]

@@ -31,11 +31,14 @@ from .paging import PageTokens
 from .planner import QueryPlanner
 from .query import FieldValue, Ordering, QueryError, parse_order_by
 from .resources import ResourceStore
-from .specs import ListSpec, MutationSpec, ResourceSpec
+from .actions import Actions
+from .specs import ActionSpec, GetSpec, ListSpec, MutationSpec, ResourceSpec
 from .storage import Storage, StoredOperation
 from .validation import MessageRules, Selection, Validator
 
 __all__ = [
+    "ActionSpec",
+    "GetSpec",
     "ListSpec",
     "MutationSpec",
     "ResourceService",
@@ -46,7 +49,10 @@ __all__ = [
 
 R = TypeVar("R", bound=Message)
 L = TypeVar("L", bound=Message)
+T = TypeVar("T", bound=Message)
 
+# An unpaged List (its response has no next_page_token) answers at most this many items.
+MAX_UNPAGED = 10_000
 # Pages hold at most this many items, whatever page_size asks (when its field has no bound).
 MAX_PAGE_SIZE = 1000
 # ListOperations lists newest first, by the operations' own fields.
@@ -64,9 +70,13 @@ class Runtime:
         storage: Storage,
         operation_delay: float = 0.0,
         authenticator: Authenticator | None = None,
+        check_references: bool = True,
     ) -> None:
         self.storage = storage
         self.operation_delay = operation_delay
+        # Whether a field naming another resource must name one that exists, and a resource
+        # others name cannot be deleted (see `ResourceStore.check_references`).
+        self.check_references = check_references
         self.authenticator = authenticator or Authenticator()
         self.scheduler = Scheduler(storage)
         self.tokens = PageTokens(self._token_secret())
@@ -131,7 +141,7 @@ class ResourceService(Service, Generic[R]):
     """Standard methods of a service that manages one resource type."""
 
     RESOURCE: ClassVar[ResourceSpec[Any]]
-    MUTATIONS: ClassVar[tuple[MutationSpec, ...]] = ()
+    MUTATIONS: ClassVar[tuple[MutationSpec[Any], ...]] = ()
 
     def __init__(
         self,
@@ -145,7 +155,10 @@ class ResourceService(Service, Generic[R]):
         self.authorizer = authorizer or Authorizer(spec)
         self.ledger = ledger or IdempotencyLedger()
         self.planner = planner or QueryPlanner(spec)
-        self.resources: ResourceStore[R] = ResourceStore(spec, self.planner)
+        self.resources: ResourceStore[R] = ResourceStore(
+            spec, self.planner, runtime.check_references
+        )
+        self.actions = Actions(self)
         self.mutations: dict[str, Mutation[R]] = {}
         for mutation_spec in self.MUTATIONS:
             mutation = MUTATIONS[mutation_spec.kind](
@@ -189,10 +202,23 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_get(self, request: Message, context: grpc.ServicerContext) -> R:
+        """The resource the request names."""
+        return self._get(request, context)
+
+    @rpc
+    def standard_get_wrapped(
+        self, spec: GetSpec[T], request: Message, context: grpc.ServicerContext
+    ) -> T:
+        """The resource the request names, in its field of `spec.response`."""
+        response = spec.response()
+        getattr(response, spec.response_field).CopyFrom(self._get(request, context))
+        return response
+
+    def _get(self, request: Message, context: grpc.ServicerContext) -> R:
         principal = self.runtime.principal(context)
         self.validate(request)
         self.authorizer.require_type(principal)
-        resource_id = getattr(request, self.RESOURCE.request_id_field)
+        resource_id = self.resources.key_of(request)
         with self.runtime.storage.read() as transaction:
             resource = self.resources.load(transaction, resource_id)
         self.authorizer.require_resource(
@@ -208,13 +234,16 @@ class ResourceService(Service, Generic[R]):
         lists those under every parent the caller may see."""
         principal = self.runtime.principal(context)
         self.validate(request)
-        size = _page_size(spec, request)
+        _refuse_unsupported(spec, request)
+        size = _page_size(spec, request) if spec.paged else MAX_UNPAGED
         parent = getattr(request, spec.parent_field) if spec.parent_field else None
         try:
             query = self.planner.plan(
                 str(parent),
                 _text(request, spec.filter_field),
                 _text(request, spec.order_by_field),
+                request,
+                spec.equal_fields,
             )
             position = self._position(spec, request, query.fingerprint, query.ordering)
         except QueryError as error:
@@ -227,6 +256,8 @@ class ResourceService(Service, Generic[R]):
             parents = self.authorizer.visible_parents(principal)
         with self.runtime.storage.read() as transaction:
             items, last = query.page(transaction, parents, position, size)
+        if spec.view is not None:
+            items = [_view(spec.view, item) for item in items]
         return self._response(spec, items, query.fingerprint, query.ordering, last)
 
     @rpc
@@ -238,7 +269,7 @@ class ResourceService(Service, Generic[R]):
         self.validate(request)
         size = _page_size(spec, request)
         kind = self.RESOURCE.kind
-        resource_id: str = getattr(request, self.RESOURCE.request_id_field)
+        resource_id = self.resources.key_of(request)
         fingerprint = f"operations\n{kind}\n{resource_id}"
         try:
             position = self._position(spec, request, fingerprint, _OPERATIONS_ORDER)
@@ -279,7 +310,7 @@ class ResourceService(Service, Generic[R]):
         """The page, with a token for the next one when `last` (more remain after it)."""
         response = spec.response()
         getattr(response, spec.items_field).extend(items)
-        if last is not None:
+        if last is not None and spec.paged:
             token = self.runtime.tokens.encode(fingerprint, ordering.position(last))
             setattr(response, spec.next_page_token_field, token)
         return response
@@ -288,30 +319,60 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_create(
-        self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
-    ) -> Operation:
-        return self._mutate(self.mutations[spec.method], request, context)
+        self, spec: MutationSpec[T], request: Message, context: grpc.ServicerContext
+    ) -> T:
+        return self._answer(
+            spec, self._mutate(self.mutations[spec.method], request, context)
+        )
 
     @rpc
     def standard_update(
-        self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
-    ) -> Operation:
-        return self._mutate(self.mutations[spec.method], request, context)
+        self, spec: MutationSpec[T], request: Message, context: grpc.ServicerContext
+    ) -> T:
+        return self._answer(
+            spec, self._mutate(self.mutations[spec.method], request, context)
+        )
 
     @rpc
     def standard_delete(
-        self, spec: MutationSpec, request: Message, context: grpc.ServicerContext
-    ) -> Operation:
-        return self._mutate(self.mutations[spec.method], request, context)
+        self, spec: MutationSpec[T], request: Message, context: grpc.ServicerContext
+    ) -> T:
+        return self._answer(
+            spec, self._mutate(self.mutations[spec.method], request, context)
+        )
+
+    @rpc
+    def standard_action(
+        self, spec: ActionSpec[T], request: Message, context: grpc.ServicerContext
+    ) -> T:
+        """An action the runtime implements: access bindings, Move, Start, Stop, Restart,
+        and listing the resources that name this one (see `actions`)."""
+        return self._answer(spec, self.actions.run(spec, request, context))
+
+    @staticmethod
+    def _answer(spec: MutationSpec[T] | ActionSpec[T], answer: Message) -> T:
+        """The answer as the rpc's type, which the spec says (a server bug otherwise)."""
+        if not isinstance(answer, spec.returns):
+            raise TypeError(
+                f"{spec.method} answers {spec.returns.__name__}, not {type(answer).__name__}"
+            )
+        return answer
 
     def _mutate(
         self, mutation: Mutation[R], request: Message, context: grpc.ServicerContext
-    ) -> Operation:
+    ) -> Message:
         """Runs a mutation: checks, then one transaction that replays an idempotent repeat or
         applies the change (or, with an operation delay, begins it), and stores the operation
-        with the idempotency key. A delayed operation is then left to the scheduler."""
+        with the idempotency key. A delayed operation is then left to the scheduler. A
+        synchronous rpc (one that answers without an Operation) applies it at once."""
         principal = self.runtime.principal(context)
         paths = mutation.check(request, principal)
+        if mutation.spec.synchronous:
+            with self.runtime.storage.transaction() as transaction:
+                current = mutation.target(transaction, request, principal, paths)
+                now = self.runtime.timestamp()
+                _, response = mutation.apply(transaction, request, current, paths, now)
+            return response
         method = mutation.spec.method
         entry = self.ledger.entry(context, principal, method, request)
         delay = self.runtime.operation_delay
@@ -372,3 +433,40 @@ def _page_size(spec: ListSpec[L], request: Message) -> int:
 def _text(request: Message, field: str) -> str:
     """A string field of the request; "" for a request without that field."""
     return str(getattr(request, field)) if field else ""
+
+
+def _refuse_unsupported(spec: ListSpec[L], request: Message) -> None:
+    """UNIMPLEMENTED for a List request that sets a field the server cannot honour."""
+    for name in spec.unsupported_fields:
+        descriptor = request.DESCRIPTOR.fields_by_name[name]
+        value = getattr(request, name)
+        given = (
+            len(value) > 0
+            if descriptor.is_repeated
+            else request.HasField(name) if descriptor.has_presence else bool(value)
+        )
+        if given:
+            raise ApiError(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"{request.DESCRIPTOR.full_name}.{name} is not implemented by this server; "
+                "list without it",
+            )
+
+
+def _view(view: type[Message], resource: Message) -> Message:
+    """What a List shows of a resource: the view's fields, copied by name."""
+    item = view()
+    for field in view.DESCRIPTOR.fields:
+        name = field.name
+        if field.is_repeated:
+            target = getattr(item, name)
+            if hasattr(target, "MergeFrom"):
+                target.MergeFrom(getattr(resource, name))
+            else:
+                target.extend(getattr(resource, name))
+        elif field.message_type is not None:
+            if resource.HasField(name):
+                getattr(item, name).CopyFrom(getattr(resource, name))
+        else:
+            setattr(item, name, getattr(resource, name))
+    return item

@@ -82,8 +82,7 @@ SPEC = ResourceSpec(
     kind="planner.test.Thing",
     label="thing",
     message=Thing,
-    id_field="id",
-    request_id_field="thing_id",
+    key=(("id", "thing_id"),),
     parent_field="parent_id",
     indexed_fields=FIELDS,
 )
@@ -286,8 +285,7 @@ def test_an_indexed_field_must_be_usable() -> None:
         kind="k",
         label="k",
         message=Thing,
-        id_field="id",
-        request_id_field="k_id",
+        key=(("id", "k_id"),),
         indexed_fields=("missing",),
     )
     with pytest.raises(ValueError, match="missing"):

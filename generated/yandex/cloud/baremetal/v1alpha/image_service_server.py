@@ -296,9 +296,9 @@ _IMAGE_SERVICE_CREATE = _service.MutationSpec(
     kind=_contract.MutationKind.CREATE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Create",
     request=image_service_pb2.CreateImageRequest,
+    returns=operation_pb2.Operation,
     description="Create image",
     metadata=image_service_pb2.CreateImageMetadata,
-    metadata_id_field="image_id",
     running_status=image_pb2.Image.Status.CREATING,
     copy_fields=(
         "folder_id",
@@ -312,9 +312,9 @@ _IMAGE_SERVICE_UPDATE = _service.MutationSpec(
     kind=_contract.MutationKind.UPDATE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Update",
     request=image_service_pb2.UpdateImageRequest,
+    returns=operation_pb2.Operation,
     description="Update image",
     metadata=image_service_pb2.UpdateImageMetadata,
-    metadata_id_field="image_id",
     running_status=image_pb2.Image.Status.UPDATING,
     mask=image_service_fieldmask.UpdateImageRequestMask.SPEC,
     mask_field="update_mask",
@@ -324,10 +324,11 @@ _IMAGE_SERVICE_DELETE = _service.MutationSpec(
     kind=_contract.MutationKind.DELETE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Delete",
     request=image_service_pb2.DeleteImageRequest,
+    returns=operation_pb2.Operation,
     description="Delete image",
     metadata=image_service_pb2.DeleteImageMetadata,
-    metadata_id_field="image_id",
     running_status=image_pb2.Image.Status.DELETING,
+    answer=_contract.ResponseKind.EMPTY,
 )
 
 _IMAGE_SERVICE_LIST_OPERATIONS = _service.ListSpec(
@@ -353,13 +354,14 @@ class ImageService(
         kind="yandex.cloud.baremetal.v1alpha.Image",
         label="image",
         message=image_pb2.Image,
-        id_field="id",
-        request_id_field="image_id",
+        key=(("id", "image_id"),),
+        generated_id=True,
         parent_field="folder_id",
         name_field="name",
         created_at_field="created_at",
         status_field="status",
         ready_status=image_pb2.Image.Status.READY,
+        statuses=(),
         unique_names=True,
         indexed_fields=(
             "name",
@@ -368,6 +370,9 @@ class ImageService(
             "status",
             "created_at",
         ),
+        references=(),
+        referred_by=(),
+        children=(),
     )
     RULES = RULES
     MUTATIONS = (
