@@ -26,6 +26,7 @@ class PluginOptions:
         False  # schema problems in the files to generate are errors, not warnings
     )
     jobs: int = 0  # processes to render in; 0: one per core (up to 4) on a large run
+    endpoints: str = ""  # server: a TOML table of official endpoint ids (the shipped one)
 
 
 def _parse_targets(key: str, value: str) -> tuple[str, ...]:
@@ -87,6 +88,7 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "default_page_size": _parse_page_size,
     "strict": _parse_bool,
     "jobs": _parse_jobs,
+    "endpoints": _parse_path,
 }
 
 

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Callable
 
 from generator.client import ClientBuilder
+from generator.endpoints import endpoint_ids, load_endpoint_table
 from generator.fieldmask import fieldmask_module, update_methods
 from generator.formatting import needs_black, run_black
 from generator.grpc_stubs import stub_module
@@ -55,7 +56,12 @@ def renders(
             for service in servers.served_services(proto_file)
         ]
         if served:
-            python.append(partial(_api_server, servers, served))
+            # Read now, so that a bad table is the run's error before any job runs.
+            table = load_endpoint_table(options.endpoints)
+            ids = endpoint_ids(
+                ((f.name, s.package, s.full_name) for f, s in served), table
+            )
+            python.append(partial(_api_server, servers, served, ids))
     if "server" in options.targets or "client" in options.targets:
         python += [partial(_stubs, api, f) for f in api.generated_files]
     jobs: list[Render] = [partial(_formatted, job, reformatted) for job in python]
@@ -99,9 +105,9 @@ def _server(servers: ServerBuilder, proto_file: ProtoFile) -> list[tuple[str, st
 
 
 def _api_server(
-    servers: ServerBuilder, served: list[tuple[ProtoFile, Service]]
+    servers: ServerBuilder, served: list[tuple[ProtoFile, Service]], ids: list[str]
 ) -> list[tuple[str, str]]:
-    entry = servers.entry_point(served)
+    entry = servers.entry_point(served, ids)
     return [("api_server.py", render(_API_SERVER_TEMPLATE, entry=entry))]
 
 

@@ -184,25 +184,6 @@ def bound_expression(bound: Bound) -> Brackets:
     return Brackets(f"{runtime_name(CONTRACT, Bound.__name__)}(", tuple(arguments), ")")
 
 
-def endpoint_id(package: str) -> str:
-    """The service id that endpoint discovery (ApiEndpointService) lists for an API's package:
-    the components after `yandex.cloud` (all of them for other packages) without version parts,
-    joined by `-`, with `_` written `-` too, as service ids are. `yandex.cloud.baremetal.v1alpha`
-    gives `baremetal`, `yandex.cloud.ai.foundation_models.v1` gives `ai-foundation-models`,
-    `acme.fleet.v1` gives `acme-fleet`."""
-    parts = package.split(".")
-    if parts[:2] == ["yandex", "cloud"]:
-        parts = parts[2:]
-    product = [part for part in parts if not is_version(part)]
-    return "-".join(product or parts).replace("_", "-")
-
-
-def is_version(part: str) -> bool:
-    """`v1`, `v1alpha`, `v2beta1`: a version component of a package name (the rule the docs
-    defaults use too)."""
-    return len(part) > 1 and part[0] == "v" and part[1].isdigit()
-
-
 class ServerBuilder:
     def __init__(self, api: Api, options: PluginOptions) -> None:
         self.api = api
@@ -216,16 +197,17 @@ class ServerBuilder:
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
 
-    def entry_point(self, served: list[tuple[ProtoFile, Service]]) -> EntryPoint:
-        """api_server.py, serving `served` (the services of their proto files)."""
+    def entry_point(
+        self, served: list[tuple[ProtoFile, Service]], endpoint_ids: list[str]
+    ) -> EntryPoint:
+        """api_server.py, serving `served` (the services of their proto files), whose
+        endpoint discovery lists `endpoint_ids` (see generator/endpoints.py)."""
         modules = [module_name(file.name, "_server") for file, _ in served]
         imports = Imports(self.api, modules)
         classes = [
             f"{imports.aliases[module]}.{service.name}"
             for module, (_, service) in zip(modules, served)
         ]
-        # The endpoint ids of the APIs the services belong to, sorted, without repeats.
-        ids = sorted({endpoint_id(service.package) for _, service in served})
         services = f"SERVICES: tuple[{runtime_name(SERVER, 'ServiceFactory')}, ...] = "
         return EntryPoint(
             runtime_imports=runtime_imports(SERVER),
@@ -235,9 +217,9 @@ class ServerBuilder:
             endpoint_ids=expression(
                 Brackets(
                     "(",
-                    tuple(python_literal(id_) for id_ in ids),
+                    tuple(python_literal(id_) for id_ in endpoint_ids),
                     ")",
-                    one_tuple=len(ids) == 1,
+                    one_tuple=len(endpoint_ids) == 1,
                 ),
                 0,
                 before="ENDPOINT_IDS: tuple[str, ...] = ",

@@ -120,7 +120,7 @@ def test_server_entry_point_serves_every_service(
 ) -> None:
     builder = ServerBuilder(api, PluginOptions())
     served = [(image_file, service) for service in builder.served_services(image_file)]
-    entry = builder.entry_point(served)
+    entry = builder.entry_point(served, ["baremetal"])
     assert entry.runtime_imports == (
         "from yc_runtime import contract as _contract",
         "from yc_runtime import server as _server",

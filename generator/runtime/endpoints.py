@@ -23,7 +23,6 @@ from .errors import Violation, invalid_argument, not_found, rpc
 # What every server lists besides its APIs: IAM (the SDK exchanges credentials there),
 # operations and this service itself.
 BUILTIN_IDS = ("endpoint", "iam", "operation")
-DEFAULT_PAGE_SIZE = 100
 _PAGE_TOKEN = re.compile(r"[1-9][0-9]{0,8}")  # the offset of the page's first endpoint
 
 ApiEndpoint = api_endpoint_pb2.ApiEndpoint
@@ -32,8 +31,10 @@ ApiEndpoint = api_endpoint_pb2.ApiEndpoint
 class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceServicer):
     """Lists `BUILTIN_IDS` and `endpoint_ids`, sorted by id, all at `address`.
 
-    `page_size` 0 means 100; `page_token` is the offset of the next endpoint, as a decimal
-    number: anything this server could not have issued is INVALID_ARGUMENT."""
+    `page_size` 0 means every endpoint from the token on, in one page: the official SDK asks
+    once, with no page size, and never follows `next_page_token`. `page_token` is the offset of
+    the next endpoint, as a decimal number: anything this server could not have issued is
+    INVALID_ARGUMENT."""
 
     def __init__(self, address: str, endpoint_ids: Iterable[str] = ()) -> None:
         ids = sorted(set(BUILTIN_IDS) | set(endpoint_ids))
@@ -66,8 +67,7 @@ class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceService
                 [Violation("page_size", "The value must not be negative.")]
             )
         start = self._offset(request.page_token)
-        size = request.page_size or DEFAULT_PAGE_SIZE
-        end = start + size
+        end = start + request.page_size if request.page_size else len(self._endpoints)
         response = api_endpoint_service_pb2.ListApiEndpointsResponse(
             endpoints=self._endpoints[start:end]
         )

@@ -732,6 +732,36 @@ def test_endpoints_paging(channel: grpc.Channel) -> None:
     )
 
 
+def test_endpoints_list_answers_a_page_size_of_0_whole() -> None:
+    """The official SDK lists once, with no page size, and never follows next_page_token: a
+    page size of 0 answers every id; a page size pages as asked."""
+    from yc_runtime import server
+
+    ids = [f"api-{number:03d}" for number in range(150)]
+    running = server.start((), endpoint_ids=ids)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as opened:
+            stub = endpoints_of(opened)
+            whole = stub.List(api_endpoint_service_pb2.ListApiEndpointsRequest())
+            first = stub.List(
+                api_endpoint_service_pb2.ListApiEndpointsRequest(page_size=100)
+            )
+            rest = stub.List(
+                api_endpoint_service_pb2.ListApiEndpointsRequest(
+                    page_token=first.next_page_token
+                )
+            )
+    finally:
+        running.stop(grace=None)
+    expected = sorted(ids + ["endpoint", "iam", "operation"])
+    assert [item.id for item in whole.endpoints] == expected
+    assert whole.next_page_token == ""
+    assert [item.id for item in first.endpoints] == expected[:100]
+    assert first.next_page_token == "100"
+    assert [item.id for item in rest.endpoints] == expected[100:]
+    assert rest.next_page_token == ""
+
+
 def test_the_advertised_address_flag() -> None:
     server = ServerProcess(
         GENERATED, "--db", ":memory:", "--advertised-address", "api.example.net:443"
