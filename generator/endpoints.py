@@ -86,7 +86,8 @@ def endpoint_ids(
 
 def load_endpoint_table(path: str = "") -> EndpointTable:
     """The table in the TOML file at `path`, or the shipped one when `path` is empty. A file
-    that does not read or parse, or is not of the table's form, is an OptionError naming it."""
+    that does not read or parse, or is not of the table's form, is an OptionError naming it.
+    """
     where = path or SHIPPED_TABLE
     try:
         if path:

@@ -26,7 +26,9 @@ class PluginOptions:
         False  # schema problems in the files to generate are errors, not warnings
     )
     jobs: int = 0  # processes to render in; 0: one per core (up to 4) on a large run
-    endpoints: str = ""  # server: a TOML table of official endpoint ids (the shipped one)
+    endpoints: str = (
+        ""  # server: a TOML table of official endpoint ids (the shipped one)
+    )
 
 
 def _parse_targets(key: str, value: str) -> tuple[str, ...]:

@@ -81,6 +81,15 @@ _READY = (
     "ENABLED",
     "ISSUED",
     "DEPLOYED",
+    "ONLINE",
+    "HEALTHY",
+    "DONE",
+    "COMPLETED",
+    "SUCCEEDED",
+    "PUBLISHED",
+    "UPLOADED",
+    "APPROVED",
+    "CREATED",
 )
 _STATUS_ROLES = {
     "creating": ("CREATING", "PROVISIONING", "STARTING", "PREPARING", "PENDING"),
@@ -217,6 +226,12 @@ class _Classifier:
             fields = _key_request_fields(source, request, message)
         if not fields:
             return f"{source.input if source else ''} names no identifier field"
+        if len(fields) > 1 and message.field(
+            _resource_field(fields[-1], message) or "-"
+        ) == message.field("id"):
+            # The last names the resource by its own `id`, unique alone: the fields before
+            # it (`cluster_id` of a Catalog that does not record it) only say where it is.
+            fields = fields[-1:]
         parts = []
         for name in fields:
             if request is not None and not _is_key(request.field(name)):
@@ -238,6 +253,18 @@ class _Classifier:
         of rpcs named List or Create carry too (`folder_id`); and the fields storage indexes
         for Lists."""
         message = self.messages[resource.message]
+        lifecycle = resource.lifecycle
+        if lifecycle and any(
+            self.messages[m.input].field(lifecycle.field)
+            for m in service.methods
+            if m.input in self.messages
+            and any(
+                _named(m, kind, service, resource)
+                for kind in (StandardMethod.CREATE, StandardMethod.UPDATE)
+            )
+        ):
+            # A status the caller sets (a policy's ENABLED) is the caller's, not a lifecycle.
+            resource = replace(resource, lifecycle=None)
         parent = resource.parent_field
         if not parent:
             requests = [
@@ -400,16 +427,22 @@ class _Classifier:
             if item.name not in handled
             and _mirrors_scalar(item, message.field(item.name))
         )
-        unsupported = tuple(
-            item.name
+        rest = [
+            item
             for item in request.fields
             if item.name not in handled and item.name not in equal
-        )
+        ]
+        # A required field the resource does not record (a scope such as `folder_id`) comes
+        # with every call: it is accepted and not applied. Others are refused when set.
+        ignored = tuple(item.name for item in rest if item.rules.required)
+        unsupported = tuple(item.name for item in rest if not item.rules.required)
         why = f"List: pages of {_short(resource.message)}" + (
             f" under {parent}" if parent else ""
         )
         if equal:
             why += f", filtered by {', '.join(equal)}"
+        if ignored:
+            why += f"; ignores {', '.join(ignored)}, which it does not record"
         if unsupported:
             why += f"; UNIMPLEMENTED when {', '.join(unsupported)} is set"
         return (
@@ -726,12 +759,18 @@ class _Classifier:
     def _operation_of(
         self, method: Method, resource: Resource | None = None
     ) -> str | None:
-        """Why the rpc is not an operation whose response is the resource (or, without
-        `resource`, any operation); None if it is."""
+        """Why the rpc is not an operation whose response is the resource or Empty (or,
+        without `resource`, any operation); None if it is."""
         if method.output != OPERATION or method.operation is None:
             return "it does not return an Operation"
-        if resource is not None and method.operation.response != resource.message:
-            return f"its operation's response is {method.operation.response}, not {resource.message}"
+        if resource is not None and method.operation.response not in (
+            resource.message,
+            EMPTY,
+        ):
+            return (
+                f"its operation's response is {method.operation.response}, "
+                f"neither {resource.message} nor {EMPTY}"
+            )
         return None
 
     # --- across services ----------------------------------------------------------------------
@@ -752,6 +791,8 @@ class _Classifier:
             and other.resource
             and other.resource.generated_id
             and len(other.resource.key) == 1
+            # One a caller can make: else a reference could name none that exists.
+            and other.standard_method(StandardMethod.CREATE)
         }
         message = self.messages[resource.message]
         own = {part.field for part in resource.key[-1:]}

@@ -30,7 +30,15 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 from examples import NoExample, RequestBuilder, admits
-from generator.model import EMPTY, Api, Field, Kind, Method, Service, StandardMethod
+from generator.model import (
+    Api,
+    Field,
+    Kind,
+    Method,
+    ResponseKind,
+    Service,
+    StandardMethod,
+)
 
 STEPS = (
     StandardMethod.CREATE,
@@ -172,6 +180,23 @@ class RoundTrip:
             )
         return result
 
+    def _answer(
+        self, service: Service, method: Method, request: Message
+    ) -> Message | None:
+        """Calls a mutation and returns the resource it answers (at once or in its
+        operation's response; itself or in a field), or None if it answers nothing."""
+        shape = method.shape
+        assert shape is not None and service.resource is not None
+        answer = self._call(service, method, request)
+        if not shape.synchronous:
+            assert method.operation is not None
+            answer = self._result(answer, method.operation.response)
+        if shape.response is ResponseKind.EMPTY:
+            return None
+        if shape.response is ResponseKind.WRAPPED:
+            return getattr(answer, shape.response_field)
+        return answer
+
     # --- the round trip ------------------------------------------------------------------------
 
     def run(self, service: Service) -> Outcome:
@@ -196,7 +221,6 @@ class RoundTrip:
         resource = service.resource
         assert resource is not None
         methods = {kind: service.standard_method(kind) for kind in STEPS}
-        id_field = resource.request_id_field
         get = methods[StandardMethod.GET]
         refused = self._id_refused(service)
         if refused:
@@ -207,10 +231,23 @@ class RoundTrip:
         assert create is not None
         copied = self._plain_mirrored(create.input, resource.message)
         request = self._request(create, include=copied)
-        created = self._result(self._call(service, create, request), resource.message)
-        resource_id = getattr(created, resource.id_field)
-        if not resource_id:
+        if not resource.generated_id:
+            self._name(request, resource, create)
+        created = self._answer(service, create, request)
+        if created is None:  # a Create that answers nothing: the key is the request's
+            if get is None or resource.generated_id:
+                outcome.skipped["create"] = (
+                    "Create answers nothing to find the resource by"
+                )
+                return
+            key = {
+                p.request_field: getattr(request, p.request_field) for p in resource.key
+            }
+            created = self._get(service, get, key)
+        key = self._key(resource, created, request)
+        if not key[resource.request_id_field]:
             raise StepFailed("the created resource has no id")
+        resource_id = key[resource.request_id_field]
         for name in copied:
             if _value(created, name) != _value(request, name):
                 raise StepFailed(f"Create did not copy {name} into the resource")
@@ -218,9 +255,7 @@ class RoundTrip:
 
         def fetch() -> Message:
             assert get is not None
-            return self._call(
-                service, get, self._request(get, **{id_field: resource_id})
-            )
+            return self._get(service, get, key)
 
         if get is not None:
             outcome.at = "get"
@@ -235,11 +270,12 @@ class RoundTrip:
         update = methods[StandardMethod.UPDATE]
         if update is not None:
             outcome.at = "update"
-            updated = self._update(service, update, current, id_field, resource_id)
+            updated = self._update(service, update, current, key)
             if isinstance(updated, str):
                 outcome.skipped["update"] = updated
             else:
-                current, outcome.updated = updated
+                changed, outcome.updated = updated
+                current = changed if changed is not None else fetch()
                 if get is not None and fetch() != current:
                     raise StepFailed(
                         "Get after Update does not return the updated resource"
@@ -253,19 +289,27 @@ class RoundTrip:
             if refused:
                 outcome.skipped["list"] = refused
             else:
-                listed = self._listed(service, listing, current)
+                listed = self._listed(service, listing, key, current)
                 if resource_id not in listed:
                     raise StepFailed(f"List does not find {resource_id}")
-                if listed[resource_id] != current:
+                if listed[resource_id] != _as(listed[resource_id], current):
                     raise StepFailed("List shows the resource other than Get does")
                 outcome.steps.append("list")
 
         operations = methods[StandardMethod.LIST_OPERATIONS]
         if operations is not None:
             outcome.at = "list_operations"
-            request = self._request(operations, **{id_field: resource_id})
+            request = self._request(operations, **key)
             found = self._items(service, operations, request)
-            expected = 2 if "update" in outcome.steps else 1
+            # Synchronous mutations answer at once, without an operation.
+            expected = sum(
+                1
+                for kind, step in (
+                    (StandardMethod.CREATE, "create"),
+                    (StandardMethod.UPDATE, "update"),
+                )
+                if step in outcome.steps and not methods[kind].shape.synchronous  # type: ignore[union-attr]
+            )
             if len(found) != expected:
                 raise StepFailed(
                     f"ListOperations lists {len(found)} operations, not {expected}"
@@ -275,8 +319,8 @@ class RoundTrip:
         delete = methods[StandardMethod.DELETE]
         if delete is not None:
             outcome.at = "delete"
-            request = self._request(delete, **{id_field: resource_id})
-            self._result(self._call(service, delete, request), EMPTY)
+            request = self._request(delete, **key)
+            self._answer(service, delete, request)
             if get is not None:
                 try:
                     fetch()
@@ -286,9 +330,43 @@ class RoundTrip:
                 else:
                     raise StepFailed("Get still finds the resource after Delete")
             elif listing is not None and "list" in outcome.steps:
-                if resource_id in self._listed(service, listing, current):
+                if resource_id in self._listed(service, listing, key, current):
                     raise StepFailed("List still finds the resource after Delete")
             outcome.steps.append("delete")
+
+    def _name(self, request: Message, resource: Any, create: Method) -> None:
+        """Gives a Create of a resource named by the caller its name, in the request's key
+        field or in the message that describes the resource (`topic_spec.name`)."""
+        own = resource.key[-1]
+        assert create.shape is not None
+        fields = request.DESCRIPTOR.fields_by_name
+        if own.request_field in fields:
+            if not getattr(request, own.request_field):
+                self.builder.set_field(request, own.request_field, 1)
+            return
+        for name in create.shape.spec_fields:
+            spec = getattr(request, name)
+            if own.field in spec.DESCRIPTOR.fields_by_name and not getattr(
+                spec, own.field
+            ):
+                self.builder.fill(spec, include=(own.field,))
+                if not getattr(spec, own.field):
+                    self.builder.set_field(spec, own.field, 1)
+
+    def _get(self, service: Service, get: Method, key: dict[str, Any]) -> Message:
+        answer = self._call(service, get, self._request(get, **key))
+        assert get.shape is not None
+        if get.shape.response is ResponseKind.WRAPPED:
+            return getattr(answer, get.shape.response_field)  # type: ignore[no-any-return]
+        return answer  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _key(resource: Any, created: Message, request: Message) -> dict[str, Any]:
+        """The request fields that name the created resource, with their values: each
+        from the resource's own field, else (a part kept beside it) from the request."""
+        return {
+            part.request_field: getattr(created, part.field) for part in resource.key
+        }
 
     def _id_refused(self, service: Service) -> str:
         """Why the service's own rules refuse the ids the server makes ("" if they do not)."""
@@ -324,17 +402,21 @@ class RoundTrip:
         service: Service,
         update: Method,
         current: Message,
-        id_field: str,
-        resource_id: str,
-    ) -> tuple[Message, str] | str:
-        """Updates one field, named by the mask, to another valid value; returns the updated
-        resource and the kind of the field, or why no field can be updated."""
+        key: dict[str, Any],
+    ) -> tuple[Message | None, str] | str:
+        """Updates one field, named by the mask (or, without one, with every other field as
+        it is), to another valid value; returns the updated resource (None if Update answers
+        nothing) and the kind of the field, or why no field can be updated."""
         resource = service.resource
-        assert resource is not None
+        shape = update.shape
+        assert resource is not None and shape is not None
+        key_fields = {p.field for p in resource.key} | set(key)
         candidates = [
             item
             for item in self.api.mirrored_fields(update.input, resource.message)
-            if not item.oneof and item.name != resource.parent_field
+            if not item.oneof
+            and item.name != resource.parent_field
+            and item.name not in key_fields
         ]
         # Services take turns at the kinds of field, so that all kinds get updated.
         start = zlib.crc32(service.full_name.encode()) % max(1, len(candidates))
@@ -344,10 +426,18 @@ class RoundTrip:
                 f"no field of {update.input} but the parent mirrors a field of "
                 f"{resource.message}: an update mask can name none"
             )
+        mirrored = [
+            c.name for c in self.api.mirrored_fields(update.input, resource.message)
+        ]
         for candidate in candidates:
-            request = self._request(
-                update, skip=(candidate.name, "update_mask"), **{id_field: resource_id}
-            )
+            skip = {candidate.name, shape.mask_field} - {""}
+            if not shape.mask_field:  # a whole update: the rest as the resource has it
+                skip |= set(mirrored)
+            request = self._request(update, skip=skip, **key)
+            if not shape.mask_field:
+                for name in mirrored:
+                    if name != candidate.name and name not in key:
+                        _copy(current, request, name)
             if self._change(request, candidate.name, current):
                 break
         else:
@@ -355,14 +445,14 @@ class RoundTrip:
                 f"no updatable field of {update.input} takes a valid value other than "
                 f"the created one: {', '.join(c.name for c in candidates)}"
             )
-        request.update_mask.paths.append(candidate.name)  # type: ignore[attr-defined]
-        result = self._call(service, update, request)
-        updated = self._result(result, resource.message)
+        if shape.mask_field:
+            getattr(request, shape.mask_field).paths.append(candidate.name)
+        updated = self._answer(service, update, request)
         expected = self.messages.new(resource.message)
         expected.CopyFrom(current)
         expected.ClearField(candidate.name)
         _copy(request, expected, candidate.name)
-        if updated != expected:
+        if updated is not None and updated != expected:
             raise StepFailed(
                 f"Update of {candidate.name} returned\n{updated}\nexpected\n{expected}"
             )
@@ -398,16 +488,19 @@ class RoundTrip:
         return ""
 
     def _listed(
-        self, service: Service, listing: Method, current: Message
-    ) -> dict[str, Message]:
-        """What List shows under the resource's parent, by id."""
+        self, service: Service, listing: Method, key: dict[str, Any], current: Message
+    ) -> dict[Any, Message]:
+        """What List shows under the resource's parent, by the resource's own id."""
         resource = service.resource
-        assert resource is not None
+        assert resource is not None and listing.shape is not None
         values = {}
-        if resource.parent_field and self.api.message(listing.input).field(
-            resource.parent_field
-        ):
-            values[resource.parent_field] = getattr(current, resource.parent_field)
+        parent = listing.shape.parent_field
+        if parent in key:
+            values[parent] = key[parent]
+        elif parent and resource.parent_field:
+            values[parent] = getattr(current, resource.parent_field)
+        for name in listing.shape.filter_fields:  # the resource's own values match it
+            values.setdefault(name, getattr(current, name))
         request = self._request(
             listing, skip=("page_token", "filter", "order_by"), **values
         )
@@ -428,7 +521,7 @@ class RoundTrip:
         for _ in range(_MAX_PAGES):
             response = self._call(service, method, request)
             found.extend(getattr(response, items_field))
-            token = getattr(response, "next_page_token")
+            token = getattr(response, "next_page_token", "")  # "" for an unpaged List
             if not token:
                 return found
             setattr(request, "page_token", token)
@@ -500,3 +593,13 @@ def _copy(source: Message, target: Message, name: str) -> None:
             getattr(target, name).CopyFrom(value)
     else:
         setattr(target, name, value)
+
+
+def _as(view: Message, resource: Message) -> Message:
+    """The resource as a List's items show it: the view's fields, copied by name."""
+    if view.DESCRIPTOR is resource.DESCRIPTOR:
+        return resource
+    shown = type(view)()
+    for descriptor in view.DESCRIPTOR.fields:
+        _copy(resource, shown, descriptor.name)
+    return shown

@@ -86,6 +86,8 @@ class Actions:
                 response = self._change_bindings(
                     spec, transaction, request, resource_id
                 )
+            if spec.response is not None and not isinstance(response, spec.response):
+                response = spec.response()  # an action whose operation answers Empty
             return self._operation(
                 spec, transaction, principal, resource, resource_id, response, now
             )

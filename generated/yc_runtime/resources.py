@@ -172,4 +172,4 @@ def bindings_kind(kind: str) -> str:
 def _values(resource: Message, field: str) -> list[str]:
     """The ids a string field (or a repeated one) of the resource names, without blanks."""
     value = getattr(resource, field)
-    return [item for item in (value if isinstance(value, str) else list(value)) if item]
+    return [item for item in ([value] if isinstance(value, str) else value) if item]

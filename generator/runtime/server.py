@@ -63,6 +63,7 @@ def start(
     endpoint_ids: Sequence[str] = (),
     advertised_address: str = "",
     storage: Storage | None = None,
+    check_references: bool = True,
 ) -> RunningServer:
     """Starts a server for `services` plus OperationService and, when its modules were generated,
     ApiEndpointService; port 0 picks a free port. It serves `storage` if given (an open
@@ -71,13 +72,16 @@ def start(
     `tls_cert` and `tls_key` (PEM files, both or neither) switch to TLS. `tokens`, written as
     for `--token`, require callers to authenticate (see `auth`). ApiEndpointService lists the
     built-in ids and `endpoint_ids` at `advertised_address` (default `localhost:PORT`).
+    `check_references` False turns off the checks of references between resources.
     Raises ValueError for a bad argument and OSError when the port or a file is unusable.
     """
     if bool(tls_cert) != bool(tls_key):
         raise ValueError("TLS needs both a certificate and its private key")
     credentials = _server_credentials(tls_cert, tls_key) if tls_cert else None
     authenticator = Authenticator(tokens)
-    runtime = Runtime(storage or open_storage(db), operation_delay, authenticator)
+    runtime = Runtime(
+        storage or open_storage(db), operation_delay, authenticator, check_references
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(
             max_workers=workers, initializer=runtime.storage.prepare_thread
@@ -185,6 +189,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="HOST:PORT",
         help="the address ApiEndpointService gives clients (default: localhost:PORT)",
     )
+    parser.add_argument(
+        "--no-reference-checks",
+        dest="check_references",
+        action="store_false",
+        help="let fields that name other resources name any id, and delete resources "
+        "that others name (by default: NOT_FOUND and FAILED_PRECONDITION)",
+    )
     arguments = parser.parse_args(argv)
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         parser.error("--tls-cert and --tls-key go together")
@@ -239,6 +250,7 @@ def main(
             tokens=arguments.token,
             endpoint_ids=endpoint_ids,
             advertised_address=arguments.advertised_address,
+            check_references=arguments.check_references,
         )
     except OSError as error:
         sys.exit(f"cannot start the server: {error}")

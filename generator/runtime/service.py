@@ -294,7 +294,9 @@ class ResourceService(Service, Generic[R]):
         self, spec: ListSpec[L], request: Message, fingerprint: str, ordering: Ordering
     ) -> list[FieldValue] | None:
         """Where the request's page token resumes (None: from the start)."""
-        token: str = getattr(request, spec.page_token_field)
+        token: str = (
+            getattr(request, spec.page_token_field) if spec.page_token_field else ""
+        )
         if not token:
             return None
         return ordering.position_values(self.runtime.tokens.decode(token, fingerprint))

@@ -6,33 +6,66 @@ keeping their headers."""
 from __future__ import annotations
 
 import difflib
+from typing import Callable
 
 import pytest
 
-from generator.model import Api, build_api
+from generator.model import Api, Method, build_api
 from support import ROOT
 from test_whole_api_warnings import DATA, read_inventory
 from whole_api import ApiSource
 
 
 def classification_lines(api: Api) -> list[str]:
-    """One line per rpc of the API's own services: `<Service>.<rpc>: <meaning>`."""
+    """One line per rpc of the API's own services: `<Service>.<rpc>: <meaning> -- <why>`,
+    the meaning a standard method, an action the server implements, or `action` (one it
+    leaves to a subclass)."""
     return [
-        f"{method.full_name}: {method.standard.value if method.standard else 'action'}"
+        f"{method.full_name}: {_meaning(method)} -- {method.reason}"
         for service in api.services
         if service.file.startswith("yandex/") and not service.is_framework
         for method in service.methods
     ]
 
 
-def test_every_rpc_means_what_the_inventory_says(
-    api_source: ApiSource, update_golden: bool
-) -> None:
+def reference_lines(api: Api) -> list[str]:
+    """One line per field that names another resource of its API: `<Resource>.<field> ->
+    <the named resource>`."""
+    return [
+        f"{service.resource.message}.{ref.field} -> {ref.target}"
+        + (" (each of them)" if ref.repeated else "")
+        for service in api.services
+        if service.file.startswith("yandex/") and service.resource
+        for ref in service.resource.references
+    ]
+
+
+def _meaning(method: Method) -> str:
+    if method.standard:
+        return method.standard.value
+    return method.action.value if method.action else "action"
+
+
+@pytest.fixture(scope="module")
+def whole_model(api_source: ApiSource) -> Api:
     # The whole API's model, also for a slice: classification needs no generated code.
-    api = build_api(api_source.files, api_source.api_files)
-    path = DATA / f"whole_api_methods_{api_source.label.split()[0]}.txt"
+    return build_api(api_source.files, api_source.api_files)
+
+
+@pytest.mark.parametrize(
+    "inventory, lines",
+    [("methods", classification_lines), ("references", reference_lines)],
+)
+def test_the_whole_api_means_what_the_inventory_says(
+    api_source: ApiSource,
+    whole_model: Api,
+    update_golden: bool,
+    inventory: str,
+    lines: Callable[[Api], list[str]],
+) -> None:
+    path = DATA / f"whole_api_{inventory}_{api_source.label.split()[0]}.txt"
     header, pinned = read_inventory(path)
-    found = sorted(classification_lines(api))
+    found = sorted(lines(whole_model))
     if update_golden and not api_source.selected:
         path.write_text("\n".join([*header, "", *found]) + "\n", encoding="utf-8")
         pinned = found
@@ -41,7 +74,8 @@ def test_every_rpc_means_what_the_inventory_says(
             pinned, found, str(path.relative_to(ROOT)), "found", lineterm=""
         )
         pytest.fail(
-            "the meaning of rpcs differs from the inventory; if the change is meant, run "
+            f"the whole API's {inventory} differ from the inventory; if the change is "
+            "meant, run "
             "`make whole-api-warnings` and review the diff:\n" + "\n".join(diff),
             pytrace=False,
         )
