@@ -49,6 +49,7 @@ from generator.model import (
     snake_case,
 )
 from generator.rules import FLOAT_SCALARS, INTEGER_SCALARS
+from generator.runtime.links import Linkable, Links, link, reference_candidates
 
 ACCESS_PACKAGE = "yandex.cloud.access."
 TIMESTAMP = "google.protobuf.Timestamp"
@@ -113,15 +114,31 @@ def classify_services(
     messages: Mapping[str, Message],
     enums: Mapping[str, Enum],
 ) -> list[Service]:
-    """Every service with its resource and the meaning of each rpc. First each service on its
-    own, then what needs the others: references between resources of one package, and the
-    rpcs that list the resources referring to one."""
+    """Every service with its resource and the meaning of each rpc, each from what its own
+    file and imports say (a file generated alone means what it means in a whole run)."""
     classifier = _Classifier(messages, enums)
-    first = [classifier.service(service) for service in services]
-    resources = {
-        s.resource.message: s for s in first if s.resource and not s.is_framework
-    }
-    return [classifier.with_others(service, resources) for service in first]
+    return [classifier.service(service) for service in services]
+
+
+def links(services: Iterable[Service]) -> dict[str, Links]:
+    """The links between the resources of `services` that a server serving them all finds
+    when it starts (`runtime.links`): references, and who refers to whom."""
+    return link(
+        Linkable(
+            kind=r.message,
+            label=r.label,
+            key=tuple((p.field, p.request_field) for p in r.key),
+            generated_id=r.generated_id,
+            parent_field=r.parent_field,
+            creatable=s.standard_method(StandardMethod.CREATE) is not None,
+            indexed_fields=r.indexed_fields,
+            references=tuple((f.field, f.target, f.repeated) for f in r.references),
+        )
+        for s in services
+        if not s.is_framework
+        for r in (s.resource,)
+        if r is not None
+    )
 
 
 class _Classifier:
@@ -140,9 +157,22 @@ class _Classifier:
                 replace(m, reason=f"an action: {found}") for m in service.methods
             )
             return replace(service, methods=methods, resource=None)
-        resource = self._with_parent(found, service)
+        resource = self._with_references(self._with_parent(found, service))
         methods = tuple(self._method(service, resource, m) for m in service.methods)
         return replace(service, methods=methods, resource=resource)
+
+    def _with_references(self, resource: Resource) -> Resource:
+        """The fields that may name another resource by id (the server links them)."""
+        message = self.messages[resource.message]
+        candidates = reference_candidates(
+            resource.message,
+            [(f.name, f.repeated) for f in message.fields if _is_string_or_strings(f)],
+            [(p.field, p.request_field) for p in resource.key],
+        )
+        return replace(
+            resource,
+            references=tuple(Reference(*candidate) for candidate in candidates),
+        )
 
     def _resource(self, service: Service) -> Resource | str:
         """The service's resource and its key, or why it has none."""
@@ -673,6 +703,9 @@ class _Classifier:
             return self._transition(
                 resource, method, request, _ACTION_NAMES[method.name]
             )
+        referring = self._referring(resource, method, request)
+        if referring is not None:
+            return referring
         return replace(method, reason="an action: not named as a standard method")
 
     def _access(self, resource: Resource, method: Method, action: Action) -> Method:
@@ -773,77 +806,36 @@ class _Classifier:
             )
         return None
 
-    # --- across services ----------------------------------------------------------------------
-
-    def with_others(
-        self, service: Service, resources: Mapping[str, Service]
-    ) -> Service:
-        """References of the service's resource to the resources of its package's other
-        services, and the rpcs that list the resources referring to it."""
-        resource = service.resource
-        if resource is None:
-            return service
-        package = service.package
-        in_package = {
-            name: other.resource
-            for name, other in resources.items()
-            if other.package == package
-            and other.resource
-            and other.resource.generated_id
-            and len(other.resource.key) == 1
-            # One a caller can make: else a reference could name none that exists.
-            and other.standard_method(StandardMethod.CREATE)
-        }
-        message = self.messages[resource.message]
-        own = {part.field for part in resource.key[-1:]}
-        references = []
-        for item in message.fields:
-            if item.name in own or not _is_string_or_strings(item):
-                continue
-            stem = item.name.removesuffix("_ids" if item.repeated else "_id")
-            if stem == item.name:
-                continue
-            for name, target in in_package.items():
-                if snake_case(self.messages[name].name) == stem:
-                    references.append(Reference(item.name, name, item.repeated))
-        methods = tuple(self._referring(service, m, resources) for m in service.methods)
-        return replace(
-            service,
-            methods=methods,
-            resource=replace(resource, references=tuple(references)),
-        )
-
     def _referring(
-        self, service: Service, method: Method, resources: Mapping[str, Service]
-    ) -> Method:
-        """An action that lists, by the service's resource's id, the resources of another
-        service that name it in a field of that name (`Network.ListSubnets` by `network_id`).
+        self, resource: Resource, method: Method, request: Message
+    ) -> Method | None:
+        """An action that lists, by the resource's id, the resources of another type that
+        name it in a field of that name (`Network.ListSubnets` by `network_id`); None if the
+        rpc is not one. The server serves it if it serves them with that field indexed.
         """
-        resource = service.resource
-        assert resource is not None
-        if method.standard or method.action or not method.name.startswith("List"):
-            return method
-        request = self.messages.get(method.input)
+        if not method.name.startswith("List") or len(resource.key) != 1:
+            return None
         items = self._items(method)
-        if request is None or items is None or len(resource.key) != 1:
-            return method
+        if items is None:
+            return None
         items_field, item_type, paged = items
-        target = resources.get(item_type)
         key = resource.key[0].request_field
-        if target is None or target is service or target.resource is None:
-            return method
-        referring = self.messages[item_type].field(key)
-        if not _is_string(referring) or not _is_string(request.field(key)):
-            return method
-        if key not in target.resource.indexed_fields:
-            return method
+        target = self.messages.get(item_type)
+        if (
+            target is None
+            or item_type == resource.message
+            or not _is_resource_like(target)
+            or not _is_string(target.field(key))
+            or not _is_string(request.field(key))
+        ):
+            return None
         extra = [
             f.name
             for f in request.fields
             if f.name not in {key, "page_size", "page_token"}
         ]
         if extra or (paged and not _lists_like_the_runtime(request)):
-            return method
+            return None
         return replace(
             method,
             action=Action.LIST_REFERRING,
@@ -854,7 +846,8 @@ class _Classifier:
                 target=item_type,
                 target_field=key,
             ),
-            reason=f"lists the {_short(item_type)} resources whose {key} is the {_short(resource.message)}",
+            reason=f"lists the {_short(item_type)} resources whose {key} is the "
+            f"{_short(resource.message)}, where the server serves them",
         )
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Sequence
 
 from generator.model import (
     ANY,
     EMPTY,
     Action,
     Api,
-    Resource,
     ResponseKind,
     Message,
     Method,
@@ -487,85 +487,15 @@ class ServerBuilder:
                             [
                                 python_literal(ref.field),
                                 python_literal(ref.target),
-                                python_literal(self._resources[ref.target].label),
+                                repr(ref.repeated),
                             ]
                         )
                         for ref in resource.references
-                        if ref.target in self._resources
-                    ],
-                ),
-            ),
-            Argument(
-                "referred_by",
-                _literals(
-                    "referred_by=",
-                    [
-                        _inner_tuple([python_literal(value) for value in item])
-                        for item in self._referred_by.get(resource.message, ())
-                    ],
-                ),
-            ),
-            Argument(
-                "children",
-                _literals(
-                    "children=",
-                    [
-                        python_literal(kind)
-                        for kind in self._children.get(resource.message, ())
                     ],
                 ),
             ),
         ]
         return tuple(arguments)
-
-    @cached_property
-    def _resources(self) -> dict[str, Resource]:
-        """Every served resource, by its message."""
-        return {
-            s.resource.message: s.resource
-            for s in self.api.services
-            if s.resource and not s.is_framework
-        }
-
-    @cached_property
-    def _referred_by(self) -> dict[str, list[tuple[str, str, str]]]:
-        """For each resource, the resources that name it in a field storage indexes under the
-        same parent: (their kind, the field, their label), which a Delete checks."""
-        found: dict[str, list[tuple[str, str, str]]] = {}
-        for resource in self._resources.values():
-            for ref in resource.references:
-                target = self._resources.get(ref.target)
-                if (
-                    target is not None
-                    and not ref.repeated
-                    and ref.field in resource.indexed_fields
-                    and target.parent_field
-                    and target.parent_field == resource.parent_field
-                ):
-                    found.setdefault(ref.target, []).append(
-                        (resource.message, ref.field, resource.label)
-                    )
-        return found
-
-    @cached_property
-    def _children(self) -> dict[str, list[str]]:
-        """For each resource, the resources of its package whose key begins with its id
-        (a cluster's databases): deleted with it."""
-        found: dict[str, list[str]] = {}
-        by_id = {
-            (r.message.rsplit(".", 1)[0], r.request_id_field): r
-            for r in self._resources.values()
-            if len(r.key) == 1
-        }
-        for resource in self._resources.values():
-            if len(resource.key) < 2:
-                continue
-            owner = by_id.get(
-                (resource.message.rsplit(".", 1)[0], resource.key[0].request_field)
-            )
-            if owner is not None:
-                found.setdefault(owner.message, []).append(resource.message)
-        return found
 
     def _view(self, service: Service, method: Method) -> str:
         """The message a List's items are when they are a view of the resource ("" if none)."""
@@ -581,7 +511,7 @@ class ServerBuilder:
     ) -> str:
         kind = method.standard
         shape = method.shape
-        variable = f"_{_constant(service.name)}_{_constant(method.name)}"
+        variable = f"_{_constant(service.short_name)}_{_constant(method.name)}"
         if kind is StandardMethod.GET:
             assert shape is not None
             if not shape.response_field:
@@ -812,10 +742,9 @@ class ServerBuilder:
                 Argument("destination_field", python_literal(shape.parent_field))
             )
         if action is Action.LIST_REFERRING:
-            target = self._resources[shape.target]
             arguments += [
-                Argument("target_kind", python_literal(target.message)),
-                Argument("target", imports.message(target.message)),
+                Argument("target_kind", python_literal(shape.target)),
+                Argument("target", imports.message(shape.target)),
                 Argument("target_field", python_literal(shape.target_field)),
                 Argument("items_field", python_literal(shape.items_field)),
                 Argument("paged", repr(shape.paged)),
@@ -859,10 +788,10 @@ def _spec_literals(before: str, items: list[str]) -> str:
     return tuple_expression(items, _SPEC_INDENT, before=before, after=",")
 
 
-def _brackets(items: list[Expression]) -> Brackets:
+def _brackets(items: Sequence[Expression]) -> Brackets:
     return Brackets("(", tuple(items), ")", one_tuple=len(items) == 1)
 
 
-def _inner_tuple(values: list[Expression], outer: int = _RESOURCE_INDENT) -> str:
+def _inner_tuple(values: Sequence[Expression], outer: int = _RESOURCE_INDENT) -> str:
     """A tuple laid out as an item of a tuple exploded at `outer` (see `_literals`)."""
     return expression(_brackets(values), outer + 4, after=",")

@@ -66,16 +66,16 @@ def test_server_calls_a_standard_method_per_rpc(server: ServerModule) -> None:
     }
     assert service.mutations.split() == [
         "(",
-        "_IMAGE_SERVICE_CREATE,",
-        "_IMAGE_SERVICE_UPDATE,",
-        "_IMAGE_SERVICE_DELETE,",
+        "_IMAGE_CREATE,",
+        "_IMAGE_UPDATE,",
+        "_IMAGE_DELETE,",
         ")",
     ]
 
 
 def test_server_specs_name_the_runtime_and_the_schema(server: ServerModule) -> None:
     specs = {spec.variable: spec for spec in server.specs}
-    update = specs["_IMAGE_SERVICE_UPDATE"]
+    update = specs["_IMAGE_UPDATE"]
     assert update.constructor == "_service.MutationSpec"
     arguments = {argument.name: argument.value for argument in update.arguments}
     assert arguments["kind"] == "_contract.MutationKind.UPDATE"
@@ -85,7 +85,7 @@ def test_server_specs_name_the_runtime_and_the_schema(server: ServerModule) -> N
     assert arguments["mask"] == "image_service_fieldmask.UpdateImageRequestMask.SPEC"
     assert arguments["mask_field"] == '"update_mask"'
     assert arguments["running_status"] == "image_pb2.Image.Status.UPDATING"
-    listing = {a.name: a.value for a in specs["_IMAGE_SERVICE_LIST"].arguments}
+    listing = {a.name: a.value for a in specs["_IMAGE_LIST"].arguments}
     assert listing["items_field"] == '"images"'
     assert listing["parent_field"] == '"folder_id"'
     assert listing["default_page_size"] == "20"

@@ -220,6 +220,13 @@ class Actions:
         resource_id: str,
     ) -> Message:
         assert spec.target is not None
+        target = self.runtime.resources.get(spec.target_kind)
+        if target is None or spec.target_field not in target.indexed_fields:
+            raise ApiError(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"{spec.method} lists {spec.target_kind} resources, which this server "
+                f"does not serve with an index of {spec.target_field}",
+            )
         response = spec.response() if spec.response is not None else empty_pb2.Empty()
         fingerprint = f"referring\n{spec.target_kind}\n{resource_id}"
         size = _PAGE

@@ -9,6 +9,7 @@ import grpc
 from google.protobuf.message import Message
 
 from .errors import ApiError, already_exists, not_found
+from .links import Links
 from .planner import QueryPlanner
 from .specs import ResourceSpec
 from .storage import IndexScan, Storage, StoredResource, Transaction
@@ -22,8 +23,10 @@ class ResourceStore(Generic[R]):
     ) -> None:
         self.spec = spec
         self._planner = planner
-        # Whether references between resources are checked (see `check_references`).
+        # Whether references between resources are checked (see `check_references`), and
+        # the links the server found when it started.
         self.check_links = check_links
+        self.links = Links()
 
     def id_of(self, resource: Message) -> str:
         """The resource's key as storage keeps it."""
@@ -72,7 +75,7 @@ class ResourceStore(Generic[R]):
         key begins with its own)."""
         transaction.delete_resource(self.spec.kind, resource_id)
         transaction.delete_resource(bindings_kind(self.spec.kind), resource_id)
-        for kind in self.spec.children:
+        for kind in self.links.children:
             for child in transaction.list_resources(kind, resource_id):
                 transaction.delete_resource(kind, child.id)
 
@@ -109,7 +112,7 @@ class ResourceStore(Generic[R]):
         resource had before, `previous`, are not checked again)."""
         if not self.check_links:
             return
-        for field, kind, label in self.spec.references:
+        for field, kind, label in self.links.references:
             for value in _values(resource, field):
                 if previous is not None and value in _values(previous, field):
                     continue
@@ -121,7 +124,7 @@ class ResourceStore(Generic[R]):
         if not self.check_links:
             return
         resource_id = self.id_of(resource)
-        for kind, field, label in self.spec.referred_by:
+        for kind, field, label in self.links.referred_by:
             # Resources refer to those of their own parent: the index of that parent tells.
             scan = IndexScan(kind, self.parent_of(resource), field, resource_id)
             found = transaction.scan(scan)

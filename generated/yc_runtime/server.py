@@ -88,8 +88,10 @@ def start(
         ),
         interceptors=[CallInterceptor(authenticator)],
     )
-    for factory in services:
-        factory(runtime).add_to_server(server)
+    servicers = [factory(runtime) for factory in services]
+    for servicer in servicers:
+        servicer.add_to_server(server)
+    runtime.link(servicers)
     OperationService(runtime.storage, runtime.scheduler, authenticator).add_to_server(
         server
     )

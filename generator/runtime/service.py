@@ -32,6 +32,8 @@ from .planner import QueryPlanner
 from .query import FieldValue, Ordering, QueryError, parse_order_by
 from .resources import ResourceStore
 from .actions import Actions
+from .contract import MutationKind
+from .links import Linkable, link
 from .specs import ActionSpec, GetSpec, ListSpec, MutationSpec, ResourceSpec
 from .storage import Storage, StoredOperation
 from .validation import MessageRules, Selection, Validator
@@ -77,6 +79,8 @@ class Runtime:
         # Whether a field naming another resource must name one that exists, and a resource
         # others name cannot be deleted (see `ResourceStore.check_references`).
         self.check_references = check_references
+        # The resource types of the server, by kind, once it has linked them (see `link`).
+        self.resources: dict[str, ResourceSpec[Any]] = {}
         self.authenticator = authenticator or Authenticator()
         self.scheduler = Scheduler(storage)
         self.tokens = PageTokens(self._token_secret())
@@ -99,6 +103,28 @@ class Runtime:
                 secret = os.urandom(32)
                 transaction.put_meta("page_token_secret", secret)
         return secret
+
+    def link(self, services: Sequence[object]) -> None:
+        """Links the resource types of the server's services (`links`): the fields that name
+        another resource, the resources that name one, and those keyed by one."""
+        served = [s for s in services if isinstance(s, ResourceService)]
+        self.resources = {s.RESOURCE.kind: s.RESOURCE for s in served}
+        found = link(
+            Linkable(
+                kind=spec.kind,
+                label=spec.label,
+                key=spec.key,
+                generated_id=spec.generated_id,
+                parent_field=spec.parent_field,
+                creatable=any(m.kind is MutationKind.CREATE for m in s.MUTATIONS),
+                indexed_fields=spec.indexed_fields,
+                references=spec.references,
+            )
+            for s in served
+            for spec in (s.RESOURCE,)
+        )
+        for service in served:
+            service.resources.links = found[service.RESOURCE.kind]
 
     def principal(self, context: grpc.ServicerContext) -> Principal:
         """Who makes the call, and which parents it may touch (`Principal.require()`).

@@ -42,12 +42,9 @@ class ResourceSpec(Generic[R]):
     # Fields whose values storage indexes, so that Lists order and filter by them at the cost
     # of a page: top-level scalar, enum and Timestamp fields besides the id and the parent.
     indexed_fields: tuple[str, ...] = ()
-    # Fields naming other resources of the API: (field, their kind, their label).
-    references: tuple[tuple[str, str, str], ...] = ()
-    # Resources naming this one: (their kind, their field, their label), and the kinds whose
-    # key begins with this one's id (deleted with it).
-    referred_by: tuple[tuple[str, str, str], ...] = ()
-    children: tuple[str, ...] = ()
+    # Fields that may name another resource by id: (field, the message it would name,
+    # repeated); the server links them when it starts (see `links`).
+    references: tuple[tuple[str, str, bool], ...] = ()
 
     @property
     def id_field(self) -> str:

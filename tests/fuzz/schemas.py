@@ -581,6 +581,8 @@ class SchemaBuilder:
         self.malformed = malformed
         self.options_rate = options_rate
         self.taken: set[str] = set()  # full names of every symbol defined so far
+        # Services by package and name without `Service`: their docs pages' directory.
+        self.service_stems: set[tuple[str, str]] = set()
         self.raw: dict[str, descriptor_pb2.DescriptorProto] = {}
         self.culprits: list[Culprit] = []
         self.files: list[_File] = []
@@ -598,6 +600,19 @@ class SchemaBuilder:
             name, counter = f"{base}{counter}", counter + 1
         self.taken.add(_join(scope, name))
         return name
+
+    def fresh_service(self, scope: str, names: st.SearchStrategy[str]) -> str:
+        """A fresh service name whose docs directory (the name without `Service`) is its
+        own: `Aa` and `AaService` of one package would share their pages, an error."""
+        while True:
+            name = self.fresh(scope, names)
+            stem = (
+                scope,
+                name[: -len("Service")] if name.endswith("Service") else name,
+            )
+            if stem not in self.service_stems:
+                self.service_stems.add(stem)
+                return name
 
     # --- files ---
 
@@ -1068,7 +1083,9 @@ class SchemaBuilder:
 
     def random_service(self, current: _File) -> None:
         proto = current.proto
-        service = proto.service.add(name=self.fresh(proto.package, SERVICE_NAMES))
+        service = proto.service.add(
+            name=self.fresh_service(proto.package, SERVICE_NAMES)
+        )
         current.comments.append(((6, len(proto.service) - 1), ""))
         messages = [m for m in self.available_messages(current)]
         names: set[str] = set()
@@ -1272,7 +1289,7 @@ class SchemaBuilder:
                     current.comments.append((path + (2, len(message.field) - 1), ""))
 
         service = proto.service.add(
-            name=self.fresh(package, st.just(f"{resource_name}Service"))
+            name=self.fresh_service(package, st.just(f"{resource_name}Service"))
         )
         service_path = (6, len(proto.service) - 1)
         current.comments.append((service_path, ""))

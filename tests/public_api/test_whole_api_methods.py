@@ -11,6 +11,7 @@ from typing import Callable
 import pytest
 
 from generator.model import Api, Method, build_api
+from generator.resources import links
 from support import ROOT
 from test_whole_api_warnings import DATA, read_inventory
 from whole_api import ApiSource
@@ -29,14 +30,13 @@ def classification_lines(api: Api) -> list[str]:
 
 
 def reference_lines(api: Api) -> list[str]:
-    """One line per field that names another resource of its API: `<Resource>.<field> ->
-    <the named resource>`."""
+    """One line per field that names another resource of its API, as a server of the whole
+    API links them (`resources.links`): `<Resource>.<field> -> <the named resource>`."""
+    services = [s for s in api.services if s.file.startswith("yandex/")]
     return [
-        f"{service.resource.message}.{ref.field} -> {ref.target}"
-        + (" (each of them)" if ref.repeated else "")
-        for service in api.services
-        if service.file.startswith("yandex/") and service.resource
-        for ref in service.resource.references
+        f"{kind}.{field} -> {target}"
+        for kind, found in links(services).items()
+        for field, target, _ in found.references
     ]
 
 

@@ -280,7 +280,7 @@ RULES: dict[str, _validation.MessageRules] = {
     ),
 }
 
-_IMAGE_SERVICE_LIST = _service.ListSpec(
+_IMAGE_LIST = _service.ListSpec(
     response=image_service_pb2.ListImagesResponse,
     items_field="images",
     default_page_size=20,
@@ -292,7 +292,7 @@ _IMAGE_SERVICE_LIST = _service.ListSpec(
     order_by_field="order_by",
 )
 
-_IMAGE_SERVICE_CREATE = _service.MutationSpec(
+_IMAGE_CREATE = _service.MutationSpec(
     kind=_contract.MutationKind.CREATE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Create",
     request=image_service_pb2.CreateImageRequest,
@@ -308,7 +308,7 @@ _IMAGE_SERVICE_CREATE = _service.MutationSpec(
     ),
 )
 
-_IMAGE_SERVICE_UPDATE = _service.MutationSpec(
+_IMAGE_UPDATE = _service.MutationSpec(
     kind=_contract.MutationKind.UPDATE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Update",
     request=image_service_pb2.UpdateImageRequest,
@@ -320,7 +320,7 @@ _IMAGE_SERVICE_UPDATE = _service.MutationSpec(
     mask_field="update_mask",
 )
 
-_IMAGE_SERVICE_DELETE = _service.MutationSpec(
+_IMAGE_DELETE = _service.MutationSpec(
     kind=_contract.MutationKind.DELETE,
     method="/yandex.cloud.baremetal.v1alpha.ImageService/Delete",
     request=image_service_pb2.DeleteImageRequest,
@@ -331,7 +331,7 @@ _IMAGE_SERVICE_DELETE = _service.MutationSpec(
     answer=_contract.ResponseKind.EMPTY,
 )
 
-_IMAGE_SERVICE_LIST_OPERATIONS = _service.ListSpec(
+_IMAGE_LIST_OPERATIONS = _service.ListSpec(
     response=image_service_pb2.ListImageOperationsResponse,
     items_field="operations",
     default_page_size=20,
@@ -370,15 +370,13 @@ class ImageService(
             "status",
             "created_at",
         ),
-        references=(),
-        referred_by=(),
-        children=(),
+        references=(("folder_id", "yandex.cloud.baremetal.v1alpha.Folder", False),),
     )
     RULES = RULES
     MUTATIONS = (
-        _IMAGE_SERVICE_CREATE,
-        _IMAGE_SERVICE_UPDATE,
-        _IMAGE_SERVICE_DELETE,
+        _IMAGE_CREATE,
+        _IMAGE_UPDATE,
+        _IMAGE_DELETE,
     )
 
     def add_to_server(self, server: grpc.Server) -> None:
@@ -404,7 +402,7 @@ class ImageService(
     ) -> image_service_pb2.ListImagesResponse:
         """Retrieves the list of Image resources in the specified folder."""
         return self.standard_list(
-            _IMAGE_SERVICE_LIST,
+            _IMAGE_LIST,
             request,
             context,
         )
@@ -416,7 +414,7 @@ class ImageService(
     ) -> operation_pb2.Operation:
         """Creates an image in the specified folder."""
         return self.standard_create(
-            _IMAGE_SERVICE_CREATE,
+            _IMAGE_CREATE,
             request,
             context,
         )
@@ -428,7 +426,7 @@ class ImageService(
     ) -> operation_pb2.Operation:
         """Updates the specified image."""
         return self.standard_update(
-            _IMAGE_SERVICE_UPDATE,
+            _IMAGE_UPDATE,
             request,
             context,
         )
@@ -440,7 +438,7 @@ class ImageService(
     ) -> operation_pb2.Operation:
         """Deletes the specified image."""
         return self.standard_delete(
-            _IMAGE_SERVICE_DELETE,
+            _IMAGE_DELETE,
             request,
             context,
         )
@@ -452,7 +450,7 @@ class ImageService(
     ) -> image_service_pb2.ListImageOperationsResponse:
         """Lists operations for the specified image."""
         return self.standard_list_operations(
-            _IMAGE_SERVICE_LIST_OPERATIONS,
+            _IMAGE_LIST_OPERATIONS,
             request,
             context,
         )
