@@ -143,6 +143,7 @@ class ServiceView:
     docstring: str
     resource: tuple[Argument, ...]  # empty for a service without a resource
     mutations: str  # a tuple expression, or "" for none
+    actions: str  # the same, of the actions the runtime implements
     methods: tuple[MethodView, ...]
 
 
@@ -353,10 +354,13 @@ class ServerBuilder:
         resource = service.resource
         methods = []
         mutations = []
+        actions = []
         for method in service.methods:
             call = self._call(service, method, imports, specs)
             if method.standard in MUTATION_KINDS:
                 mutations.append(specs[-1].variable)
+            if method.action is not None:
+                actions.append(specs[-1].variable)
             methods.append(
                 MethodView(
                     name=method.name,
@@ -391,6 +395,11 @@ class ServerBuilder:
                 service.comment if service.comment.strip() else service.name, " " * 4
             ),
             resource=self._resource_arguments(service, imports) if resource else (),
+            actions=(
+                tuple_expression(actions, _CLASS_INDENT, before="ACTIONS = ")
+                if actions
+                else ""
+            ),
             mutations=(
                 tuple_expression(mutations, _CLASS_INDENT, before="MUTATIONS = ")
                 if mutations

@@ -15,6 +15,7 @@ own, as Operation's are.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 import grpc
@@ -24,7 +25,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from .contract import ActionKind
 from .errors import ApiError, Violation, invalid_argument
-from .operations import Operation, finish, new_operation
+from .operations import Completion, Operation, finish, new_operation
 from .resources import bindings_kind
 from .specs import ActionSpec
 from .storage import IndexScan, StoredOperation, StoredResource, Transaction
@@ -32,11 +33,12 @@ from .storage import IndexScan, StoredOperation, StoredResource, Transaction
 if TYPE_CHECKING:
     from .service import ResourceService
 
-# Transitions: the status roles an action starts from, and the role it ends in.
+# Transitions: the status roles an action starts from, the role it shows while a delayed
+# operation runs, and the role it ends in.
 _TRANSITIONS = {
-    ActionKind.START: (("stopped",), "ready"),
-    ActionKind.STOP: (("ready",), "stopped"),
-    ActionKind.RESTART: (("ready",), "ready"),
+    ActionKind.START: (("stopped",), "starting", "ready"),
+    ActionKind.STOP: (("ready",), "stopping", "stopped"),
+    ActionKind.RESTART: (("ready",), "restarting", "ready"),
 }
 _BINDINGS, _DELTAS = "access_bindings", "access_binding_deltas"
 _PAGE = 1000  # access bindings or referring resources per page, at most
@@ -74,6 +76,9 @@ class Actions:
                 return self._referring(
                     spec, transaction, request, resource, resource_id
                 )
+        delay = self.runtime.operation_delay
+        if spec.kind in _TRANSITIONS and delay > 0:
+            return self._begin_transition(spec, request, principal, resource_id, delay)
         with self.runtime.storage.transaction() as transaction:
             now = self.runtime.timestamp()
             resource = self._load(transaction, principal, resource_id)
@@ -125,8 +130,19 @@ class Actions:
         resource: Message,
         resource_id: str,
     ) -> Message:
+        self._require_status(spec, resource, resource_id)
+        _, _, target = _TRANSITIONS[spec.kind]
         resource_spec = self.resources.spec
-        sources, target = _TRANSITIONS[spec.kind]
+        setattr(resource, resource_spec.status_field, resource_spec.status(target))
+        self.resources.store(transaction, resource)
+        return resource
+
+    def _require_status(
+        self, spec: ActionSpec[Any], resource: Message, resource_id: str
+    ) -> None:
+        """FAILED_PRECONDITION unless the resource shows a status the action starts from."""
+        resource_spec = self.resources.spec
+        sources, _, _ = _TRANSITIONS[spec.kind]
         allowed = {resource_spec.status(role) for role in sources}
         current = getattr(resource, resource_spec.status_field)
         if current not in allowed:
@@ -139,9 +155,70 @@ class Actions:
                 f"{named.get(current, str(current))}: "
                 f"{spec.method.rsplit('/', 1)[-1]} needs it {names}",
             )
-        setattr(resource, resource_spec.status_field, resource_spec.status(target))
-        self.resources.store(transaction, resource)
-        return resource
+
+    def _begin_transition(
+        self,
+        spec: ActionSpec[Any],
+        request: Message,
+        principal: Any,
+        resource_id: str,
+        delay: float,
+    ) -> Operation:
+        """With an operation delay: the resource shows the transitional status (STARTING)
+        until the scheduler completes the operation (`complete`)."""
+        resource_spec = self.resources.spec
+        _, during, _ = _TRANSITIONS[spec.kind]
+        with self.runtime.storage.transaction() as transaction:
+            now = self.runtime.timestamp()
+            resource = self._load(transaction, principal, resource_id)
+            self.resources.require_idle(transaction, resource_id)
+            self._require_status(spec, resource, resource_id)
+            self.resources.set_status(resource, resource_spec.status(during))
+            self.resources.store(transaction, resource)
+            operation = self._new_operation(spec, principal, resource_id, now)
+            due = time.time() + delay
+            transaction.put_operation(
+                StoredOperation(
+                    id=operation.id,
+                    resource_kind=resource_spec.kind,
+                    resource_id=resource_id,
+                    created_at=now,
+                    done=False,
+                    data=operation.SerializeToString(),
+                    method=spec.method,
+                    pending=request.SerializeToString(),
+                    due=due,
+                    parent=self.resources.parent_of(resource),
+                )
+            )
+        self.runtime.scheduler.schedule(operation.id, due)
+        return operation
+
+    def completion(self, spec: ActionSpec[Any]) -> Completion | None:
+        """How the scheduler finishes a delayed transition, or undoes its start (None for
+        the actions that finish at once)."""
+        if spec.kind not in _TRANSITIONS:
+            return None
+
+        def complete(transaction: Transaction, record: StoredOperation) -> Message:
+            _, _, target = _TRANSITIONS[spec.kind]
+            resource = self.resources.load(transaction, record.resource_id)
+            self.resources.set_status(resource, self.resources.spec.status(target))
+            self.resources.store(transaction, resource)
+            if spec.response is not None and not isinstance(resource, spec.response):
+                return spec.response()
+            return resource
+
+        def revert(transaction: Transaction, record: StoredOperation) -> None:
+            sources, _, _ = _TRANSITIONS[spec.kind]
+            if transaction.get_resource(self.resources.spec.kind, record.resource_id):
+                resource = self.resources.load(transaction, record.resource_id)
+                self.resources.set_status(
+                    resource, self.resources.spec.status(sources[0])
+                )
+                self.resources.store(transaction, resource)
+
+        return Completion(complete, revert)
 
     # --- access bindings --------------------------------------------------------------------
 
@@ -260,6 +337,18 @@ class Actions:
 
     # --- the operation ----------------------------------------------------------------------
 
+    def _new_operation(
+        self, spec: ActionSpec[Any], principal: Any, resource_id: str, now: int
+    ) -> Operation:
+        """An operation of the action on the resource, its metadata naming it."""
+        metadata = spec.metadata() if spec.metadata is not None else None
+        if metadata is not None:
+            fields = metadata.DESCRIPTOR.fields_by_name
+            for name in spec.key_fields:
+                if name in fields and fields[name].type == fields[name].TYPE_STRING:
+                    setattr(metadata, name, resource_id)
+        return new_operation(spec.description, metadata, principal.subject, now)
+
     def _operation(
         self,
         spec: ActionSpec[Any],
@@ -270,13 +359,7 @@ class Actions:
         response: Message,
         now: int,
     ) -> Operation:
-        metadata = spec.metadata() if spec.metadata is not None else None
-        if metadata is not None:
-            fields = metadata.DESCRIPTOR.fields_by_name
-            for name in spec.key_fields:
-                if name in fields and fields[name].type == fields[name].TYPE_STRING:
-                    setattr(metadata, name, resource_id)
-        operation = new_operation(spec.description, metadata, principal.subject, now)
+        operation = self._new_operation(spec, principal, resource_id, now)
         finish(operation, now, response)
         transaction.put_operation(
             StoredOperation(

@@ -168,6 +168,7 @@ class ResourceService(Service, Generic[R]):
 
     RESOURCE: ClassVar[ResourceSpec[Any]]
     MUTATIONS: ClassVar[tuple[MutationSpec[Any], ...]] = ()
+    ACTIONS: ClassVar[tuple[ActionSpec[Any], ...]] = ()
 
     def __init__(
         self,
@@ -185,6 +186,10 @@ class ResourceService(Service, Generic[R]):
             spec, self.planner, runtime.check_references
         )
         self.actions = Actions(self)
+        for action in self.ACTIONS:
+            completion = self.actions.completion(action)
+            if completion is not None:  # an action that a delayed operation finishes
+                runtime.scheduler.register(action.method, completion)
         self.mutations: dict[str, Mutation[R]] = {}
         for mutation_spec in self.MUTATIONS:
             mutation = MUTATIONS[mutation_spec.kind](

@@ -361,46 +361,64 @@ def test_a_disk_moves_to_another_folder_and_its_bindings_change_by_deltas(
 # --- lifecycles -----------------------------------------------------------------------------
 
 
-def test_a_delayed_create_shows_the_transitional_status_then_the_ready_one(
+def test_delayed_operations_show_the_transitional_statuses(
     generated: GeneratedApi,
 ) -> None:
+    """Under an operation delay an instance is PROVISIONING, then RUNNING; a Stop shows
+    STOPPING, then STOPPED; a Start STARTING, then RUNNING."""
     server = ServerProcess(
         generated.root, "--db", ":memory:", "--operation-delay", "0.5"
     ).start()
+    instances = f"{COMPUTE}.InstanceService"
     try:
         with grpc.insecure_channel(server.address) as channel:
             client = Client(generated, channel)
-            instances = f"{COMPUTE}.InstanceService"
-            request = client.request(
-                instances,
+
+            def begin(method: str, **fields: Any) -> str:
+                """Calls the rpc; returns the instance's id from the operation's metadata."""
+                stub = channel.unary_unary(
+                    f"/{instances}/{method}",
+                    request_serializer=lambda m: m.SerializeToString(),
+                )
+                request = client.request(instances, method, **fields)
+                operation = client._parse(
+                    "yandex.cloud.operation.Operation", stub(request, timeout=30)
+                )
+                assert not operation.done
+                metadata = client.messages.new(
+                    f"yandex.cloud.compute.v1.{method}InstanceMetadata"
+                )
+                operation.metadata.Unpack(metadata)
+                return str(metadata.instance_id)
+
+            def statuses(instance_id: str, until: str) -> list[str]:
+                """The statuses Get shows, without repeats, until `until`."""
+                seen = [""]
+                deadline = time.monotonic() + 20
+                while seen[-1] != until:
+                    assert time.monotonic() < deadline, f"never {until}: {seen}"
+                    got = client.call(instances, "Get", instance_id=instance_id)
+                    if client.status(got) != seen[-1]:
+                        seen.append(client.status(got))
+                    time.sleep(0.05)
+                return seen[1:]
+
+            instance_id = begin(
                 "Create",
                 folder_id=FOLDER,
                 zone_id="ru-central1-a",
                 platform_id="standard-v3",
             )
-            stub = channel.unary_unary(
-                f"/{instances}/Create",
-                request_serializer=lambda m: m.SerializeToString(),
+            assert statuses(instance_id, "RUNNING") == ["PROVISIONING", "RUNNING"]
+            begin("Stop", instance_id=instance_id)
+            client.fails(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                instances,
+                "Start",
+                instance_id=instance_id,
             )
-            operation = client._parse(
-                "yandex.cloud.operation.Operation", stub(request, timeout=30)
-            )
-            metadata = client.messages.new(
-                "yandex.cloud.compute.v1.CreateInstanceMetadata"
-            )
-            operation.metadata.Unpack(metadata)
-            seen = client.status(
-                client.call(instances, "Get", instance_id=metadata.instance_id)
-            )
-            deadline = time.monotonic() + 20
-            while (
-                client.status(
-                    client.call(instances, "Get", instance_id=metadata.instance_id)
-                )
-                != "RUNNING"
-            ):
-                assert time.monotonic() < deadline, "the instance never became RUNNING"
-                time.sleep(0.1)
-            assert seen == "PROVISIONING"
+            assert statuses(instance_id, "STOPPED") == ["STOPPING", "STOPPED"]
+            begin("Start", instance_id=instance_id)
+            assert statuses(instance_id, "RUNNING") == ["STARTING", "RUNNING"]
     finally:
         server.stop()
