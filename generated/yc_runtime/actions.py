@@ -202,7 +202,7 @@ class Actions:
 
         def complete(transaction: Transaction, record: StoredOperation) -> Message:
             _, _, target = _TRANSITIONS[spec.kind]
-            resource = self.resources.load(transaction, record.resource_id)
+            resource: Message = self.resources.load(transaction, record.resource_id)
             self.resources.set_status(resource, self.resources.spec.status(target))
             self.resources.store(transaction, resource)
             if spec.response is not None and not isinstance(resource, spec.response):
