@@ -48,7 +48,8 @@ def _echo(text: str) -> str:
 class QueryError(ValueError):
     """A malformed filter or order_by; str(error) is a full sentence for the client, and
     says where it failed, e.g. "filter: expected '=' or ':' after field 'name' at
-    position 5"."""
+    position 5". `description` is the same without the argument's name, for a violation
+    that names the argument as its field."""
 
     def __init__(
         self, argument: str, message: str, position: int | None = None
@@ -58,6 +59,7 @@ class QueryError(ValueError):
         self.argument = argument
         self.message = message
         self.position = position
+        self.description = f"{message}{where}"
 
 
 class _Kind(enum.Enum):

@@ -218,7 +218,9 @@ class ResourceService(Service, Generic[R]):
             )
             position = self._position(spec, request, query.fingerprint, query.ordering)
         except QueryError as error:
-            raise invalid_argument([Violation(error.argument, str(error))]) from None
+            raise invalid_argument(
+                [Violation(error.argument, error.description)]
+            ) from None
         self.authorizer.require_type(principal)
         if parent:
             self.authorizer.require_parent(principal, parent)
@@ -243,7 +245,9 @@ class ResourceService(Service, Generic[R]):
         try:
             position = self._position(spec, request, fingerprint, _OPERATIONS_ORDER)
         except QueryError as error:
-            raise invalid_argument([Violation(error.argument, str(error))]) from None
+            raise invalid_argument(
+                [Violation(error.argument, error.description)]
+            ) from None
         self.authorizer.require_type(principal)
         before = None if position is None else (int(position[0]), str(position[1]))
         with self.runtime.storage.read() as transaction:

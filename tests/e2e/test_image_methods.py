@@ -153,6 +153,30 @@ def test_list_page_size_bounds_and_bad_queries(images: Images) -> None:
         assert set(violations(caught.value)) == {field}, field
 
 
+@pytest.mark.parametrize(
+    "field, value, description",
+    [
+        ("filter", "name = ", "expected a value after 'name =' at position 7"),
+        (
+            "order_by",
+            "name sideways",
+            "unknown direction 'sideways' for field 'name'"
+            " (expected asc or desc) at position 5",
+        ),
+        ("page_token", "garbage", "not a valid page token: not URL-safe base64"),
+    ],
+)
+def test_a_bad_query_names_its_argument_once(
+    images: Images, field: str, value: str, description: str
+) -> None:
+    """The violation's field names the argument; its description and the message do not
+    repeat it (they once said `filter: filter: ...`)."""
+    with pytest.raises(grpc.RpcError) as caught:
+        _list(images, folder_id=new_folder(), **{field: value})
+    assert violations(caught.value) == {field: description}
+    assert caught.value.details() == f"Request validation error: {field}: {description}"
+
+
 def test_page_tokens_are_tamper_evident_and_bound_to_the_query(images: Images) -> None:
     folder = new_folder()
     for index in range(3):
