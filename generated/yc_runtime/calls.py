@@ -10,6 +10,11 @@ error). Services in `PUBLIC_SERVICES` need no token: the official SDK discovers 
 it authenticates. Authorization (which parents a token may touch) is the services' business:
 see `Runtime.principal()`.
 
+A client request id longer than `MAX_CLIENT_REQUEST_ID` characters is not echoed, and the call
+is INVALID_ARGUMENT (once authenticated): echoed whole, one header would make every answer,
+errors included, pass the 8 KiB of metadata a client accepts; cut, it would be an id the client
+never sent.
+
 Requests are decoded by the wrapper too: bytes that do not decode as the request message
 (invalid UTF-8 in a string field, truncated or garbage bytes, groups nested past the parser's
 limit) are answered INVALID_ARGUMENT with a short reason, where grpcio itself would answer
@@ -30,6 +35,8 @@ from .ids import new_request_id
 
 REQUEST_ID = "x-request-id"
 CLIENT_REQUEST_ID = "x-client-request-id"
+# The longest x-client-request-id accepted, in characters: a UUID has 36.
+MAX_CLIENT_REQUEST_ID = 128
 PUBLIC_SERVICES = frozenset({"yandex.cloud.endpoint.ApiEndpointService"})
 
 # grpc's classes are generic only in its type stubs.
@@ -68,24 +75,39 @@ class CallInterceptor(grpc.ServerInterceptor):
         authenticator = self._authenticator
 
         def prepare(context: grpc.ServicerContext) -> None:
-            set_request_ids(context)
+            refused = set_request_ids(context)
             if not public:
                 try:
                     authenticator.principal(context)
                 except ApiError as error:
                     abort(context, error)
+            if refused is not None:
+                abort(context, refused)
 
         wrapped = self._wrapped[method] = _wrapped(handler, prepare)
         return wrapped
 
 
-def set_request_ids(context: grpc.ServicerContext) -> None:
+def set_request_ids(context: grpc.ServicerContext) -> ApiError | None:
+    """Sets `x-request-id` and echoes `x-client-request-id`; returns the error of a client
+    request id too long to echo (which is left out), else None."""
     metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, new_request_id())]
+    refused = None
     for key, value in context.invocation_metadata() or ():
         if key == CLIENT_REQUEST_ID:
-            metadata.append((key, value))
+            if len(value) <= MAX_CLIENT_REQUEST_ID:
+                metadata.append((key, value))
+            else:
+                refused = invalid_argument([_CLIENT_REQUEST_ID_TOO_LONG])
             break
     context.set_trailing_metadata(tuple(metadata))
+    return refused
+
+
+_CLIENT_REQUEST_ID_TOO_LONG = Violation(
+    CLIENT_REQUEST_ID,
+    f"The maximum string length in characters is {MAX_CLIENT_REQUEST_ID}.",
+)
 
 
 class Undecodable:
