@@ -117,12 +117,17 @@ class Service:
             raise invalid_argument(violations)
 
     def unimplemented(self, method: str, context: grpc.ServicerContext) -> NoReturn:
-        """The answer of an rpc that is not a standard method, until a subclass implements it."""
+        """The answer of an rpc that is not a standard method (`method`, its full name
+        `/package.Service/Rpc`), until a subclass implements it."""
+        rpc_name = method.rpartition("/")[2]
         abort(
             context,
             ApiError(
                 grpc.StatusCode.UNIMPLEMENTED,
-                f"{type(self).__name__}.{method} is not implemented: override it in a subclass",
+                f"{method} is not implemented: this server implements standard methods "
+                f"only. To serve it, replace {type(self).__name__} with a subclass that "
+                f"defines {rpc_name} (see 'Serving the whole API with one service "
+                "extended' in the README of protoc-gen-python-custom)",
             ),
         )
 
