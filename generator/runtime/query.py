@@ -40,6 +40,18 @@ if TYPE_CHECKING:
 FieldValue = str | bool | int | float
 
 
+# The longest filter or order_by accepted, in characters. The public API bounds its filters at
+# 1,000 characters mostly, 10,000 at most (`(length) = "<=10000"`); past this, a filter is refused
+# before it is parsed, since parsing and matching cost in proportion to it.
+MAX_QUERY_CHARS = 10_000
+
+
+def _check_length(argument: str, text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        message = f"The maximum string length in characters is {MAX_QUERY_CHARS}."
+        raise QueryError(argument, message)
+
+
 def _echo(text: str) -> str:
     """Request text quoted in an error message, cut if long: answers stay small."""
     return clip(text, 100)
@@ -297,6 +309,7 @@ class Filter:
 
 
 def parse_filter(text: str, descriptor: MessageDescriptor) -> Filter:
+    _check_length("filter", text)
     scanner = _Scanner("filter", text)
     table = _field_table(descriptor)
     conditions: list[_Condition] = []
@@ -573,6 +586,7 @@ def parse_order_by(
     text: str, descriptor: MessageDescriptor, default: str = "id asc"
 ) -> Ordering:
     """Parses `text`, or `default` if `text` is blank (errors then point into it)."""
+    _check_length("order_by", text)
     scanner = _Scanner("order_by", text if text.strip() else default)
     table = _field_table(descriptor)
     terms: list[Term] = []

@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, ClassVar, Generic, Mapping, NoReturn, Sequence, TypeVar
+from typing import (
+    Any,
+    Callable,
+    ClassVar,
+    Generic,
+    Mapping,
+    NoReturn,
+    Sequence,
+    TypeVar,
+)
 
 import grpc
 from google.protobuf.message import Message
@@ -232,8 +241,9 @@ class ResourceService(Service, Generic[R]):
             parents: tuple[str, ...] | None = (parent,)
         else:
             parents = self.authorizer.visible_parents(principal)
+        check = _in_time(context)
         with self.runtime.storage.read() as transaction:
-            items, last = query.page(transaction, parents, position, size)
+            items, last = query.page(transaction, parents, position, size, check)
         return self._response(spec, items, query.fingerprint, query.ordering, last)
 
     @rpc
@@ -376,6 +386,24 @@ def _page_size(spec: ListSpec[L], request: Message) -> int:
             [Violation(spec.page_size_field, "The minimum value is 0.")]
         )
     return min(size or spec.default_page_size, MAX_PAGE_SIZE)
+
+
+def _in_time(context: grpc.ServicerContext) -> Callable[[], None]:
+    """A check for work that may run long (a List reading a whole folder): it raises once the
+    call's deadline has passed (DEADLINE_EXCEEDED) or the call has ended (CANCELLED), so that
+    the work stops and its transaction ends. Nobody would read what it found."""
+    deadline = time.monotonic() + context.time_remaining()
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            raise ApiError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                "The call's deadline passed before the server had read the page",
+            )
+        if not context.is_active():
+            raise ApiError(grpc.StatusCode.CANCELLED, "The call was cancelled")
+
+    return check
 
 
 def _text(request: Message, field: str) -> str:
