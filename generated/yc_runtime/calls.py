@@ -68,7 +68,11 @@ class Gate:
         self._changed = threading.Condition(threading.Lock())
 
     def close(self) -> None:
-        """From now on calls that grpc hands over are answered UNAVAILABLE, not started."""
+        """From now on calls that grpc hands over are answered UNAVAILABLE, not started.
+
+        Counts as a call handed over, for `wait_until_quiet`: a call on its way may not have
+        reached grpc yet."""
+        self.last_call = time.monotonic()
         self.open = False
 
     def wait_until_quiet(self, quiet: float, deadline: float) -> None:
@@ -80,10 +84,6 @@ class Gate:
             if now >= until:
                 return
             time.sleep(until - now)
-
-    def running(self) -> int:
-        with self._changed:
-            return self._running
 
     def wait_until_idle(self, timeout: float) -> bool:
         """Waits until no call is running, for at most `timeout` seconds; whether none is."""

@@ -50,8 +50,8 @@ _ENDPOINT_MODULE = "yandex.cloud.endpoint.api_endpoint_service_pb2_grpc"
 # Seconds that calls in flight get to finish when the server stops (`--grace`).
 GRACE = 5.0
 # Once the calls taken have ended, the server stops when grpc has handed it no call for this
-# long: grpc then holds none that reached the server before it began to stop (it hands them
-# over in order, and the gate answers each at once). An idle server stops at once.
+# long (since it began to stop, at least): grpc then holds none that reached the server before
+# (it hands them over in order, and the gate answers each at once).
 QUIET = 0.1
 
 
