@@ -4,9 +4,10 @@ tokens, and graceful shutdown.
 Shutting down (`RunningServer.stop`, on SIGTERM or Ctrl-C) lets the calls the server has taken
 finish, for up to a grace period, and refuses the others with UNAVAILABLE, a code clients
 retry: the gate of `calls` answers every call grpc hands over from then on without starting it,
-until the calls running have ended; only then does grpc stop, which cancels whatever it still
-holds. Stopping grpc at once would cancel every call that has reached the server but that grpc
-has not yet handed over: under load there are dozens, and clients do not retry CANCELLED.
+until the calls running have ended and grpc has handed over what it held (no call for `QUIET`
+seconds); only then does grpc stop, which cancels whatever it still holds. Stopping grpc at
+once would cancel every call that has reached the server but that grpc has not yet handed
+over: under load there are dozens, and clients do not retry CANCELLED.
 """
 
 from __future__ import annotations
@@ -274,7 +275,7 @@ def wait_for(stopping: threading.Event) -> None:
         return
     reader, writer = socket.socketpair()
     writer.setblocking(False)
-    # In case a handler ran after the byte woke this thread and before the check (not seen).
+    # Should the handler run only after the check that follows a wakeup, look again soon.
     reader.settimeout(1.0)
     previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
     try:
