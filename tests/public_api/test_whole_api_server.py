@@ -32,10 +32,10 @@ def call_empty(channel: grpc.Channel, path: str, method: Method) -> None:
 
 def test_an_idle_whole_api_server_exits_on_sigterm(generated_api: GeneratedApi) -> None:
     """It exits cleanly, its shutdown logged. How long it took is reported in the summary,
-    not asserted: about 0.2 s on a 2-core machine, 0.1 s of it waiting for calls on their
-    way (0.3-0.8 s, and 1.1 s with both cores busy, while Python still collected every object
-    of the generated modules at exit and the main thread looked for the signal every 0.2 s).
-    """
+    not asserted: about 0.15 s on an unloaded 2-core machine, 0.1 s of it waiting for calls
+    on their way, and 0.19 s with both cores busy (0.34 s and 0.46 s while Python still
+    collected every object of the generated modules at exit and the main thread looked for
+    the signal every 0.2 s)."""
     server = ServerProcess(generated_api.root, "--db", ":memory:").start()
     started = time.monotonic()
     assert server.stop() == 0, server.server_log()[-3000:]
