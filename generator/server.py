@@ -574,7 +574,7 @@ class ServerBuilder:
             return exploded(f"self.{call}(", (variable, "request", "context"), ")")
         return exploded(
             f"self.{StandardCall.UNIMPLEMENTED.value}(",
-            (python_literal(method.name), "context"),
+            (python_literal(f"/{service.full_name}/{method.name}"), "context"),
             ")",
         )
 

@@ -10,16 +10,30 @@ error). Services in `PUBLIC_SERVICES` need no token: the official SDK discovers 
 it authenticates. Authorization (which parents a token may touch) is the services' business:
 see `Runtime.principal()`.
 
+A client request id longer than `MAX_CLIENT_REQUEST_ID` characters is not echoed, and the call
+is INVALID_ARGUMENT (once authenticated): echoed whole, one header would make every answer,
+errors included, pass the 8 KiB of metadata a client accepts; cut, it would be an id the client
+never sent.
+
 Requests are decoded by the wrapper too: bytes that do not decode as the request message
 (invalid UTF-8 in a string field, truncated or garbage bytes, groups nested past the parser's
 limit) are answered INVALID_ARGUMENT with a short reason, where grpcio itself would answer
 INTERNAL and log a traceback.
 
 Streaming handlers are wrapped the same way; each message of a request stream is decoded alike.
+
+A `Gate` tells whether the server still takes calls. grpc hands the interceptor each call as it
+takes it in; once the gate is closed (the server is stopping), the call is answered UNAVAILABLE
+without being started, which clients retry. The gate also counts the calls running, and notes
+when grpc last handed one over, so that the server can wait for the calls it took, and for grpc
+to hand over the calls it holds, before grpc stops: grpc's own stop cancels every call it has
+not handed over yet, and under load dozens are waiting.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, Callable, Iterator, TypeAlias
 
 import grpc
@@ -30,6 +44,8 @@ from .ids import new_request_id
 
 REQUEST_ID = "x-request-id"
 CLIENT_REQUEST_ID = "x-client-request-id"
+# The longest x-client-request-id accepted, in characters: a UUID has 36.
+MAX_CLIENT_REQUEST_ID = 128
 PUBLIC_SERVICES = frozenset({"yandex.cloud.endpoint.ApiEndpointService"})
 
 # grpc's classes are generic only in its type stubs.
@@ -41,14 +57,64 @@ def service_name(method: str) -> str:
     return method.lstrip("/").partition("/")[0]
 
 
+class Gate:
+    """Whether the server takes calls (open until it begins to stop), how many of the calls it
+    took are running, and when grpc last handed one over."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.last_call = 0.0  # time.monotonic() when grpc last handed a call over
+        self._running = 0
+        self._changed = threading.Condition(threading.Lock())
+
+    def close(self) -> None:
+        """From now on calls that grpc hands over are answered UNAVAILABLE, not started.
+
+        Counts as a call handed over, for `wait_until_quiet`: a call on its way may not have
+        reached grpc yet."""
+        self.last_call = time.monotonic()
+        self.open = False
+
+    def wait_until_quiet(self, quiet: float, deadline: float) -> None:
+        """Waits until grpc has handed no call over for `quiet` seconds, or until `deadline`
+        (time.monotonic())."""
+        while True:
+            now = time.monotonic()
+            until = min(self.last_call + quiet, deadline)
+            if now >= until:
+                return
+            time.sleep(until - now)
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Waits until no call is running, for at most `timeout` seconds; whether none is."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._running, timeout)
+
+    def enter(self) -> None:
+        with self._changed:
+            self._running += 1
+
+    def leave(self) -> None:
+        with self._changed:
+            self._running -= 1
+            if not self._running and not self.open:
+                self._changed.notify_all()
+
+
+SHUTTING_DOWN = "The server is shutting down: the call was not started; retry it"
+_clock = time.monotonic
+
+
 class CallInterceptor(grpc.ServerInterceptor):
     def __init__(
         self,
         authenticator: Authenticator,
         public_services: frozenset[str] = PUBLIC_SERVICES,
+        gate: Gate | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._public = public_services
+        self._gate = gate or Gate()
         # The wrapped handler of each method, built once: gRPC asks for it on every call.
         self._wrapped: dict[str, Handler] = {}
 
@@ -58,34 +124,59 @@ class CallInterceptor(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         method = handler_call_details.method
-        wrapped = self._wrapped.get(method)
-        if wrapped is not None:
-            return wrapped
+        gate = self._gate
+        gate.last_call = _clock()
+        if gate.open:
+            wrapped = self._wrapped.get(method)
+            if wrapped is not None:
+                return wrapped
         handler = continuation(handler_call_details)
         if handler is None:  # an unknown method: gRPC answers UNIMPLEMENTED itself
             return None
+        if not gate.open:
+            return _wrapped(handler, _refuse, None)
         public = service_name(method) in self._public
         authenticator = self._authenticator
 
         def prepare(context: grpc.ServicerContext) -> None:
-            set_request_ids(context)
+            refused = set_request_ids(context)
             if not public:
                 try:
                     authenticator.principal(context)
                 except ApiError as error:
                     abort(context, error)
+            if refused is not None:
+                abort(context, refused)
 
-        wrapped = self._wrapped[method] = _wrapped(handler, prepare)
+        wrapped = self._wrapped[method] = _wrapped(handler, prepare, gate)
         return wrapped
 
 
-def set_request_ids(context: grpc.ServicerContext) -> None:
+def _refuse(context: grpc.ServicerContext) -> None:
+    set_request_ids(context)
+    abort(context, ApiError(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN))
+
+
+def set_request_ids(context: grpc.ServicerContext) -> ApiError | None:
+    """Sets `x-request-id` and echoes `x-client-request-id`; returns the error of a client
+    request id too long to echo (which is left out), else None."""
     metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, new_request_id())]
+    refused = None
     for key, value in context.invocation_metadata() or ():
         if key == CLIENT_REQUEST_ID:
-            metadata.append((key, value))
+            if len(value) <= MAX_CLIENT_REQUEST_ID:
+                metadata.append((key, value))
+            else:
+                refused = invalid_argument([_CLIENT_REQUEST_ID_TOO_LONG])
             break
     context.set_trailing_metadata(tuple(metadata))
+    return refused
+
+
+_CLIENT_REQUEST_ID_TOO_LONG = Violation(
+    CLIENT_REQUEST_ID,
+    f"The maximum string length in characters is {MAX_CLIENT_REQUEST_ID}.",
+)
 
 
 class Undecodable:
@@ -135,21 +226,29 @@ _KINDS: tuple[tuple[str, bool, Callable[..., Handler]], ...] = (
 
 
 def _wrapped(
-    handler: Handler, prepare: Callable[[grpc.ServicerContext], None]
+    handler: Handler,
+    prepare: Callable[[grpc.ServicerContext], None],
+    gate: Gate | None,
 ) -> Handler:
-    """The same handler, with `prepare(context)` run before its behaviour, and requests that
-    do not decode answered INVALID_ARGUMENT."""
+    """The same handler, with `prepare(context)` run before its behaviour, requests that do
+    not decode answered INVALID_ARGUMENT, and calls counted by `gate` as they run."""
     for kind, streamed, make in _KINDS:
         behaviour = getattr(handler, kind)
         if behaviour is not None:
 
             def call(request: Any, context: grpc.ServicerContext) -> Any:
-                prepare(context)
-                if streamed:
-                    request = _checked_stream(request, context)
-                elif isinstance(request, Undecodable):
-                    abort(context, request.error())
-                return behaviour(request, context)
+                if gate is not None:
+                    gate.enter()
+                try:
+                    prepare(context)
+                    if streamed:
+                        request = _checked_stream(request, context)
+                    elif isinstance(request, Undecodable):
+                        abort(context, request.error())
+                    return behaviour(request, context)
+                finally:
+                    if gate is not None:
+                        gate.leave()
 
             return make(
                 call,

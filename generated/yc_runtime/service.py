@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, ClassVar, Generic, Mapping, NoReturn, Sequence, TypeVar
+from typing import (
+    Any,
+    Callable,
+    ClassVar,
+    Generic,
+    Mapping,
+    NoReturn,
+    Sequence,
+    TypeVar,
+)
 
 import grpc
 from google.protobuf.message import Message
@@ -153,12 +162,18 @@ class Service:
             raise invalid_argument(violations)
 
     def unimplemented(self, method: str, context: grpc.ServicerContext) -> NoReturn:
-        """The answer of an rpc that is not a standard method, until a subclass implements it."""
+        """The answer of an rpc that is not a standard method (`method`, its full name
+        `/package.Service/Rpc`), until a subclass implements it."""
+        rpc_name = method.rpartition("/")[2]
         abort(
             context,
             ApiError(
                 grpc.StatusCode.UNIMPLEMENTED,
-                f"{type(self).__name__}.{method} is not implemented: override it in a subclass",
+                f"{method} is not implemented: this server implements the standard "
+                "methods and the common actions, not this one. To serve it, replace "
+                f"{type(self).__name__} with a subclass that "
+                f"defines {rpc_name} (see 'Serving the whole API with one service "
+                "extended' in the README of protoc-gen-python-custom)",
             ),
         )
 
@@ -278,15 +293,18 @@ class ResourceService(Service, Generic[R]):
             )
             position = self._position(spec, request, query.fingerprint, query.ordering)
         except QueryError as error:
-            raise invalid_argument([Violation(error.argument, str(error))]) from None
+            raise invalid_argument(
+                [Violation(error.argument, error.description)]
+            ) from None
         self.authorizer.require_type(principal)
         if parent:
             self.authorizer.require_parent(principal, parent)
             parents: tuple[str, ...] | None = (parent,)
         else:
             parents = self.authorizer.visible_parents(principal)
+        check = _in_time(context)
         with self.runtime.storage.read() as transaction:
-            items, last = query.page(transaction, parents, position, size)
+            items, last = query.page(transaction, parents, position, size, check)
         if spec.view is not None:
             items = [_view(spec.view, item) for item in items]
         return self._response(spec, items, query.fingerprint, query.ordering, last)
@@ -305,7 +323,9 @@ class ResourceService(Service, Generic[R]):
         try:
             position = self._position(spec, request, fingerprint, _OPERATIONS_ORDER)
         except QueryError as error:
-            raise invalid_argument([Violation(error.argument, str(error))]) from None
+            raise invalid_argument(
+                [Violation(error.argument, error.description)]
+            ) from None
         self.authorizer.require_type(principal)
         before = None if position is None else (int(position[0]), str(position[1]))
         with self.runtime.storage.read() as transaction:
@@ -461,6 +481,24 @@ def _page_size(spec: ListSpec[L], request: Message) -> int:
             [Violation(spec.page_size_field, "The minimum value is 0.")]
         )
     return min(size or spec.default_page_size, MAX_PAGE_SIZE)
+
+
+def _in_time(context: grpc.ServicerContext) -> Callable[[], None]:
+    """A check for work that may run long (a List reading a whole folder): it raises once the
+    call's deadline has passed (DEADLINE_EXCEEDED) or the call has ended (CANCELLED), so that
+    the work stops and its transaction ends. Nobody would read what it found."""
+    deadline = time.monotonic() + context.time_remaining()
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            raise ApiError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                "The call's deadline passed before the server had read the page",
+            )
+        if not context.is_active():
+            raise ApiError(grpc.StatusCode.CANCELLED, "The call was cancelled")
+
+    return check
 
 
 def _text(request: Message, field: str) -> str:

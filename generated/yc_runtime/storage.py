@@ -14,12 +14,31 @@ from __future__ import annotations
 
 import abc
 import functools
+import logging
 import sqlite3
 import threading
 from contextlib import AbstractContextManager, contextmanager
 from typing import Callable, Iterator, NamedTuple, Sequence
 
+import grpc
+
+from .errors import ServerFault
 from .sortedkeys import ABOVE, SortedKeys
+
+log = logging.getLogger(__name__)
+
+
+class StorageFull(ServerFault):
+    """The database cannot grow (its disk is full): no change can be stored until space is
+    freed, while reads go on. Calls that write answer RESOURCE_EXHAUSTED, the code gRPC gives
+    to "the entire file system is out of space"."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "The server's storage is full: no change can be saved until space is freed",
+        )
+
 
 # Records are named tuples rather than dataclasses: every mutation makes some, and tuples are
 # faster to build.
@@ -695,6 +714,10 @@ class SqliteStorage(Storage):
     transaction survives a crash of the server (the operating system still has it), but the
     last ones may be lost if the machine itself goes down. That makes commits about twice as
     fast as synchronous=FULL, a good trade for a local stand-in API.
+
+    A write that SQLite refuses because the disk is full ("database or disk is full") rolls
+    back and raises StorageFull, logged once when the disk fills and once when a write
+    succeeds again, rather than a traceback per call.
     """
 
     def __init__(self, path: str) -> None:
@@ -708,6 +731,7 @@ class SqliteStorage(Storage):
         self._waiting = 0  # writers waiting for `_writer`, guarded by `_lock`
         self._batch: _Batch | None = None  # the open batch, guarded by `_writer`
         self._closed = False
+        self._full = False  # the last write found the disk full; guarded by `_lock`
         self._write_connection = self._open()
         self._write_connection.execute("PRAGMA journal_mode=WAL")
         self._write_connection.executescript(_SCHEMA)
@@ -776,10 +800,38 @@ class SqliteStorage(Storage):
             if last or batch.error is not None:
                 self._commit(connection, batch)
         if failure is not None:
-            raise failure
+            raise self._checked(failure)
         batch.committed.wait()
         if batch.error is not None:
-            raise batch.error
+            raise self._checked(batch.error)
+        if self._full:
+            self._noted_full(False)
+
+    def _checked(self, error: BaseException) -> BaseException:
+        """What a failed write raises: StorageFull for a full disk, else the error itself."""
+        if not (
+            isinstance(error, sqlite3.OperationalError)
+            and error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL
+        ):
+            return error
+        self._noted_full(True, error)
+        full = StorageFull()
+        full.__cause__ = error
+        return full
+
+    def _noted_full(self, full: bool, error: BaseException | None = None) -> None:
+        """Logs when the disk fills (the first write that finds it full) and when a write
+        succeeds again."""
+        with self._lock:
+            changed, self._full = self._full != full, full
+        if changed and full:
+            log.error(
+                "%s: %s; calls that write answer RESOURCE_EXHAUSTED until space is freed",
+                self._path,
+                error,
+            )
+        elif changed:
+            log.info("%s: writes succeed again", self._path)
 
     def _undo(self, connection: sqlite3.Connection, batch: _Batch) -> None:
         """Rolls back the current transaction's savepoint, or, if even that fails, the batch."""

@@ -70,6 +70,16 @@ class ApiError(Exception):
         )
 
 
+class ServerFault(Exception):
+    """A fault of the server rather than of the request, which lasts a while (its disk is
+    full): each call that meets it answers `code` with this message. `rpc` does not log it:
+    whoever raises it logs the fault once, when it begins."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class RichStatus(grpc.Status):
     """A grpc.Status carrying the google.rpc.Status in trailing metadata, after `kept`."""
 
@@ -176,7 +186,8 @@ T = TypeVar("T")
 def rpc(handler: Callable[P, T]) -> Callable[P, T]:
     """Turns errors of a servicer method into statuses; its last argument is the context.
 
-    An ApiError becomes its own status; anything else is a server bug: logged, and INTERNAL.
+    An ApiError becomes its own status, a ServerFault its code and message (unlogged: it was
+    logged when it began); anything else is a server bug: logged, and INTERNAL.
     """
 
     @functools.wraps(handler)
@@ -185,6 +196,8 @@ def rpc(handler: Callable[P, T]) -> Callable[P, T]:
             return handler(*args, **kwargs)
         except ApiError as error:
             failure = error
+        except ServerFault as fault:
+            failure = ApiError(fault.code, str(fault))
         except Exception:
             log.exception("unexpected error in %s", handler.__qualname__)
             failure = ApiError(grpc.StatusCode.INTERNAL, "Internal server error")

@@ -19,7 +19,7 @@ from yandex.cloud.operation import (
 )
 
 from .auth import Authenticator, Principal
-from .errors import ApiError, invalid_argument, not_found, rpc
+from .errors import ApiError, ServerFault, invalid_argument, not_found, rpc
 from .ids import new_id
 from .storage import Storage, StoredOperation, Transaction
 from .contract import Bound, CheckKind
@@ -28,6 +28,9 @@ from .validation import Check, FieldRules, MessageRules, Validator
 log = logging.getLogger(__name__)
 
 Operation = operation_pb2.Operation
+# Seconds after which an operation whose completion met a ServerFault (a full disk) is tried
+# again; it stays unfinished meanwhile.
+_RETRY_AFTER_FAULT = 1.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class Scheduler:
                 _, operation_id = heapq.heappop(self._queue)
             try:
                 self.complete(operation_id, cancel=False)
+            except ServerFault:  # logged where it began: try again once it may be over
+                self.schedule(operation_id, time.time() + _RETRY_AFTER_FAULT)
             except Exception:  # one broken completion must not stop the others
                 log.exception("completing operation %s failed", operation_id)
 

@@ -47,6 +47,9 @@ from .storage import (
 )
 
 _LARGEST_BATCH = 1024  # resources one storage read returns at most
+# A page's reader calls its `check` after this many resources: often enough to stop within
+# milliseconds once the call's deadline has passed, rarely enough to cost nothing.
+_CHECK_EVERY = 64
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,18 @@ class ListQuery:
         parents: tuple[str, ...] | None,
         position: Sequence[FieldValue] | None,
         size: int,
+        check: Callable[[], None] = lambda: None,
     ) -> tuple[list[Message], Message | None]:
         """At most `size` matching resources under `parents` (None: under every parent) after
         `position` (the values of the ordering's terms, from a page token), and the last of
-        them if more remain (else None)."""
+        them if more remain (else None).
+
+        `check` is called every `_CHECK_EVERY` resources read; what it raises (the call's
+        deadline has passed) stops the page, and the transaction with it."""
         walk = self._walks[parents is None]
         scopes: Sequence[str | None] = (None,) if parents is None else parents
         if walk is None:
-            return self._sorted_page(transaction, scopes, position, size)
+            return self._sorted_page(transaction, scopes, position, size, check)
         after = walk.after(position) if position is not None else None
         streams = [
             self._planner.decoded(self._records(transaction, walk, parent, after, size))
@@ -124,7 +131,7 @@ class ListQuery:
         else:  # the parents of a bound token
             merged = heapq.merge(*streams, key=self.ordering.key)
         found: list[Message] = []
-        for message in merged:
+        for message in _checked(merged, check):
             if self._matcher.matches(message):
                 found.append(message)
                 if len(found) > size:
@@ -159,6 +166,7 @@ class ListQuery:
         scopes: Sequence[str | None],
         position: Sequence[FieldValue] | None,
         size: int,
+        check: Callable[[], None],
     ) -> tuple[list[Message], Message | None]:
         records = [
             record
@@ -168,13 +176,23 @@ class ListQuery:
         items = sorted(
             (
                 message
-                for message in self._planner.decoded(iter(records))
+                for message in _checked(self._planner.decoded(iter(records)), check)
                 if self._matcher.matches(message)
             ),
             key=self.ordering.key,
         )
         after = None if position is None else self.ordering.key_from_position(position)
         return paginate(items, self.ordering.key, after, size)
+
+
+def _checked(
+    messages: Iterator[Message], check: Callable[[], None]
+) -> Iterator[Message]:
+    """`messages`, with `check()` called before every `_CHECK_EVERY`-th."""
+    for count, message in enumerate(messages, 1):
+        if not count % _CHECK_EVERY:
+            check()
+        yield message
 
 
 def _entries(transaction: Transaction, scan: IndexScan) -> Iterator[StoredResource]:

@@ -40,6 +40,18 @@ if TYPE_CHECKING:
 FieldValue = str | bool | int | float
 
 
+# The longest filter or order_by accepted, in characters. The public API bounds its filters at
+# 1,000 characters mostly, 10,000 at most (`(length) = "<=10000"`); past this, a filter is refused
+# before it is parsed, since parsing and matching cost in proportion to it.
+MAX_QUERY_CHARS = 10_000
+
+
+def _check_length(argument: str, text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        message = f"The maximum string length in characters is {MAX_QUERY_CHARS}."
+        raise QueryError(argument, message)
+
+
 def _echo(text: str) -> str:
     """Request text quoted in an error message, cut if long: answers stay small."""
     return clip(text, 100)
@@ -48,7 +60,8 @@ def _echo(text: str) -> str:
 class QueryError(ValueError):
     """A malformed filter or order_by; str(error) is a full sentence for the client, and
     says where it failed, e.g. "filter: expected '=' or ':' after field 'name' at
-    position 5"."""
+    position 5". `description` is the same without the argument's name, for a violation
+    that names the argument as its field."""
 
     def __init__(
         self, argument: str, message: str, position: int | None = None
@@ -58,6 +71,7 @@ class QueryError(ValueError):
         self.argument = argument
         self.message = message
         self.position = position
+        self.description = f"{message}{where}"
 
 
 class _Kind(enum.Enum):
@@ -315,6 +329,7 @@ def equal_to(
 def parse_filter(
     text: str, descriptor: MessageDescriptor, also: Sequence[_Condition] = ()
 ) -> Filter:
+    _check_length("filter", text)
     scanner = _Scanner("filter", text)
     table = _field_table(descriptor)
     conditions: list[_Condition] = list(also)
@@ -594,6 +609,7 @@ def parse_order_by(
 ) -> Ordering:
     """Parses `text`, or `default` if `text` is blank (errors then point into it); the unique
     `tie_break` field ends every order."""
+    _check_length("order_by", text)
     scanner = _Scanner("order_by", text if text.strip() else default)
     table = _field_table(descriptor)
     terms: list[Term] = []

@@ -20,7 +20,7 @@ from google.protobuf import empty_pb2
 from google.rpc import error_details_pb2
 
 from images import details, violations
-from support import ServerProcess
+from support import ROOT, ServerProcess
 
 REQUIRED = "The field is required."
 CABLE = "Value must match the regular expression ` [A-Z][0-9]+ `."
@@ -769,7 +769,16 @@ def test_charge_is_unimplemented_naming_the_method(
         lambda: robots.stub.Charge(fleet.api.ChargeRobotRequest(robot_id=robot.id)),
         grpc.StatusCode.UNIMPLEMENTED,
     )
-    assert "RobotService.Charge" in error.details()
+    # The message names the rpc in full and points to the README section that shows how to
+    # serve the API with the service replaced by a subclass that implements it.
+    assert error.details() == (
+        "/acme.fleet.v1.RobotService/Charge is not implemented: this server implements "
+        "the standard methods and the common actions, not this one. To serve it, replace "
+        "RobotService with a subclass that defines Charge (see 'Serving the whole API "
+        "with one service extended' in the README of protoc-gen-python-custom)"
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n### Serving the whole API with one service extended\n" in readme
     assert robots.get(robot.id) == robot
     listed = robots.stub.ListOperations(
         fleet.api.ListRobotOperationsRequest(robot_id=robot.id)

@@ -15,6 +15,7 @@ from google.rpc import error_details_pb2
 from images import Images, details, image_of, mask, new_folder
 from support import GENERATED, ServerProcess
 from yandex.cloud.baremetal.v1alpha import image_service_pb2 as api
+from yandex.cloud.baremetal.v1alpha import image_service_pb2_grpc
 from yandex.cloud.operation import operation_service_pb2
 
 # What a client sees of an error: the status message (sent percent-encoded) and the trailing
@@ -22,6 +23,8 @@ from yandex.cloud.operation import operation_service_pb2
 METADATA_BUDGET = 6 * 1024
 MAX_LISTED = 21  # 20 violations and the one that counts the rest
 HUGE = "x" * 100_000
+# Within the 10,000 characters a filter or order_by may have, far past what an error quotes.
+LONG = "x" * 9_000
 SERVICE = "/yandex.cloud.baremetal.v1alpha.ImageService"
 
 
@@ -69,27 +72,27 @@ def clipped(text: str) -> bool:
 
 
 def test_an_unknown_filter_field_with_a_huge_name(images: Images) -> None:
-    request = api.ListImagesRequest(folder_id="f", filter=f"{HUGE} = 'a'")
+    request = api.ListImagesRequest(folder_id="f", filter=f"{LONG} = 'a'")
     [(field, description)] = bounded_invalid_argument(lambda: images.stub.List(request))
     assert field == "filter" and clipped(description)
     assert "supported: id, folder_id, name" in description
 
 
 def test_an_unknown_order_by_field_with_a_huge_name(images: Images) -> None:
-    request = api.ListImagesRequest(folder_id="f", order_by=f"name, {HUGE} desc")
+    request = api.ListImagesRequest(folder_id="f", order_by=f"name, {LONG} desc")
     [(field, description)] = bounded_invalid_argument(lambda: images.stub.List(request))
     assert field == "order_by" and clipped(description)
 
 
 def test_a_huge_order_by_direction(images: Images) -> None:
-    request = api.ListImagesRequest(folder_id="f", order_by=f"name {HUGE}")
+    request = api.ListImagesRequest(folder_id="f", order_by=f"name {LONG}")
     [(field, description)] = bounded_invalid_argument(lambda: images.stub.List(request))
     assert field == "order_by" and clipped(description)
 
 
 @pytest.mark.parametrize(
     "condition",
-    [f"status = {HUGE}", f"created_at = '{HUGE}'", f"name = {HUGE}"],
+    [f"status = {LONG}", f"created_at = '{LONG}'", f"name = {LONG}"],
     ids=["enum", "timestamp", "unquoted-string"],
 )
 def test_a_huge_bad_value_in_a_filter(images: Images, condition: str) -> None:
@@ -165,6 +168,42 @@ def test_a_negative_page_size_is_invalid(images: Images, page_size: int) -> None
     ):
         [(field, description)] = bounded_invalid_argument(call)
         assert field == "page_size" and description == "The minimum value is 0."
+
+
+def test_a_long_client_request_id_is_refused_not_echoed(channel: grpc.Channel) -> None:
+    """Echoed whole, a 6,000-character x-client-request-id made an error answer pass the
+    client's 8 KiB of metadata (RESOURCE_EXHAUSTED). Past 128 characters it is refused, with a
+    bounded INVALID_ARGUMENT that does not echo it, and the call does nothing."""
+    folder = new_folder()
+    request = api.CreateImageRequest(folder_id=folder, name="traced", uri="u")
+    for length in (129, 6000):
+        metadata = (("x-client-request-id", "c" * length),)
+        [(field, description)] = bounded_invalid_argument(
+            lambda: images_stub(channel).Create(request, metadata=metadata, timeout=10)
+        )
+        assert field == "x-client-request-id"
+        assert description == "The maximum string length in characters is 128."
+    with pytest.raises(grpc.RpcError) as caught:
+        images_stub(channel).Get(
+            api.GetImageRequest(image_id="a" * 20),
+            metadata=(("x-client-request-id", "c" * 6000),),
+            timeout=10,
+        )
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    keys = [key for key, _ in caught.value.trailing_metadata() or ()]
+    assert "x-client-request-id" not in keys and "x-request-id" in keys
+    listed = images_stub(channel).List(api.ListImagesRequest(folder_id=folder))
+    assert not listed.images
+    # 128 characters are echoed as they are.
+    longest = "d" * 128
+    _, call = images_stub(channel).Create.with_call(
+        request, metadata=(("x-client-request-id", longest),), timeout=10
+    )
+    assert ("x-client-request-id", longest) in list(call.trailing_metadata())
+
+
+def images_stub(channel: grpc.Channel) -> image_service_pb2_grpc.ImageServiceStub:
+    return image_service_pb2_grpc.ImageServiceStub(channel)
 
 
 # --- requests that do not decode -----------------------------------------------------------

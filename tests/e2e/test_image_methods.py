@@ -153,6 +153,30 @@ def test_list_page_size_bounds_and_bad_queries(images: Images) -> None:
         assert set(violations(caught.value)) == {field}, field
 
 
+@pytest.mark.parametrize(
+    "field, value, description",
+    [
+        ("filter", "name = ", "expected a value after 'name =' at position 7"),
+        (
+            "order_by",
+            "name sideways",
+            "unknown direction 'sideways' for field 'name'"
+            " (expected asc or desc) at position 5",
+        ),
+        ("page_token", "garbage", "not a valid page token: not URL-safe base64"),
+    ],
+)
+def test_a_bad_query_names_its_argument_once(
+    images: Images, field: str, value: str, description: str
+) -> None:
+    """The violation's field names the argument; its description and the message do not
+    repeat it (they once said `filter: filter: ...`)."""
+    with pytest.raises(grpc.RpcError) as caught:
+        _list(images, folder_id=new_folder(), **{field: value})
+    assert violations(caught.value) == {field: description}
+    assert caught.value.details() == f"Request validation error: {field}: {description}"
+
+
 def test_page_tokens_are_tamper_evident_and_bound_to_the_query(images: Images) -> None:
     folder = new_folder()
     for index in range(3):
@@ -180,6 +204,32 @@ def test_pages_are_stable_while_others_write(images: Images) -> None:
         if not token:
             break
     assert originals <= set(seen) and len(seen) == len(set(seen))
+
+
+def test_an_item_whose_order_field_changes_during_the_walk_may_move_past_it(
+    images: Images,
+) -> None:
+    """What README says of stable pages: they hold for items whose order fields do not change
+    during the walk. Renamed behind the position, in an order by name, an item is not listed
+    again; renamed ahead of it, it is listed twice; the others are listed once each."""
+    folder = new_folder()
+    ids = {
+        name: images.create(folder, name).id for name in ("bb", "cc", "dd", "ee", "ff")
+    }
+    first, token = _list(images, folder_id=folder, order_by="name", page_size=2)
+    assert [i.name for i in first] == ["bb", "cc"]
+    images.update(ids["ee"], ("name",), name="aa")  # moves behind the position
+    images.update(ids["bb"], ("name",), name="zz")  # moves ahead of it
+    rest: list[image_pb2.Image] = []
+    while token:
+        page, token = _list(
+            images, folder_id=folder, order_by="name", page_size=2, page_token=token
+        )
+        rest.extend(page)
+    assert [i.name for i in rest] == ["dd", "ff", "zz"]
+    listed = [i.id for i in first + rest]
+    assert ids["ee"] not in listed and listed.count(ids["bb"]) == 2
+    assert all(listed.count(ids[name]) == 1 for name in ("cc", "dd", "ff"))
 
 
 def test_list_operations_newest_first_with_paging(images: Images) -> None:

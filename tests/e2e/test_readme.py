@@ -1,4 +1,5 @@
-"""The README's code runs as written: the first session and the extension example."""
+"""The README's code runs as written: the first session, the extension example, and the whole
+API served with one service extended."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ import pytest
 
 from images import Images, image_of, new_folder
 from support import GENERATED, ROOT, ServerProcess
+from yandex.cloud.baremetal.v1alpha import image_service_pb2
+from yandex.cloud.endpoint import (
+    api_endpoint_service_pb2,
+    api_endpoint_service_pb2_grpc,
+)
+from yandex.cloud.operation import operation_service_pb2, operation_service_pb2_grpc
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 _BLOCKS = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
@@ -61,7 +68,7 @@ def test_first_session_snippet(image_server: ServerProcess) -> None:
 
 def test_extension_example(tmp_path: Path) -> None:
     script = tmp_path / "my_server.py"
-    script.write_text(block("class Images(image_service_server.ImageService)"))
+    script.write_text(block("def before_create(self, request, resource)"))
     process = subprocess.Popen(
         [sys.executable, str(script), "--db", ":memory:", "--port", "0"],
         env={**os.environ, "PYTHONPATH": str(GENERATED)},
@@ -87,6 +94,51 @@ def test_extension_example(tmp_path: Path) -> None:
                 images.update(locked.id, ("name",), name="renamed")
             assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
             assert caught.value.details() == "the image is locked"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+
+def test_whole_api_example(tmp_path: Path) -> None:
+    """Serving the whole API with one service extended: the block runs as written, beside
+    nothing but the generated tree; the replaced service answers with its override, and the
+    rest of api_server.py's API (operations, endpoint discovery) is served as before."""
+    script = tmp_path / "whole_api.py"
+    script.write_text(block("api_server.SERVICES"))
+    process = subprocess.Popen(
+        [sys.executable, str(script), "--db", ":memory:", "--port", "0"],
+        env={**os.environ, "PYTHONPATH": str(GENERATED)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        address = process.stdout.readline().strip().removeprefix("listening on ")
+        with grpc.insecure_channel(address) as channel:
+            images = Images(channel)
+            plain = images.create(new_folder(), "plain")
+            assert plain.description == ""
+            assert images.get(plain.id).description == "(no description)"
+            described = images.create(new_folder(), "described", description="mine")
+            assert images.get(described.id).description == "mine"
+            operations = operation_service_pb2_grpc.OperationServiceStub(channel)
+            listed = images.stub.ListOperations(
+                image_service_pb2.ListImageOperationsRequest(image_id=plain.id)
+            )
+            (created,) = listed.operations
+            got = operations.Get(
+                operation_service_pb2.GetOperationRequest(operation_id=created.id)
+            )
+            assert got.done and got.id == created.id
+            endpoints = api_endpoint_service_pb2_grpc.ApiEndpointServiceStub(channel)
+            ids = endpoints.List(api_endpoint_service_pb2.ListApiEndpointsRequest())
+            assert [item.id for item in ids.endpoints] == [
+                "baremetal",
+                "endpoint",
+                "iam",
+                "operation",
+            ]
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0

@@ -3,6 +3,7 @@ methods of every resource service round-trip over real gRPC (tests/round_trips.p
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -27,6 +28,23 @@ def call_empty(channel: grpc.Channel, path: str, method: Method) -> None:
         list(channel.unary_stream(path)(b"", timeout=30))
     else:
         channel.unary_unary(path)(b"", timeout=30)
+
+
+def test_an_idle_whole_api_server_exits_on_sigterm(generated_api: GeneratedApi) -> None:
+    """It exits cleanly, its shutdown logged. How long it took is reported in the summary,
+    not asserted: about 0.15 s on an unloaded 2-core machine, 0.1 s of it waiting for calls
+    on their way, and 0.19 s with both cores busy (0.34 s and 0.46 s while Python still
+    collected every object of the generated modules at exit and the main thread looked for
+    the signal every 0.2 s)."""
+    server = ServerProcess(generated_api.root, "--db", ":memory:").start()
+    started = time.monotonic()
+    assert server.stop() == 0, server.server_log()[-3000:]
+    report(
+        generated_api.source,
+        "idle exit on SIGTERM (s)",
+        round(time.monotonic() - started, 2),
+    )
+    assert "stopped" in server.server_log()
 
 
 def test_every_service_answers_every_rpc(
