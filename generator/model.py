@@ -2,7 +2,8 @@
 
 Messages, enums and services refer to each other by full name (no leading dot) and are looked up
 through `Api`. Comments are indexed once per file by descriptor path. Derived facts (operation
-types, standard-method kinds, resources, validation rules) are computed here and nowhere else.
+types, paging, HTTP rules, validation rules) are computed here, and what each rpc means to the
+server (resources, standard methods, actions) in `resources`, each once.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ ANY = "google.protobuf.Any"
 VALIDATION_PACKAGE = "yandex.cloud"
 EMPTY = "google.protobuf.Empty"
 FIELD_MASK = "google.protobuf.FieldMask"
-# The FieldMask field by which an Update request is recognised.
-UPDATE_MASK = "update_mask"
 # Messages that ship with the protobuf runtime: option values may name them without an import.
 WELL_KNOWN_TYPES = frozenset(
     "google.protobuf." + name
@@ -299,7 +298,8 @@ class Lifecycle:
 
 @dataclass(frozen=True)
 class Reference:
-    """A field of a resource that names another resource of its API by id."""
+    """A field of a resource that may name another resource by id, by its name (`network_id`
+    a `Network` of the same package); a server serving both links them (`runtime/links.py`)."""
 
     field: str
     target: str  # the named resource's message
@@ -312,7 +312,7 @@ class Resource:
 
     message: str
     key: tuple[KeyPart, ...]  # a parent's part first, its own last
-    generated_id: bool  # the server makes the key's (one `id`) part on Create
+    generated_id: bool  # the server makes the key's own part (`id`, `dataset_id`) on Create
     parent_field: str  # e.g. `folder_id` (a key's first part), or "" for no parent
     name_field: str  # "" when the resource has no `name`
     created_at_field: str = ""  # a Timestamp `created_at`, set on Create
