@@ -124,7 +124,9 @@ class Actions:
         }[action]
         missing = missing_key(resource, request)
         extra = [f.name for f in request.fields if f.name not in key_fields(resource)]
-        if lifecycle is None:
+        if any(not part.field for part in resource.key):
+            why = f"{short(resource.message)} does not record its parent"
+        elif lifecycle is None:
             why = f"{short(resource.message)} has no status"
         elif any(not getattr(lifecycle, role) for role in needs):
             why = f"its status has no {' or '.join(r.upper() for r in needs if not getattr(lifecycle, r))} value"

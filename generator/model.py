@@ -275,7 +275,9 @@ class MethodShape:
 class KeyPart:
     """A field of the resource that names it, and the request field that carries it."""
 
-    field: str  # of the resource: `id`, `cluster_id`, `name`
+    # Of the resource: `id`, `cluster_id`, `name`; "" for a parent it does not record (the
+    # server keeps it beside the resource).
+    field: str
     request_field: str  # of requests: `key_id`, `cluster_id`, `database_name`
 
 
@@ -299,7 +301,8 @@ class Lifecycle:
 @dataclass(frozen=True)
 class Reference:
     """A field of a resource that may name another resource by id, by its name (`network_id`
-    a `Network` of the same package); a server serving both links them (`runtime/links.py`)."""
+    a `Network` of the same package); a server serving both links them (`runtime/links.py`).
+    """
 
     field: str
     target: str  # the named resource's message
@@ -312,7 +315,9 @@ class Resource:
 
     message: str
     key: tuple[KeyPart, ...]  # a parent's part first, its own last
-    generated_id: bool  # the server makes the key's own part (`id`, `dataset_id`) on Create
+    generated_id: (
+        bool  # the server makes the key's own part (`id`, `dataset_id`) on Create
+    )
     parent_field: str  # e.g. `folder_id` (a key's first part), or "" for no parent
     name_field: str  # "" when the resource has no `name`
     created_at_field: str = ""  # a Timestamp `created_at`, set on Create

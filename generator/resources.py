@@ -249,9 +249,16 @@ class _Classifier:
             # it (`cluster_id` of a Catalog that does not record it) only say where it is.
             fields = fields[-1:]
         parts = []
-        for name in fields:
+        for position, name in enumerate(fields):
             if request is not None and not is_key(request.field(name)):
                 return f"{request.full_name}.{name} is neither a string nor an integer"
+            if position < len(fields) - 1 and not message.field(name):
+                # A parent the resource does not record (the `http_router_id` of a
+                # VirtualHost): the server keeps it beside the resource.
+                if request is not None and not is_string(request.field(name)):
+                    return f"{request.full_name}.{name} is not a string"
+                parts.append(KeyPart("", name))
+                continue
             own = _resource_field(name, message)
             if not own:
                 return f"{name} is no field of {message.full_name} (nor `id` or `name` of it)"
@@ -260,7 +267,7 @@ class _Classifier:
             ):
                 return f"{message.full_name}.{own} is not of the type of {name}"
             parts.append(KeyPart(own, name))
-        if len({p.field for p in parts}) != len(parts):
+        if len({p.field or p.request_field for p in parts}) != len(parts):
             return "two request fields name one field of the resource"
         return tuple(parts)
 
@@ -282,7 +289,7 @@ class _Classifier:
             # A status the caller sets (a policy's ENABLED) is the caller's, not a lifecycle.
             resource = replace(resource, lifecycle=None)
         parent = resource.parent_field
-        if not parent:
+        if len(resource.key) == 1:
             requests = [
                 self.messages[m.input]
                 for m in service.methods

@@ -140,11 +140,16 @@ def key_fields(resource: Resource) -> tuple[str, ...]:
 
 
 def key_text(resource: Resource) -> str:
+    """The key's request fields in words: `cluster_id, database_name (its name)`."""
     return ", ".join(
         (
             part.request_field
             if part.request_field == part.field
-            else f"{part.request_field} (its {part.field})"
+            else (
+                f"{part.request_field} (its {part.field})"
+                if part.field
+                else f"{part.request_field} (kept beside it)"
+            )
         )
         for part in resource.key
     )

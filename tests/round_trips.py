@@ -365,7 +365,12 @@ class RoundTrip:
         """The request fields that name the created resource, with their values: each
         from the resource's own field, else (a part kept beside it) from the request."""
         return {
-            part.request_field: getattr(created, part.field) for part in resource.key
+            part.request_field: (
+                getattr(created, part.field)
+                if part.field
+                else getattr(request, part.request_field)
+            )
+            for part in resource.key
         }
 
     def _id_refused(self, service: Service) -> str:

@@ -16,7 +16,6 @@ from generator.model import (
     build_api,
 )
 from generator.resources import links
-from generator.runtime.links import Links
 from support import PROTO, TEST_PROTOS, compile_descriptors
 
 VAULT = "acme/vault/v1/vault.proto"
@@ -133,4 +132,25 @@ def test_the_server_links_a_cluster_to_the_databases_keyed_by_it(vault: Api) -> 
     database, cluster = "acme.vault.v1.Database", "acme.vault.v1.Cluster"
     assert found[database].references == (("cluster_id", cluster, "cluster"),)
     assert found[cluster].children == (database,)
-    assert found["acme.vault.v1.Key"] == Links()
+    assert found["acme.vault.v1.Key"].references == ()
+
+
+def test_a_parent_the_resource_does_not_record_is_kept_beside_it(vault: Api) -> None:
+    aliases = service(vault, "AliasService")
+    resource = aliases.resource
+    assert resource is not None
+    assert resource.key == (KeyPart("", "key_id"), KeyPart("name", "alias_name"))
+    assert (resource.parent_field, resource.generated_id) == ("", False)
+    get = aliases.method("Get")
+    assert get is not None and get.standard is StandardMethod.GET
+    assert (
+        get.reason
+        == "Get: returns Alias named by key_id (kept beside it), alias_name (its name)"
+    )
+    create = aliases.method("Create")
+    assert create is not None and create.standard is StandardMethod.CREATE
+    found = links(s for s in vault.services if s.package == "acme.vault.v1")
+    assert found["acme.vault.v1.Alias"].references == (
+        ("", "acme.vault.v1.Key", "key"),
+    )
+    assert found["acme.vault.v1.Key"].children == ("acme.vault.v1.Alias",)

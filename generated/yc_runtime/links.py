@@ -56,6 +56,19 @@ def reference_candidates(
     return tuple(found)
 
 
+def _outside_reference(resource: Linkable) -> tuple[tuple[str, str, bool], ...]:
+    """A parent that the resource does not record, kept beside it (a VirtualHost's
+    `http_router_id`), names a resource as a field of that name would: field "" stands for
+    it."""
+    field, request_field = resource.key[0]
+    if field or len(resource.key) == 1:
+        return ()
+    candidates = reference_candidates(
+        resource.kind, [(request_field, False)], [("", "")]
+    )
+    return tuple(("", target, repeated) for _, target, repeated in candidates)
+
+
 def link(resources: Iterable[Linkable]) -> dict[str, Links]:
     """The links of each resource type among `resources`."""
     by_kind: Mapping[str, Linkable] = {r.kind: r for r in resources}
@@ -69,7 +82,8 @@ def link(resources: Iterable[Linkable]) -> dict[str, Links]:
     children: dict[str, list[str]] = {}
     owners = {(r.kind.rsplit(".", 1)[0], r.key[0][1]): r for r in named.values()}
     for resource in by_kind.values():
-        for field, target_kind, repeated in resource.references:
+        outside = _outside_reference(resource)
+        for field, target_kind, repeated in resource.references + outside:
             target = named.get(target_kind)
             if target is None or target.kind == resource.kind:
                 continue

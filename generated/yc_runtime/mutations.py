@@ -89,9 +89,8 @@ class Mutation(abc.ABC, Generic[R]):
         """The stored resource the request changes (None for Create), authorized and idle."""
         resource_id = self.resources.key_of(request)
         current = self.resources.load(transaction, resource_id)
-        self.authorizer.require_resource(
-            principal, resource_id, self.resources.parent_of(current)
-        )
+        parent = self.resources.parent_of(current, self.resources.outside(request))
+        self.authorizer.require_resource(principal, resource_id, parent)
         self.authorize_change(principal, request, current, paths)
         self.resources.require_idle(transaction, resource_id)
         return current
@@ -101,8 +100,11 @@ class Mutation(abc.ABC, Generic[R]):
     ) -> None:
         """What authorization the change itself needs, beyond touching the resource."""
 
-    def operation(self, resource: R, principal: Principal, now: int) -> Operation:
-        """A new operation of this rpc on `resource`, not done yet."""
+    def operation(
+        self, resource: R, principal: Principal, now: int, outside: str = ""
+    ) -> Operation:
+        """A new operation of this rpc on `resource` (`outside`: its parent where it does
+        not record it), not done yet."""
         spec = self.spec
         if spec.metadata is None:
             return new_operation(spec.description, None, principal.subject, now)
@@ -111,7 +113,7 @@ class Mutation(abc.ABC, Generic[R]):
         for field, request_field in self.resources.spec.key:
             # The metadata names the resource as requests do (`image_id`), where it can.
             found = fields.get(request_field)
-            value = getattr(resource, field)
+            value = getattr(resource, field) if field else outside
             if (
                 found is not None
                 and not found.is_repeated
@@ -126,7 +128,7 @@ class Mutation(abc.ABC, Generic[R]):
         """The request-time part of a delayed operation: the resource shows it is changing."""
         assert current is not None
         self.resources.set_status(current, self.spec.running_status)
-        self.resources.store(transaction, current)
+        self.resources.store(transaction, current, self.resources.outside(request))
         return current
 
     @abc.abstractmethod
@@ -152,7 +154,7 @@ class Mutation(abc.ABC, Generic[R]):
             return
         resource = self.resources.load(transaction, record.resource_id)
         self.resources.set_status(resource, self.resources.spec.ready_status)
-        self.resources.store(transaction, resource)
+        self.resources.store(transaction, resource, record.parent)
 
 
 class CreateMutation(Mutation[R]):
@@ -183,8 +185,10 @@ class CreateMutation(Mutation[R]):
             _copy_field(request, resource, name)
         given = request.DESCRIPTOR.fields_by_name
         for field, request_field in spec.key:
-            if request_field in given and (
-                request_field != spec.request_id_field or not spec.generated_id
+            if (
+                field
+                and request_field in given
+                and (request_field != spec.request_id_field or not spec.generated_id)
             ):
                 setattr(resource, field, getattr(request, request_field))
         if spec.generated_id:
@@ -201,17 +205,18 @@ class CreateMutation(Mutation[R]):
             )
         if spec.created_at_field:
             getattr(resource, spec.created_at_field).FromNanoseconds(now)
+        outside = self.resources.outside(request)
         if not spec.generated_id and transaction.get_resource(
-            spec.kind, self.resources.id_of(resource)
+            spec.kind, self.resources.id_of(resource, outside)
         ):
             raise already_exists(
                 spec.label,
                 spec.id_field,
                 str(getattr(resource, spec.id_field)),
-                self.resources.parent_of(resource),
+                self.resources.parent_of(resource, outside),
             )
         self.resources.check_unique_name(transaction, resource)
-        self.resources.check_references(transaction, resource)
+        self.resources.check_references(transaction, resource, None, outside)
         return resource
 
     def begin(
@@ -220,7 +225,7 @@ class CreateMutation(Mutation[R]):
         resource = self._new(transaction, request, now)
         self.hooks.before_create(request, resource)
         self.resources.set_status(resource, self.spec.running_status)
-        self.resources.store(transaction, resource)
+        self.resources.store(transaction, resource, self.resources.outside(request))
         return resource
 
     def apply(
@@ -234,14 +239,14 @@ class CreateMutation(Mutation[R]):
         resource = self._new(transaction, request, now)
         self.resources.set_status(resource, self.resources.spec.ready_status)
         self.hooks.before_create(request, resource)
-        self.resources.store(transaction, resource)
+        self.resources.store(transaction, resource, self.resources.outside(request))
         self.hooks.after_create(resource)
         return resource, self.spec.respond(resource)
 
     def complete(self, transaction: Transaction, record: StoredOperation) -> Message:
         resource = self.resources.load(transaction, record.resource_id)
         self.resources.set_status(resource, self.resources.spec.ready_status)
-        self.resources.store(transaction, resource)
+        self.resources.store(transaction, resource, record.parent)
         self.hooks.after_create(resource)
         return self.spec.respond(resource)
 
@@ -302,6 +307,10 @@ class UpdateMutation(Mutation[R]):
     ) -> tuple[R, Message]:
         assert current is not None
         updated = self._updated(request, current, paths)
+        for field, _ in self.resources.spec.key:
+            if field and getattr(updated, field) != getattr(current, field):
+                message = f"It names the {self.resources.spec.label}: it cannot change."
+                raise invalid_argument([Violation(field, message)])
         self.hooks.before_update(request, current, updated)
         self.resources.check_unique_name(transaction, updated, current)
         self.resources.check_references(transaction, updated, current)
@@ -310,7 +319,7 @@ class UpdateMutation(Mutation[R]):
             violations = size_violations(updated, rules, {p.names[0] for p in paths})
             if violations:
                 raise invalid_argument(violations)
-        self.resources.store(transaction, updated)
+        self.resources.store(transaction, updated, self.resources.outside(request))
         self.hooks.after_update(updated)
         return updated, self.spec.respond(updated)
 
@@ -335,8 +344,9 @@ class DeleteMutation(Mutation[R]):
     ) -> tuple[R, Message]:
         assert current is not None
         self.hooks.before_delete(request, current)
-        self.resources.check_unreferenced(transaction, current)
-        self.resources.delete(transaction, self.resources.id_of(current))
+        outside = self.resources.outside(request)
+        self.resources.check_unreferenced(transaction, current, outside)
+        self.resources.delete(transaction, self.resources.id_of(current, outside))
         self.hooks.after_delete(current)
         return current, self.spec.respond(current)
 

@@ -28,9 +28,22 @@ class ResourceStore(Generic[R]):
         self.check_links = check_links
         self.links = Links()
 
-    def id_of(self, resource: Message) -> str:
-        """The resource's key as storage keeps it."""
-        return joined_key([getattr(resource, field) for field, _ in self.spec.key])
+    def id_of(self, resource: Message, outside: str = "") -> str:
+        """The resource's key as storage keeps it; `outside` is its parent where the resource
+        does not record it (see `outside_field`)."""
+        return joined_key(
+            [
+                getattr(resource, field) if field else outside
+                for field, _ in self.spec.key
+            ]
+        )
+
+    @property
+    def outside_field(self) -> str:
+        """The request field of a parent that the resource does not record (a VirtualHost's
+        `http_router_id`): storage keeps it as the resource's parent. "" if none."""
+        field, request_field = self.spec.key[0]
+        return request_field if not field else ""
 
     def key_of(self, request: Message, fields: Sequence[str] = ()) -> str:
         """The key of the resource a request names, by its key fields (`fields`, else the
@@ -38,13 +51,20 @@ class ResourceStore(Generic[R]):
         names = fields or [request_field for _, request_field in self.spec.key]
         return joined_key([getattr(request, name) for name in names])
 
-    def parent_of(self, resource: Message) -> str:
+    def outside(self, request: Message) -> str:
+        """The parent a request names that the resource does not record ("" if none)."""
+        field = self.outside_field
+        return str(getattr(request, field)) if field else ""
+
+    def parent_of(self, resource: Message, outside: str = "") -> str:
+        """The resource's parent: its parent field, else `outside` (see `id_of`)."""
         field = self.spec.parent_field
-        return str(getattr(resource, field)) if field else ""
+        return str(getattr(resource, field)) if field else outside
 
     def request_parent(self, request: Message) -> str:
-        """The parent a Create request names ("" if it names none)."""
-        field = self.spec.parent_field
+        """The parent a request names ("" if it names none): its parent field, or the
+        parent that the resource does not record."""
+        field = self.spec.parent_field or self.outside_field
         if field and field in request.DESCRIPTOR.fields_by_name:
             return str(getattr(request, field))
         return ""
@@ -57,13 +77,13 @@ class ResourceStore(Generic[R]):
         resource: R = self.spec.message.FromString(record.data)
         return resource
 
-    def store(self, transaction: Transaction, resource: R) -> None:
+    def store(self, transaction: Transaction, resource: R, outside: str = "") -> None:
         spec = self.spec
         transaction.put_resource(
             StoredResource(
                 kind=spec.kind,
-                id=self.id_of(resource),
-                parent=self.parent_of(resource),
+                id=self.id_of(resource, outside),
+                parent=self.parent_of(resource, outside),
                 name=getattr(resource, spec.name_field) if spec.name_field else "",
                 data=resource.SerializeToString(),
             ),
@@ -106,24 +126,34 @@ class ResourceStore(Generic[R]):
             raise already_exists(spec.label, spec.name_field, name, parent)
 
     def check_references(
-        self, transaction: Transaction, resource: R, previous: R | None = None
+        self,
+        transaction: Transaction,
+        resource: R,
+        previous: R | None = None,
+        outside: str = "",
     ) -> None:
         """NOT_FOUND if a field naming another resource names none that exists (values the
-        resource had before, `previous`, are not checked again)."""
+        resource had before, `previous`, are not checked again; field "" is the parent
+        `outside` the resource)."""
         if not self.check_links:
             return
         for field, kind, label in self.links.references:
-            for value in _values(resource, field):
-                if previous is not None and value in _values(previous, field):
+            values = _values(resource, field) if field else [outside] if outside else []
+            for value in values:
+                if previous is not None and (
+                    not field or value in _values(previous, field)
+                ):
                     continue
                 if transaction.get_resource(kind, value) is None:
                     raise not_found(label, value)
 
-    def check_unreferenced(self, transaction: Transaction, resource: R) -> None:
+    def check_unreferenced(
+        self, transaction: Transaction, resource: R, outside: str = ""
+    ) -> None:
         """FAILED_PRECONDITION while other resources of its parent name this one."""
         if not self.check_links:
             return
-        resource_id = self.id_of(resource)
+        resource_id = self.id_of(resource, outside)
         for kind, field, label in self.links.referred_by:
             # Resources refer to those of their own parent: the index of that parent tells.
             scan = IndexScan(kind, self.parent_of(resource), field, resource_id)

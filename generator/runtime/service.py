@@ -267,9 +267,8 @@ class ResourceService(Service, Generic[R]):
         resource_id = self.resources.key_of(request)
         with self.runtime.storage.read() as transaction:
             resource = self.resources.load(transaction, resource_id)
-        self.authorizer.require_resource(
-            principal, resource_id, self.resources.parent_of(resource)
-        )
+        parent = self.resources.parent_of(resource, self.resources.outside(request))
+        self.authorizer.require_resource(principal, resource_id, parent)
         return resource
 
     @rpc
@@ -439,15 +438,16 @@ class ResourceService(Service, Generic[R]):
                     )
                     return Operation.FromString(replayed.data)
             current = mutation.target(transaction, request, principal, paths)
+            outside = self.resources.outside(request)
             if delay > 0:
                 resource = mutation.begin(transaction, request, current, now)
-                operation = mutation.operation(resource, principal, now)
+                operation = mutation.operation(resource, principal, now, outside)
                 pending, due = request.SerializeToString(), time.time() + delay
             else:
                 resource, response = mutation.apply(
                     transaction, request, current, paths, now
                 )
-                operation = mutation.operation(resource, principal, now)
+                operation = mutation.operation(resource, principal, now, outside)
                 finish(operation, now, response)
                 pending, due = b"", 0.0
             # The operation keeps the parent its resource has now (had, for Delete).
@@ -455,14 +455,14 @@ class ResourceService(Service, Generic[R]):
                 StoredOperation(
                     id=operation.id,
                     resource_kind=self.RESOURCE.kind,
-                    resource_id=self.resources.id_of(resource),
+                    resource_id=self.resources.id_of(resource, outside),
                     created_at=now,
                     done=operation.done,
                     data=operation.SerializeToString(),
                     method=method if pending else "",
                     pending=pending,
                     due=due,
-                    parent=self.resources.parent_of(resource),
+                    parent=self.resources.parent_of(resource, outside),
                 )
             )
             if entry is not None:

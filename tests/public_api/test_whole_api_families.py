@@ -199,6 +199,56 @@ def test_managed_databases_are_named_by_their_cluster_and_their_name(
     )
 
 
+def test_a_virtual_host_is_named_by_its_router_which_it_does_not_record(
+    client: Client,
+) -> None:
+    alb = "yandex.cloud.apploadbalancer.v1"
+    hosts = f"{alb}.VirtualHostService"
+    routers = [
+        client.call(f"{alb}.HttpRouterService", "Create", folder_id=FOLDER, name=name)
+        for name in ("router-one", "router-two")
+    ]
+    for router in routers:  # one name in two routers: two virtual hosts
+        client.call(hosts, "Create", http_router_id=router.id, name="web")
+    first, second = (r.id for r in routers)
+    found = client.call(hosts, "Get", http_router_id=first, virtual_host_name="web")
+    assert found.name == "web"
+    client.fails(
+        grpc.StatusCode.ALREADY_EXISTS,
+        hosts,
+        "Create",
+        http_router_id=first,
+        name="web",
+    )
+    client.fails(
+        grpc.StatusCode.NOT_FOUND,
+        hosts,
+        "Create",
+        http_router_id="ds7missing",
+        name="web",
+    )
+    listed = client.call(hosts, "List", http_router_id=second)
+    assert [h.name for h in listed.virtual_hosts] == ["web"]
+    client.call(hosts, "Delete", http_router_id=second, virtual_host_name="web")
+    client.fails(
+        grpc.StatusCode.NOT_FOUND,
+        hosts,
+        "Get",
+        http_router_id=second,
+        virtual_host_name="web",
+    )
+    assert client.call(hosts, "Get", http_router_id=first, virtual_host_name="web")
+    # Deleting the router deletes the virtual hosts keyed by it.
+    client.call(f"{alb}.HttpRouterService", "Delete", http_router_id=first)
+    client.fails(
+        grpc.StatusCode.NOT_FOUND,
+        hosts,
+        "Get",
+        http_router_id=first,
+        virtual_host_name="web",
+    )
+
+
 def test_a_lockbox_secret_is_active_and_keeps_access_bindings(client: Client) -> None:
     secrets = "yandex.cloud.lockbox.v1.SecretService"
     secret = client.call(secrets, "Create", folder_id=FOLDER, name="s1")

@@ -34,7 +34,7 @@ def reference_lines(api: Api) -> list[str]:
     API links them (`resources.links`): `<Resource>.<field> -> <the named resource>`."""
     services = [s for s in api.services if s.file.startswith("yandex/")]
     return [
-        f"{kind}.{field} -> {target}"
+        f"{kind}.{field or '<its parent, kept beside it>'} -> {target}"
         for kind, found in links(services).items()
         for field, target, _ in found.references
     ]
