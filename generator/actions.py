@@ -19,16 +19,16 @@ from generator.model import (
     MethodShape,
     Resource,
     ResponseKind,
+    is_string,
+    unary,
 )
 from generator.shapes import (
     is_resource_like,
-    is_string,
     items_of,
     key_fields,
     lists_like_the_runtime,
     missing_key,
     short,
-    unary,
 )
 
 _ACTION_NAMES = {"Start": Action.START, "Stop": Action.STOP, "Restart": Action.RESTART}

@@ -31,23 +31,23 @@ from generator.model import (
     ResponseKind,
     Service,
     StandardMethod,
+    is_string,
+    same_type,
     snake_case,
+    unary,
 )
 from generator.rules import INTEGER_SCALARS
 from generator.shapes import (
     INDEXABLE_SCALARS,
     VERBS,
     is_key,
-    is_string,
     items_of,
     key_fields,
     key_text,
     lists_like_the_runtime,
-    mirrors,
     missing_key,
     named,
     short,
-    unary,
 )
 
 _HTTP_VERBS = {
@@ -208,7 +208,7 @@ class StandardMethods:
             item.name
             for item in request.fields
             if item.name not in key_given
-            and mirrors(item, message.field(item.name))
+            and same_type(item, message.field(item.name))
             and item.name != "id"
         )
         if not resource.generated_id:
@@ -347,7 +347,7 @@ class StandardMethods:
         return bool(
             view
             and view.fields
-            and all(mirrors(item, message.field(item.name)) for item in view.fields)
+            and all(same_type(item, message.field(item.name)) for item in view.fields)
         )
 
     def _is_spec(self, item: Field, resource: Message) -> bool:
@@ -412,7 +412,7 @@ def _response_text(kind: ResponseKind, field: str, synchronous: bool) -> str:
 def _mirrors_scalar(item: Field, other: Field | None) -> bool:
     """A request field that a List can compare with a resource field for equality."""
     return (
-        mirrors(item, other)
+        same_type(item, other)
         and not item.repeated
         and not item.is_map
         and (

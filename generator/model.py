@@ -421,7 +421,7 @@ class Api:
         return tuple(
             item
             for item in self.message(request).fields
-            if item.name != "id" and _same_type(item, target.field(item.name))
+            if item.name != "id" and same_type(item, target.field(item.name))
         )
 
     def mask_tree(
@@ -649,7 +649,7 @@ class _Builder:
     def _with_paging(self, method: Method) -> Method:
         paging = (
             _paging(self.messages.get(method.input), self.messages.get(method.output))
-            if _unary(method)
+            if unary(method)
             else None
         )
         return replace(method, paging=paging) if paging else method
@@ -1178,10 +1178,11 @@ def _real_oneof_indexes(
 
 
 # ---------------------------------------------------------------------------------------------
-# Paging
+# Field and rpc facts that the model and `resources` share
 
 
-def _is_string(candidate: Field | None) -> bool:
+def is_string(candidate: Field | None) -> bool:
+    """A single string field."""
     return bool(
         candidate
         and candidate.type.kind is Kind.SCALAR
@@ -1190,11 +1191,12 @@ def _is_string(candidate: Field | None) -> bool:
     )
 
 
-def _unary(method: Method) -> bool:
+def unary(method: Method) -> bool:
     return not method.client_streaming and not method.server_streaming
 
 
-def _same_type(item: Field, other: Field | None) -> bool:
+def same_type(item: Field, other: Field | None) -> bool:
+    """Two fields of one type, one shape (a request field that mirrors a resource field)."""
     return bool(
         other is not None
         and (item.type, item.repeated, item.map_key, item.map_value)
@@ -1202,12 +1204,16 @@ def _same_type(item: Field, other: Field | None) -> bool:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Paging
+
+
 def _paging(request: Message | None, reply: Message | None) -> Paging | None:
     if not (
         request
         and reply
-        and _is_string(request.field("page_token"))
-        and _is_string(reply.field("next_page_token"))
+        and is_string(request.field("page_token"))
+        and is_string(reply.field("next_page_token"))
     ):
         return None
     items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]

@@ -32,7 +32,9 @@ from generator.model import (
     Resource,
     Service,
     StandardMethod,
+    is_string,
     snake_case,
+    unary,
 )
 from generator.runtime.links import Linkable, Links, link, reference_candidates
 from generator.shapes import (
@@ -40,11 +42,9 @@ from generator.shapes import (
     VERBS,
     is_key,
     is_resource_like,
-    is_string,
     is_string_or_strings,
     named,
     same_scalar,
-    unary,
     unpaged_items_of,
 )
 

@@ -14,6 +14,7 @@ from generator.model import (
     Resource,
     Service,
     StandardMethod,
+    is_string,
 )
 from generator.rules import FLOAT_SCALARS, INTEGER_SCALARS
 
@@ -70,15 +71,6 @@ def is_resource_like(message: Message) -> bool:
     )
 
 
-def is_string(candidate: Field | None) -> bool:
-    return bool(
-        candidate
-        and candidate.type.kind is Kind.SCALAR
-        and candidate.type.scalar == "string"
-        and not candidate.repeated
-    )
-
-
 def is_key(candidate: Field | None) -> bool:
     """A field that can carry a key's part: a string or an integer."""
     return bool(
@@ -104,19 +96,6 @@ def is_string_or_strings(candidate: Field) -> bool:
         candidate.type.kind is Kind.SCALAR
         and candidate.type.scalar == "string"
         and not candidate.is_map
-    )
-
-
-def unary(method: Method) -> bool:
-    return not method.client_streaming and not method.server_streaming
-
-
-def mirrors(item: Field, other: Field | None) -> bool:
-    """Same name and same type: a request field that mirrors a resource field."""
-    return bool(
-        other is not None
-        and (item.type, item.repeated, item.map_key, item.map_value)
-        == (other.type, other.repeated, other.map_key, other.map_value)
     )
 
 
