@@ -191,3 +191,31 @@ def test_every_option_has_one_entry_named_after_it() -> None:
         "map_key",
     }
     assert all(name == option.name for name, option in OPTIONS.items())
+
+
+@pytest.mark.parametrize(
+    "options, shape, sentences",
+    [  # the sentences the official pages print (docs-format.md, the current format)
+        ({"value": ">0"}, FieldShape("int64"), ["Value must be greater than 0."]),
+        ({"value": "<=1000"}, FieldShape("int64"), ["The maximum value is 1000."]),
+        (
+            {"length": "2-63"},
+            FieldShape("string"),
+            ["The string length in characters must be 2-63."],
+        ),
+        (
+            {"length": "<=50", "pattern": "[a-z][a-z0-9.-]*"},
+            FieldShape("string"),
+            [
+                "The maximum string length in characters is 50.",
+                "Value must match the regular expression ` [a-z][a-z0-9.-]* `.",
+            ],
+        ),
+    ],
+)
+def test_sentences_are_those_of_the_official_pages(
+    options: dict[str, str], shape: FieldShape, sentences: list[str]
+) -> None:
+    rules, problems = _rules(options, shape)
+    assert not problems
+    assert [c.sentence for c in rules.constraints] == sentences
