@@ -9,56 +9,37 @@ out once per run: the whole public API is 2,389 pages.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, Union
+from typing import Iterator, NamedTuple, Sequence
 
 from generator.docs_config import DocsConfig, PackageDocs
+from generator.docs_links import (
+    References,
+    TypeReference,
+    lower_first,
+    well_known_link,
+)
 from generator.errors import SchemaError
 from generator.model import (
     OPERATION,
-    WELL_KNOWN_TYPES,
     Api,
-    Enum,
     Field,
     Kind,
     Message,
     Method,
     OperationTypes,
     Service,
-    StandardMethod,
     TypeRef,
-    resolve_name,
 )
 from generator.render import macro
 from generator.rules import Constraint
 from generator.runtime.contract import CheckKind
 
-_PROTOBUF_DOCS = "https://developers.google.com/protocol-buffers/docs/reference"
-WELL_KNOWN_LINKS = {
-    "google.protobuf.Timestamp": f"{_PROTOBUF_DOCS}/google.protobuf#timestamp",
-    "google.protobuf.FieldMask": f"{_PROTOBUF_DOCS}/csharp/class/google/protobuf/well-known-types/field-mask",
-    "google.protobuf.Duration": f"{_PROTOBUF_DOCS}/csharp/class/google/protobuf/well-known-types/duration",
-    "google.protobuf.Any": "https://developers.google.com/protocol-buffers/docs/proto3#any",
-    "google.protobuf.Empty": f"{_PROTOBUF_DOCS}/google.protobuf#google.protobuf.Empty",
-    "google.rpc.Status": "https://cloud.google.com/tasks/docs/reference/rpc/google.rpc#status",
-}
 _PAGE_TEMPLATE, _SECTION_TEMPLATE = "docs_page.md.j2", "_docs_section.md.j2"
 TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE)
 _OPERATION_TITLE = "operation.Operation"
 _ENUM, _MESSAGE, _SCALAR = Kind.ENUM, Kind.MESSAGE, Kind.SCALAR
-# `[text]` not already followed by `(`: a reference to resolve.
-_REFERENCE = re.compile(r"\[([^\[\]]+)\](?!\()")
-
-
-def well_known_link(full_name: str) -> str | None:
-    """Where a `google.*` type's documentation lives; other protobuf types follow the Timestamp scheme."""
-    if full_name in WELL_KNOWN_LINKS:
-        return WELL_KNOWN_LINKS[full_name]
-    if full_name.startswith("google.protobuf."):
-        return f"{_PROTOBUF_DOCS}/google.protobuf#{full_name.rsplit('.', 1)[1].lower()}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -147,31 +128,13 @@ class PagePlan:
 
 
 @dataclass(frozen=True)
-class _TypeReference:
-    """A `[...]` reference to a message, enum or field: where it points depends on the page."""
-
-    text: str
-    anchor: str  # the message's or enum's full name
-    host: str  # the message whose section on a page keeps the link on it ("" for none)
-    target: str  # whose page the link points to otherwise (see `_link_targets`)
-
-
-# A comment with its references resolved as far as they can be without knowing the page.
-_Segments = tuple[Union[str, _TypeReference], ...]
-
-
-@dataclass(frozen=True)
 class _SectionInputs:
     """What a message's section can take from the page it is on."""
 
     references: tuple[str, ...]  # its comments with `[...]`
     service: str  # the page's service, if a reference names one of its rpcs, else ""
-    types: tuple[_TypeReference, ...]  # links on the page itself or to another one
+    types: tuple[TypeReference, ...]  # links on the page itself or to another one
     linked: tuple[str, ...]  # messages its rows link to: suffixed anchors in tree 2
-
-
-def lower_first(name: str) -> str:
-    return name[:1].lower() + name[1:]
 
 
 def is_exact(constraint: Constraint) -> bool:
@@ -200,18 +163,22 @@ class DocsBuilder:
         self._walks: dict[str, tuple[str, ...]] = {}
         self._plans: dict[str, PagePlan] = {}
         self._enum_fields: dict[str, frozenset[str]] = {}
-        self._fields: dict[str, frozenset[str]] = {}
         # The JSON of each message whose expansion never varies.
         self._objects: dict[str, str] = {}
-        self._segments: dict[tuple[str, str, str], _Segments] = {}
         self._value_lists: dict[str, str] = {}
         # By message and service, and by message and "" where the service does not matter.
         self._inputs: dict[tuple[str, str], _SectionInputs] = {}
-        self._rpc_names: dict[str, frozenset[str]] = {}
-        self._bracketed: dict[str, frozenset[str]] = {}
         self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
         self._sections: dict[tuple[object, ...], Section] = {}
         self._rendered: dict[Section, str] = {}
+        self.references = References(
+            api,
+            self.services,
+            lambda package: self.package_docs(package).link_base,
+            lambda package: package not in self.settings
+            and config.is_configured(package),
+            self._page_elements,
+        )
         self._section_layout = macro(_SECTION_TEMPLATE, "section")
         self._page_layout = macro(_PAGE_TEMPLATE, "page")
 
@@ -287,7 +254,7 @@ class DocsBuilder:
         plan = self._plans[method.full_name] = PagePlan(
             service=service,
             method=method,
-            url=self.page_url(service, method.name),
+            url=self.references.page_url(service, method.name),
             sections=tuple(sections),
             messages=messages,
             tree1=in_tree1,
@@ -356,32 +323,6 @@ class DocsBuilder:
             )
         return found
 
-    def page_url(self, service: Service, method_name: str) -> str:
-        link_base = self.package_docs(service.package).link_base
-        return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
-
-    @cached_property
-    def _link_targets(self) -> dict[str, Method]:
-        """The page (its rpc) a reference from elsewhere points to, for each message and enum:
-        pages of its own package first; among them its service's Get page for a resource, else
-        the first page that renders it (services by name, rpcs in declaration order). Worked
-        out from the pages' trees, without planning every page: a process plans only the pages
-        it renders."""
-        ranked: dict[str, tuple[int, Method]] = {}
-        for service in sorted(
-            self.services.values(), key=lambda s: (s.package, s.name)
-        ):
-            resource = service.resource.message if service.resource else ""
-            for method in service.methods:
-                is_get = method.standard is StandardMethod.GET
-                for name, package in self._page_elements(method):
-                    rank = (0 if package == service.package else 2) + (
-                        0 if is_get and name == resource else 1
-                    )
-                    if name not in ranked or rank < ranked[name][0]:
-                        ranked[name] = (rank, method)
-        return {name: method for name, (_, method) in ranked.items()}
-
     def _page_elements(self, method: Method) -> Iterator[tuple[str, str]]:
         """The messages and enums the rpc's page renders, with their packages (some more than
         once): what its plan's `messages` and `enums` hold, without planning the page.
@@ -413,7 +354,7 @@ class DocsBuilder:
             path=self.page_path(service, method),
             source_path=self.format.source_path,
             title=f"{settings.title}, gRPC: {service.name}.{method.name}",
-            description=self.rewrite(method.comment, None, plan),
+            description=self.references.rewrite(method.comment, None, plan),
             signature=signature,
             sections=tuple(self._section(plan, section) for section in plan.sections),
         )
@@ -433,7 +374,12 @@ class DocsBuilder:
             (operation.metadata, operation.response) if operation else None,
             inputs.service,
             (
-                tuple([self._is_local(reference, plan) for reference in inputs.types])
+                tuple(
+                    [
+                        self.references.is_local(reference, plan)
+                        for reference in inputs.types
+                    ]
+                )
                 if inputs.types
                 else ()
             ),
@@ -473,7 +419,7 @@ class DocsBuilder:
             references = tuple(c.rstrip() for c in comments if "[" in c)
             plain = self._with_references(name, references, tuple(linked), service, "")
             self._inputs[name, ""] = plain
-        owner = self._rpc_owner(plain.references, service)
+        owner = self.references.rpc_owner(plain.references, service)
         if not owner:
             return plain
         return self._with_references(
@@ -492,31 +438,13 @@ class DocsBuilder:
         types = {
             segment
             for comment in references
-            for segment in self._parse(
+            for segment in self.references.parse(
                 comment, message, service, service if owner else None
             )
-            if isinstance(segment, _TypeReference)
+            if isinstance(segment, TypeReference)
         }
         ordered = tuple(sorted(types, key=lambda reference: reference.text))
         return _SectionInputs(references, owner, ordered, linked)
-
-    def _rpc_owner(self, comments: Iterable[str], service: Service) -> str:
-        """The service's name if a `[...]` of the comments names one of its rpcs (`[List]`),
-        else "": the one way the service changes what a message's comments say."""
-        names = self._rpc_names.get(service.full_name)
-        if names is None:
-            names = self._rpc_names[service.full_name] = frozenset(
-                method.name for method in service.methods
-            )
-        for comment in comments:
-            texts = self._bracketed.get(comment)
-            if texts is None:
-                texts = self._bracketed[comment] = frozenset(
-                    _REFERENCE.findall(comment)
-                )
-            if not texts.isdisjoint(names):
-                return service.full_name
-        return ""
 
     def _value_comments(self, item: Field) -> Iterator[str]:
         """The comments of the enum values a field's row lists."""
@@ -559,7 +487,7 @@ class DocsBuilder:
                 if section.json
                 else ""
             ),
-            comment=self.rewrite(message.comment, message, plan),
+            comment=self.references.rewrite(message.comment, message, plan),
             rows=tuple(rows),
         )
 
@@ -593,7 +521,7 @@ class DocsBuilder:
     def _description(self, message: Message, item: Field, plan: PagePlan | None) -> str:
         """A row's description; `plan` may be None for one without references."""
         parts = []
-        comment = self.rewrite(item.comment, message, plan)
+        comment = self.references.rewrite(item.comment, message, plan)
         if item.rules.constraints and item.rules.required:
             comment = "Required field. " + comment
         if comment:
@@ -602,7 +530,7 @@ class DocsBuilder:
             oneof = message.oneof(item.oneof)
             parts.append(f"Includes only one of the fields {_code_list(oneof.fields)}.")
             if oneof.comment:
-                parts.append(self.rewrite(oneof.comment, message, plan))
+                parts.append(self.references.rewrite(oneof.comment, message, plan))
         if item.type.kind is _ENUM:
             values = self._enum_values(item.type.name, message, plan)
             if values:
@@ -635,7 +563,7 @@ class DocsBuilder:
                 "_UNSPECIFIED"
             ):
                 continue
-            comment = self.rewrite(value.comment, message, plan)
+            comment = self.references.rewrite(value.comment, message, plan)
             if not comment:
                 lines.append(f"- `{value.name}`")
                 continue
@@ -785,203 +713,6 @@ class DocsBuilder:
                     low[parent] = min(low[parent], low[name])
         return frozenset(cyclic)
 
-    # --- references in comments -----------------------------------------------------------------
-
-    def rewrite(self, text: str, scope: Message | None, plan: PagePlan | None) -> str:
-        """A comment as the page prints it: trailing whitespace dropped, references resolved.
-        `scope` is the message the comment belongs to (None for the rpc's own comment);
-        `plan` may be None for a text without `[`."""
-        text = text.rstrip()
-        if "[" not in text:
-            return text
-        assert plan is not None, "references resolve for a page"
-        service = plan.service
-        rpcs = service if self._rpc_owner((text,), service) else None
-        return self._join(self._parse(text, scope, service, rpcs), plan)
-
-    def _parse(
-        self,
-        text: str,
-        scope: Message | None,
-        service: Service,
-        rpcs: Service | None,
-    ) -> _Segments:
-        """`text` with its references resolved from `scope` (the comment's message; for an
-        rpc's comment, None: its `service`); `[Rpc]` names an rpc of `rpcs` if given."""
-        scope_name = scope.full_name if scope else service.full_name
-        key = (text, scope_name, rpcs.full_name if rpcs else "")
-        found = self._segments.get(key)
-        if found is not None:
-            return found
-        parts: list[str | _TypeReference] = []
-        last = 0
-        for match in _REFERENCE.finditer(text):
-            resolved = self._resolve(match.group(1), scope, scope_name, rpcs)
-            if resolved is not None:
-                parts += [text[last : match.start()], resolved]
-                last = match.end()
-        parts.append(text[last:])
-        found = self._segments[key] = _merged(parts)
-        return found
-
-    def _join(self, segments: _Segments, plan: PagePlan) -> str:
-        if len(segments) == 1 and isinstance(segments[0], str):
-            return segments[0]
-        return "".join(
-            segment if isinstance(segment, str) else self._type_link(segment, plan)
-            for segment in segments
-        )
-
-    def _type_link(self, reference: _TypeReference, plan: PagePlan) -> str:
-        """`#anchor` on the page it is documented on, else that page's URL, else plain text."""
-        if self._is_local(reference, plan):
-            return f"[{reference.text}](#{reference.anchor})"
-        target = self._link_targets.get(reference.target)
-        if target is None:
-            return f"[{reference.text}]"
-        service = self.services[target.full_name.rpartition(".")[0]]
-        url = self.page_url(service, target.name)
-        return f"[{reference.text}]({url}#{reference.anchor})"
-
-    def _is_local(self, reference: _TypeReference, plan: PagePlan) -> bool:
-        return (
-            reference.host in plan.messages
-            or self._link_targets.get(reference.target) is plan.method
-        )
-
-    def _resolve(
-        self,
-        text: str,
-        scope: Message | None,
-        scope_name: str,
-        rpcs: Service | None,
-    ) -> str | _TypeReference | None:
-        """What `[text]` stands for: an rpc, a message, enum or field, or a field of the
-        comment's message. Names resolve as protobuf resolves them from the comment's message
-        (or the rpc's service); one that resolves to nothing there is looked up in every
-        package of the request, and must name one element there."""
-        if rpcs and rpcs.method(text):
-            return f"[{text}]({self.page_url(rpcs, text)}#{text})"
-        for lookup in (scope_name, None):
-            url = self._method_url(text, lookup)
-            if url:
-                return f"[{text}]({url})"
-            reference = self._type_reference(text, lookup)
-            if reference is not None:
-                return reference
-            if lookup and scope and text in self._field_names(scope):
-                return f"`{text}`"
-        return self._configured_method_url(text)
-
-    def _find(
-        self, name: str, scope: str | None, exists: Callable[[str], bool]
-    ) -> str | None:
-        """`name` resolved from `scope` as protobuf does; for scope None, the one element of
-        the request that is some package's element `name` (`LogLevel.Level`,
-        `v1.LogLevel.Level`...), if exactly one is."""
-        if scope is not None:
-            return resolve_name(name, scope, exists)
-        found = [candidate for candidate in self._named(name) if exists(candidate)]
-        return found[0] if len(found) == 1 else None
-
-    def _named(self, name: str) -> Iterator[str]:
-        """The elements that `name` names from outside their package: their name within the
-        package, after as many of the package's last parts as it likes
-        (`yandex.cloud.logging.v1.LogLevel.Level` is named by `LogLevel.Level`,
-        `v1.LogLevel.Level`... and by its full name)."""
-        parts = name.split(".")
-        if "" in parts:  # no element's name has an empty part
-            return
-        for cut in range(len(parts)):
-            qualifier = ".".join(parts[:cut])
-            for full_name, package in self._by_relative_name.get(
-                ".".join(parts[cut:]), ()
-            ):
-                if (
-                    cut == 0
-                    or package == qualifier
-                    or package.endswith("." + qualifier)
-                ):
-                    yield full_name
-
-    @cached_property
-    def _by_relative_name(self) -> dict[str, list[tuple[str, str]]]:
-        """Messages, enums and services (full name, package) by their names within their
-        package."""
-        index: dict[str, list[tuple[str, str]]] = {}
-        elements: list[Message | Enum | Service] = [
-            *self.api.messages.values(),
-            *self.api.enums.values(),
-            *self.services.values(),
-        ]
-        for element in elements:
-            relative = element.full_name.removeprefix(f"{element.package}.")
-            index.setdefault(relative, []).append((element.full_name, element.package))
-        return index
-
-    def _field_names(self, message: Message) -> frozenset[str]:
-        found = self._fields.get(message.full_name)
-        if found is None:
-            found = self._fields[message.full_name] = frozenset(
-                item.name for item in message.fields
-            )
-        return found
-
-    def _method_url(self, text: str, scope: str | None) -> str | None:
-        """`[Service.Method]`, `[package.Service.Method]`: the rpc's page."""
-        service_name, _, method_name = text.rpartition(".")
-        if not service_name:
-            return None
-        target = self._find(service_name, scope, lambda name: name in self.services)
-        if target is None or not self.services[target].method(method_name):
-            return None
-        return f"{self.page_url(self.services[target], method_name)}#{method_name}"
-
-    def _configured_method_url(self, text: str) -> str | None:
-        """A service of a package the request has no service of: linked by the URL scheme if
-        the package is configured."""
-        service_name, _, method_name = text.rpartition(".")
-        package, _, short = service_name.rpartition(".")
-        if (
-            package
-            and package not in self.settings
-            and self.config.is_configured(package)
-            and short.endswith("Service")
-            and method_name[:1].isupper()
-        ):
-            link_base = self.package_docs(package).link_base
-            return f"[{text}]({link_base}/{short[: -len('Service')]}/{lower_first(method_name)}#{method_name})"
-        return None
-
-    def _type_reference(
-        self, text: str, scope: str | None
-    ) -> str | _TypeReference | None:
-        """`[Message]`, `[Message.Enum]`, `[Message.field]` or a well-known type."""
-        if text in WELL_KNOWN_LINKS or text in WELL_KNOWN_TYPES:
-            return f"[{text}]({well_known_link(text)})"
-        target = self._find(text, scope, self._is_type)
-        if target is not None and target.startswith("google."):
-            link = well_known_link(target)
-            return f"[{text}]({link})" if link else None
-        if target is not None and target in self.api.enums:
-            # A nested enum is documented with its message, or else where its values are listed.
-            parent = target.rpartition(".")[0]
-            host = parent if parent in self.api.messages else ""
-            return _TypeReference(text, target, host, target)
-        if target is not None:
-            return _TypeReference(text, target, target, target)
-        prefix, _, field_name = text.rpartition(".")
-        if prefix:
-            owner = self._find(prefix, scope, lambda name: name in self.api.messages)
-            if owner is not None and field_name in self._field_names(
-                self.api.messages[owner]
-            ):
-                return _TypeReference(text, owner, owner, owner)
-        return None
-
-    def _is_type(self, name: str) -> bool:
-        return name in self.api.messages or name in self.api.enums
-
 
 def _operation_override(operation: OperationTypes | None, item: Field) -> str | None:
     """On the operation.Operation section, `metadata` and `response` stand for the rpc's types."""
@@ -1005,14 +736,3 @@ def _json_type_name(ref: TypeRef) -> str:
 
 def _code_list(names: tuple[str, ...]) -> str:
     return ", ".join(f"`{name}`" for name in names)
-
-
-def _merged(parts: list[str | _TypeReference]) -> _Segments:
-    """Adjacent strings joined into one, so that text without references is a single string."""
-    merged: list[str | _TypeReference] = []
-    for part in parts:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += part
-        else:
-            merged.append(part)
-    return tuple(merged) or ("",)

@@ -268,7 +268,7 @@ def _value(written: WrittenBound, subject: str) -> str:
         return f"The {noun} must be less than {written.high}."
     if bound.low_inclusive:
         return f"The minimum {noun} is {written.low}."
-    if not subject:  # as the official pages write it (docs-format.md, the current format)
+    if not subject:  # as the official pages print it (docs-format.md, current format)
         return f"Value must be greater than {written.low}."
     return f"The {noun} must be greater than {written.low}."
 

@@ -8,6 +8,7 @@ import pytest
 
 from generator.client import ClientBuilder, ClientClass, ClientMethod
 from generator.docs import DocsBuilder, docs_format
+from generator.docs_links import References
 from generator.docs_config import load_docs_config
 from generator.fieldmask import fieldmask_module
 from generator.grpc_stubs import stub_module
@@ -293,4 +294,26 @@ def test_docs_names_from_outside_their_package(name: str, found: list[str]) -> N
     files = ["acme/garden/v1/plant_service.proto", "acme/weather/v1/forecast.proto"]
     api = build_api(compile_descriptors(files, roots).file, files)
     builder = DocsBuilder(api, load_docs_config(""), docs_format("classic"))
-    assert list(builder._named(name)) == found
+    assert list(builder.references._named(name)) == found
+
+
+def test_references_link_the_pages_of_the_face_they_are_made_for() -> None:
+    """The link core takes a face's link base: the same reference links a REST page as it
+    links a gRPC page."""
+    roots = (PROTO.parent / "tests" / "protos" / "docs", PROTO)
+    files = ["acme/garden/v1/plant_service.proto", "acme/weather/v1/forecast.proto"]
+    api = build_api(compile_descriptors(files, roots).file, files)
+    grpc = DocsBuilder(api, load_docs_config(""), docs_format("classic"))
+    rest = References(
+        api,
+        grpc.services,
+        lambda package: f"/docs/{package.split('.')[1]}/api-ref",
+        lambda package: False,
+        grpc._page_elements,
+    )
+    service = api.service("acme.garden.v1.PlantService")
+    assert service is not None
+    assert rest.page_url(service, "Get") == "/docs/garden/api-ref/Plant/get"
+    assert grpc.references.page_url(service, "Get").endswith("/api-ref/grpc/Plant/get")
+    (segment,) = rest.parse("[PlantService.Get]", None, service, None)
+    assert segment == "[PlantService.Get](/docs/garden/api-ref/Plant/get#Get)"
