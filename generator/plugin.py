@@ -117,9 +117,9 @@ def prepare_views(targets: Sequence[str]) -> None:
     from generator.render import load
 
     if "docs" in targets:
-        from generator import docs
+        from generator import docs, docs_index
 
-        load(*docs.TEMPLATES)
+        load(*docs.TEMPLATES, docs_index.TEMPLATE)
     if set(targets) & set(PYTHON_TARGETS):
         from generator import python_jobs
 
@@ -218,6 +218,7 @@ def output_jobs(
                 Job(partial(_page, docs, service, method), group)
                 for method in service.methods
             ]
+            jobs.append(Job(partial(_index, docs, service), group))
     python: list[Render] = []
     if set(options.targets) & set(PYTHON_TARGETS):
         from generator import python_jobs  # not imported for the docs alone
@@ -244,6 +245,18 @@ def _page(
 ) -> list[tuple[str, str]]:
     page = builder.page(service, method)
     return [(page.path, builder.render(page))]
+
+
+def _index(builder: DocsBuilder, service: Service) -> list[tuple[str, str]]:
+    from generator.docs_index import TEMPLATE, index_page
+    from generator.render import (
+        render,
+    )  # the docs' modules are loaded: imports are cheap
+
+    page = index_page(
+        service, builder.package_docs(service.package), builder.format.source_path
+    )
+    return [(page.path, render(TEMPLATE, page=page))]
 
 
 class UnreadableRequest(Exception):

@@ -89,6 +89,15 @@ def check_links(
                 if anchor not in anchors[path]:
                     report.dangling.append(f"{path}: {match.group(0)}: no such anchor")
                 continue
+            if "/" not in target_path and target_path.endswith(".md"):
+                # An index page's link to a method page beside it (`get.md`).
+                report.cross_page += 1
+                target = f"{path.rpartition('/')[0]}/{target_path}"
+                if target not in anchors:
+                    report.dangling.append(
+                        f"{path}: {match.group(0)}: no page {target}"
+                    )
+                continue
             base, _, page = target_path.rpartition("/")
             base, _, service = base.rpartition("/")
             if base not in source_paths or not service:

@@ -82,6 +82,38 @@ def test_committed_copy_equals_reference_page(reference_page: Path) -> None:
     assert committed.read_bytes() == reference_page.read_bytes()
 
 
+# The REST pages and index pages this project is specified from (docs-format-rest.md): the
+# repository's copy of ../shared/reference-rest.
+REFERENCE_REST = ROOT / "tests" / "data" / "reference-rest"
+SHARED_REFERENCE_REST = SHARED / "reference-rest"
+
+
+@pytest.mark.skipif(
+    not SHARED_REFERENCE_REST.is_dir(),
+    reason="../shared/reference-rest is absent (a fresh clone): the repository's copy is used",
+)
+def test_the_copy_of_the_rest_reference_is_current() -> None:
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(path.relative_to(root)): path.read_bytes()
+            for path in root.rglob("*")
+            if path.is_file()
+        }
+
+    assert files(REFERENCE_REST) == files(
+        SHARED_REFERENCE_REST
+    ), "tests/data/reference-rest differs from ../shared/reference-rest: copy it again"
+
+
+def test_grpc_index_page_reproduced_byte_for_byte(image_pages: dict[str, str]) -> None:
+    """docs-format-rest.md §12.2: the image API's gRPC index, classic (with sourcePath)."""
+    reference = REFERENCE_REST / "en/baremetal/api-ref/grpc/Image/index.md"
+    published = "en/_api-ref-grpc/baremetal/v1alpha/api-ref/grpc/Image/index.md"
+    expected = reference.read_text(encoding="utf-8")
+    assert image_pages[published] == expected
+    assert (GENERATED / published).read_text(encoding="utf-8") == expected
+
+
 def garden_pages(docs_format: str) -> dict[str, str]:
     request = make_request(
         GARDEN_FILES,

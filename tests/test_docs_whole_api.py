@@ -27,6 +27,8 @@ from test_docs_golden import DOCS_CASES, GARDEN_FILES
 CORPUS = SHARED / "corpus" / "cloudapi-00e9ff0.tar.gz"
 CORPUS_CONFIG = ROOT / "tests" / "corpus_docs.toml"
 REFERENCE_CURRENT = SHARED / "reference-current"
+# The repository's copy of ../shared/reference-rest (see test_docs_golden).
+REFERENCE_REST = ROOT / "tests" / "data" / "reference-rest"
 SDK_SITE_PACKAGES = sorted((ROOT / ".venv-sdk" / "lib").glob("python3*/site-packages"))
 FORMATS = ["classic", "current"]
 
@@ -50,10 +52,11 @@ def _run(
     return pages, api, {s.link_base: s.source_path for s in settings.values()}
 
 
-def _rpc_count(request: plugin_pb2.CodeGeneratorRequest) -> int:
+def _page_count(request: plugin_pb2.CodeGeneratorRequest) -> int:
+    """The pages of the request's files: one per rpc, and an index per service."""
     generated = set(request.file_to_generate)
     return sum(
-        len(service.method)
+        len(service.method) + 1
         for proto in request.proto_file
         if proto.name in generated
         for service in proto.service
@@ -114,9 +117,11 @@ def corpus_runs(corpus_request: plugin_pb2.CodeGeneratorRequest) -> Runs:
 
 
 @pytest.mark.parametrize("docs_format", FORMATS)
-def test_corpus_has_a_page_for_every_rpc(corpus_runs: Runs, docs_format: str) -> None:
+def test_corpus_has_a_page_for_every_rpc_and_service(
+    corpus_runs: Runs, docs_format: str
+) -> None:
     pages, _, _ = corpus_runs(docs_format)
-    assert len(pages) == _rpc_count(corpus_runs.request) > 2000
+    assert len(pages) == _page_count(corpus_runs.request) > 2000
 
 
 @pytest.mark.parametrize("docs_format", FORMATS)
@@ -154,6 +159,16 @@ def test_corpus_current_format_reproduces_reference_pages(corpus_runs: Runs) -> 
     for page in reference:
         published = f"en/_api-ref-grpc/{page.relative_to(REFERENCE_CURRENT)}"
         assert pages[published] == page.read_text(encoding="utf-8"), published
+
+
+def test_corpus_current_format_reproduces_the_grpc_index_pages(
+    corpus_runs: Runs,
+) -> None:
+    """docs-format-rest.md §12.2: the gRPC index of a service, in the current format."""
+    pages, _, _ = corpus_runs("current")
+    reference = REFERENCE_REST / "en/baremetal/api-ref/grpc/BootImage/index.md"
+    published = "en/_api-ref-grpc/baremetal/v2/api-ref/grpc/BootImage/index.md"
+    assert pages[published] == reference.read_text(encoding="utf-8")
 
 
 # --- the same API from the official SDK wheel's descriptors ------------------------------------
@@ -216,7 +231,7 @@ def test_sdk_api_links_point_to_pages_and_anchors_of_the_run(
     sdk_runs: Runs, docs_format: str
 ) -> None:
     pages, api, source_paths = sdk_runs(docs_format)
-    assert len(pages) == _rpc_count(sdk_runs.request) > 2000
+    assert len(pages) == _page_count(sdk_runs.request) > 2000
     report = check_links(pages, api, source_paths)
     print(f"SDK descriptors, {docs_format}: {report.summary()}")
     assert not report.dangling, "\n".join(report.dangling[:20])

@@ -61,7 +61,9 @@ def test_every_file_generates_every_target(generated_api: GeneratedApi) -> None:
     services = [s for f in model.generated_files for s in f.services]
     rpcs = sum(len(s.methods) for s in services)
     pages = [name for name in outputs if name.endswith(".md")]
-    assert len(pages) == rpcs, "one docs page per rpc"
+    indexes = [name for name in pages if name.endswith("/index.md")]
+    assert len(indexes) == len(services), "one index page per service"
+    assert len(pages) - len(indexes) == rpcs, "one docs page per rpc"
     assert "api_server.py" in outputs
     report(generated_api.source, "services", len(services))
     report(generated_api.source, "rpcs", rpcs)
