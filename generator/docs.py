@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Iterator, NamedTuple, Sequence
 
 from generator.docs_config import DocsConfig, PackageDocs
+from generator.docs_index import TEMPLATE as INDEX_TEMPLATE
 from generator.docs_links import (
     References,
     TypeReference,
@@ -37,7 +38,7 @@ from generator.rules import Constraint
 from generator.runtime.contract import CheckKind
 
 _PAGE_TEMPLATE, _SECTION_TEMPLATE = "docs_page.md.j2", "_docs_section.md.j2"
-TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE)
+TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE, INDEX_TEMPLATE)
 _OPERATION_TITLE = "operation.Operation"
 _ENUM, _MESSAGE, _SCALAR = Kind.ENUM, Kind.MESSAGE, Kind.SCALAR
 
@@ -187,11 +188,20 @@ class DocsBuilder:
 
     def documented_services(self) -> list[Service]:
         """The services whose rpcs get pages, in the order of the files to generate, once no two
-        rpcs share a page path (e.g. services `Foo` and `FooService`)."""
-        written: dict[str, str] = {}  # page path -> the rpc it documents
+        pages share a path (e.g. services `Foo` and `FooService`, or an rpc `Index` and its
+        service's index page)."""
+        written: dict[str, str] = {}  # page path -> the rpc (or service) it documents
         services = []
         for proto_file in self.api.generated_files:
             for service in proto_file.services:
+                index = f"{self.package_docs(service.package).source_path}/{service.short_name}/index.md"
+                if index in written:
+                    raise SchemaError(
+                        proto_file.name,
+                        service.full_name,
+                        f"its docs index {index} is that of {written[index]} too",
+                    )
+                written[index] = f"the index of {service.full_name}"
                 for method in service.methods:
                     path = self.page_path(service, method)
                     if path in written:

@@ -123,7 +123,8 @@ def write_docs(
     includes: Sequence[Path] = (),
     report: Callable[[str], None] = lambda line: None,
 ) -> int:
-    """Documents every rpc of the tree under `out`; returns the number of pages written."""
+    """Documents every rpc and service of the tree under `out`; returns the number of pages
+    written."""
     parsed = parse_options(f"targets=docs,{options}")
     started = time.perf_counter()
     compiled = compile_tree(root, includes, report)
@@ -134,9 +135,9 @@ def write_docs(
     for problem in api.problems:
         report(problem.warning)
     services = [s for proto_file in api.generated_files for s in proto_file.services]
-    total = sum(len(service.methods) for service in services)
+    jobs = output_jobs(api, parsed)  # a page each: one per rpc, an index per service
+    total = len(jobs)
     report(f"writing {total} pages of {len(services)} services to {out}")
-    jobs = output_jobs(api, parsed)  # a page each
     written = 0
     step = max(total // 10, 1)
 

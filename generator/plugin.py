@@ -117,9 +117,9 @@ def prepare_views(targets: Sequence[str]) -> None:
     from generator.render import load
 
     if "docs" in targets:
-        from generator import docs, docs_index
+        from generator import docs
 
-        load(*docs.TEMPLATES, docs_index.TEMPLATE)
+        load(*docs.TEMPLATES)
     if set(targets) & set(PYTHON_TARGETS):
         from generator import python_jobs
 

@@ -84,20 +84,23 @@ def test_writes_a_page_per_rpc_and_reports_progress(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     pages = sorted(str(path.relative_to(out)) for path in out.rglob("*.md"))
-    assert pages == ["en/_api-ref-grpc/acme/good/v1/api-ref/grpc/Thing/get.md"]
+    assert pages == [
+        "en/_api-ref-grpc/acme/good/v1/api-ref/grpc/Thing/get.md",
+        "en/_api-ref-grpc/acme/good/v1/api-ref/grpc/Thing/index.md",
+    ]
     page = (out / pages[0]).read_text()
     assert page.startswith(
         "---\neditable: false\n---\n\n# Acme Good API, gRPC: ThingService.Get"
     )
     lines = result.stderr.splitlines()
-    assert "pages: 1/1" in lines
-    assert lines[-1].startswith("wrote 1 pages (1 services, 1 files) to ")
+    assert "pages: 2/2" in lines
+    assert lines[-1].startswith("wrote 2 pages (1 services, 1 files) to ")
     assert lines[-1].endswith("; 2 files skipped")
 
 
 def test_write_docs_counts_pages(tmp_path: Path) -> None:
     root = _checkout(tmp_path / "api")
-    assert write_docs(root, tmp_path / "out", "docs_format=classic") == 1
+    assert write_docs(root, tmp_path / "out", "docs_format=classic") == 2
 
 
 def test_pages_are_the_same_written_by_one_process_or_two(tmp_path: Path) -> None:

@@ -109,6 +109,17 @@ DOCS_COLLISION = re.compile(
 )
 
 
+def service_names(schema: Schema) -> set[str]:
+    """Full names of the services of the files to generate."""
+    generated = set(schema.request.file_to_generate)
+    return {
+        ".".join(filter(None, [proto.package, service.name]))
+        for proto in schema.files
+        if proto.name in generated
+        for service in proto.service
+    }
+
+
 def rpc_names(schema: Schema) -> set[str]:
     """Full names of the rpcs of the files to generate."""
     generated = set(schema.request.file_to_generate)
@@ -196,7 +207,9 @@ def test_random_schema_gives_files_or_one_error_line(schema: Schema) -> None:
     targets = re.search(r"targets=([^,]*)", schema.request.parameter)
     if targets is None or "docs" in targets.group(1):
         pages = [item.name for item in response.file if item.name.endswith(".md")]
-        assert len(pages) == len(rpc_names(schema)), f"pages: {pages}"
+        indexes = [name for name in pages if name.endswith("/index.md")]
+        assert len(indexes) == len(service_names(schema)), f"pages: {pages}"
+        assert len(pages) - len(indexes) == len(rpc_names(schema)), f"pages: {pages}"
     again = generate(schema.request)
     assert (
         again.SerializeToString() == response.SerializeToString()
