@@ -758,7 +758,8 @@ class SchemaBuilder:
     ) -> descriptor_pb2.FieldDescriptorProto | None:
         """A field with a fresh name and number, or None when `name` is taken."""
         used = {f.name for f in message.field} | {o.name for o in message.oneof_decl}
-        used_json = {json_name(f.name).lower() for f in message.field}
+        # upb checks a field's JSON name against the oneofs' names too (`a_00` and `a00`).
+        used_json = {json_name(n).lower() for n in used}
         if name is None:
             name = self.draw(FIELD_NAMES)
             base, counter = name, 2
@@ -883,7 +884,12 @@ class SchemaBuilder:
     ) -> None:
         """A real oneof, placed before the synthetic ones, with its fields declared together."""
         used = {f.name for f in message.field} | {o.name for o in message.oneof_decl}
-        name = self.draw(SNAKE.filter(lambda n: n not in used))
+        used_json = {json_name(n).lower() for n in used}
+        name = self.draw(
+            SNAKE.filter(
+                lambda n: n not in used and json_name(n).lower() not in used_json
+            )
+        )
         synthetic_start = next(
             (
                 i
