@@ -619,7 +619,18 @@ class SchemaBuilder:
 
     def build(self) -> Schema:
         package = self.draw(PACKAGES)
-        second_package = self.draw(st.one_of(st.just(package), PACKAGES))
+        # Not `a.b.v1` beside `yandex.cloud.a.b.v1`: by default both document into one folder,
+        # which the docs configuration refuses (each package needs its own).
+        folder = package.removeprefix("yandex.cloud.")
+        second_package = self.draw(
+            st.one_of(
+                st.just(package),
+                PACKAGES.filter(
+                    lambda other: other == package
+                    or other.removeprefix("yandex.cloud.") != folder
+                ),
+            )
+        )
         packages = [package] + ([second_package] if self.chance(0.4) else [])
         stems: set[str] = set()
         for package_name in packages:
