@@ -8,7 +8,7 @@ import sys
 import tempfile
 import weakref
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Iterable, NamedTuple
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
@@ -164,3 +164,51 @@ class ServerProcess:
 
     def server_log(self) -> str:
         return Path(self.log.name).read_text()
+
+
+SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
+
+
+class SdkRun(NamedTuple):
+    seen: dict  # type: ignore[type-arg]  # what the scenario printed last, as JSON
+    port: int  # the server's port
+
+
+def run_sdk_scenario(
+    root: Path,
+    scenario: Path,
+    tmp_path: Path,
+    token: str,
+    *arguments: str,
+    timeout: float = 300,
+) -> SdkRun:
+    """Runs `scenario` with the official SDK (in .venv-sdk, its own process: its
+    `yandex.cloud.*` modules clash with ours) against `root`'s api_server.py, served over TLS
+    with `token`; the scenario gets the address, the token, the certificate and `arguments`.
+    """
+    import json
+    import os
+
+    cert, key = make_certificate(tmp_path / "tls")
+    server = ServerProcess(
+        root,
+        *("--db", ":memory:", "--tls-cert", str(cert), "--tls-key", str(key)),
+        *("--token", token),
+    ).start()
+    try:
+        environment = {
+            name: value for name, value in os.environ.items() if name != "PYTHONPATH"
+        }
+        address = f"localhost:{server.port}"
+        result = subprocess.run(
+            [str(SDK_PYTHON), str(scenario), address, token, str(cert), *arguments],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    return SdkRun(json.loads(result.stdout.strip().splitlines()[-1]), server.port)

@@ -7,17 +7,13 @@ tests/interop/requirements.txt) and its own process: tests/interop/sdk_scenario.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from support import GENERATED, ROOT, ServerProcess, make_certificate
+from support import GENERATED, ROOT, SDK_PYTHON, run_sdk_scenario
 from yc_runtime.auth import subject_of
 
-SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
 SCENARIO = ROOT / "tests" / "interop" / "sdk_scenario.py"
 TOKEN = "sdk-interop-token"
 
@@ -27,41 +23,7 @@ def test_official_sdk_creates_updates_and_waits(tmp_path: Path) -> None:
         pytest.fail(
             "the official SDK's virtualenv is missing: `make test` creates .venv-sdk"
         )
-    cert, key = make_certificate(tmp_path / "tls")
-    server = ServerProcess(
-        GENERATED,
-        "--db",
-        ":memory:",
-        "--tls-cert",
-        str(cert),
-        "--tls-key",
-        str(key),
-        "--token",
-        TOKEN,
-    ).start()
-    try:
-        environment = {
-            name: value for name, value in os.environ.items() if name != "PYTHONPATH"
-        }
-        result = subprocess.run(
-            [
-                str(SDK_PYTHON),
-                str(SCENARIO),
-                f"localhost:{server.port}",
-                TOKEN,
-                str(cert),
-                "wrong-token",
-            ],
-            cwd=tmp_path,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-    finally:
-        server.stop()
-    assert result.returncode == 0, result.stdout + result.stderr
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = run_sdk_scenario(GENERATED, SCENARIO, tmp_path, TOKEN, "wrong-token").seen
     assert seen["created_name"] == "from-sdk"
     assert seen["updated_name"] == "renamed-by-sdk"
     assert (

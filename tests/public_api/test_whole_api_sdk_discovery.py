@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from support import ROOT, ServerProcess, make_certificate
+from support import ROOT, SDK_PYTHON, run_sdk_scenario
 from whole_api import ApiSource, GeneratedApi, report
 
-SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
 SCENARIO = ROOT / "tests" / "interop" / "sdk_discovery.py"
 TOKEN = "sdk-discovery-token"
 BUILT_IN = {"endpoint", "iam", "operation"}
@@ -54,47 +51,16 @@ def test_the_official_sdk_finds_every_service_by_discovery(
     ]
     services_file = tmp_path / "services.json"
     services_file.write_text(json.dumps(services))
-    cert, key = make_certificate(tmp_path / "tls")
-    server = ServerProcess(
-        generated.root,
-        "--db",
-        ":memory:",
-        "--tls-cert",
-        str(cert),
-        "--tls-key",
-        str(key),
-        "--token",
-        TOKEN,
-    ).start()
-    try:
-        environment = {
-            name: value for name, value in os.environ.items() if name != "PYTHONPATH"
-        }
-        result = subprocess.run(
-            [
-                str(SDK_PYTHON),
-                str(SCENARIO),
-                f"localhost:{server.port}",
-                TOKEN,
-                str(cert),
-                str(services_file),
-            ],
-            cwd=tmp_path,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    finally:
-        server.stop()
-    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    run = run_sdk_scenario(
+        generated.root, SCENARIO, tmp_path, TOKEN, str(services_file)
+    )
+    seen = run.seen
 
     # The SDK's one List, with no page size, answered whole: every id the server lists.
     served_ids = endpoint_ids(generated.root / "api_server.py")
     assert seen["listed"] == sorted(BUILT_IN | set(served_ids))
     assert seen["next_page_token"] == ""
-    assert seen["listed_addresses"] == [f"localhost:{server.port}"]
+    assert seen["listed_addresses"] == [f"localhost:{run.port}"]
     # Every service whose module the SDK has an id for is found by that id.
     assert seen["not_found"] == []
     assert seen["found"] == seen["services"] - len(seen["without_sdk_id"])
