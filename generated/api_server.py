@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from yc_runtime import contract as _contract
 from yc_runtime import server as _server
+from yandex.cloud.baremetal.v1alpha import configuration_service_server
 from yandex.cloud.baremetal.v1alpha import image_service_server
 
 _contract.require_version("0.2.0", __name__)
 
-SERVICES: tuple[_server.ServiceFactory, ...] = (image_service_server.ImageService,)
+SERVICES: tuple[_server.ServiceFactory, ...] = (
+    configuration_service_server.ConfigurationService,
+    image_service_server.ImageService,
+)
 # The service ids that endpoint discovery lists for these APIs, besides the built-in ones.
 ENDPOINT_IDS: tuple[str, ...] = ("baremetal",)
 

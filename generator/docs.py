@@ -14,6 +14,14 @@ from functools import cached_property
 from typing import Iterator, NamedTuple, Sequence
 
 from generator.docs_config import DocsConfig, PackageDocs
+from generator.docs_formats import (
+    DOCS_FORMATS,
+    DocsFormat,
+    code_list,
+    docs_format,
+    indent_json,
+    is_exact,
+)
 from generator.docs_index import TEMPLATE as INDEX_TEMPLATE
 from generator.docs_links import (
     References,
@@ -38,44 +46,8 @@ from generator.rules import Constraint
 from generator.runtime.contract import CheckKind
 
 _PAGE_TEMPLATE, _SECTION_TEMPLATE = "docs_page.md.j2", "_docs_section.md.j2"
-TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE, INDEX_TEMPLATE)
 _OPERATION_TITLE = "operation.Operation"
 _ENUM, _MESSAGE, _SCALAR = Kind.ENUM, Kind.MESSAGE, Kind.SCALAR
-
-
-@dataclass(frozen=True)
-class DocsFormat:
-    """A generation of the official pages: docs-format.md §1-§9 (`classic`), §10 (`current`)."""
-
-    name: str
-    source_path: bool  # the front matter names the page's path
-    constraints: bool  # constraint sentences close a row's description
-    unspecified_values: bool  # enum value lists include `*_UNSPECIFIED`
-    expand_operations: bool  # Operation metadata, response: the rpc's option types
-
-
-DOCS_FORMATS = {
-    "classic": DocsFormat(
-        "classic",
-        source_path=True,
-        constraints=False,
-        unspecified_values=True,
-        expand_operations=True,
-    ),
-    "current": DocsFormat(
-        "current",
-        source_path=False,
-        constraints=True,
-        unspecified_values=False,
-        expand_operations=False,
-    ),
-}
-
-
-def docs_format(name: str, constraints: bool = False) -> DocsFormat:
-    """The format `name`; `constraints` adds the constraint sentences to one without them."""
-    chosen = DOCS_FORMATS[name]
-    return replace(chosen, constraints=True) if constraints else chosen
 
 
 # --- the view ------------------------------------------------------------------------------------
@@ -138,17 +110,14 @@ class _SectionInputs:
     linked: tuple[str, ...]  # messages its rows link to: suffixed anchors in tree 2
 
 
-def is_exact(constraint: Constraint) -> bool:
-    """A bound of one number (`(length) = "20"`): the current pages print no sentence for it."""
-    return constraint.bound is not None and constraint.bound.is_exact
-
-
 # --- building pages ------------------------------------------------------------------------------
 
 
 class DocsBuilder:
-    """Pages of every rpc of the request's files to generate; references resolve against the
-    whole request, as the official reference is built from the whole API."""
+    """gRPC pages of every rpc of the request's files to generate; references resolve against
+    the whole request, as the official reference is built from the whole API."""
+
+    TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE, INDEX_TEMPLATE)
 
     def __init__(
         self,
@@ -186,38 +155,11 @@ class DocsBuilder:
     def package_docs(self, package: str) -> PackageDocs:
         return self.settings.get(package) or self.config.package(package)
 
-    def documented_services(self) -> list[Service]:
-        """The services whose rpcs get pages, in the order of the files to generate, once no two
-        pages share a path (e.g. services `Foo` and `FooService`, or an rpc `Index` and its
-        service's index page)."""
-        written: dict[str, str] = {}  # page path -> the rpc (or service) it documents
-        services = []
+    def pages(self) -> Iterator[Page]:
         for proto_file in self.api.generated_files:
             for service in proto_file.services:
-                index = f"{self.package_docs(service.package).source_path}/{service.short_name}/index.md"
-                if index in written:
-                    raise SchemaError(
-                        proto_file.name,
-                        service.full_name,
-                        f"its docs index {index} is that of {written[index]} too",
-                    )
-                written[index] = f"the index of {service.full_name}"
                 for method in service.methods:
-                    path = self.page_path(service, method)
-                    if path in written:
-                        raise SchemaError(
-                            proto_file.name,
-                            method.full_name,
-                            f"its docs page {path} is that of {written[path]} too",
-                        )
-                    written[path] = method.full_name
-                services.append(service)
-        return services
-
-    def pages(self) -> Iterator[Page]:
-        for service in self.documented_services():
-            for method in service.methods:
-                yield self.page(service, method)
+                    yield self.page(service, method)
 
     def page_path(self, service: Service, method: Method) -> str:
         settings = self.package_docs(service.package)
@@ -538,7 +480,7 @@ class DocsBuilder:
             parts.append(comment)
         if item.oneof:
             oneof = message.oneof(item.oneof)
-            parts.append(f"Includes only one of the fields {_code_list(oneof.fields)}.")
+            parts.append(f"Includes only one of the fields {code_list(oneof.fields)}.")
             if oneof.comment:
                 parts.append(self.references.rewrite(oneof.comment, message, plan))
         if item.type.kind is _ENUM:
@@ -633,7 +575,7 @@ class DocsBuilder:
             if item.oneof and (index == 0 or fields[index - 1].oneof != item.oneof):
                 oneof = message.oneof(item.oneof)
                 lines.append(
-                    f"  // Includes only one of the fields {_code_list(oneof.fields)}"
+                    f"  // Includes only one of the fields {code_list(oneof.fields)}"
                 )
             override = _operation_override(operation, item)
             value = (
@@ -642,7 +584,7 @@ class DocsBuilder:
                 else self._json_value(item, inner)
             )
             comma = "," if index < len(fields) - 1 else ""
-            lines.append(f'  "{item.name}": {_indent(value)}{comma}')
+            lines.append(f'  "{item.name}": {indent_json(value)}{comma}')
             if item.oneof and (
                 index == len(fields) - 1 or fields[index + 1].oneof != item.oneof
             ):
@@ -659,7 +601,7 @@ class DocsBuilder:
             element = self._json_message(item.type.name, ancestors)
         else:
             element = f'"{_json_type_name(item.type)}"'
-        return f"[\n  {_indent(element)}\n]" if item.repeated else element
+        return f"[\n  {indent_json(element)}\n]" if item.repeated else element
 
     def _json_message(self, name: str, ancestors: tuple[str, ...]) -> str:
         # google.* types are named, not expanded; a message inside itself would never end.
@@ -733,16 +675,7 @@ def _operation_override(operation: OperationTypes | None, item: Field) -> str | 
     )
 
 
-def _indent(text: str) -> str:
-    """A JSON value placed one level deeper: every line after its first moves right."""
-    return text.replace("\n", "\n  ")
-
-
 def _json_type_name(ref: TypeRef) -> str:
     if ref.kind is _SCALAR:
         return ref.scalar
     return ref.name if ref.is_google else ref.name.rsplit(".", 1)[-1]
-
-
-def _code_list(names: tuple[str, ...]) -> str:
-    return ", ".join(f"`{name}`" for name in names)

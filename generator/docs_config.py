@@ -6,31 +6,61 @@ The TOML file has one table per proto package:
     title = "BareMetal API"
     source_path = "en/_api-ref-grpc/baremetal/v1alpha/api-ref/grpc"
     link_base = "/docs/baremetal/api-ref/grpc"
+    rest_source_path = "en/_api-ref/baremetal/v1alpha/api-ref"   # REST pages
+    rest_link_base = "/docs/baremetal/api-ref"
+    rest_host = "baremetal.{{ api-host }}"
 
-A package without a table, or a table without some keys, gets defaults derived from its name.
+    [packages."yandex.cloud.certificatemanager.v1".services."CertificateContentService"]
+    rest_host = "{{ api-host-certmanager-certcontent }}"
+
+A package without a table, or a table without some keys, gets defaults derived from its name
+(docs-format-rest.md, "How the project maps these pages"). Packages may share a folder and a
+link base, as the official reference puts baremetal v1alpha and v2 in one; two pages written
+to one path are an error (the docs view names both).
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
+from generator.endpoints import derived_id, is_version
 from generator.errors import OptionError
 
-_KEYS = ("title", "source_path", "link_base")
+_KEYS = (
+    "title",
+    "source_path",
+    "link_base",
+    "rest_source_path",
+    "rest_link_base",
+    "rest_host",
+)
+_SERVICE_KEYS = ("rest_host",)
+_SERVICES = "services"
+API_HOST = "{{ api-host }}"  # the variable the official pages write hosts with
 
 
 @dataclass(frozen=True)
 class PackageDocs:
     title: str
-    source_path: str
+    source_path: str  # gRPC pages
     link_base: str
+    rest_source_path: str  # REST pages
+    rest_link_base: str
+    rest_host: str
+    # Hosts of services that are not at the package's (by service name).
+    service_hosts: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def host(self, service: str) -> str:
+        """The REST host of `service` (its name, `ImageService`)."""
+        return self.service_hosts.get(service, self.rest_host)
 
 
 @dataclass(frozen=True)
 class DocsConfig:
-    packages: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+    # By package: its keys, and under `services` a table of keys by service name.
+    packages: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     def is_configured(self, package: str) -> bool:
         return package in self.packages
@@ -47,22 +77,32 @@ class DocsConfig:
         that would make two packages of a run share a link base.
         """
         parts = _name_parts(package)
-        product = [part for part in parts if not _is_version(part)] or parts
-        defaults = {
+        product = [part for part in parts if not is_version(part)] or parts
+        configured = dict(self.packages.get(package, {}))
+        services = configured.pop(_SERVICES, {})
+        values = {
             "title": " ".join(part.capitalize() for part in product) + " API",
             "source_path": "/".join(["en/_api-ref-grpc", *parts, "api-ref/grpc"]),
             "link_base": _link_base(product),
+            "rest_host": f"{derived_id(package)}.{API_HOST}",
+            **configured,
         }
-        return PackageDocs(**{**defaults, **self.packages.get(package, {})})
+        values.setdefault("rest_source_path", rest_path(values["source_path"]))
+        values.setdefault("rest_link_base", values["link_base"].removesuffix("/grpc"))
+        return PackageDocs(
+            **values,
+            service_hosts={name: keys["rest_host"] for name, keys in services.items()},
+        )
 
     def for_run(self, packages: Iterable[str]) -> dict[str, PackageDocs]:
-        """Settings of the packages one run documents, with link bases unique among them.
+        """Settings of the packages one run documents, with default link bases unique among
+        them.
 
         A default link base that another package of the run (or any configured one) also has
         gets the package's version parts back (`/docs/baremetal/v1alpha/api-ref/grpc` beside
-        `/docs/baremetal/v2/api-ref/grpc`), so that every link names one package's pages.
-        Configured values are kept as they are; a configured source path that is also another
-        package's is an error naming both."""
+        `/docs/baremetal/v2/api-ref/grpc`), and its REST one with it, so that every default
+        link names one package's pages. Configured values are kept as they are: packages may
+        share a folder on purpose."""
         settings = {package: self.package(package) for package in sorted(set(packages))}
         claimed: dict[str, list[str]] = {}
         for package, docs in settings.items():
@@ -74,14 +114,12 @@ class DocsConfig:
                 continue
             if len(set(claimed[docs.link_base])) > 1:
                 unique = _link_base(_name_parts(package))
-                settings[package] = replace(docs, link_base=unique)
-        _check_unique(settings, "source_path", self)
-        linked = {
-            package: self.package(package)
-            for package, values in self.packages.items()
-            if "link_base" in values
-        }
-        _check_unique({**linked, **settings}, "link_base", self)
+                rest = self.packages.get(package, {}).get(
+                    "rest_link_base", unique.removesuffix("/grpc")
+                )
+                settings[package] = replace(
+                    docs, link_base=unique, rest_link_base=rest
+                )
         return settings
 
 
@@ -96,29 +134,10 @@ def _link_base(parts: list[str]) -> str:
     return "/docs/" + "/".join(parts) + "/api-ref/grpc"
 
 
-def _is_version(part: str) -> bool:
-    return len(part) > 1 and part[0] == "v" and part[1].isdigit()
-
-
-def _check_unique(
-    settings: Mapping[str, PackageDocs], key: str, config: DocsConfig
-) -> None:
-    """Two packages of a run with one source path (or link base) because the configuration
-    says so: an error naming both."""
-    owners: dict[str, str] = {}
-    for package, docs in settings.items():
-        value = getattr(docs, key)
-        other = owners.setdefault(value, package)
-        if other != package:
-            configured = " and ".join(
-                repr(name)
-                for name in (other, package)
-                if key in config.packages.get(name, {})
-            )
-            raise OptionError(
-                f"docs_config: packages {other!r} and {package!r} would both have the "
-                f"{key} {value!r} (configured for {configured}); each package needs its own"
-            )
+def rest_path(source_path: str) -> str:
+    """The default folder of REST pages beside gRPC ones: `_api-ref-grpc` read as `_api-ref`,
+    the final `/grpc` dropped."""
+    return source_path.replace("_api-ref-grpc", "_api-ref", 1).removesuffix("/grpc")
 
 
 def load_docs_config(path: str) -> DocsConfig:
@@ -138,30 +157,30 @@ def load_docs_config(path: str) -> DocsConfig:
         raise OptionError(
             f'docs_config: {path}: unknown table {unknown_tables[0]!r}; expected [packages."<proto package>"]'
         )
-    packages: dict[str, dict[str, str]] = {}
+    packages: dict[str, dict] = {}
     for package, settings in data.get("packages", {}).items():
+        where = f'packages."{package}"'
         if not isinstance(settings, dict):
-            raise OptionError(
-                f"docs_config: {path}: packages.{package} must be a table"
-            )
-        for key, value in settings.items():
-            if key not in _KEYS:
-                raise OptionError(
-                    f"docs_config: {path}: packages.\"{package}\": unknown key {key!r}; accepted keys: {', '.join(_KEYS)}"
-                )
-            if not isinstance(value, str):
-                raise OptionError(
-                    f'docs_config: {path}: packages."{package}".{key} must be a string'
-                )
-        packages[package] = dict(settings)
-    for key in ("source_path", "link_base"):
-        owners: dict[str, str] = {}
-        for package, settings in packages.items():
-            if key in settings:
-                other = owners.setdefault(settings[key], package)
-                if other != package:
-                    raise OptionError(
-                        f'docs_config: {path}: packages."{other}" and packages."{package}" '
-                        f"both have {key} = {settings[key]!r}; each package needs its own"
-                    )
+            raise OptionError(f"docs_config: {path}: {where} must be a table")
+        services = settings.pop(_SERVICES, {})
+        _check_table(path, where, settings, _KEYS)
+        if not isinstance(services, dict):
+            raise OptionError(f"docs_config: {path}: {where}.services must be a table")
+        for service, keys in services.items():
+            inner = f'{where}.services."{service}"'
+            if not isinstance(keys, dict):
+                raise OptionError(f"docs_config: {path}: {inner} must be a table")
+            _check_table(path, inner, keys, _SERVICE_KEYS)
+        packages[package] = {**settings, _SERVICES: services} if services else settings
     return DocsConfig(packages)
+
+
+def _check_table(path: str, where: str, table: dict, keys: tuple[str, ...]) -> None:
+    for key, value in table.items():
+        if key not in keys:
+            raise OptionError(
+                f"docs_config: {path}: {where}: unknown key {key!r}; accepted keys: "
+                f"{', '.join(keys)}"
+            )
+        if not isinstance(value, str):
+            raise OptionError(f"docs_config: {path}: {where}.{key} must be a string")

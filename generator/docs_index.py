@@ -1,4 +1,4 @@
-"""The index page of a service on the gRPC face of the reference: its comment and a table of
+"""The index page of a service on either face of the reference: its comment and a table of
 its rpcs, each linked to its page with the first line of its comment (`<Svc>/index.md`,
 docs-format-rest.md §12). `templates/docs_index.md.j2` lays it out.
 """
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from generator.docs_config import PackageDocs
 from generator.docs_links import lower_first
-from generator.model import Service
+from typing import Sequence
+
+from generator.model import Method, Service
 
 TEMPLATE = "docs_index.md.j2"
 
@@ -30,13 +32,23 @@ class IndexPage:
     rows: tuple[IndexRow, ...]
 
 
-def index_page(service: Service, settings: PackageDocs, source_path: bool) -> IndexPage:
-    """The gRPC index of `service`, whose package's pages are placed by `settings`: every rpc,
-    in declaration order."""
+def index_page(
+    service: Service,
+    settings: PackageDocs,
+    source_path: bool,
+    face: str = "grpc",
+    methods: Sequence[Method] | None = None,
+) -> IndexPage:
+    """The index of `service` on `face` (`grpc`, `rest`), whose package's pages are placed by
+    `settings`: `methods` (by default every rpc), in declaration order."""
+    if face == "grpc":
+        folder, title = settings.source_path, f"gRPC: {service.name}"
+    else:
+        folder, title = settings.rest_source_path, f"REST: {service.short_name}"
     return IndexPage(
-        path=f"{settings.source_path}/{service.short_name}/index.md",
+        path=f"{folder}/{service.short_name}/index.md",
         source_path=source_path,
-        title=f"{settings.title}, gRPC: {service.name}",
+        title=f"{settings.title}, {title}",
         description=service.comment.rstrip(),
         rows=tuple(
             IndexRow(
@@ -44,7 +56,7 @@ def index_page(service: Service, settings: PackageDocs, source_path: bool) -> In
                 f"{lower_first(method.name)}.md",
                 first_line(method.comment),
             )
-            for method in service.methods
+            for method in (service.methods if methods is None else methods)
         ),
     )
 

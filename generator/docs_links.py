@@ -88,15 +88,22 @@ class References:
         link_base: Callable[[str], str],
         configured: Callable[[str], bool],
         elements: Callable[[Method], Iterator[tuple[str, str]]],
+        has_page: Callable[[Method], bool] = lambda method: True,
+        json_names: bool = False,
     ) -> None:
         """`link_base(package)`: where its method pages are; `configured(package)`: whether a
         package the request has no service of has pages to link to; `elements(method)`: the
-        messages and enums an rpc's page renders, with their packages."""
+        messages and enums an rpc's page renders, with their packages; `has_page(method)`:
+        whether the rpc has a page on this face (one without is named in plain text);
+        `json_names`: fields are named by their JSON names (`[Image.folder_id]` reads
+        `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them."""
         self.api = api
         self.services = services
         self.link_base = link_base
         self.configured = configured
         self.elements = elements
+        self.has_page = has_page
+        self.json_names = json_names
         self._fields: dict[str, frozenset[str]] = {}
         self._segments: dict[tuple[str, str, str], Segments] = {}
         self._rpc_names: dict[str, frozenset[str]] = {}
@@ -119,6 +126,8 @@ class References:
         ):
             resource = service.resource.message if service.resource else ""
             for method in service.methods:
+                if not self.has_page(method):
+                    continue
                 is_get = method.standard is StandardMethod.GET
                 for name, package in self.elements(method):
                     rank = (0 if package == service.package else 2) + (
@@ -220,6 +229,8 @@ class References:
         (or the rpc's service); one that resolves to nothing there is looked up in every
         package of the request, and must name one element there."""
         if rpcs and rpcs.method(text):
+            if not self.has_page(rpcs.method(text)):
+                return None
             return f"[{text}]({self.page_url(rpcs, text)}#{text})"
         for lookup in (scope_name, None):
             url = self._method_url(text, lookup)
@@ -229,7 +240,7 @@ class References:
             if reference is not None:
                 return reference
             if lookup and scope and text in self._field_names(scope):
-                return f"`{text}`"
+                return f"`{self._field_text(scope, text)}`"
         return self._configured_method_url(text)
 
     def _find(
@@ -292,7 +303,10 @@ class References:
         if not service_name:
             return None
         target = self._find(service_name, scope, lambda name: name in self.services)
-        if target is None or not self.services[target].method(method_name):
+        if target is None:
+            return None
+        method = self.services[target].method(method_name)
+        if method is None or not self.has_page(method):
             return None
         return f"{self.page_url(self.services[target], method_name)}#{method_name}"
 
@@ -334,8 +348,16 @@ class References:
             if owner is not None and field_name in self._field_names(
                 self.api.messages[owner]
             ):
-                return TypeReference(text, owner, owner, owner)
+                named = f"{prefix}.{self._field_text(self.api.messages[owner], field_name)}"
+                return TypeReference(named, owner, owner, owner)
         return None
+
+    def _field_text(self, message: Message, name: str) -> str:
+        """A field as this face names it."""
+        if not self.json_names:
+            return name
+        found = message.field(name)
+        return found.json_name if found else name
 
     def _is_type(self, name: str) -> bool:
         return name in self.api.messages or name in self.api.enums

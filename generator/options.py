@@ -10,6 +10,7 @@ from generator.errors import OptionError
 TARGETS = ("server", "client", "fieldmask", "docs")
 PYTHON_TARGETS = ("server", "client", "fieldmask")
 DOCS_FORMATS = ("classic", "current")
+DOCS_APIS = ("grpc", "rest", "grpc+rest")
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class PluginOptions:
     targets: tuple[str, ...] = TARGETS
     docs_config: str = ""
     docs_format: str = "classic"  # docs: the generation of the official pages to follow
+    docs_api: str = "grpc+rest"  # docs: the faces of the reference to write
     constraints: bool = False  # docs: append constraint sentences to field descriptions
     unique_names: bool = (
         True  # server: `name` is unique within the parent (ALREADY_EXISTS)
@@ -64,6 +66,15 @@ def _parse_docs_format(key: str, value: str) -> str:
     return value
 
 
+def _parse_docs_api(key: str, value: str) -> str:
+    faces = set(value.split("+"))
+    if not faces or not faces <= {"grpc", "rest"} or "" in faces:
+        raise OptionError(
+            f"invalid value {value!r} for option {key!r}: expected one of {', '.join(DOCS_APIS)}"
+        )
+    return "+".join(face for face in ("grpc", "rest") if face in faces)
+
+
 def _parse_jobs(key: str, value: str) -> int:
     if not value.isdigit():
         raise OptionError(
@@ -85,6 +96,7 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "targets": _parse_targets,
     "docs_config": _parse_path,
     "docs_format": _parse_docs_format,
+    "docs_api": _parse_docs_api,
     "constraints": _parse_bool,
     "unique_names": _parse_bool,
     "default_page_size": _parse_page_size,

@@ -21,7 +21,7 @@ from generator.runtime import contract
 # The targets' own modules are imported when a run asks for them: a run of the docs alone does
 # not import the Python targets' views, nor the other way round.
 if TYPE_CHECKING:
-    from generator.docs import DocsBuilder
+    from generator.docs_faces import Reference
     from generator.python_jobs import Render
 
 # Set to report, on stderr, the files that black had to reformat (a debugging aid: it should
@@ -117,9 +117,9 @@ def prepare_views(targets: Sequence[str]) -> None:
     from generator.render import load
 
     if "docs" in targets:
-        from generator import docs
+        from generator import docs_faces
 
-        load(*docs.TEMPLATES)
+        load(*docs_faces.TEMPLATES)
     if set(targets) & set(PYTHON_TARGETS):
         from generator import python_jobs
 
@@ -212,13 +212,20 @@ def output_jobs(
     error here, before any job runs."""
     jobs: list[Job] = []
     if "docs" in options.targets:
-        docs = _docs_builder(api, options)
+        docs = _reference(api, options)
         for group, service in enumerate(docs.documented_services()):
+            if "grpc" in docs.faces:
+                jobs += [
+                    Job(partial(docs.grpc_page, service, method), group)
+                    for method in service.methods
+                ]
+                jobs.append(Job(partial(docs.index, service, "grpc"), group))
+            rest = docs.rest_methods(service) if "rest" in docs.faces else []
             jobs += [
-                Job(partial(_page, docs, service, method), group)
-                for method in service.methods
+                Job(partial(docs.rest_page, service, method), group) for method in rest
             ]
-            jobs.append(Job(partial(_index, docs, service), group))
+            if rest:
+                jobs.append(Job(partial(docs.index, service, "rest"), group))
     python: list[Render] = []
     if set(options.targets) & set(PYTHON_TARGETS):
         from generator import python_jobs  # not imported for the docs alone
@@ -229,34 +236,17 @@ def output_jobs(
     return jobs
 
 
-def _docs_builder(api: Api, options: PluginOptions) -> DocsBuilder:
-    from generator.docs import DocsBuilder, docs_format
+def _reference(api: Api, options: PluginOptions) -> Reference:
     from generator.docs_config import load_docs_config
+    from generator.docs_faces import Reference
+    from generator.docs_formats import docs_format
 
-    return DocsBuilder(
+    return Reference(
         api,
         load_docs_config(options.docs_config),
         docs_format(options.docs_format, options.constraints),
+        options.docs_api,
     )
-
-
-def _page(
-    builder: DocsBuilder, service: Service, method: Method
-) -> list[tuple[str, str]]:
-    page = builder.page(service, method)
-    return [(page.path, builder.render(page))]
-
-
-def _index(builder: DocsBuilder, service: Service) -> list[tuple[str, str]]:
-    from generator.docs_index import TEMPLATE, index_page
-    from generator.render import (
-        render,
-    )  # the docs' modules are loaded: imports are cheap
-
-    page = index_page(
-        service, builder.package_docs(service.package), builder.format.source_path
-    )
-    return [(page.path, render(TEMPLATE, page=page))]
 
 
 class UnreadableRequest(Exception):

@@ -69,24 +69,59 @@ def test_a_configured_link_base_is_kept_and_a_default_one_moves_aside() -> None:
     )
 
 
-def test_source_path_configured_onto_another_package_is_an_error() -> None:
-    config = DocsConfig(
-        {"yandex.cloud.b.v1": {"source_path": "en/_api-ref-grpc/a/v1/api-ref/grpc"}}
-    )
-    with pytest.raises(OptionError) as raised:
-        config.for_run(["yandex.cloud.a.v1", "yandex.cloud.b.v1"])
-    message = str(raised.value)
-    assert "'yandex.cloud.a.v1'" in message and "'yandex.cloud.b.v1'" in message
-    assert "en/_api-ref-grpc/a/v1/api-ref/grpc" in message
-
-
-@pytest.mark.parametrize("key", ["source_path", "link_base"])
-def test_two_packages_configured_alike_is_an_error(tmp_path: Path, key: str) -> None:
+def test_packages_may_share_a_configured_folder_and_link_base(tmp_path: Path) -> None:
+    """As the official reference puts baremetal v1alpha and v2 in one folder (§1.2)."""
     path = tmp_path / "docs.toml"
     path.write_text(
-        f'[packages."acme.a.v1"]\n{key} = "same"\n\n[packages."acme.b.v1"]\n{key} = "same"\n'
+        '[packages."acme.a.v1"]\nsource_path = "same"\nlink_base = "/docs/a/api-ref/grpc"\n\n'
+        '[packages."acme.a.v2"]\nsource_path = "same"\nlink_base = "/docs/a/api-ref/grpc"\n'
     )
+    settings = load_docs_config(str(path)).for_run(["acme.a.v1", "acme.a.v2"])
+    assert settings["acme.a.v1"].source_path == settings["acme.a.v2"].source_path == "same"
+    assert settings["acme.a.v2"].rest_link_base == "/docs/a/api-ref"
+
+
+def test_rest_settings_default_from_the_grpc_ones() -> None:
+    """docs-format-rest.md, "How the project maps these pages"."""
+    docs = DocsConfig(
+        {
+            "yandex.cloud.serverless.workflows.v1": {
+                "source_path": "en/_api-ref-grpc/serverless/workflows/v1/workflows/api-ref/grpc",
+                "link_base": "/docs/serverless-integrations/workflows/api-ref/grpc",
+            }
+        }
+    ).package("yandex.cloud.serverless.workflows.v1")
+    assert docs.rest_source_path == "en/_api-ref/serverless/workflows/v1/workflows/api-ref"
+    assert docs.rest_link_base == "/docs/serverless-integrations/workflows/api-ref"
+    assert docs.rest_host == "serverless-workflows.{{ api-host }}"
+    assert docs.host("WorkflowService") == docs.rest_host
+
+
+def test_rest_host_per_service(tmp_path: Path) -> None:
+    path = tmp_path / "docs.toml"
+    path.write_text(
+        '[packages."yandex.cloud.certificatemanager.v1"]\n'
+        'rest_host = "{{ api-host-certmanager }}"\n\n'
+        '[packages."yandex.cloud.certificatemanager.v1".services."CertificateContentService"]\n'
+        'rest_host = "{{ api-host-certmanager-certcontent }}"\n'
+    )
+    docs = load_docs_config(str(path)).package("yandex.cloud.certificatemanager.v1")
+    assert docs.host("CertificateService") == "{{ api-host-certmanager }}"
+    assert docs.host("CertificateContentService") == "{{ api-host-certmanager-certcontent }}"
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('[packages."a.v1".services."S"]\nhost = "x"\n', "unknown key 'host'"),
+        ('[packages."a.v1".services."S"]\nrest_host = 1\n', "rest_host must be a string"),
+        ('[packages."a.v1"]\nservices = "x"\n', "services must be a table"),
+        ('[packages."a.v1"]\nrest_host = 1\n', "rest_host must be a string"),
+    ],
+)
+def test_bad_rest_settings_are_errors(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "docs.toml"
+    path.write_text(text)
     with pytest.raises(OptionError) as raised:
         load_docs_config(str(path))
-    message = str(raised.value)
-    assert '"acme.a.v1"' in message and '"acme.b.v1"' in message and key in message
+    assert problem in str(raised.value)

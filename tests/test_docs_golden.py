@@ -40,11 +40,17 @@ def _published_path(reference_page: Path) -> str:
     return f"{DOCS_PREFIX}/{reference_page.relative_to(REFERENCE)}"
 
 
+# The image API and the configuration API its comments link to, as `make generate` runs them.
+IMAGE_FILES = [
+    "yandex/cloud/baremetal/v1alpha/image_service.proto",
+    "yandex/cloud/baremetal/v1alpha/configuration_service.proto",
+]
+
+
 @pytest.fixture(scope="module")
 def image_pages() -> dict[str, str]:
-    files = ["yandex/cloud/baremetal/v1alpha/image_service.proto"]
     return run_plugin(
-        make_request(files, f"targets=docs,docs_config={PROTO / 'docs.toml'}")
+        make_request(IMAGE_FILES, f"targets=docs,docs_config={PROTO / 'docs.toml'}")
     )
 
 
@@ -114,6 +120,34 @@ def test_grpc_index_page_reproduced_byte_for_byte(image_pages: dict[str, str]) -
     assert (GENERATED / published).read_text(encoding="utf-8") == expected
 
 
+# The classic REST pages of the image API in ../shared/reference-rest, from proto/
+# (docs-format-rest.md: generation G2, with sourcePath); the current ones are from the corpus
+# (tests/test_docs_whole_api.py).
+CLASSIC_REST_PAGES = ["Image/list.md", "Image/create.md", "Image/get.md", "Image/index.md"]
+
+
+@pytest.mark.parametrize("page", CLASSIC_REST_PAGES)
+def test_rest_page_reproduced_byte_for_byte(page: str, image_pages: dict[str, str]) -> None:
+    expected = (REFERENCE_REST / "en/baremetal/api-ref" / page).read_text(encoding="utf-8")
+    published = f"en/_api-ref/baremetal/v1alpha/api-ref/{page}"
+    assert image_pages[published] == expected
+    assert (GENERATED / published).read_text(encoding="utf-8") == expected
+
+
+def test_docs_api_picks_the_faces() -> None:
+    def faces(option: str) -> set[str]:
+        pages = run_plugin(
+            make_request(
+                IMAGE_FILES, f"targets=docs,docs_api={option},docs_config={PROTO / 'docs.toml'}"
+            )
+        )
+        return {"grpc" if "/_api-ref-grpc/" in path else "rest" for path in pages}
+
+    assert faces("grpc") == {"grpc"}
+    assert faces("rest") == {"rest"}
+    assert faces("grpc+rest") == faces("rest+grpc") == {"grpc", "rest"}
+
+
 def garden_pages(docs_format: str) -> dict[str, str]:
     request = make_request(
         GARDEN_FILES,
@@ -172,7 +206,7 @@ def test_constraints_option_appends_the_sentences_of_newer_pages() -> None:
     listing = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/list.md"]
     assert "Default value is 20.\n\nThe maximum value is 100. ||" in listing
     create = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/create.md"]
-    assert "Required field. URI of the image file" in create
+    assert "Required field. URI of the source image" in create
     get = pages[f"{DOCS_PREFIX}/baremetal/v1alpha/api-ref/grpc/Image/get.md"]
     # `(length) = "20"`: an exact bound, which the newer pages leave out (as in delete.md of
     # reference-current).

@@ -1,3 +1,4 @@
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from yandex.cloud.api import operation_pb2 as _operation_pb2
 from yandex.cloud.baremetal.v1alpha import image_pb2 as _image_pb2

@@ -1,0 +1,818 @@
+"""The REST face of the reference: one page per rpc with a `google.api.http` rule, in the
+format of the official pages (docs-format-rest.md): the `apiPlayground` front matter, the HTTP
+request line, the path, query and body parameters, the response, and a section per message,
+all with JSON names and JSON types. `templates/docs_rest_page.md.j2` lays a page out.
+
+What differs from the gRPC face is here; what both share (references in comments, constraint
+sentences, the docs formats) comes from `docs_links`, `rules` and `docs_formats`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
+
+from generator import docs_yaml
+from generator.docs_config import PackageDocs
+from generator.docs_formats import DocsFormat, code_list, indent_json, is_exact
+from generator.docs_links import References, lower_first
+from generator.http import HttpBinding
+from generator.model import (
+    OPERATION,
+    Api,
+    Field,
+    Kind,
+    Message,
+    Method,
+    OperationTypes,
+    Service,
+    TypeRef,
+)
+from generator.runtime.contract import CheckKind
+
+TEMPLATE = "docs_rest_page.md.j2"
+
+_EMPTY = "google.protobuf.Empty"
+_STRUCT = "google.protobuf.Struct"
+_VALUE = "google.protobuf.Value"
+_STATUS = "google.rpc.Status"
+# Well-known types written as a JSON scalar: (JSON value, table type, YAML schema).
+_WELL_KNOWN_SCALARS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "google.protobuf.Timestamp": (
+        "string",
+        "**string** (date-time)",
+        {"type": "string", "format": "date-time"},
+    ),
+    "google.protobuf.Duration": (
+        "string",
+        "**string** (duration)",
+        {"type": "string", "format": "duration"},
+    ),
+    "google.protobuf.FieldMask": (
+        "string",
+        "**string** (field-mask)",
+        {"type": "string", "format": "field-mask"},
+    ),
+}
+# Wrappers read as the scalar they wrap.
+_WRAPPERS = {
+    f"google.protobuf.{name}Value": scalar
+    for name, scalar in [
+        ("Double", "double"),
+        ("Float", "float"),
+        ("Int64", "int64"),
+        ("UInt64", "uint64"),
+        ("Int32", "int32"),
+        ("UInt32", "uint32"),
+        ("Bool", "bool"),
+        ("String", "string"),
+        ("Bytes", "bytes"),
+    ]
+}
+_OBJECTS = frozenset({_STRUCT, "google.protobuf.Any", _EMPTY})
+_INT64 = frozenset({"int64", "uint64", "sint64", "fixed64", "sfixed64"})
+_INT32 = frozenset({"int32", "uint32", "sint32", "fixed32", "sfixed32"})
+
+TIMESTAMP_TEXT = """String in [RFC3339](https://www.ietf.org/rfc/rfc3339.txt) text format. The range of possible values is from
+`0001-01-01T00:00:00Z` to `9999-12-31T23:59:59.999999999Z`, i.e. from 0 to 9 digits for fractions of a second.
+
+To work with values in this field, use the APIs described in the
+[Protocol Buffers reference](https://developers.google.com/protocol-buffers/docs/reference/overview).
+In some languages, built-in datetime utilities do not support nanosecond precision (9 digits)."""
+
+
+def field_mask_text(json_name: str) -> str:
+    """What a FieldMask field says instead of its comment (§9.8, with its typo `off`)."""
+    return f"""A comma-separated names off ALL fields to be updated.
+Only the specified fields will be changed. The others will be left untouched.
+If the field is specified in `` {json_name} `` and no value for that field was sent in the request,
+the field's value will be reset to the default. The default value for most fields is null or 0.
+
+If `` {json_name} `` is not sent in the request, all fields' values will be updated.
+Fields specified in the request will be updated to provided values.
+The rest of the fields will be reset to the default."""
+
+
+class Row(NamedTuple):
+    name: str
+    type_cell: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    anchor: str  # "" for none
+    intro: str  # a line before the JSON ("**HTTP Code: 200 - OK**"), or ""
+    json: str
+    comment: str
+    rows: tuple[Row, ...]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} {{#{self.anchor}}}" if self.anchor else self.title
+
+
+# google.rpc.Status has a fixed section, not its proto's comments (§7.4).
+STATUS_SECTION = Section(
+    "Status",
+    _STATUS,
+    "",
+    "",
+    "The error result of the operation in case of failure or cancellation.",
+    (
+        Row(
+            "code",
+            "**integer** (int32)",
+            "Error code. An enum value of [google.rpc.Code](https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).",
+        ),
+        Row("message", "**string**", "An error message."),
+        Row("details[]", "**object**", "A list of messages that carry the error details."),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One binding of the rpc: its request line and sections."""
+
+    line: str  # `GET https://host/path`
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class RestPage:
+    path: str
+    source_path: bool
+    playground: str  # the `apiPlayground` YAML, indented as in the front matter
+    title: str
+    description: str
+    requests: tuple[Request, ...]
+
+
+@dataclass(frozen=True)
+class RestPlan:
+    """What links on a page need: its rpc and the messages with a section (or an anchor) on it."""
+
+    service: Service
+    method: Method
+    messages: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """A binding worked out: which request fields go where, and the messages of each tree."""
+
+    binding: HttpBinding
+    suffix: str  # of every anchor of the binding's part of the page: "", "2"...
+    path: tuple[Field, ...]
+    query: tuple[Field, ...]
+    body: tuple[Field, ...]
+    has_body: bool
+    tree1: tuple[str, ...]  # messages with a section, from the query and body fields
+    tree2: tuple[str, ...]  # from the response
+
+
+# `(-- ... --)`: directives to api-linter, not documentation (§3.3).
+_LINTER = re.compile(r"\(--.*?--\)", re.S)
+# An inline code span with `|`, which a table cell writes with triple backticks (§10.3).
+_PIPE_CODE = re.compile(r"(?<!`)`([^`\n]*\|[^`\n]*)`(?!`)")
+_DEFAULT_VALUE = re.compile(r"^Default value: (\S+)\.$", re.M)
+
+
+class RestBuilder:
+    """REST pages of a run; references resolve against the whole request, through REST pages."""
+
+    def __init__(
+        self,
+        api: Api,
+        docs_format: DocsFormat,
+        settings: Callable[[str], PackageDocs],
+        configured: Callable[[str], bool],
+        services: dict[str, Service],
+    ) -> None:
+        self.api = api
+        self.format = docs_format
+        self.settings = settings
+        self._bindings: dict[str, tuple[_Binding, ...]] = {}
+        self.references = References(
+            api,
+            services,
+            lambda package: settings(package).rest_link_base,
+            configured,
+            self._page_elements,
+            has_page=lambda method: method.http is not None,
+            json_names=True,
+        )
+
+    def page_path(self, service: Service, method: Method) -> str:
+        folder = self.settings(service.package).rest_source_path
+        return f"{folder}/{service.short_name}/{lower_first(method.name)}.md"
+
+    # --- what a page holds ----------------------------------------------------------------------
+
+    def bindings(self, method: Method) -> tuple[_Binding, ...]:
+        found = self._bindings.get(method.full_name)
+        if found is None:
+            assert method.http is not None, "a REST page is for an rpc with a rule"
+            found = self._bindings[method.full_name] = tuple(
+                self._binding(method, binding, "" if index == 0 else str(index + 1))
+                for index, binding in enumerate(method.http.bindings)
+            )
+        return found
+
+    def _binding(self, method: Method, binding: HttpBinding, suffix: str) -> _Binding:
+        """§5: the fields top-level path variables name are the path; with a body (of any
+        kind) every other field is the body, else the query."""
+        fields = self.api.messages[method.input].fields
+        whole = {v.field for v in binding.path.variables if len(v.field_path) == 1}
+        path = tuple(item for item in fields if item.name in whole)
+        rest = tuple(item for item in fields if item.name not in whole)
+        has_body = bool(binding.body)
+        query, body = ((), rest) if has_body else (rest, ())
+        tree1 = self._walk([method.input], query + body)
+        operation = self._operation(method)
+        tree2 = (
+            self._walk([method.output], self._fields(method.output, operation))
+            if method.output in self.api.messages
+            else ()
+        )
+        return _Binding(binding, suffix, path, query, body, has_body, tree1, tree2)
+
+    def _operation(self, method: Method) -> OperationTypes | None:
+        """The rpc's operation types where the format expands them (§7.3)."""
+        if method.output == OPERATION and self.format.expand_operations:
+            return method.operation
+        return None
+
+    def _fields(
+        self, name: str, operation: OperationTypes | None = None
+    ) -> tuple[tuple[Field, str], ...]:
+        """A message's fields with the message each refers to (""): on an expanded Operation,
+        `metadata` and `response` refer to the rpc's types, and a response of Empty is gone."""
+        found = []
+        for item in self.api.messages[name].fields:
+            target = item.message_type
+            if operation and item.type.name == "google.protobuf.Any":
+                override = {
+                    "metadata": operation.metadata,
+                    "response": operation.response,
+                }.get(item.name)
+                if item.name == "response" and override == _EMPTY:
+                    continue
+                target = override or target
+            found.append((item, target))
+        return tuple(found)
+
+    def _walk(
+        self, roots: Sequence[str], fields: Sequence[Field] | Sequence[tuple[Field, str]]
+    ) -> tuple[str, ...]:
+        """The messages with a section below `fields`: depth-first, pre-order, in field order,
+        each once; `roots` are never sections of their own."""
+        seen = set(roots)
+        emitted: list[str] = []
+        pending = [
+            (entry[1] if isinstance(entry, tuple) else entry.message_type)
+            for entry in reversed(fields)
+        ]
+        while pending:
+            name = pending.pop()
+            if not name or name in seen or not self.has_section(name):
+                continue
+            seen.add(name)
+            emitted.append(name)
+            pending += reversed([item.message_type for item in self.api.messages[name].fields])
+        return tuple(emitted)
+
+    def has_section(self, name: str) -> bool:
+        """§6.3: any message but the well-known ones written as scalars or objects, and those
+        without fields."""
+        message = self.api.messages.get(name)
+        return (
+            message is not None
+            and bool(message.fields)
+            and name not in _WELL_KNOWN_SCALARS
+            and name not in _WRAPPERS
+            and name not in _OBJECTS
+        )
+
+    def plan(self, service: Service, method: Method) -> RestPlan:
+        messages: set[str] = set()
+        for binding in self.bindings(method):
+            if binding.query or binding.body:
+                messages.add(method.input)
+            messages.update(binding.tree1, binding.tree2)
+            messages.add(method.output)
+        return RestPlan(service, method, frozenset(messages))
+
+    def _page_elements(self, method: Method) -> Iterator[tuple[str, str]]:
+        """The messages and enums the rpc's REST page documents, with their packages."""
+        if method.http is None:
+            return
+        for name in self.plan_messages(method):
+            message = self.api.messages[name]
+            yield name, message.package
+            for item in message.fields:
+                if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
+                    yield item.type.name, self.api.enums[item.type.name].package
+
+    def plan_messages(self, method: Method) -> list[str]:
+        names: list[str] = []
+        for binding in self.bindings(method):
+            if binding.query or binding.body:
+                names.append(method.input)
+            names += binding.tree1
+            if method.output in self.api.messages:
+                names.append(method.output)
+            names += binding.tree2
+        return names
+
+    # --- the page -------------------------------------------------------------------------------
+
+    def page(self, service: Service, method: Method) -> RestPage:
+        settings = self.settings(service.package)
+        plan = self.plan(service, method)
+        host = settings.host(service.name)
+        bindings = self.bindings(method)
+        requests = []
+        playground = []
+        for binding in bindings:
+            url = f"https://{host}{self._path(method, binding.binding)}"
+            requests.append(
+                Request(f"{binding.binding.method.upper()} {url}", self._sections(plan, binding))
+            )
+            playground.append(self._playground(plan, binding, url))
+        description = _LINTER.sub("", method.comment)
+        body = description.rstrip()
+        return RestPage(
+            path=self.page_path(service, method),
+            source_path=self.format.source_path,
+            playground=docs_yaml.dump({"apiPlayground": playground}),
+            title=f"{settings.title}, REST: {service.short_name}.{method.name}",
+            description=(
+                self.references.rewrite(body, None, plan) + description[len(body) :]
+                if body
+                else ""
+            ),
+            requests=tuple(requests),
+        )
+
+    def _path(self, method: Method, binding: HttpBinding) -> str:
+        """The rule's path, top-level variables under their JSON names (§4.1, §4.2)."""
+        names = {item.name: item.json_name for item in self.api.messages[method.input].fields}
+
+        def rename(match: re.Match[str]) -> str:
+            field, rest = match.group(1), match.group(2)
+            return "{" + names.get(field, field) + rest + "}"
+
+        return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)((?:=[^}]*)?)\}", rename, binding.path.text)
+
+    def _sections(self, plan: RestPlan, binding: _Binding) -> tuple[Section, ...]:
+        method = plan.method
+        suffix = binding.suffix
+        request = self.api.messages[method.input]
+        in_tree1 = frozenset(binding.tree1) | (
+            {method.input} if binding.query or binding.body else set()
+        )
+        anchor1 = lambda name: name + suffix  # noqa: E731
+        sections = []
+        if binding.path:
+            rows = tuple(
+                self._row(request, item, item.message_type, plan, anchor1, path=True)
+                for item in binding.path
+            )
+            sections.append(Section("Path parameters", "", "", "", "", rows))
+        if binding.query:
+            rows = tuple(
+                self._row(request, item, item.message_type, plan, anchor1)
+                for item in binding.query
+            )
+            sections.append(Section("Query parameters", anchor1(method.input), "", "", "", rows))
+        if binding.body:
+            rows = tuple(
+                self._row(request, item, item.message_type, plan, anchor1)
+                for item in binding.body
+            )
+            json = self._json_fields(
+                [(item, item.message_type) for item in binding.body], request, (method.input,)
+            )
+            sections.append(
+                Section("Body parameters", anchor1(method.input), "", json, "", rows)
+            )
+        for name in binding.tree1:
+            sections.append(self._message_section(name, anchor1(name), plan, anchor1))
+
+        def anchor2(name: str) -> str:
+            return name + ("2" if name in in_tree1 else "") + suffix
+
+        operation = self._operation(method)
+        output = self.api.messages.get(method.output)
+        if output is not None:
+            fields = self._fields(method.output, operation)
+            sections.append(
+                Section(
+                    "Response",
+                    anchor2(method.output),
+                    "**HTTP Code: 200 - OK**",
+                    self._json_fields(fields, output, (method.output,)),
+                    self.references.rewrite(output.comment, output, plan),
+                    tuple(
+                        self._row(output, item, target, plan, anchor2, operation=operation)
+                        for item, target in fields
+                    ),
+                )
+            )
+        for name in binding.tree2:
+            sections.append(self._message_section(name, anchor2(name), plan, anchor2))
+        return tuple(sections)
+
+    def _message_section(
+        self, name: str, anchor: str, plan: RestPlan, anchor_of: Callable[[str], str]
+    ) -> Section:
+        if name == _STATUS:
+            return Section(STATUS_SECTION.title, anchor, *_after_anchor(STATUS_SECTION))
+        message = self.api.messages[name]
+        return Section(
+            message.name,
+            anchor,
+            "",
+            "",
+            self.references.rewrite(message.comment, message, plan),
+            tuple(
+                self._row(message, item, item.message_type, plan, anchor_of)
+                for item in message.fields
+            ),
+        )
+
+    # --- rows -----------------------------------------------------------------------------------
+
+    def _row(
+        self,
+        message: Message,
+        item: Field,
+        target: str,
+        plan: RestPlan,
+        anchor_of: Callable[[str], str],
+        path: bool = False,
+        operation: OperationTypes | None = None,
+    ) -> Row:
+        name = item.json_name + ("[]" if item.repeated else "")
+        cell = self._type_cell(message, item, target, anchor_of)
+        parts = self._description_parts(message, item, plan, path, yaml=False, operation=operation)
+        return Row(name, cell, _PIPE_CODE.sub(r"```\1```", "\n\n".join(parts)))
+
+    def _description_parts(
+        self,
+        message: Message,
+        item: Field,
+        plan: RestPlan,
+        path: bool,
+        yaml: bool,
+        operation: OperationTypes | None = None,
+    ) -> list[str]:
+        """§9.1: [Required field. ]comment (a FieldMask's fixed text), the Timestamp text,
+        constraint sentences, the oneof line and comment, the enum's values."""
+        parts = []
+        if item.type.name == "google.protobuf.FieldMask":
+            comment = field_mask_text(item.json_name)
+        else:
+            comment = self.references.rewrite(item.comment, message, plan)
+        required = item.rules.required or (path and not yaml)
+        if required:
+            comment = f"Required field. {comment}" if comment else "Required field."
+        if comment:
+            parts.append(comment)
+        if item.type.name == "google.protobuf.Timestamp":
+            parts.append(TIMESTAMP_TEXT)
+        if self.format.constraints and item.rules.constraints:
+            sentences = [
+                c.sentence
+                for c in item.rules.constraints
+                if c.kind is not CheckKind.REQUIRED and not is_exact(c)
+            ]
+            if sentences:
+                parts.append(" ".join(sentences))
+        if item.oneof:
+            oneof = message.oneof(item.oneof)
+            members = [
+                field.json_name
+                for field, _ in self._fields(message.full_name, operation)
+                if field.oneof == item.oneof
+            ]
+            parts.append(f"Includes only one of the fields {code_list(members)}.")
+            if oneof.comment:
+                parts.append(self.references.rewrite(oneof.comment, message, plan))
+        if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
+            parts.append(self._enum_values(item.type.name, message, plan, yaml))
+        return parts
+
+    def _enum_values(self, name: str, message: Message, plan: RestPlan, yaml: bool) -> str:
+        """`- `NAME`: comment` lines; the current format drops the value numbered 0 (§9.5);
+        YAML keeps a comment's first sentence (§2.8)."""
+        lines = []
+        for value in self.api.enums[name].values:
+            if value.number == 0 and not self.format.unspecified_values:
+                continue
+            comment = self.references.rewrite(value.comment, message, plan)
+            if yaml:
+                comment = _first_sentence(comment)
+            if not comment:
+                lines.append(f"- `{value.name}`")
+                continue
+            first, *rest = comment.split("\n")
+            indented = [f"  {line}" if line else "" for line in rest]
+            lines.append("\n".join([f"- `{value.name}`: {first}", *indented]))
+        return "\n".join(lines)
+
+    def _type_cell(
+        self, message: Message, item: Field, target: str, anchor_of: Callable[[str], str]
+    ) -> str:
+        if item.map_key and item.map_value:
+            key = self._ref_cell(message, item.map_key, item.map_key.name, anchor_of)
+            value = self._ref_cell(message, item.map_value, target, anchor_of)
+            return f"**object** (map<{key}, {value}>)"
+        return self._ref_cell(message, item.type, target, anchor_of)
+
+    def _ref_cell(
+        self, message: Message, ref: TypeRef, target: str, anchor_of: Callable[[str], str]
+    ) -> str:
+        if ref.kind is Kind.SCALAR:
+            return _scalar_cell(ref.scalar, message.full_name)
+        if ref.kind is Kind.ENUM:
+            return f"**enum** ({ref.name.rsplit('.', 1)[-1]})"
+        return self._message_cell(target or ref.name, anchor_of)
+
+    def _message_cell(self, name: str, anchor_of: Callable[[str], str]) -> str:
+        if name in _WELL_KNOWN_SCALARS:
+            return _WELL_KNOWN_SCALARS[name][1]
+        if name in _WRAPPERS:
+            return _scalar_cell(_WRAPPERS[name], name)
+        if not self.has_section(name):
+            return "**object**"
+        return f"**[{name.rsplit('.', 1)[-1]}](#{anchor_of(name)})**"
+
+    # --- JSON skeletons -------------------------------------------------------------------------
+
+    def _json_fields(
+        self,
+        fields: Sequence[tuple[Field, str]],
+        message: Message,
+        ancestors: tuple[str, ...],
+    ) -> str:
+        if not fields:
+            return "{}"
+        lines = ["{"]
+        for index, (item, target) in enumerate(fields):
+            previous = fields[index - 1][0] if index else None
+            following = fields[index + 1][0] if index + 1 < len(fields) else None
+            if item.oneof and (previous is None or previous.oneof != item.oneof):
+                members = [f.json_name for f, _ in fields if f.oneof == item.oneof]
+                lines.append(f"  // Includes only one of the fields {code_list(members)}")
+            value = self._json_value(message, item, target, ancestors)
+            comma = "," if following is not None else ""
+            lines.append(f'  "{item.json_name}": {indent_json(value)}{comma}')
+            if item.oneof and (following is None or following.oneof != item.oneof):
+                lines.append("  // end of the list of possible fields")
+        return "\n".join(lines) + "\n}"
+
+    def _json_value(
+        self, message: Message, item: Field, target: str, ancestors: tuple[str, ...]
+    ) -> str:
+        if item.is_map:
+            return '"object"'
+        if item.type.kind is Kind.SCALAR:
+            element = f'"{_scalar_json(item.type.scalar, message.full_name)}"'
+        elif item.type.kind is Kind.ENUM:
+            element = '"string"'
+        else:
+            element = self._json_message(target or item.type.name, ancestors)
+        return f"[\n  {indent_json(element)}\n]" if item.repeated else element
+
+    def _json_message(self, name: str, ancestors: tuple[str, ...]) -> str:
+        if name in _WELL_KNOWN_SCALARS:
+            return f'"{_WELL_KNOWN_SCALARS[name][0]}"'
+        if name in _WRAPPERS:
+            return f'"{_scalar_json(_WRAPPERS[name], name)}"'
+        message = self.api.messages.get(name)
+        if message is None or name in ancestors or name in _OBJECTS or not message.fields:
+            return '"object"'
+        return self._json_fields(
+            [(item, item.message_type) for item in message.fields],
+            message,
+            ancestors + (name,),
+        )
+
+    # --- the apiPlayground front matter ---------------------------------------------------------
+
+    def _playground(self, plan: RestPlan, binding: _Binding, url: str) -> dict[str, Any]:
+        request = self.api.messages[plan.method.input]
+        anchor_of = lambda name: name + binding.suffix  # noqa: E731
+        schemas = {
+            "path": self._schema(request, binding.path, plan, anchor_of, path=True),
+            "query": self._schema(request, binding.query, plan, anchor_of),
+            "body": self._schema(request, binding.body, plan, anchor_of),
+        }
+        definitions: dict[str, Any] = {}
+        visiting: set[str] = {request.full_name}
+        for item in binding.path + binding.query + binding.body:
+            self._define(item.message_type, definitions, visiting, plan, anchor_of)
+        return {
+            "url": url,
+            "method": binding.binding.method.lower(),
+            **schemas,
+            "definitions": definitions or None,
+        }
+
+    def _schema(
+        self,
+        message: Message,
+        fields: Sequence[Field],
+        plan: RestPlan,
+        anchor_of: Callable[[str], str],
+        path: bool = False,
+    ) -> dict[str, Any] | None:
+        """§2.4: an object of the fields, closed to others."""
+        if not fields:
+            return None
+        schema = self._object(message, fields, plan, anchor_of, path)
+        one_of = schema.pop("oneOf", None)
+        schema["additionalProperties"] = False
+        if one_of:
+            schema["oneOf"] = one_of
+        return schema
+
+    def _object(
+        self,
+        message: Message,
+        fields: Sequence[Field],
+        plan: RestPlan,
+        anchor_of: Callable[[str], str],
+        path: bool = False,
+    ) -> dict[str, Any]:
+        properties = {
+            item.json_name: self._property(message, item, plan, anchor_of, path)
+            for item in fields
+        }
+        found: dict[str, Any] = {"type": "object", "properties": properties}
+        required = [item.json_name for item in fields if item.rules.required]
+        if required:
+            found["required"] = required
+        one_of = [
+            {"required": [item.json_name]}
+            for oneof in message.oneofs
+            for item in fields
+            if item.oneof == oneof.name
+        ]
+        if one_of:
+            found["oneOf"] = one_of
+        return found
+
+    def _define(
+        self,
+        name: str,
+        definitions: dict[str, Any],
+        visiting: set[str],
+        plan: RestPlan,
+        anchor_of: Callable[[str], str],
+    ) -> None:
+        """§2.5: the messages reached from the schemas, post-order, each once."""
+        if name == _STRUCT:
+            definitions.setdefault("object", {"type": "object", "properties": {}})
+            return
+        if not name or name in visiting or not self.has_section(name):
+            return
+        short = name.rsplit(".", 1)[-1]
+        if short in definitions:
+            return
+        message = self.api.messages[name]
+        visiting.add(name)
+        for item in message.fields:
+            self._define(item.message_type, definitions, visiting, plan, anchor_of)
+        visiting.discard(name)
+        definitions.setdefault(short, self._object(message, message.fields, plan, anchor_of))
+
+    def _property(
+        self,
+        message: Message,
+        item: Field,
+        plan: RestPlan,
+        anchor_of: Callable[[str], str],
+        path: bool,
+    ) -> dict[str, Any]:
+        """§2.6, §2.7: a field's description (its type cell, then its table description
+        without blank lines), then its schema."""
+        cell = self._type_cell(message, item, item.message_type, anchor_of)
+        parts = self._description_parts(message, item, plan, path, yaml=True)
+        lines = [cell] + [line for part in parts for line in part.split("\n") if line]
+        description = "\n".join(lines) + ("\n" if parts and not parts[-1] else "")
+        found: dict[str, Any] = {"description": description}
+        default = _DEFAULT_VALUE.search(item.comment)
+        if default and not item.repeated and not item.is_map:
+            found["default"] = default.group(1)
+        pattern = item.rules.get(CheckKind.PATTERN)
+        if item.is_map:
+            found.update(self._map_schema(message, item, anchor_of))
+            return found
+        if pattern and not item.type.kind is Kind.MESSAGE:
+            found["pattern"] = pattern.pattern
+        element = self._element_schema(message, item.type, item.message_type)
+        if item.repeated:
+            if item.rules.get(CheckKind.UNIQUE):
+                found["uniqueItems"] = True
+            found["type"] = "array"
+            found["items"] = element
+        else:
+            found.update(element)
+        return found
+
+    def _element_schema(self, message: Message, ref: TypeRef, target: str) -> dict[str, Any]:
+        if ref.kind is Kind.SCALAR:
+            return _scalar_schema(ref.scalar, message.full_name)
+        if ref.kind is Kind.ENUM:
+            enum = self.api.enums.get(ref.name)
+            values = [value.name for value in enum.values] if enum else []
+            return {"type": "string", "enum": values}
+        name = target or ref.name
+        if name in _WELL_KNOWN_SCALARS:
+            return dict(_WELL_KNOWN_SCALARS[name][2])
+        if name in _WRAPPERS:
+            return _scalar_schema(_WRAPPERS[name], name)
+        if name == _STRUCT:
+            return {"$ref": "#/definitions/object"}
+        if not self.has_section(name):
+            return {"type": "object"}
+        return {"$ref": f"#/definitions/{name.rsplit('.', 1)[-1]}"}
+
+    def _map_schema(
+        self, message: Message, item: Field, anchor_of: Callable[[str], str]
+    ) -> dict[str, Any]:
+        """§2.6, §2.7: an object whose values (and keys) the validation options describe."""
+        assert item.map_value is not None
+        values = self._element_schema(message, item.map_value, item.message_type)
+        pattern = item.rules.get(CheckKind.PATTERN)
+        if pattern:
+            values["pattern"] = pattern.pattern
+        length = item.rules.get(CheckKind.LENGTH)
+        if length and length.bound and length.bound.high is not None:
+            values["maxLength"] = _inclusive_high(length.bound)
+        found: dict[str, Any] = {"type": "object", "additionalProperties": values}
+        keys: dict[str, Any] = {}
+        key_pattern = item.rules.get(CheckKind.KEY_PATTERN)
+        if key_pattern:
+            keys["pattern"] = key_pattern.pattern
+        key_length = item.rules.get(CheckKind.KEY_LENGTH)
+        if key_length and key_length.bound:
+            if key_length.bound.high is not None:
+                keys["maxLength"] = _inclusive_high(key_length.bound)
+            if key_length.bound.low is not None:
+                keys["minLength"] = _inclusive_low(key_length.bound)
+        if keys:
+            found["propertyNames"] = {"type": "string", **keys}
+        size = item.rules.get(CheckKind.SIZE)
+        if size and size.bound and size.bound.high is not None:
+            found["maxProperties"] = _inclusive_high(size.bound)
+        return found
+
+
+def _after_anchor(section: Section) -> tuple[str, str, str, tuple[Row, ...]]:
+    return section.intro, section.json, section.comment, section.rows
+
+
+def _inclusive_high(bound: Any) -> int:
+    return int(bound.high if bound.high_inclusive else bound.high - 1)
+
+
+def _inclusive_low(bound: Any) -> int:
+    return int(bound.low if bound.low_inclusive else bound.low + 1)
+
+
+def _first_sentence(text: str) -> str:
+    match = re.search(r"\.(\s)", text)
+    return text[: match.start() + 1] if match else text
+
+
+def _scalar_json(scalar: str, container: str) -> str:
+    """§8: the JSON type a scalar is written as; a double in google.protobuf.Value is a
+    string (W1)."""
+    if scalar in _INT64 or scalar in ("string", "bytes"):
+        return "string"
+    if scalar in _INT32:
+        return "integer"
+    if scalar == "bool":
+        return "boolean"
+    return "string" if container == _VALUE else "number"
+
+
+def _scalar_cell(scalar: str, container: str) -> str:
+    json_type = _scalar_json(scalar, container)
+    if scalar in ("string", "bool") or (json_type == "string" and scalar in ("double", "float")):
+        return f"**{json_type}**"
+    return f"**{json_type}** ({scalar})"
+
+
+def _scalar_schema(scalar: str, container: str) -> dict[str, Any]:
+    json_type = _scalar_json(scalar, container)
+    if scalar in ("string", "bool") or container == _VALUE:
+        return {"type": json_type}
+    return {"type": json_type, "format": scalar}

@@ -1,0 +1,132 @@
+"""YAML as the official REST pages write their `apiPlayground` front matter: the output of
+js-yaml's `dump` with no line width limit (docs-format-rest.md §2.3).
+
+Values are dicts (key order kept), lists, strings, bools and None. Block style throughout:
+two-space indentation, sequences indented under their key, `{}` and `[]` for empty ones.
+A string is written plain when js-yaml would, else single-quoted (`'` doubled); one with line
+breaks is a literal block (`|-`, `|` when it ends in one newline, `|+` in more); one with a
+character js-yaml does not print as is (a tab, a control character) is double-quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# Characters that may not start a plain scalar (js-yaml's isPlainSafeFirst).
+_NOT_FIRST = set("-?:,[]{}#&*!|>'\"%@`= \t")
+# Plain strings that YAML would read as another type (js-yaml's default schema, with the
+# YAML 1.1 booleans it still quotes).
+_AMBIGUOUS = re.compile(
+    r"""(?x)
+    ~|null|Null|NULL|true|True|TRUE|false|False|FALSE
+    |y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF
+    |[-+]?(0b[0-1_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)
+    |[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?
+    |[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)
+    |[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?
+    |<<
+    """
+)
+
+
+def dump(value: Any, indent: int = 0) -> str:
+    """`value` as YAML lines at `indent` spaces, without a final newline."""
+    return "\n".join(_lines(value, indent))
+
+
+def _lines(value: Any, indent: int) -> list[str]:
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return [pad + "{}"]
+        lines = []
+        for key, item in value.items():
+            head = f"{pad}{scalar(str(key), indent)}:"
+            lines += _entry(head, item, indent, nested_indent=indent + 2)
+        return lines
+    if isinstance(value, list):
+        if not value:
+            return [pad + "[]"]
+        lines = []
+        for item in value:
+            if isinstance(item, dict) and item:
+                inner = _lines(item, indent + 2)
+                lines.append(f"{pad}- {inner[0].lstrip()}")
+                lines += inner[1:]
+            else:
+                lines += _entry(f"{pad}-", item, indent, nested_indent=indent + 2)
+        return lines
+    return [pad + _inline(value, indent)]
+
+
+def _entry(head: str, item: Any, indent: int, nested_indent: int) -> list[str]:
+    """`head` (`key:` or `-`) followed by its value: on the same line, or below it."""
+    if isinstance(item, (dict, list)) and item:
+        return [head, *_lines(item, nested_indent)]
+    return [f"{head} {_inline(item, indent)}"]
+
+
+def _inline(value: Any, indent: int) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return scalar(value, indent)
+
+
+def scalar(text: str, indent: int) -> str:
+    """A string as js-yaml writes it, its block lines (if any) indented by `indent` + 2."""
+    if not text:
+        return "''"
+    if any(not _printable(char) for char in text if char != "\n"):
+        return json.dumps(text, ensure_ascii=False)
+    if "\n" in text:
+        return _literal(text, indent + 2)
+    if _plain(text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _literal(text: str, indent: int) -> str:
+    body = text.rstrip("\n")
+    trailing = len(text) - len(body)
+    chomp = "-" if trailing == 0 else "" if trailing == 1 else "+"
+    indicator = str(2) if text[:1] in (" ", "\n") else ""
+    pad = " " * indent
+    lines = [f"{pad}{line}" if line else "" for line in text.split("\n")]
+    if trailing:
+        lines = lines[: len(lines) - 1]  # the final newline is the chomping's
+    return f"|{indicator}{chomp}\n" + "\n".join(lines)
+
+
+def _plain(text: str) -> bool:
+    if text[0] in _NOT_FIRST or text[-1] in " \t:" or _AMBIGUOUS.fullmatch(text):
+        return False
+    previous = ""
+    for char in text:
+        if char == "#" and previous in ("", " ", "\t"):
+            return False  # ` #` starts a comment
+        if previous == ":" and char in (" ", "\t"):
+            return False  # `: ` starts a mapping value
+        previous = char
+    return True
+
+
+def _printable(char: str) -> bool:
+    """js-yaml's isPrintable: what it writes as is."""
+    code = ord(char)
+    return (
+        0x20 <= code <= 0x7E
+        or (0xA1 <= code <= 0xD7FF and code not in (0x2028, 0x2029))
+        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
+        or 0x10000 <= code <= 0x10FFFF
+        or code == 0x85
+    )
