@@ -1,11 +1,12 @@
 """Checks the links of a run's docs pages against the pages and anchors the same run wrote.
 
-A link is checked when it points into the run: `#anchor` on its own page, or
-`<link base>/<Service>/<rpc>#anchor` of a package of the run. Other URLs (written by hand in
-comments, or well-known types') are counted as external. A page's anchors are its sections'
-`{#...}` ids, its rpc's name (what `[Service.Method]` links name), and the full names of the
-enums its sections' messages declare or whose values its rows list (what `[Message.Enum]`
-links name).
+A link is checked when it points into the run: `#anchor` on its own page, a method page beside
+an index page (`get.md`), or `<link base>/<Service>/<rpc>#anchor` of a package of the run, on
+either face. Other URLs (written by hand in comments, or well-known types') are counted as
+external. A page's anchors are its sections' `{#...}` ids, its rpc's name (what
+`[Service.Method]` links name), and the full names of the enums its sections' messages declare
+or whose values its rows list (what `[Message.Enum]` links name). A link from a page of one
+face to a page of the other is dangling too: each face links within itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from generator.model import Api, Kind
 
 _LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
 _HEADING = re.compile(r"^## .* \{#([^}]+)\}$", re.MULTILINE)
-_TITLE = re.compile(r"^# .*, gRPC: [\w.]+\.(\w+)$", re.MULTILINE)
+_TITLE = re.compile(r"^# .*, (?:gRPC|REST): [\w.]+\.(\w+)$", re.MULTILINE)
 _SIGNATURE = re.compile(r"^\*\*rpc .*\*\*$", re.MULTILINE)
 
 
@@ -61,10 +62,36 @@ def page_anchors(
     return anchors
 
 
-def check_links(
-    pages: Mapping[str, str], api: Api, source_paths: Mapping[str, str]
-) -> LinkReport:
-    """`source_paths` maps each link base of the run to the source path of its pages."""
+@dataclass(frozen=True)
+class Folders:
+    """Where the pages a link base names are written, on each face: packages may share a
+    link base and write their pages to folders of their own."""
+
+    by_link_base: Mapping[str, tuple[str, ...]]
+    rest_link_bases: frozenset[str]
+    rest_folders: tuple[str, ...]
+
+    def face_of_page(self, path: str) -> str:
+        return "rest" if path.startswith(self.rest_folders) else "grpc"
+
+
+def folders_of(settings: Mapping[str, object]) -> Folders:
+    """The folders of a run's package settings (docs_config.PackageDocs by package)."""
+    by_link_base: dict[str, list[str]] = {}
+    rest_bases, rest_folders = set(), set()
+    for docs in settings.values():
+        by_link_base.setdefault(docs.link_base, []).append(docs.source_path)  # type: ignore[attr-defined]
+        by_link_base.setdefault(docs.rest_link_base, []).append(docs.rest_source_path)  # type: ignore[attr-defined]
+        rest_bases.add(docs.rest_link_base)  # type: ignore[attr-defined]
+        rest_folders.add(docs.rest_source_path + "/")  # type: ignore[attr-defined]
+    return Folders(
+        {base: tuple(paths) for base, paths in by_link_base.items()},
+        frozenset(rest_bases),
+        tuple(sorted(rest_folders)),
+    )
+
+
+def check_links(pages: Mapping[str, str], api: Api, folders: Folders) -> LinkReport:
     nested_enums: dict[str, list[str]] = {}
     for enum in api.enums:
         nested_enums.setdefault(enum.rpartition(".")[0], []).append(enum)
@@ -100,12 +127,20 @@ def check_links(
                 continue
             base, _, page = target_path.rpartition("/")
             base, _, service = base.rpartition("/")
-            if base not in source_paths or not service:
+            if base not in folders.by_link_base or not service:
                 report.external += 1
                 continue
             report.cross_page += 1
-            target = f"{source_paths[base]}/{service}/{page}.md"
-            if target not in anchors:
+            face = "rest" if base in folders.rest_link_bases else "grpc"
+            candidates = [
+                f"{folder}/{service}/{page}.md" for folder in folders.by_link_base[base]
+            ]
+            target = next((c for c in candidates if c in anchors), candidates[0])
+            if face != folders.face_of_page(path):
+                report.dangling.append(
+                    f"{path}: {match.group(0)}: links the {face} face from the other"
+                )
+            elif target not in anchors:
                 report.dangling.append(f"{path}: {match.group(0)}: no page {target}")
             elif anchor not in anchors[target]:
                 report.dangling.append(

@@ -17,9 +17,11 @@ import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
 
-from docs_links import check_links
+from docs_links import Folders, check_links, folders_of
 from generator.docs_config import load_docs_config
+from generator import wire
 from generator.docs_tree import compile_tree
+from generator.http import HTTP_EXTENSION
 from generator.model import Api, build_api
 from support import PROTO, ROOT, SHARED, make_request, run_plugin
 from test_docs_golden import DOCS_CASES, GARDEN_FILES
@@ -41,40 +43,51 @@ def _request(
 
 def _run(
     request: plugin_pb2.CodeGeneratorRequest, config: Path = CORPUS_CONFIG
-) -> tuple[dict[str, str], Api, dict[str, str]]:
-    """The pages of a run, its model, and the source path of each link base of the run."""
+) -> tuple[dict[str, str], Api, Folders]:
+    """The pages of a run, its model, and the folders of each link base of the run."""
     request.parameter += f",docs_config={config}"
     pages = run_plugin(request)
     api = build_api(request.proto_file, request.file_to_generate)
     settings = load_docs_config(str(config)).for_run(
         service.package for service in api.services
     )
-    return pages, api, {s.link_base: s.source_path for s in settings.values()}
+    return pages, api, folders_of(settings)
 
 
 def _page_count(request: plugin_pb2.CodeGeneratorRequest) -> int:
-    """The pages of the request's files: one per rpc, and an index per service."""
+    """The pages of the request's files on both faces: one per rpc and an index per service
+    on the gRPC face; one per rpc with a google.api.http rule and an index per service with
+    one on the REST face."""
     generated = set(request.file_to_generate)
-    return sum(
-        len(service.method) + 1
-        for proto in request.proto_file
-        if proto.name in generated
-        for service in proto.service
+    count = 0
+    for proto in request.proto_file:
+        if proto.name not in generated:
+            continue
+        for service in proto.service:
+            rest = sum(1 for method in service.method if _has_http_rule(method))
+            count += len(service.method) + 1 + rest + (1 if rest else 0)
+    return count
+
+
+def _has_http_rule(method: descriptor_pb2.MethodDescriptorProto) -> bool:
+    return any(
+        number == HTTP_EXTENSION
+        for number, _, _ in wire.iter_fields(method.options.SerializeToString())
     )
 
 
 def test_link_check_reports_links_to_missing_pages_and_anchors() -> None:
     files = [*GARDEN_FILES, "acme/tools/v1/shed.proto"]  # every page linked to
     request = make_request(files, "targets=docs", roots=(DOCS_CASES, PROTO))
-    pages, api, source_paths = _run(request, DOCS_CASES / "docs.toml")
-    assert not check_links(pages, api, source_paths).dangling
+    pages, api, folders = _run(request, DOCS_CASES / "docs.toml")
+    assert not check_links(pages, api, folders).dangling
     get = "en/_api-ref-grpc/garden/v1/api-ref/grpc/Plant/get.md"
     pages[get] = (
         pages[get]
         .replace("(#acme.garden.v1.Plant.Leaf)", "(#acme.garden.v1.Plant.Root)", 1)
         .replace("/Forecast/list#List)", "/Forecast/lists#List)", 1)
     )
-    dangling = check_links(pages, api, source_paths).dangling
+    dangling = check_links(pages, api, folders).dangling
     assert len(dangling) == 2, dangling
     assert "no such anchor" in dangling[0] or "no such anchor" in dangling[1]
 
@@ -100,9 +113,9 @@ class Runs:
 
     def __init__(self, request: plugin_pb2.CodeGeneratorRequest) -> None:
         self.request = request
-        self.done: dict[str, tuple[dict[str, str], Api, dict[str, str]]] = {}
+        self.done: dict[str, tuple[dict[str, str], Api, Folders]] = {}
 
-    def __call__(self, docs_format: str) -> tuple[dict[str, str], Api, dict[str, str]]:
+    def __call__(self, docs_format: str) -> tuple[dict[str, str], Api, Folders]:
         if docs_format not in self.done:
             run = plugin_pb2.CodeGeneratorRequest()
             run.CopyFrom(self.request)
@@ -159,6 +172,21 @@ def test_corpus_current_format_reproduces_reference_pages(corpus_runs: Runs) -> 
     for page in reference:
         published = f"en/_api-ref-grpc/{page.relative_to(REFERENCE_CURRENT)}"
         assert pages[published] == page.read_text(encoding="utf-8"), published
+
+
+# The current REST pages and REST index of ../shared/reference-rest, from the corpus.
+CURRENT_REST_PAGES = {
+    "Image/delete.md": "en/_api-ref/baremetal/v1alpha/api-ref/Image/delete.md",
+    "BootImage/listBootImages.md": "en/_api-ref/baremetal/v2/api-ref/BootImage/listBootImages.md",
+    "BootImage/index.md": "en/_api-ref/baremetal/v2/api-ref/BootImage/index.md",
+}
+
+
+@pytest.mark.parametrize("page", sorted(CURRENT_REST_PAGES))
+def test_corpus_current_format_reproduces_the_rest_pages(corpus_runs: Runs, page: str) -> None:
+    pages, _, _ = corpus_runs("current")
+    reference = REFERENCE_REST / "en/baremetal/api-ref" / page
+    assert pages[CURRENT_REST_PAGES[page]] == reference.read_text(encoding="utf-8")
 
 
 def test_corpus_current_format_reproduces_the_grpc_index_pages(
@@ -230,9 +258,9 @@ def sdk_runs() -> Runs:
 def test_sdk_api_links_point_to_pages_and_anchors_of_the_run(
     sdk_runs: Runs, docs_format: str
 ) -> None:
-    pages, api, source_paths = sdk_runs(docs_format)
+    pages, api, folders = sdk_runs(docs_format)
     assert len(pages) == _page_count(sdk_runs.request) > 2000
-    report = check_links(pages, api, source_paths)
+    report = check_links(pages, api, folders)
     print(f"SDK descriptors, {docs_format}: {report.summary()}")
     assert not report.dangling, "\n".join(report.dangling[:20])
     assert report.same_page > 10_000, report.summary()
