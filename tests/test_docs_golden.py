@@ -30,6 +30,7 @@ GARDEN_FILES = [
     "acme/garden/v1/plant.proto",
     "acme/garden/v1/plant_service.proto",
     "acme/garden/v1/climate.proto",
+    "acme/garden/v1/glasshouse.proto",
     "acme/weather/v1/forecast.proto",
 ]
 # The golden pages of each docs format, below tests/golden/.

@@ -87,9 +87,17 @@ def test_link_check_reports_links_to_missing_pages_and_anchors() -> None:
         .replace("(#acme.garden.v1.Plant.Leaf)", "(#acme.garden.v1.Plant.Root)", 1)
         .replace("/Forecast/list#List)", "/Forecast/lists#List)", 1)
     )
+    rest_get = "en/_api-ref/garden/v1/api-ref/Glasshouse/get.md"
+    assert "(/docs/garden/api-ref/Glasshouse/list#List)" in pages[rest_get]
+    pages[rest_get] = pages[rest_get].replace(
+        "(/docs/garden/api-ref/Glasshouse/list#List)",
+        "(/docs/garden/api-ref/grpc/Glasshouse/list#List)",
+        1,
+    )
     dangling = check_links(pages, api, folders).dangling
-    assert len(dangling) == 2, dangling
-    assert "no such anchor" in dangling[0] or "no such anchor" in dangling[1]
+    assert len(dangling) == 3, dangling
+    assert any("no such anchor" in line for line in dangling)
+    assert any("links the grpc face from the other" in line for line in dangling)
 
 
 # --- the public API from ../shared/corpus ---------------------------------------------------------
