@@ -59,9 +59,11 @@ whole-api-warnings: $(STAMP) $(SDK_STAMP)
 PROTO ?= proto
 OUT ?= var/docs
 DOCS_FORMAT ?= classic
+DOCS_API ?= grpc+rest
 DOCS_CONFIG ?= $(if $(filter proto,$(PROTO)),proto/docs.toml)
 docs: bytecode
 	$(PYTHON) -m generator.docs_tree --proto $(PROTO) --out $(OUT) --format $(DOCS_FORMAT) \
+		--api $(DOCS_API) \
 		$(if $(DOCS_CONFIG),--config $(DOCS_CONFIG))
 
 # Serves every generated service of proto/ on 127.0.0.1, with SQLite under var/.

@@ -564,7 +564,7 @@ class DocsBuilder:
     ) -> str:
         """The skeleton of a message, its nested lines indented from the first line's depth."""
         # A message on no cycle expands the same wherever it is: its text is kept.
-        reusable = operation is None and name not in self._cyclic
+        reusable = operation is None and name not in self.cyclic
         if reusable and name in self._objects:
             return self._objects[name]
         message = self.api.messages[name]
@@ -614,7 +614,7 @@ class DocsBuilder:
         return self._json_object(name, None, ancestors)
 
     @cached_property
-    def _cyclic(self) -> frozenset[str]:
+    def cyclic(self) -> frozenset[str]:
         """Messages that contain themselves, directly or not (Tarjan's strongly connected
         components over non-map message fields, iteratively)."""
         edges = {

@@ -40,6 +40,7 @@ class Reference:
             lambda package: package not in self.grpc.settings
             and config.is_configured(package),
             self.grpc.services,
+            lambda: self.grpc.cyclic,
         )
 
     @property

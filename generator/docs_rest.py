@@ -191,11 +191,19 @@ class RestBuilder:
         settings: Callable[[str], PackageDocs],
         configured: Callable[[str], bool],
         services: dict[str, Service],
+        cyclic: Callable[[], frozenset[str]],
     ) -> None:
+        """`cyclic()`: the messages that contain themselves (their JSON depends on where)."""
         self.api = api
         self.format = docs_format
         self.settings = settings
+        self.cyclic = cyclic
         self._bindings: dict[str, tuple[_Binding, ...]] = {}
+        self._objects: dict[str, str] = {}  # JSON of messages on no cycle
+        # Rows and YAML properties that read the same on every page (no reference, no link
+        # to a section), by message, field, and whether it is a path parameter.
+        self._rows: dict[tuple[str, str, bool], Row] = {}
+        self._properties: dict[tuple[str, str, bool], dict[str, Any]] = {}
         self.references = References(
             api,
             services,
@@ -457,10 +465,31 @@ class RestBuilder:
         path: bool = False,
         operation: OperationTypes | None = None,
     ) -> Row:
+        key = (message.full_name, item.name, path)
+        shared = operation is None and self._reads_alike(message, item, target)
+        found = self._rows.get(key) if shared else None
+        if found is not None:
+            return found
         name = item.json_name + ("[]" if item.repeated else "")
         cell = self._type_cell(message, item, target, anchor_of)
         parts = self._description_parts(message, item, plan, path, yaml=False, operation=operation)
-        return Row(name, cell, _PIPE_CODE.sub(r"```\1```", "\n\n".join(parts)))
+        found = Row(name, cell, _PIPE_CODE.sub(r"```\1```", "\n\n".join(parts)))
+        if shared:
+            self._rows[key] = found
+        return found
+
+    def _reads_alike(self, message: Message, item: Field, target: str) -> bool:
+        """Whether a field's row (and property) is the same on every page: no reference in
+        its comments, no link to a section."""
+        if target and self.has_section(target):
+            return False
+        if "[" in item.comment:
+            return False
+        if item.oneof and "[" in message.oneof(item.oneof).comment:
+            return False
+        if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
+            return not any("[" in v.comment for v in self.api.enums[item.type.name].values)
+        return True
 
     def _description_parts(
         self,
@@ -594,14 +623,20 @@ class RestBuilder:
             return f'"{_WELL_KNOWN_SCALARS[name][0]}"'
         if name in _WRAPPERS:
             return f'"{_scalar_json(_WRAPPERS[name], name)}"'
+        found = self._objects.get(name)
+        if found is not None:
+            return found
         message = self.api.messages.get(name)
         if message is None or name in ancestors or name in _OBJECTS or not message.fields:
             return '"object"'
-        return self._json_fields(
+        found = self._json_fields(
             [(item, item.message_type) for item in message.fields],
             message,
             ancestors + (name,),
         )
+        if name not in self.cyclic():
+            self._objects[name] = found
+        return found
 
     # --- the apiPlayground front matter ---------------------------------------------------------
 
@@ -702,6 +737,23 @@ class RestBuilder:
     ) -> dict[str, Any]:
         """§2.6, §2.7: a field's description (its type cell, then its table description
         without blank lines), then its schema."""
+        key = (message.full_name, item.name, path)
+        shared = self._reads_alike(message, item, item.message_type)
+        found = self._properties.get(key) if shared else None
+        if found is None:
+            found = self._make_property(message, item, plan, anchor_of, path)
+            if shared:
+                self._properties[key] = found
+        return found
+
+    def _make_property(
+        self,
+        message: Message,
+        item: Field,
+        plan: RestPlan,
+        anchor_of: Callable[[str], str],
+        path: bool,
+    ) -> dict[str, Any]:
         cell = self._type_cell(message, item, item.message_type, anchor_of)
         parts = self._description_parts(message, item, plan, path, yaml=True)
         lines = [cell] + [line for part in parts for line in part.split("\n") if line]

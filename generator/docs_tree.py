@@ -1,7 +1,8 @@
 """Writes the reference pages of a whole API checkout into a directory (what `make docs` runs).
 
     python -m generator.docs_tree --proto DIR [--out OUT] [--format classic|current]
-                                  [--config TOML] [--include DIR ...] [--jobs N]
+                                  [--api grpc|rest|grpc+rest] [--config TOML]
+                                  [--include DIR ...] [--jobs N]
 
 Every .proto under DIR is documented, in one run, as the official reference is built, so that
 references resolve across packages. DIR/third_party/googleapis (as in the public cloudapi
@@ -188,6 +189,9 @@ def main(arguments: Sequence[str] | None = None) -> None:
         default="",
         help="docs_format: classic (the default) or current",
     )
+    parser.add_argument(
+        "--api", default="", help="docs_api: grpc, rest or grpc+rest (the default)"
+    )
     parser.add_argument("--config", default="", help="a docs configuration file (TOML)")
     parser.add_argument(
         "--jobs",
@@ -207,6 +211,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
         option
         for option in (
             f"docs_format={parsed.format}" if parsed.format else "",
+            f"docs_api={parsed.api}" if parsed.api else "",
             f"docs_config={parsed.config}" if parsed.config else "",
             f"jobs={parsed.jobs}" if parsed.jobs else "",
         )

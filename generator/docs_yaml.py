@@ -86,7 +86,7 @@ def scalar(text: str, indent: int) -> str:
     """A string as js-yaml writes it, its block lines (if any) indented by `indent` + 2."""
     if not text:
         return "''"
-    if any(not _printable(char) for char in text if char != "\n"):
+    if _UNPRINTABLE.search(text):
         return json.dumps(text, ensure_ascii=False)
     if "\n" in text:
         return _literal(text, indent + 2)
@@ -120,13 +120,9 @@ def _plain(text: str) -> bool:
     return True
 
 
-def _printable(char: str) -> bool:
-    """js-yaml's isPrintable: what it writes as is."""
-    code = ord(char)
-    return (
-        0x20 <= code <= 0x7E
-        or (0xA1 <= code <= 0xD7FF and code not in (0x2028, 0x2029))
-        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
-        or 0x10000 <= code <= 0x10FFFF
-        or code == 0x85
-    )
+# What js-yaml's isPrintable refuses (besides the line breaks a block writes): it writes a
+# string holding one double-quoted.
+_UNPRINTABLE = re.compile(
+    "[^\n\x20-\x7e\x85\xa1-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    "|[\u2028\u2029]"
+)
