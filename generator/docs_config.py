@@ -157,7 +157,7 @@ def load_docs_config(path: str) -> DocsConfig:
         raise OptionError(
             f'docs_config: {path}: unknown table {unknown_tables[0]!r}; expected [packages."<proto package>"]'
         )
-    packages: dict[str, dict] = {}
+    packages: dict[str, dict[str, Any]] = {}
     for package, settings in data.get("packages", {}).items():
         where = f'packages."{package}"'
         if not isinstance(settings, dict):
@@ -175,7 +175,9 @@ def load_docs_config(path: str) -> DocsConfig:
     return DocsConfig(packages)
 
 
-def _check_table(path: str, where: str, table: dict, keys: tuple[str, ...]) -> None:
+def _check_table(
+    path: str, where: str, table: dict[str, Any], keys: tuple[str, ...]
+) -> None:
     for key, value in table.items():
         if key not in keys:
             raise OptionError(

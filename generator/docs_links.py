@@ -228,8 +228,9 @@ class References:
         comment's message. Names resolve as protobuf resolves them from the comment's message
         (or the rpc's service); one that resolves to nothing there is looked up in every
         package of the request, and must name one element there."""
-        if rpcs and rpcs.method(text):
-            if not self.has_page(rpcs.method(text)):
+        named = rpcs.method(text) if rpcs else None
+        if rpcs and named:
+            if not self.has_page(named):
                 return None
             return f"[{text}]({self.page_url(rpcs, text)}#{text})"
         for lookup in (scope_name, None):

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Sequence
 from generator import docs_yaml
 from generator.docs_config import PackageDocs
 from generator.docs_formats import DocsFormat, code_list, indent_json, is_exact
-from generator.docs_links import References, lower_first
+from generator.docs_links import References, TypeReference, lower_first
 from generator.http import HttpBinding
 from generator.model import (
     OPERATION,
@@ -203,7 +203,13 @@ class RestBuilder:
         # Rows and YAML properties that read the same on every page (no reference, no link
         # to a section), by message, field, and whether it is a path parameter.
         self._rows: dict[tuple[str, str, bool], Row] = {}
+        self._descriptions: dict[tuple[str, str, bool], str] = {}
+        self._yaml_descriptions: dict[tuple[str, str, bool], str] = {}
         self._properties: dict[tuple[str, str, bool], dict[str, Any]] = {}
+        self._plain: dict[tuple[str, str], bool] = {}
+        self._sections_made: dict[tuple[object, ...], Section] = {}
+        self._comments: dict[str, tuple[str, ...]] = {}
+        self._definitions: dict[tuple[object, ...], dict[str, Any]] = {}
         self.references = References(
             api,
             services,
@@ -239,7 +245,9 @@ class RestBuilder:
         rest = tuple(item for item in fields if item.name not in whole)
         has_body = bool(binding.body)
         query, body = ((), rest) if has_body else (rest, ())
-        tree1 = self._walk([method.input], query + body)
+        tree1 = self._walk(
+            [method.input], [(item, item.message_type) for item in query + body]
+        )
         operation = self._operation(method)
         tree2 = (
             self._walk([method.output], self._fields(method.output, operation))
@@ -274,16 +282,14 @@ class RestBuilder:
         return tuple(found)
 
     def _walk(
-        self, roots: Sequence[str], fields: Sequence[Field] | Sequence[tuple[Field, str]]
+        self, roots: Sequence[str], fields: Sequence[tuple[Field, str]]
     ) -> tuple[str, ...]:
-        """The messages with a section below `fields`: depth-first, pre-order, in field order,
-        each once; `roots` are never sections of their own."""
+        """The messages with a section below `fields` (each with the message it refers to):
+        depth-first, pre-order, in field order, each once; `roots` are never sections of
+        their own."""
         seen = set(roots)
         emitted: list[str] = []
-        pending = [
-            (entry[1] if isinstance(entry, tuple) else entry.message_type)
-            for entry in reversed(fields)
-        ]
+        pending = [target for _, target in reversed(fields)]
         while pending:
             name = pending.pop()
             if not name or name in seen or not self.has_section(name):
@@ -383,7 +389,10 @@ class RestBuilder:
         in_tree1 = frozenset(binding.tree1) | (
             {method.input} if binding.query or binding.body else set()
         )
-        anchor1 = lambda name: name + suffix  # noqa: E731
+
+        def anchor1(name: str) -> str:
+            return name + suffix
+
         sections = []
         if binding.path:
             rows = tuple(
@@ -409,49 +418,99 @@ class RestBuilder:
                 Section("Body parameters", anchor1(method.input), "", json, "", rows)
             )
         for name in binding.tree1:
-            sections.append(self._message_section(name, anchor1(name), plan, anchor1))
+            sections.append(self._section(name, anchor1, plan))
 
         def anchor2(name: str) -> str:
             return name + ("2" if name in in_tree1 else "") + suffix
 
         operation = self._operation(method)
-        output = self.api.messages.get(method.output)
-        if output is not None:
-            fields = self._fields(method.output, operation)
+        if method.output in self.api.messages:
             sections.append(
-                Section(
-                    "Response",
-                    anchor2(method.output),
-                    "**HTTP Code: 200 - OK**",
-                    self._json_fields(fields, output, (method.output,)),
-                    self.references.rewrite(output.comment, output, plan),
-                    tuple(
-                        self._row(output, item, target, plan, anchor2, operation=operation)
-                        for item, target in fields
-                    ),
-                )
+                self._section(method.output, anchor2, plan, operation, response=True)
             )
         for name in binding.tree2:
-            sections.append(self._message_section(name, anchor2(name), plan, anchor2))
+            sections.append(self._section(name, anchor2, plan))
         return tuple(sections)
 
-    def _message_section(
-        self, name: str, anchor: str, plan: RestPlan, anchor_of: Callable[[str], str]
+    def _section(
+        self,
+        name: str,
+        anchor_of: Callable[[str], str],
+        plan: RestPlan,
+        operation: OperationTypes | None = None,
+        response: bool = False,
     ) -> Section:
-        if name == _STATUS:
-            return Section(STATUS_SECTION.title, anchor, *_after_anchor(STATUS_SECTION))
+        """A message's section (or the response's), made once for every page that gives it
+        the same anchors and the same reading of its references."""
+        fields = self._fields(name, operation)
+        key = (
+            name,
+            response,
+            operation,
+            anchor_of(name),
+            tuple(anchor_of(target) for _, target in fields if target),
+            self._reference_context(name, plan),
+        )
+        found = self._sections_made.get(key)
+        if found is None:
+            found = self._sections_made[key] = self._make_section(
+                name, anchor_of, plan, operation, response
+            )
+        return found
+
+    def _make_section(
+        self,
+        name: str,
+        anchor_of: Callable[[str], str],
+        plan: RestPlan,
+        operation: OperationTypes | None,
+        response: bool,
+    ) -> Section:
+        if name == _STATUS and not response:
+            return Section(
+                STATUS_SECTION.title, anchor_of(name), *_after_anchor(STATUS_SECTION)
+            )
         message = self.api.messages[name]
+        fields = self._fields(name, operation)
         return Section(
-            message.name,
-            anchor,
-            "",
-            "",
+            "Response" if response else message.name,
+            anchor_of(name),
+            "**HTTP Code: 200 - OK**" if response else "",
+            self._json_fields(fields, message, (name,)) if response else "",
             self.references.rewrite(message.comment, message, plan),
             tuple(
-                self._row(message, item, item.message_type, plan, anchor_of)
-                for item in message.fields
+                self._row(message, item, target, plan, anchor_of, operation=operation)
+                for item, target in fields
             ),
         )
+
+    def _reference_context(self, name: str, plan: RestPlan) -> tuple[object, ...]:
+        """What a message's section takes from the page through its comments' references:
+        whether they name the page's service's rpcs, and which links stay on the page."""
+        comments = self._comments.get(name)
+        if comments is None:
+            message = self.api.messages[name]
+            texts = [message.comment, *(item.comment for item in message.fields)]
+            texts += [oneof.comment for oneof in message.oneofs]
+            for item in message.fields:
+                if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
+                    texts += [v.comment for v in self.api.enums[item.type.name].values]
+            comments = self._comments[name] = tuple(t.rstrip() for t in texts if "[" in t)
+        if not comments:
+            return ()
+        owner = self.references.rpc_owner(comments, plan.service)
+        rpcs = plan.service if owner else None
+        message = self.api.messages[name]
+        types = sorted(
+            {
+                segment
+                for comment in comments
+                for segment in self.references.parse(comment, message, plan.service, rpcs)
+                if isinstance(segment, TypeReference)
+            },
+            key=lambda reference: (reference.text, reference.anchor),
+        )
+        return (owner, tuple(self.references.is_local(t, plan) for t in types))
 
     # --- rows -----------------------------------------------------------------------------------
 
@@ -465,31 +524,42 @@ class RestBuilder:
         path: bool = False,
         operation: OperationTypes | None = None,
     ) -> Row:
+        """A field's row. Its description reads the same on every page unless its comments
+        have references, and its type cell unless it links to a section: those are made once."""
         key = (message.full_name, item.name, path)
-        shared = operation is None and self._reads_alike(message, item, target)
-        found = self._rows.get(key) if shared else None
-        if found is not None:
-            return found
+        plain = operation is None and self._is_plain(message, item)
+        linked = bool(target) and self.has_section(target)
+        if plain and not linked:
+            found = self._rows.get(key)
+            if found is not None:
+                return found
+        description = self._descriptions.get(key) if plain else None
+        if description is None:
+            parts = self._description_parts(
+                message, item, plan, path, yaml=False, operation=operation
+            )
+            description = _PIPE_CODE.sub(r"```\1```", "\n\n".join(parts))
+            if plain:
+                self._descriptions[key] = description
         name = item.json_name + ("[]" if item.repeated else "")
-        cell = self._type_cell(message, item, target, anchor_of)
-        parts = self._description_parts(message, item, plan, path, yaml=False, operation=operation)
-        found = Row(name, cell, _PIPE_CODE.sub(r"```\1```", "\n\n".join(parts)))
-        if shared:
+        found = Row(name, self._type_cell(message, item, target, anchor_of), description)
+        if plain and not linked:
             self._rows[key] = found
         return found
 
-    def _reads_alike(self, message: Message, item: Field, target: str) -> bool:
-        """Whether a field's row (and property) is the same on every page: no reference in
-        its comments, no link to a section."""
-        if target and self.has_section(target):
-            return False
-        if "[" in item.comment:
-            return False
-        if item.oneof and "[" in message.oneof(item.oneof).comment:
-            return False
-        if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
-            return not any("[" in v.comment for v in self.api.enums[item.type.name].values)
-        return True
+    def _is_plain(self, message: Message, item: Field) -> bool:
+        """Whether no comment a field's row shows has a reference (worked out once)."""
+        key = (message.full_name, item.name)
+        found = self._plain.get(key)
+        if found is None:
+            found = "[" not in item.comment
+            if found and item.oneof:
+                found = "[" not in message.oneof(item.oneof).comment
+            if found and item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
+                values = self.api.enums[item.type.name].values
+                found = not any("[" in value.comment for value in values)
+            self._plain[key] = found
+        return found
 
     def _description_parts(
         self,
@@ -642,7 +712,9 @@ class RestBuilder:
 
     def _playground(self, plan: RestPlan, binding: _Binding, url: str) -> dict[str, Any]:
         request = self.api.messages[plan.method.input]
-        anchor_of = lambda name: name + binding.suffix  # noqa: E731
+        def anchor_of(name: str) -> str:
+            return name + binding.suffix
+
         schemas = {
             "path": self._schema(request, binding.path, plan, anchor_of, path=True),
             "query": self._schema(request, binding.query, plan, anchor_of),
@@ -725,7 +797,25 @@ class RestBuilder:
         for item in message.fields:
             self._define(item.message_type, definitions, visiting, plan, anchor_of)
         visiting.discard(name)
-        definitions.setdefault(short, self._object(message, message.fields, plan, anchor_of))
+        if short not in definitions:
+            definitions[short] = self._definition(message, plan, anchor_of)
+
+    def _definition(
+        self, message: Message, plan: RestPlan, anchor_of: Callable[[str], str]
+    ) -> dict[str, Any]:
+        """A message's definition, made once for the pages that read it alike (see
+        `_section`)."""
+        key = (
+            message.full_name,
+            tuple(anchor_of(item.message_type) for item in message.fields if item.message_type),
+            self._reference_context(message.full_name, plan),
+        )
+        found = self._definitions.get(key)
+        if found is None:
+            found = self._definitions[key] = docs_yaml.Shared(
+                self._object(message, message.fields, plan, anchor_of)
+            )
+        return found
 
     def _property(
         self,
@@ -738,11 +828,12 @@ class RestBuilder:
         """§2.6, §2.7: a field's description (its type cell, then its table description
         without blank lines), then its schema."""
         key = (message.full_name, item.name, path)
-        shared = self._reads_alike(message, item, item.message_type)
-        found = self._properties.get(key) if shared else None
+        plain = self._is_plain(message, item)
+        linked = bool(item.message_type) and self.has_section(item.message_type)
+        found = self._properties.get(key) if plain and not linked else None
         if found is None:
-            found = self._make_property(message, item, plan, anchor_of, path)
-            if shared:
+            found = docs_yaml.Shared(self._make_property(message, item, plan, anchor_of, path))
+            if plain and not linked:
                 self._properties[key] = found
         return found
 
@@ -755,10 +846,16 @@ class RestBuilder:
         path: bool,
     ) -> dict[str, Any]:
         cell = self._type_cell(message, item, item.message_type, anchor_of)
-        parts = self._description_parts(message, item, plan, path, yaml=True)
-        lines = [cell] + [line for part in parts for line in part.split("\n") if line]
-        description = "\n".join(lines) + ("\n" if parts and not parts[-1] else "")
-        found: dict[str, Any] = {"description": description}
+        key = (message.full_name, item.name, path)
+        body = self._yaml_descriptions.get(key)
+        if body is None:
+            parts = self._description_parts(message, item, plan, path, yaml=True)
+            lines = [line for part in parts for line in part.split("\n") if line]
+            body = "".join("\n" + line for line in lines)
+            body += "\n" if parts and not parts[-1] else ""
+            if self._is_plain(message, item):
+                self._yaml_descriptions[key] = body
+        found: dict[str, Any] = {"description": cell + body}
         default = _DEFAULT_VALUE.search(item.comment)
         if default and not item.repeated and not item.is_map:
             found["default"] = default.group(1)

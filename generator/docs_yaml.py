@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 # Characters that may not start a plain scalar (js-yaml's isPlainSafeFirst).
@@ -31,12 +32,25 @@ _AMBIGUOUS = re.compile(
 )
 
 
+class Shared(dict):  # type: ignore[type-arg]
+    """A mapping that many documents hold: its lines are worked out once per indentation."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.lines: dict[int, list[str]] = {}
+
+
 def dump(value: Any, indent: int = 0) -> str:
     """`value` as YAML lines at `indent` spaces, without a final newline."""
     return "\n".join(_lines(value, indent))
 
 
 def _lines(value: Any, indent: int) -> list[str]:
+    if isinstance(value, Shared):
+        found = value.lines.get(indent)
+        if found is None:
+            found = value.lines[indent] = _lines(dict(value), indent)
+        return found
     pad = " " * indent
     if isinstance(value, dict):
         if not value:
@@ -82,6 +96,7 @@ def _inline(value: Any, indent: int) -> str:
     return scalar(value, indent)
 
 
+@lru_cache(maxsize=None)  # pages repeat descriptions, types and names over and over
 def scalar(text: str, indent: int) -> str:
     """A string as js-yaml writes it, its block lines (if any) indented by `indent` + 2."""
     if not text:

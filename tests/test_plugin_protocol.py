@@ -365,7 +365,8 @@ def test_an_error_is_answered_alone() -> None:
 
 
 @pytest.mark.parametrize(
-    "targets, view", [(["docs"], "docs"), (["server", "fieldmask"], "python_jobs")]
+    "targets, view",
+    [(["docs"], "docs_faces"), (["server", "fieldmask"], "python_jobs")],
 )
 def test_the_views_of_the_targets_are_prepared(
     targets: list[str], view: str, monkeypatch: pytest.MonkeyPatch

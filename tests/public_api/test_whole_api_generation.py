@@ -60,10 +60,18 @@ def test_every_file_generates_every_target(generated_api: GeneratedApi) -> None:
     assert not missing, missing
     services = [s for f in model.generated_files for s in f.services]
     rpcs = sum(len(s.methods) for s in services)
-    pages = [name for name in outputs if name.endswith(".md")]
-    indexes = [name for name in pages if name.endswith("/index.md")]
-    assert len(indexes) == len(services), "one index page per service"
-    assert len(pages) - len(indexes) == rpcs, "one docs page per rpc"
+    # Both faces: gRPC pages below _api-ref-grpc, REST ones (for rpcs with a rule) below _api-ref.
+    grpc = [n for n in outputs if n.endswith(".md") and "/_api-ref-grpc/" in n]
+    rest = [n for n in outputs if n.endswith(".md") and "/_api-ref/" in n]
+    grpc_indexes = [name for name in grpc if name.endswith("/index.md")]
+    assert len(grpc_indexes) == len(services), "one gRPC index page per service"
+    assert len(grpc) - len(grpc_indexes) == rpcs, "one gRPC docs page per rpc"
+    with_rules = [s for s in services if any(m.http for m in s.methods)]
+    rest_indexes = [name for name in rest if name.endswith("/index.md")]
+    assert len(rest_indexes) == len(with_rules), "one REST index per service with a rule"
+    assert len(rest) - len(rest_indexes) == sum(
+        1 for s in services for m in s.methods if m.http
+    ), "one REST page per rpc with a rule"
     assert "api_server.py" in outputs
     report(generated_api.source, "services", len(services))
     report(generated_api.source, "rpcs", rpcs)
