@@ -3,9 +3,15 @@ and what a REST page makes of an rpc's HTTP rule (§4, §5), on the edge-case AP
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
+from google.protobuf.compiler import plugin_pb2
 
 from generator.docs_yaml import dump, scalar
+from generator.plugin import generate
 from support import PROTO, make_request, run_plugin
 from test_docs_golden import DOCS_CASES, GARDEN_FILES
 
@@ -106,3 +112,42 @@ def test_an_operation_answering_empty_lists_error_alone(rest_pages: dict[str, st
     assert '"metadata": {\n    "glasshouseId": "string"\n  },' in classic
     current = rest_pages[f"{FOLDER}/heat.md"]
     assert '"metadata": "object",' in current and '"response": "object"' in current
+
+
+def _thing_api(package: str) -> descriptor_pb2.FileDescriptorProto:
+    """A file of `package` with ThingService.Get, bound to GET /things/{id}."""
+    proto = descriptor_pb2.FileDescriptorProto(
+        name=f"{package.replace('.', '/')}/thing.proto", package=package, syntax="proto3"
+    )
+    request = proto.message_type.add(name="GetThingRequest")
+    request.field.add(name="id", number=1, type=9, label=1, json_name="id")
+    proto.message_type.add(name="Thing").field.add(
+        name="id", number=1, type=9, label=1, json_name="id"
+    )
+    method = proto.service.add(name="ThingService").method.add(
+        name="Get", input_type=f".{package}.GetThingRequest", output_type=f".{package}.Thing"
+    )
+    method.options.Extensions[annotations_pb2.http].get = "/things/{id}"
+    return proto
+
+
+@pytest.mark.parametrize(
+    "faces, key", [("grpc", "source_path"), ("rest", "rest_source_path")]
+)
+def test_two_pages_written_to_one_path_are_an_error_naming_both(
+    tmp_path: Path, faces: str, key: str
+) -> None:
+    config = tmp_path / "docs.toml"
+    config.write_text(
+        "".join(f'[packages."acme.{v}"]\n{key} = "en/shared"\n\n' for v in ("v1", "v2"))
+    )
+    files = [_thing_api("acme.v1"), _thing_api("acme.v2")]
+    request = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=[f.name for f in files],
+        proto_file=files,
+        parameter=f"targets=docs,docs_api={faces},docs_config={config}",
+    )
+    response = generate(request)
+    assert "en/shared/Thing/" in response.error
+    assert "acme.v1" in response.error and "acme.v2" in response.error
+    assert not response.file
