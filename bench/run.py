@@ -611,7 +611,6 @@ def _docs_split(root: Path, files: list[str], includes: list[str]) -> str:
     from generator.docs_formats import docs_format
     from generator.model import build_api
     from generator.plugin import write_response
-    from generator.render import render
 
     descriptors = root.parent / "descriptors.pb"
     arguments = ["protoc", *includes, f"--descriptor_set_out={descriptors}"]
@@ -640,9 +639,7 @@ def _docs_split(root: Path, files: list[str], includes: list[str]) -> str:
         reference.rest.page(s, m) for s in services for m in reference.rest_methods(s)
     ]
     rest_viewed = clock()
-    texts.update(
-        (page.path, render("docs_rest_page.md.j2", page=page)) for page in rest_pages
-    )
+    texts.update((page.path, reference.rest.render(page)) for page in rest_pages)
     rendered = clock()
     pages = grpc_pages + rest_pages
     sink = io.BytesIO()

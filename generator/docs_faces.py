@@ -93,7 +93,7 @@ class Reference:
 
     def rest_page(self, service: Service, method: Method) -> list[tuple[str, str]]:
         page = self.rest.page(service, method)
-        return [(page.path, render(REST_TEMPLATE, page=page))]
+        return [(page.path, self.rest.render(page))]
 
     def index(self, service: Service, face: str) -> list[tuple[str, str]]:
         settings = self.grpc.package_docs(service.package)

@@ -29,6 +29,7 @@ from generator.model import (
     Service,
     TypeRef,
 )
+from generator.render import macro
 from generator.runtime.contract import CheckKind
 
 TEMPLATE = "docs_rest_page.md.j2"
@@ -100,7 +101,7 @@ class Row(NamedTuple):
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # pages share Section objects: identity is enough
 class Section:
     title: str
     anchor: str  # "" for none
@@ -199,6 +200,9 @@ class RestBuilder:
         self.settings = settings
         self.cyclic = cyclic
         self._bindings: dict[str, tuple[_Binding, ...]] = {}
+        self._rendered: dict[Section, str] = {}
+        self._section_layout = macro(TEMPLATE, "section")
+        self._page_layout = macro(TEMPLATE, "page")
         self._objects: dict[str, str] = {}  # JSON of messages on no cycle
         # Rows and YAML properties that read the same on every page (no reference, no link
         # to a section), by message, field, and whether it is a path parameter.
@@ -209,6 +213,7 @@ class RestBuilder:
         self._plain: dict[tuple[str, str], bool] = {}
         self._sections_made: dict[tuple[object, ...], Section] = {}
         self._comments: dict[str, tuple[str, ...]] = {}
+        self._context_types: dict[tuple[str, str], tuple[TypeReference, ...]] = {}
         self._definitions: dict[tuple[object, ...], dict[str, Any]] = {}
         self.references = References(
             api,
@@ -341,6 +346,19 @@ class RestBuilder:
                 names.append(method.output)
             names += binding.tree2
         return names
+
+    def render(self, page: RestPage) -> str:
+        """The page's Markdown; a section that other pages have too is laid out once."""
+        texts = []
+        for request in page.requests:
+            laid_out = []
+            for section in request.sections:
+                text = self._rendered.get(section)
+                if text is None:
+                    text = self._rendered[section] = self._section_layout(section)
+                laid_out.append(text)
+            texts.append(laid_out)
+        return self._page_layout(page, texts)
 
     # --- the page -------------------------------------------------------------------------------
 
@@ -499,18 +517,20 @@ class RestBuilder:
         if not comments:
             return ()
         owner = self.references.rpc_owner(comments, plan.service)
-        rpcs = plan.service if owner else None
-        message = self.api.messages[name]
-        types = sorted(
-            {
+        types = self._context_types.get((name, owner))
+        if types is None:
+            rpcs = plan.service if owner else None
+            message = self.api.messages[name]
+            found = {
                 segment
                 for comment in comments
                 for segment in self.references.parse(comment, message, plan.service, rpcs)
                 if isinstance(segment, TypeReference)
-            },
-            key=lambda reference: (reference.text, reference.anchor),
-        )
-        return (owner, tuple(self.references.is_local(t, plan) for t in types))
+            }
+            types = self._context_types[name, owner] = tuple(
+                sorted(found, key=lambda reference: (reference.text, reference.anchor))
+            )
+        return (owner, tuple([self.references.is_local(t, plan) for t in types]))
 
     # --- rows -----------------------------------------------------------------------------------
 

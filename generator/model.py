@@ -178,7 +178,11 @@ class Message:
         return {item.name: item for item in self.fields}
 
     def oneof(self, name: str) -> Oneof:
-        return next(o for o in self.oneofs if o.name == name)
+        return self._oneofs_by_name[name]
+
+    @cached_property  # the docs views ask for a field's oneof on every row
+    def _oneofs_by_name(self) -> dict[str, Oneof]:
+        return {oneof.name: oneof for oneof in self.oneofs}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import calendar
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Mapping, Union
 
 from generator.runtime.contract import Bound, CheckKind
@@ -225,10 +226,17 @@ class FieldRules:
 
     @property
     def required(self) -> bool:
-        return self.get(CheckKind.REQUIRED) is not None
+        return CheckKind.REQUIRED in self._by_kind
 
     def get(self, kind: CheckKind) -> Constraint | None:
-        return next((c for c in self.constraints if c.kind == kind), None)
+        return self._by_kind.get(kind)
+
+    @cached_property  # the views ask for kinds on every row of every page
+    def _by_kind(self) -> dict[CheckKind, Constraint]:
+        found: dict[CheckKind, Constraint] = {}
+        for constraint in self.constraints:
+            found.setdefault(constraint.kind, constraint)
+        return found
 
 
 def _string_length(written: WrittenBound, subject: str) -> str:
