@@ -66,6 +66,36 @@ docs: bytecode
 		--api $(DOCS_API) \
 		$(if $(DOCS_CONFIG),--config $(DOCS_CONFIG))
 
+# The pages of `make docs` (same variables) as a browsable HTML site in SITE, built by Yandex's
+# own documentation builder, @diplodoc/cli, pinned in tools/docs-site/ and installed with
+# `npm ci` under var/diplodoc. Prints the builder's errors and warnings and checks the built
+# site's links; fails on an error or a dangling link.
+# `make docs-site-serve` serves SITE on 127.0.0.1:SITE_PORT. `make test-site` runs the site's
+# tests (tests/site: both formats of proto/, the whole corpus, links, headless Chromium).
+SITE ?= var/docs-site
+SITE_PORT ?= 8000
+DIPLODOC := var/diplodoc
+DIPLODOC_STAMP := $(DIPLODOC)/.installed
+.PHONY: diplodoc docs-site docs-site-serve test-site
+
+diplodoc: $(DIPLODOC_STAMP)
+
+$(DIPLODOC_STAMP): tools/docs-site/package.json tools/docs-site/package-lock.json
+	@mkdir -p $(DIPLODOC)
+	cp tools/docs-site/package.json tools/docs-site/package-lock.json $(DIPLODOC)/
+	npm ci --prefix $(DIPLODOC) --no-audit --no-fund --loglevel=error
+	touch $(DIPLODOC_STAMP)
+
+docs-site: docs $(DIPLODOC_STAMP)
+	$(PYTHON) tools/docs_site.py build --docs $(OUT) --site $(SITE) --proto $(PROTO) \
+		$(if $(DOCS_CONFIG),--config $(DOCS_CONFIG)) --check-links
+
+docs-site-serve: $(STAMP)
+	$(PYTHON) tools/docs_site.py serve --site $(SITE) --port $(SITE_PORT)
+
+test-site: bytecode $(DIPLODOC_STAMP)
+	DOCS_SITE_TESTS=1 $(PYTHON) -m pytest tests/site -v -s
+
 # Serves every generated service of proto/ on 127.0.0.1, with SQLite under var/.
 # Flags go through SERVE_ARGS, e.g. make serve SERVE_ARGS="--port 50051 --operation-delay 2";
 # paths in them are relative to this directory. For TLS, run `make cert` once, then

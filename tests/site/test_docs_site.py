@@ -59,9 +59,11 @@ needs_site_tools = pytest.mark.skipif(
     reason=(
         "the site's tests run under `make test-site` (DOCS_SITE_TESTS=1)"
         if not os.environ.get("DOCS_SITE_TESTS")
-        else f"{docs_site.DEFAULT_YFM} is missing: `make diplodoc` installs it"
-        if not docs_site.DEFAULT_YFM.exists()
-        else f"{CHROMIUM} is missing: `apt-get install chromium`"
+        else (
+            f"{docs_site.DEFAULT_YFM} is missing: `make diplodoc` installs it"
+            if not docs_site.DEFAULT_YFM.exists()
+            else f"{CHROMIUM} is missing: `apt-get install chromium`"
+        )
     ),
 )
 
@@ -121,7 +123,9 @@ def test_pages_are_staged_at_the_urls_their_links_name(proto_pages: Path) -> Non
                 assert f"{path}.md" in staged, f"{source}: {url}"
 
 
-def test_toc_lists_every_page_once_index_first(proto_pages: Path, tmp_path: Path) -> None:
+def test_toc_lists_every_page_once_index_first(
+    proto_pages: Path, tmp_path: Path
+) -> None:
     placement = docs_site.place_pages(
         proto_pages, docs_site.url_folders(PROTO, str(PROTO_CONFIG))
     )
@@ -131,7 +135,9 @@ def test_toc_lists_every_page_once_index_first(proto_pages: Path, tmp_path: Path
     toc = (tmp_path / "toc.yaml").read_text(encoding="utf-8")
     hrefs = re.findall(r'^\s+href: "([^"]+)"$', toc, re.MULTILINE)
     assert sorted(hrefs) == sorted(page.target for page in placement.pages)
-    image = [href for href in hrefs if href.startswith("docs/baremetal/api-ref/grpc/Image/")]
+    image = [
+        href for href in hrefs if href.startswith("docs/baremetal/api-ref/grpc/Image/")
+    ]
     assert image[:3] == [
         "docs/baremetal/api-ref/grpc/Image/index.md",
         "docs/baremetal/api-ref/grpc/Image/get.md",  # the index's order: declaration order
@@ -143,11 +149,15 @@ def test_toc_lists_every_page_once_index_first(proto_pages: Path, tmp_path: Path
     assert "[Image](docs/baremetal/api-ref/grpc/Image/index.md)" in landing
 
 
-def test_index_pages_of_packages_sharing_a_folder_are_both_staged(tmp_path: Path) -> None:
+def test_index_pages_of_packages_sharing_a_folder_are_both_staged(
+    tmp_path: Path,
+) -> None:
     for version, rpc in (("v1alpha", "get"), ("v2", "getImage")):
         folder = tmp_path / f"en/_api-ref-grpc/x/{version}/api-ref/grpc/Image"
         folder.mkdir(parents=True)
-        (folder / "index.md").write_text(f"# X API, gRPC: ImageService\n\n[{rpc}]({rpc}.md)\n")
+        (folder / "index.md").write_text(
+            f"# X API, gRPC: ImageService\n\n[{rpc}]({rpc}.md)\n"
+        )
         (folder / f"{rpc}.md").write_text(f"# X API, gRPC: ImageService.{rpc}\n")
     folders = {
         f"en/_api-ref-grpc/x/{version}/api-ref/grpc": "docs/x/api-ref/grpc"
@@ -161,7 +171,10 @@ def test_index_pages_of_packages_sharing_a_folder_are_both_staged(tmp_path: Path
         "docs/x/api-ref/grpc/Image/index.md",
     ]
     assert len(placement.shared_indexes) == 1 and not placement.conflicts
-    assert docs_site.kind(f"docs-site: {placement.shared_indexes[0]}") == "docs-site shared index"
+    assert (
+        docs_site.kind(f"docs-site: {placement.shared_indexes[0]}")
+        == "docs-site shared index"
+    )
 
 
 def test_report_lines_are_sorted_by_kind() -> None:
@@ -253,7 +266,9 @@ def dump_dom(url: str, profile: Path) -> Dom:
     return Dom(result.stdout)
 
 
-def build_site(docs: Path, site: Path, proto: Path, config: Path) -> docs_site.BuildReport:
+def build_site(
+    docs: Path, site: Path, proto: Path, config: Path
+) -> docs_site.BuildReport:
     lines: list[str] = []
     result = docs_site.build(docs, site, proto, str(config), report=lines.append)
     for line in lines:
@@ -277,7 +292,9 @@ def proto_site(
 def test_proto_site_builds_without_errors(proto_site) -> None:
     docs, site, result = proto_site
     assert result.ok, result.errors or result.output[-4000:]
-    assert not [line for line in result.warnings if docs_site.kind(line).startswith("variable")]
+    assert not [
+        line for line in result.warnings if docs_site.kind(line).startswith("variable")
+    ]
     assert not result.warnings, "\n".join(result.warnings)
     pages = site_links.site_pages(site)
     # Every page, and the landing page.
@@ -293,7 +310,9 @@ def test_proto_site_links_resolve(proto_site) -> None:
     assert check.ok, "\n".join(check.problems())
     # The only links that do not resolve are those naming an rpc's title (`#List`).
     assert not any(
-        check.unresolved[kind] for kind in site_links.UNRESOLVED if kind != "title anchor"
+        check.unresolved[kind]
+        for kind in site_links.UNRESOLVED
+        if kind != "title anchor"
     )
     assert check.counts["ok"] > 200
 
@@ -311,9 +330,13 @@ def _expectations(markdown: str) -> tuple[int, set[str], str]:
     ["docs/baremetal/api-ref/grpc/Image/list", "docs/baremetal/api-ref/Image/list"],
     ids=["grpc", "rest"],
 )
-def test_proto_page_renders_in_chromium(proto_site, serve, tmp_path: Path, page: str) -> None:
+def test_proto_page_renders_in_chromium(
+    proto_site, serve, tmp_path: Path, page: str
+) -> None:
     docs, site, _ = proto_site
-    placed = json.loads((site / docs_site.MANIFEST).read_text(encoding="utf-8"))["pages"]
+    placed = json.loads((site / docs_site.MANIFEST).read_text(encoding="utf-8"))[
+        "pages"
+    ]
     if f"{page}.md" not in placed:
         pytest.skip(f"the docs run wrote no {page}.md")
     markdown = (docs / placed[f"{page}.md"]).read_text(encoding="utf-8")
@@ -330,7 +353,10 @@ def test_proto_page_renders_in_chromium(proto_site, serve, tmp_path: Path, page:
     assert "".join(dom.h1).strip() == title
     if "/grpc/" not in page:
         # The request line's host, `baremetal.{{ api-host }}`, took presets.yaml's value.
-        assert "GET https://baremetal.api.cloud.yandex.net/baremetal/v1alpha/images" in text
+        assert (
+            "GET https://baremetal.api.cloud.yandex.net/baremetal/v1alpha/images"
+            in text
+        )
         assert "{{" not in text
 
 
@@ -339,14 +365,30 @@ def test_builder_errors_fail_the_build(proto_pages: Path, tmp_path: Path) -> Non
     docs = tmp_path / "docs"
     shutil.copytree(proto_pages, docs)
     index = next(docs.rglob("grpc/Image/index.md"))
-    index.write_text(index.read_text(encoding="utf-8") + "\n\n[Gone](gone.md)\n", encoding="utf-8")
-    result = docs_site.build(docs, tmp_path / "site", PROTO, str(PROTO_CONFIG), report=print)
+    index.write_text(
+        index.read_text(encoding="utf-8") + "\n\n[Gone](gone.md)\n", encoding="utf-8"
+    )
+    result = docs_site.build(
+        docs, tmp_path / "site", PROTO, str(PROTO_CONFIG), report=print
+    )
     assert not result.ok
     assert any("YFM003" in line and "gone.html" in line for line in result.errors)
-    assert docs_site.main(
-        ["build", "--docs", str(docs), "--site", str(tmp_path / "site"), "--proto", str(PROTO),
-         "--config", str(PROTO_CONFIG)]
-    ) == 1
+    assert (
+        docs_site.main(
+            [
+                "build",
+                "--docs",
+                str(docs),
+                "--site",
+                str(tmp_path / "site"),
+                "--proto",
+                str(PROTO),
+                "--config",
+                str(PROTO_CONFIG),
+            ]
+        )
+        == 1
+    )
 
 
 @needs_site_tools
@@ -360,7 +402,8 @@ def test_link_check_finds_missing_pages_and_anchors(proto_site, tmp_path: Path) 
     assert 'id=\\"yandex.cloud.baremetal.v1alpha.ListImagesResponse\\"' in text
     listing.write_text(
         text.replace(
-            'id=\\"yandex.cloud.baremetal.v1alpha.ListImagesResponse\\"', 'id=\\"renamed\\"'
+            'id=\\"yandex.cloud.baremetal.v1alpha.ListImagesResponse\\"',
+            'id=\\"renamed\\"',
         ),
         encoding="utf-8",
     )
@@ -368,7 +411,10 @@ def test_link_check_finds_missing_pages_and_anchors(proto_site, tmp_path: Path) 
     assert not check.ok
     problems = "\n".join(check.problems())
     assert "Image/get.html: no such page" in problems
-    assert "no element with id 'yandex.cloud.baremetal.v1alpha.ListImagesResponse'" in problems
+    assert (
+        "no element with id 'yandex.cloud.baremetal.v1alpha.ListImagesResponse'"
+        in problems
+    )
 
 
 # --- the whole public API -----------------------------------------------------------------------
@@ -392,11 +438,15 @@ def corpus_site(
 @needs_site_tools
 def test_corpus_site_builds_without_errors(corpus_site) -> None:
     docs, site, result, seconds = corpus_site
-    print(f"corpus site: {len(list(docs.rglob('*.md')))} pages built in {seconds:.0f} s")
+    print(
+        f"corpus site: {len(list(docs.rglob('*.md')))} pages built in {seconds:.0f} s"
+    )
     assert result.ok, "\n".join(result.errors) or result.output[-4000:]
     by_kind = Counter(docs_site.kind(line) for line in result.warnings)
     for name, count in sorted(by_kind.items()):
-        examples = [line for line in result.warnings if docs_site.kind(line) == name][:3]
+        examples = [line for line in result.warnings if docs_site.kind(line) == name][
+            :3
+        ]
         print(f"  {count} {name}, e.g.\n    " + "\n    ".join(examples))
     # No variable but the monitoring comments' `{{expression}}` is unresolved: api-host is.
     assert set(by_kind) <= KNOWN_CORPUS_WARNINGS, set(by_kind) - KNOWN_CORPUS_WARNINGS
@@ -410,6 +460,9 @@ def test_corpus_site_links_resolve(corpus_site) -> None:
     print(check.summary())
     for kind, links in check.unresolved.items():
         targets = Counter(link.split(": ", 1)[1] for link in links)
-        print(f"  {len(links)} {kind}: " + ", ".join(f"{t} ({n})" for t, n in targets.most_common(4)))
+        print(
+            f"  {len(links)} {kind}: "
+            + ", ".join(f"{t} ({n})" for t, n in targets.most_common(4))
+        )
     assert check.ok, "\n".join(check.problems()[:50])
     assert check.counts["ok"] > 50_000
