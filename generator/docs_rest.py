@@ -206,8 +206,8 @@ class RestBuilder:
         self._objects: dict[str, str] = {}  # JSON of messages on no cycle
         # Rows and YAML properties that read the same on every page (no reference, no link
         # to a section), by message, field, and whether it is a path parameter.
-        self._rows: dict[tuple[str, str, bool], Row] = {}
-        self._descriptions: dict[tuple[str, str, bool], str] = {}
+        self._rows: dict[tuple[str, str, bool, bool], Row] = {}
+        self._descriptions: dict[tuple[str, str, bool, bool], str] = {}
         self._yaml_descriptions: dict[tuple[str, str, bool], str] = {}
         self._properties: dict[tuple[str, str, bool], dict[str, Any]] = {}
         self._plain: dict[tuple[str, str], bool] = {}
@@ -546,8 +546,11 @@ class RestBuilder:
     ) -> Row:
         """A field's row. Its description reads the same on every page unless its comments
         have references, and its type cell unless it links to a section: those are made once."""
-        key = (message.full_name, item.name, path)
-        plain = operation is None and self._is_plain(message, item)
+        # An expanded Operation's rows read alike but for a response of Empty, which leaves
+        # `error` alone in the oneof.
+        dropped = operation is not None and operation.response == _EMPTY
+        key = (message.full_name, item.name, path, dropped)
+        plain = self._is_plain(message, item)
         linked = bool(target) and self.has_section(target)
         if plain and not linked:
             found = self._rows.get(key)

@@ -33,11 +33,11 @@ _AMBIGUOUS = re.compile(
 
 
 class Shared(dict):  # type: ignore[type-arg]
-    """A mapping that many documents hold: its lines are worked out once per indentation."""
+    """A mapping that many documents hold: its text is worked out once per indentation."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.lines: dict[int, list[str]] = {}
+        self.text: dict[int, str] = {}
 
 
 def dump(value: Any, indent: int = 0) -> str:
@@ -46,11 +46,12 @@ def dump(value: Any, indent: int = 0) -> str:
 
 
 def _lines(value: Any, indent: int) -> list[str]:
+    """The lines of `value`; an item may hold several lines (a Shared mapping's text)."""
     if isinstance(value, Shared):
-        found = value.lines.get(indent)
+        found = value.text.get(indent)
         if found is None:
-            found = value.lines[indent] = _lines(dict(value), indent)
-        return found
+            found = value.text[indent] = "\n".join(_lines(dict(value), indent))
+        return [found]
     pad = " " * indent
     if isinstance(value, dict):
         if not value:
