@@ -272,7 +272,6 @@ def bench_plugin(rounds: int, services: int) -> list[Result]:
     _discard(scratch)
     time_ratio = times[1].median / times[0].median
     memory_ratio = memory[1].median / memory[0].median
-    floor_ratio = again.median / floor.median
     return [
         Result(
             f"plugin, {services} services, all four targets: wall time",

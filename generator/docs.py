@@ -21,6 +21,7 @@ from generator.docs_formats import (
     docs_format,
     indent_json,
     is_exact,
+    table_text,
 )
 from generator.docs_index import TEMPLATE as INDEX_TEMPLATE
 from generator.docs_links import (
@@ -487,6 +488,9 @@ class DocsBuilder:
             values = self._enum_values(item.type.name, message, plan)
             if values:
                 parts.append(values)
+        # Code spans of the comments with `|` in triple backticks; a constraint's pattern
+        # with `\|` (either way, a `|` would end the table cell).
+        parts = [table_text(part) for part in parts]
         if self.format.constraints and item.rules.constraints:
             sentences = [
                 c.sentence
@@ -494,9 +498,7 @@ class DocsBuilder:
                 if c.kind is not CheckKind.REQUIRED and not is_exact(c)
             ]
             if sentences:
-                parts.append(
-                    " ".join(sentences).replace("|", "\\|")
-                )  # `|` would end the table cell
+                parts.append(" ".join(sentences).replace("|", "\\|"))
         return "\n\n".join(parts)
 
     def _enum_values(

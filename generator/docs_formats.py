@@ -3,6 +3,7 @@ and small pieces of text that both lay out the same way."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from generator.rules import Constraint
@@ -55,3 +56,13 @@ def indent_json(text: str) -> str:
 
 def code_list(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names)
+
+
+# An inline code span with `|`: in a table cell the `|` would end the cell, so the cell writes
+# the span with triple backticks, as the official pages do (docs-format-rest.md §10.3).
+_PIPE_CODE = re.compile(r"(?<!`)`([^`\n]*\|[^`\n]*)`(?!`)")
+
+
+def table_text(text: str) -> str:
+    """A description as a table cell holds it."""
+    return _PIPE_CODE.sub(r"```\1```", text) if "|" in text else text

@@ -15,7 +15,13 @@ from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 from generator import docs_yaml
 from generator.docs_config import PackageDocs
-from generator.docs_formats import DocsFormat, code_list, indent_json, is_exact
+from generator.docs_formats import (
+    DocsFormat,
+    code_list,
+    indent_json,
+    is_exact,
+    table_text,
+)
 from generator.docs_links import References, TypeReference, lower_first
 from generator.http import HttpBinding
 from generator.model import (
@@ -177,8 +183,6 @@ class _Binding:
 
 # `(-- ... --)`: directives to api-linter, not documentation (§3.3).
 _LINTER = re.compile(r"\(--.*?--\)", re.S)
-# An inline code span with `|`, which a table cell writes with triple backticks (§10.3).
-_PIPE_CODE = re.compile(r"(?<!`)`([^`\n]*\|[^`\n]*)`(?!`)")
 _DEFAULT_VALUE = re.compile(r"^Default value: (\S+)\.$", re.M)
 
 
@@ -561,7 +565,7 @@ class RestBuilder:
             parts = self._description_parts(
                 message, item, plan, path, yaml=False, operation=operation
             )
-            description = _PIPE_CODE.sub(r"```\1```", "\n\n".join(parts))
+            description = table_text("\n\n".join(parts))
             if plain:
                 self._descriptions[key] = description
         name = item.json_name + ("[]" if item.repeated else "")
