@@ -23,6 +23,7 @@ from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from .context import CallContext
 from .contract import ActionKind
 from .errors import ApiError, Violation, invalid_argument
 from .operations import Completion, Operation, finish, new_operation
@@ -53,7 +54,7 @@ class Actions:
         self.resources = service.resources
 
     def run(
-        self, spec: ActionSpec[Any], request: Message, context: grpc.ServicerContext
+        self, spec: ActionSpec[Any], request: Message, context: CallContext
     ) -> Message:
         principal = self.runtime.principal(context)
         self.service.validate(request)

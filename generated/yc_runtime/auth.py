@@ -23,6 +23,7 @@ from typing import Iterable, Sequence
 
 import grpc
 
+from .context import CallContext
 from .errors import ApiError, permission_denied
 
 AUTHORIZATION = "authorization"
@@ -129,7 +130,7 @@ class Authenticator:
             raise _unauthenticated("the token is not valid")
         return principal
 
-    def principal(self, context: grpc.ServicerContext) -> Principal:
+    def principal(self, context: CallContext) -> Principal:
         """Who makes the call of `context`; raises an UNAUTHENTICATED ApiError."""
         return self.authenticate(context.invocation_metadata() or ())
 

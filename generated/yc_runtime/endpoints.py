@@ -18,6 +18,7 @@ from yandex.cloud.endpoint import (
     api_endpoint_service_pb2_grpc,
 )
 
+from .context import CallContext
 from .errors import Violation, invalid_argument, not_found, rpc
 
 # What every server lists besides its APIs: IAM (the SDK exchanges credentials there),
@@ -49,7 +50,7 @@ class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceService
     def Get(
         self,
         request: api_endpoint_service_pb2.GetApiEndpointRequest,
-        context: grpc.ServicerContext,
+        context: CallContext,
     ) -> ApiEndpoint:
         for endpoint in self._endpoints:
             if endpoint.id == request.api_endpoint_id:
@@ -60,7 +61,7 @@ class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceService
     def List(
         self,
         request: api_endpoint_service_pb2.ListApiEndpointsRequest,
-        context: grpc.ServicerContext,
+        context: CallContext,
     ) -> api_endpoint_service_pb2.ListApiEndpointsResponse:
         if request.page_size < 0:
             raise invalid_argument(

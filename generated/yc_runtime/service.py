@@ -30,6 +30,7 @@ from typing import (
 import grpc
 from google.protobuf.message import Message
 
+from .context import CallContext
 from .access import Authorizer
 from .auth import Authenticator, Principal
 from .errors import ApiError, Violation, abort, invalid_argument, not_found, rpc
@@ -135,14 +136,14 @@ class Runtime:
         for service in served:
             service.resources.links = found[service.RESOURCE.kind]
 
-    def principal(self, context: grpc.ServicerContext) -> Principal:
+    def principal(self, context: CallContext) -> Principal:
         """Who makes the call, and which parents it may touch (`Principal.require()`).
 
         `ANONYMOUS` (subject "", every parent) on an open server; raises an UNAUTHENTICATED
         ApiError when tokens are configured and the call carries none of them."""
         return self.authenticator.principal(context)
 
-    def subject(self, context: grpc.ServicerContext) -> str:
+    def subject(self, context: CallContext) -> str:
         """Who makes the call, for `Operation.created_by`; "" when calls are anonymous."""
         return self.principal(context).subject
 
@@ -161,7 +162,7 @@ class Service:
         if violations:
             raise invalid_argument(violations)
 
-    def unimplemented(self, method: str, context: grpc.ServicerContext) -> NoReturn:
+    def unimplemented(self, method: str, context: CallContext) -> NoReturn:
         """The answer of an rpc that is not a standard method (`method`, its full name
         `/package.Service/Rpc`), until a subclass implements it."""
         rpc_name = method.rpartition("/")[2]
@@ -247,20 +248,20 @@ class ResourceService(Service, Generic[R]):
     # (see `access`).
 
     @rpc
-    def standard_get(self, request: Message, context: grpc.ServicerContext) -> R:
+    def standard_get(self, request: Message, context: CallContext) -> R:
         """The resource the request names."""
         return self._get(request, context)
 
     @rpc
     def standard_get_wrapped(
-        self, spec: GetSpec[T], request: Message, context: grpc.ServicerContext
+        self, spec: GetSpec[T], request: Message, context: CallContext
     ) -> T:
         """The resource the request names, in its field of `spec.response`."""
         response = spec.response()
         getattr(response, spec.response_field).CopyFrom(self._get(request, context))
         return response
 
-    def _get(self, request: Message, context: grpc.ServicerContext) -> R:
+    def _get(self, request: Message, context: CallContext) -> R:
         principal = self.runtime.principal(context)
         self.validate(request)
         self.authorizer.require_type(principal)
@@ -273,7 +274,7 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_list(
-        self, spec: ListSpec[L], request: Message, context: grpc.ServicerContext
+        self, spec: ListSpec[L], request: Message, context: CallContext
     ) -> L:
         """A page of the resources under the request's parent; a List that names no parent
         lists those under every parent the caller may see."""
@@ -310,7 +311,7 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_list_operations(
-        self, spec: ListSpec[L], request: Message, context: grpc.ServicerContext
+        self, spec: ListSpec[L], request: Message, context: CallContext
     ) -> L:
         """A page of a resource's operations, newest first; they outlive the resource."""
         principal = self.runtime.principal(context)
@@ -371,7 +372,7 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_create(
-        self, spec: MutationSpec[T], request: Message, context: grpc.ServicerContext
+        self, spec: MutationSpec[T], request: Message, context: CallContext
     ) -> T:
         return self._answer(
             spec, self._mutate(self.mutations[spec.method], request, context)
@@ -379,7 +380,7 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_update(
-        self, spec: MutationSpec[T], request: Message, context: grpc.ServicerContext
+        self, spec: MutationSpec[T], request: Message, context: CallContext
     ) -> T:
         return self._answer(
             spec, self._mutate(self.mutations[spec.method], request, context)
@@ -387,7 +388,7 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_delete(
-        self, spec: MutationSpec[T], request: Message, context: grpc.ServicerContext
+        self, spec: MutationSpec[T], request: Message, context: CallContext
     ) -> T:
         return self._answer(
             spec, self._mutate(self.mutations[spec.method], request, context)
@@ -395,7 +396,7 @@ class ResourceService(Service, Generic[R]):
 
     @rpc
     def standard_action(
-        self, spec: ActionSpec[T], request: Message, context: grpc.ServicerContext
+        self, spec: ActionSpec[T], request: Message, context: CallContext
     ) -> T:
         """An action the runtime implements: access bindings, Move, Start, Stop, Restart,
         and listing the resources that name this one (see `actions`)."""
@@ -411,7 +412,7 @@ class ResourceService(Service, Generic[R]):
         return answer
 
     def _mutate(
-        self, mutation: Mutation[R], request: Message, context: grpc.ServicerContext
+        self, mutation: Mutation[R], request: Message, context: CallContext
     ) -> Message:
         """Runs a mutation: checks, then one transaction that replays an idempotent repeat or
         applies the change (or, with an operation delay, begins it), and stores the operation
@@ -483,7 +484,7 @@ def _page_size(spec: ListSpec[L], request: Message) -> int:
     return min(size or spec.default_page_size, MAX_PAGE_SIZE)
 
 
-def _in_time(context: grpc.ServicerContext) -> Callable[[], None]:
+def _in_time(context: CallContext) -> Callable[[], None]:
     """A check for work that may run long (a List reading a whole folder): it raises once the
     call's deadline has passed (DEADLINE_EXCEEDED) or the call has ended (CANCELLED), so that
     the work stops and its transaction ends. Nobody would read what it found."""

@@ -7,6 +7,8 @@ import logging
 from typing import Callable, NamedTuple, NoReturn, ParamSpec, Sequence, TypeVar, cast
 
 import grpc
+
+from .context import CallContext
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
@@ -94,7 +96,7 @@ class RichStatus(grpc.Status):
         )
 
 
-def abort(context: grpc.ServicerContext, error: ApiError) -> NoReturn:
+def abort(context: CallContext, error: ApiError) -> NoReturn:
     # The status replaces the call's trailing metadata: keep what is there (the request ids).
     context.abort_with_status(RichStatus(error, context.trailing_metadata() or ()))
     raise AssertionError(
@@ -201,6 +203,6 @@ def rpc(handler: Callable[P, T]) -> Callable[P, T]:
         except Exception:
             log.exception("unexpected error in %s", handler.__qualname__)
             failure = ApiError(grpc.StatusCode.INTERNAL, "Internal server error")
-        abort(cast(grpc.ServicerContext, args[-1]), failure)
+        abort(cast(CallContext, args[-1]), failure)
 
     return wrapper

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import grpc
 from google.protobuf.message import Message
 
+from .context import CallContext
 from .auth import Principal
 from .errors import Violation, invalid_argument
 from .storage import IdempotencyRecord, StoredOperation, Transaction
@@ -35,7 +36,7 @@ class IdempotencyLedger:
 
     def entry(
         self,
-        context: grpc.ServicerContext,
+        context: CallContext,
         principal: Principal,
         method: str,
         request: Message,
@@ -78,7 +79,7 @@ class IdempotencyLedger:
         )
 
 
-def _metadata_value(context: grpc.ServicerContext, name: str) -> str:
+def _metadata_value(context: CallContext, name: str) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == name:
             return value if isinstance(value, str) else value.decode("latin-1")

@@ -18,6 +18,7 @@ from yandex.cloud.operation import (
     operation_service_pb2_grpc,
 )
 
+from .context import CallContext
 from .auth import Authenticator, Principal
 from .errors import ApiError, ServerFault, invalid_argument, not_found, rpc
 from .ids import new_id
@@ -220,7 +221,7 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
     def Get(
         self,
         request: operation_service_pb2.GetOperationRequest,
-        context: grpc.ServicerContext,
+        context: CallContext,
     ) -> Operation:
         principal = self._authenticator.principal(context)
         self._validate(request)
@@ -231,7 +232,7 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
     def Cancel(
         self,
         request: operation_service_pb2.CancelOperationRequest,
-        context: grpc.ServicerContext,
+        context: CallContext,
     ) -> Operation:
         principal = self._authenticator.principal(context)
         self._validate(request)
