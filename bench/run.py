@@ -341,7 +341,9 @@ def bench_corpus(rounds: int) -> list[Result] | str:
     times, memory = _times_and_memory(rounds, command, (protoc, ours), api, env)
     # The floor for any plugin that writes the same files: a stand-in replaying our answer.
     response = scratch / "response.bin"
-    recorder = _script(scratch / "record", f"exec protoc-gen-python-custom | tee {response}")
+    recorder = _script(
+        scratch / "record", f"exec protoc-gen-python-custom | tee {response}"
+    )
     replay = _script(scratch / "replay", f"cat > /dev/null; exec cat {response}")
     _timed_process(
         command([f"--plugin=protoc-gen-python-custom={recorder}", *ours]), api, env

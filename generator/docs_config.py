@@ -117,9 +117,7 @@ class DocsConfig:
                 rest = self.packages.get(package, {}).get(
                     "rest_link_base", unique.removesuffix("/grpc")
                 )
-                settings[package] = replace(
-                    docs, link_base=unique, rest_link_base=rest
-                )
+                settings[package] = replace(docs, link_base=unique, rest_link_base=rest)
         return settings
 
 

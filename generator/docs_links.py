@@ -349,7 +349,9 @@ class References:
             if owner is not None and field_name in self._field_names(
                 self.api.messages[owner]
             ):
-                named = f"{prefix}.{self._field_text(self.api.messages[owner], field_name)}"
+                named = (
+                    f"{prefix}.{self._field_text(self.api.messages[owner], field_name)}"
+                )
                 return TypeReference(named, owner, owner, owner)
         return None
 

@@ -135,7 +135,11 @@ STATUS_SECTION = Section(
             "Error code. An enum value of [google.rpc.Code](https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).",
         ),
         Row("message", "**string**", "An error message."),
-        Row("details[]", "**object**", "A list of messages that carry the error details."),
+        Row(
+            "details[]",
+            "**object**",
+            "A list of messages that carry the error details.",
+        ),
     ),
 )
 
@@ -275,7 +279,8 @@ class RestBuilder:
         self, name: str, operation: OperationTypes | None = None
     ) -> tuple[tuple[Field, str], ...]:
         """A message's fields with the message each refers to (""): on an expanded Operation,
-        `metadata` and `response` refer to the rpc's types, and a response of Empty is gone."""
+        `metadata` and `response` refer to the rpc's types, and a response of Empty is gone.
+        """
         found = []
         for item in self.api.messages[name].fields:
             target = item.message_type
@@ -305,7 +310,9 @@ class RestBuilder:
                 continue
             seen.add(name)
             emitted.append(name)
-            pending += reversed([item.message_type for item in self.api.messages[name].fields])
+            pending += reversed(
+                [item.message_type for item in self.api.messages[name].fields]
+            )
         return tuple(emitted)
 
     def has_section(self, name: str) -> bool:
@@ -376,7 +383,10 @@ class RestBuilder:
         for binding in bindings:
             url = f"https://{host}{self._path(method, binding.binding)}"
             requests.append(
-                Request(f"{binding.binding.method.upper()} {url}", self._sections(plan, binding))
+                Request(
+                    f"{binding.binding.method.upper()} {url}",
+                    self._sections(plan, binding),
+                )
             )
             playground.append(self._playground(plan, binding, url))
         description = _LINTER.sub("", method.comment)
@@ -396,13 +406,17 @@ class RestBuilder:
 
     def _path(self, method: Method, binding: HttpBinding) -> str:
         """The rule's path, top-level variables under their JSON names (§4.1, §4.2)."""
-        names = {item.name: item.json_name for item in self.api.messages[method.input].fields}
+        names = {
+            item.name: item.json_name for item in self.api.messages[method.input].fields
+        }
 
         def rename(match: re.Match[str]) -> str:
             field, rest = match.group(1), match.group(2)
             return "{" + names.get(field, field) + rest + "}"
 
-        return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)((?:=[^}]*)?)\}", rename, binding.path.text)
+        return re.sub(
+            r"\{([A-Za-z_][A-Za-z0-9_]*)((?:=[^}]*)?)\}", rename, binding.path.text
+        )
 
     def _sections(self, plan: RestPlan, binding: _Binding) -> tuple[Section, ...]:
         method = plan.method
@@ -427,14 +441,18 @@ class RestBuilder:
                 self._row(request, item, item.message_type, plan, anchor1)
                 for item in binding.query
             )
-            sections.append(Section("Query parameters", anchor1(method.input), "", "", "", rows))
+            sections.append(
+                Section("Query parameters", anchor1(method.input), "", "", "", rows)
+            )
         if binding.body:
             rows = tuple(
                 self._row(request, item, item.message_type, plan, anchor1)
                 for item in binding.body
             )
             json = self._json_fields(
-                [(item, item.message_type) for item in binding.body], request, (method.input,)
+                [(item, item.message_type) for item in binding.body],
+                request,
+                (method.input,),
             )
             sections.append(
                 Section("Body parameters", anchor1(method.input), "", json, "", rows)
@@ -508,7 +526,8 @@ class RestBuilder:
 
     def _reference_context(self, name: str, plan: RestPlan) -> tuple[object, ...]:
         """What a message's section takes from the page through its comments' references:
-        whether they name the page's service's rpcs, and which links stay on the page."""
+        whether they name the page's service's rpcs, and which links stay on the page.
+        """
         comments = self._comments.get(name)
         if comments is None:
             message = self.api.messages[name]
@@ -517,7 +536,9 @@ class RestBuilder:
             for item in message.fields:
                 if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
                     texts += [v.comment for v in self.api.enums[item.type.name].values]
-            comments = self._comments[name] = tuple(t.rstrip() for t in texts if "[" in t)
+            comments = self._comments[name] = tuple(
+                t.rstrip() for t in texts if "[" in t
+            )
         if not comments:
             return ()
         owner = self.references.rpc_owner(comments, plan.service)
@@ -528,7 +549,9 @@ class RestBuilder:
             found = {
                 segment
                 for comment in comments
-                for segment in self.references.parse(comment, message, plan.service, rpcs)
+                for segment in self.references.parse(
+                    comment, message, plan.service, rpcs
+                )
                 if isinstance(segment, TypeReference)
             }
             types = self._context_types[name, owner] = tuple(
@@ -549,7 +572,8 @@ class RestBuilder:
         operation: OperationTypes | None = None,
     ) -> Row:
         """A field's row. Its description reads the same on every page unless its comments
-        have references, and its type cell unless it links to a section: those are made once."""
+        have references, and its type cell unless it links to a section: those are made once.
+        """
         # An expanded Operation's rows read alike but for a response of Empty, which leaves
         # `error` alone in the oneof.
         dropped = operation is not None and operation.response == _EMPTY
@@ -569,7 +593,9 @@ class RestBuilder:
             if plain:
                 self._descriptions[key] = description
         name = item.json_name + ("[]" if item.repeated else "")
-        found = Row(name, self._type_cell(message, item, target, anchor_of), description)
+        found = Row(
+            name, self._type_cell(message, item, target, anchor_of), description
+        )
         if plain and not linked:
             self._rows[key] = found
         return found
@@ -582,7 +608,11 @@ class RestBuilder:
             found = "[" not in item.comment
             if found and item.oneof:
                 found = "[" not in message.oneof(item.oneof).comment
-            if found and item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
+            if (
+                found
+                and item.type.kind is Kind.ENUM
+                and item.type.name in self.api.enums
+            ):
                 values = self.api.enums[item.type.name].values
                 found = not any("[" in value.comment for value in values)
             self._plain[key] = found
@@ -633,7 +663,9 @@ class RestBuilder:
             parts.append(self._enum_values(item.type.name, message, plan, yaml))
         return parts
 
-    def _enum_values(self, name: str, message: Message, plan: RestPlan, yaml: bool) -> str:
+    def _enum_values(
+        self, name: str, message: Message, plan: RestPlan, yaml: bool
+    ) -> str:
         """`- `NAME`: comment` lines; the current format drops the value numbered 0 (§9.5);
         YAML keeps a comment's first sentence (§2.8)."""
         lines = []
@@ -652,7 +684,11 @@ class RestBuilder:
         return "\n".join(lines)
 
     def _type_cell(
-        self, message: Message, item: Field, target: str, anchor_of: Callable[[str], str]
+        self,
+        message: Message,
+        item: Field,
+        target: str,
+        anchor_of: Callable[[str], str],
     ) -> str:
         if item.map_key and item.map_value:
             key = self._ref_cell(message, item.map_key, item.map_key.name, anchor_of)
@@ -661,7 +697,11 @@ class RestBuilder:
         return self._ref_cell(message, item.type, target, anchor_of)
 
     def _ref_cell(
-        self, message: Message, ref: TypeRef, target: str, anchor_of: Callable[[str], str]
+        self,
+        message: Message,
+        ref: TypeRef,
+        target: str,
+        anchor_of: Callable[[str], str],
     ) -> str:
         if ref.kind is Kind.SCALAR:
             return _scalar_cell(ref.scalar, message.full_name)
@@ -694,7 +734,9 @@ class RestBuilder:
             following = fields[index + 1][0] if index + 1 < len(fields) else None
             if item.oneof and (previous is None or previous.oneof != item.oneof):
                 members = [f.json_name for f, _ in fields if f.oneof == item.oneof]
-                lines.append(f"  // Includes only one of the fields {code_list(members)}")
+                lines.append(
+                    f"  // Includes only one of the fields {code_list(members)}"
+                )
             value = self._json_value(message, item, target, ancestors)
             comma = "," if following is not None else ""
             lines.append(f'  "{item.json_name}": {indent_json(value)}{comma}')
@@ -724,7 +766,12 @@ class RestBuilder:
         if found is not None:
             return found
         message = self.api.messages.get(name)
-        if message is None or name in ancestors or name in _OBJECTS or not message.fields:
+        if (
+            message is None
+            or name in ancestors
+            or name in _OBJECTS
+            or not message.fields
+        ):
             return '"object"'
         found = self._json_fields(
             [(item, item.message_type) for item in message.fields],
@@ -737,8 +784,11 @@ class RestBuilder:
 
     # --- the apiPlayground front matter ---------------------------------------------------------
 
-    def _playground(self, plan: RestPlan, binding: _Binding, url: str) -> dict[str, Any]:
+    def _playground(
+        self, plan: RestPlan, binding: _Binding, url: str
+    ) -> dict[str, Any]:
         request = self.api.messages[plan.method.input]
+
         def anchor_of(name: str) -> str:
             return name + binding.suffix
 
@@ -834,7 +884,11 @@ class RestBuilder:
         `_section`)."""
         key = (
             message.full_name,
-            tuple(anchor_of(item.message_type) for item in message.fields if item.message_type),
+            tuple(
+                anchor_of(item.message_type)
+                for item in message.fields
+                if item.message_type
+            ),
             self._reference_context(message.full_name, plan),
         )
         found = self._definitions.get(key)
@@ -859,7 +913,9 @@ class RestBuilder:
         linked = bool(item.message_type) and self.has_section(item.message_type)
         found = self._properties.get(key) if plain and not linked else None
         if found is None:
-            found = docs_yaml.Shared(self._make_property(message, item, plan, anchor_of, path))
+            found = docs_yaml.Shared(
+                self._make_property(message, item, plan, anchor_of, path)
+            )
             if plain and not linked:
                 self._properties[key] = found
         return found
@@ -902,7 +958,9 @@ class RestBuilder:
             found.update(element)
         return found
 
-    def _element_schema(self, message: Message, ref: TypeRef, target: str) -> dict[str, Any]:
+    def _element_schema(
+        self, message: Message, ref: TypeRef, target: str
+    ) -> dict[str, Any]:
         if ref.kind is Kind.SCALAR:
             return _scalar_schema(ref.scalar, message.full_name)
         if ref.kind is Kind.ENUM:
@@ -982,7 +1040,9 @@ def _scalar_json(scalar: str, container: str) -> str:
 
 def _scalar_cell(scalar: str, container: str) -> str:
     json_type = _scalar_json(scalar, container)
-    if scalar in ("string", "bool") or (json_type == "string" and scalar in ("double", "float")):
+    if scalar in ("string", "bool") or (
+        json_type == "string" and scalar in ("double", "float")
+    ):
         return f"**{json_type}**"
     return f"**{json_type}** ({scalar})"
 

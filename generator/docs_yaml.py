@@ -19,8 +19,7 @@ from typing import Any
 _NOT_FIRST = set("-?:,[]{}#&*!|>'\"%@`= \t")
 # Plain strings that YAML would read as another type (js-yaml's default schema, with the
 # YAML 1.1 booleans it still quotes).
-_AMBIGUOUS = re.compile(
-    r"""(?x)
+_AMBIGUOUS = re.compile(r"""(?x)
     ~|null|Null|NULL|true|True|TRUE|false|False|FALSE
     |y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF
     |[-+]?(0b[0-1_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)
@@ -28,8 +27,7 @@ _AMBIGUOUS = re.compile(
     |[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)
     |[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?
     |<<
-    """
-)
+    """)
 
 
 class Shared(dict):  # type: ignore[type-arg]

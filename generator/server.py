@@ -29,6 +29,7 @@ from generator.layout import (
     return_annotation,
     tuple_expression,
 )
+from generator.http import PathVariable
 from generator.options import PluginOptions
 from generator.python_names import (
     Imports,
@@ -144,6 +145,7 @@ class ServiceView:
     resource: tuple[Argument, ...]  # empty for a service without a resource
     mutations: str  # a tuple expression, or "" for none
     actions: str  # the same, of the actions the runtime implements
+    http_routes: str  # the same, of the rpcs' google.api.http bindings
     methods: tuple[MethodView, ...]
 
 
@@ -405,8 +407,44 @@ class ServerBuilder:
                 if mutations
                 else ""
             ),
+            http_routes=self._http_routes(service),
             methods=tuple(methods),
         )
+
+    def _http_routes(self, service: Service) -> str:
+        """The rpcs' HTTP bindings as data, for the server's REST face: each rpc by its gRPC
+        method path, the path template already split into segments (`http.py` read it).
+        """
+        routes = []
+        for method in service.methods:
+            if (
+                method.http is None
+                or method.client_streaming
+                or method.server_streaming
+            ):
+                continue
+            path = python_literal(f"/{service.full_name}/{method.name}")
+            for binding in method.http.bindings:
+                segments = tuple(_segment(segment) for segment in binding.path.segments)
+                arguments: list[Expression] = [
+                    path,
+                    python_literal(binding.method),
+                    Brackets("(", segments, ")", len(segments) == 1),
+                ]
+                for keyword, value in (
+                    ("verb", binding.path.verb),
+                    ("body", binding.body),
+                    ("response_body", binding.response_body),
+                ):
+                    if value:
+                        arguments.append(f"{keyword}={python_literal(value)}")
+                route = Brackets(
+                    f"{runtime_name(CONTRACT, 'HttpRoute')}(", tuple(arguments), ")"
+                )
+                routes.append(expression(route, _CLASS_INDENT + 4, after=","))
+        if not routes:
+            return ""
+        return tuple_expression(routes, _CLASS_INDENT, before="HTTP_ROUTES = ")
 
     def _status(self, service: Service, imports: Imports, role: str) -> str:
         """The Python expression of the status value of `role` ("ready", "creating", ...),
@@ -759,6 +797,18 @@ class ServerBuilder:
                 Argument("paged", repr(shape.paged)),
             ]
         return tuple(arguments)
+
+
+def _segment(segment: str | PathVariable) -> Expression:
+    """A path segment: a literal (or `*`, `**`), or a variable with what it matches."""
+    if isinstance(segment, str):
+        return python_literal(segment)
+    field_path = tuple(python_literal(part) for part in segment.field_path)
+    arguments: list[Expression] = [Brackets("(", field_path, ")", len(field_path) == 1)]
+    if segment.segments != "*":
+        parts = tuple(python_literal(part) for part in segment.segments.split("/"))
+        arguments.append(Brackets("(", parts, ")", len(parts) == 1))
+    return Brackets(f"{runtime_name(CONTRACT, 'PathVariable')}(", tuple(arguments), ")")
 
 
 def _typed_metadata(method: Method) -> bool:

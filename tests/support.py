@@ -126,6 +126,7 @@ class ServerProcess:
         self.arguments = arguments
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
+        self.http_address = ""  # host:port of the REST face, with --http-port
         self.log = tempfile.NamedTemporaryFile(
             prefix="api-server-", suffix=".log", delete=False
         )
@@ -151,6 +152,12 @@ class ServerProcess:
                 f"server did not start: {line!r}\n{Path(self.log.name).read_text()}"
             )
         self.address = line.removeprefix("listening on ")
+        if "--http-port" in self.arguments:
+            line = self.process.stdout.readline().strip()
+            if not line.startswith("REST on "):
+                self.process.kill()
+                raise RuntimeError(f"no REST face: {line!r}\n{self.server_log()}")
+            self.http_address = line.removeprefix("REST on ")
         return self
 
     @property

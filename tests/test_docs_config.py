@@ -77,7 +77,9 @@ def test_packages_may_share_a_configured_folder_and_link_base(tmp_path: Path) ->
         '[packages."acme.a.v2"]\nsource_path = "same"\nlink_base = "/docs/a/api-ref/grpc"\n'
     )
     settings = load_docs_config(str(path)).for_run(["acme.a.v1", "acme.a.v2"])
-    assert settings["acme.a.v1"].source_path == settings["acme.a.v2"].source_path == "same"
+    assert (
+        settings["acme.a.v1"].source_path == settings["acme.a.v2"].source_path == "same"
+    )
     assert settings["acme.a.v2"].rest_link_base == "/docs/a/api-ref"
 
 
@@ -91,7 +93,9 @@ def test_rest_settings_default_from_the_grpc_ones() -> None:
             }
         }
     ).package("yandex.cloud.serverless.workflows.v1")
-    assert docs.rest_source_path == "en/_api-ref/serverless/workflows/v1/workflows/api-ref"
+    assert (
+        docs.rest_source_path == "en/_api-ref/serverless/workflows/v1/workflows/api-ref"
+    )
     assert docs.rest_link_base == "/docs/serverless-integrations/workflows/api-ref"
     assert docs.rest_host == "serverless-workflows.{{ api-host }}"
     assert docs.host("WorkflowService") == docs.rest_host
@@ -107,14 +111,20 @@ def test_rest_host_per_service(tmp_path: Path) -> None:
     )
     docs = load_docs_config(str(path)).package("yandex.cloud.certificatemanager.v1")
     assert docs.host("CertificateService") == "{{ api-host-certmanager }}"
-    assert docs.host("CertificateContentService") == "{{ api-host-certmanager-certcontent }}"
+    assert (
+        docs.host("CertificateContentService")
+        == "{{ api-host-certmanager-certcontent }}"
+    )
 
 
 @pytest.mark.parametrize(
     "text, problem",
     [
         ('[packages."a.v1".services."S"]\nhost = "x"\n', "unknown key 'host'"),
-        ('[packages."a.v1".services."S"]\nrest_host = 1\n', "rest_host must be a string"),
+        (
+            '[packages."a.v1".services."S"]\nrest_host = 1\n',
+            "rest_host must be a string",
+        ),
         ('[packages."a.v1"]\nservices = "x"\n', "services must be a table"),
         ('[packages."a.v1"]\nrest_host = 1\n', "rest_host must be a string"),
     ],

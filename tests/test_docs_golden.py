@@ -124,12 +124,21 @@ def test_grpc_index_page_reproduced_byte_for_byte(image_pages: dict[str, str]) -
 # The classic REST pages of the image API in ../shared/reference-rest, from proto/
 # (docs-format-rest.md: generation G2, with sourcePath); the current ones are from the corpus
 # (tests/test_docs_whole_api.py).
-CLASSIC_REST_PAGES = ["Image/list.md", "Image/create.md", "Image/get.md", "Image/index.md"]
+CLASSIC_REST_PAGES = [
+    "Image/list.md",
+    "Image/create.md",
+    "Image/get.md",
+    "Image/index.md",
+]
 
 
 @pytest.mark.parametrize("page", CLASSIC_REST_PAGES)
-def test_rest_page_reproduced_byte_for_byte(page: str, image_pages: dict[str, str]) -> None:
-    expected = (REFERENCE_REST / "en/baremetal/api-ref" / page).read_text(encoding="utf-8")
+def test_rest_page_reproduced_byte_for_byte(
+    page: str, image_pages: dict[str, str]
+) -> None:
+    expected = (REFERENCE_REST / "en/baremetal/api-ref" / page).read_text(
+        encoding="utf-8"
+    )
     published = f"en/_api-ref/baremetal/v1alpha/api-ref/{page}"
     assert image_pages[published] == expected
     assert (GENERATED / published).read_text(encoding="utf-8") == expected
@@ -139,7 +148,8 @@ def test_docs_api_picks_the_faces() -> None:
     def faces(option: str) -> set[str]:
         pages = run_plugin(
             make_request(
-                IMAGE_FILES, f"targets=docs,docs_api={option},docs_config={PROTO / 'docs.toml'}"
+                IMAGE_FILES,
+                f"targets=docs,docs_api={option},docs_config={PROTO / 'docs.toml'}",
             )
         )
         return {"grpc" if "/_api-ref-grpc/" in path else "rest" for path in pages}

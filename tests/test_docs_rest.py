@@ -20,7 +20,10 @@ from test_docs_golden import DOCS_CASES, GARDEN_FILES
     "text, written",
     [
         ("string", "string"),
-        ("https://h.{{ api-host }}/a/{id}:verb", "https://h.{{ api-host }}/a/{id}:verb"),
+        (
+            "https://h.{{ api-host }}/a/{id}:verb",
+            "https://h.{{ api-host }}/a/{id}:verb",
+        ),
         ("**string** (int64)", "'**string** (int64)'"),
         ("[a-z][a-z0-9]*", "'[a-z][a-z0-9]*'"),
         ("#/definitions/X", "'#/definitions/X'"),
@@ -64,16 +67,23 @@ def rest_pages() -> dict[str, str]:
 FOLDER = "en/_api-ref/garden/v1/api-ref/Glasshouse"
 
 
-def test_an_rpc_without_a_rule_has_no_rest_page_nor_index_row(rest_pages: dict[str, str]) -> None:
+def test_an_rpc_without_a_rule_has_no_rest_page_nor_index_row(
+    rest_pages: dict[str, str],
+) -> None:
     assert f"{FOLDER}/watch.md" not in rest_pages
     assert "[Watch]" not in rest_pages[f"{FOLDER}/index.md"]
     # A service without rules has no REST index.
     assert not any("/Plant/" in path for path in rest_pages)
 
 
-def test_path_variables_take_json_names_and_nested_ones_stay(rest_pages: dict[str, str]) -> None:
+def test_path_variables_take_json_names_and_nested_ones_stay(
+    rest_pages: dict[str, str],
+) -> None:
     get = rest_pages[f"{FOLDER}/get.md"]
-    assert "GET https://{{ api-host-glasshouse }}/garden/v1/sites/{siteId}/glasshouses/{glasshouseId}" in get
+    assert (
+        "GET https://{{ api-host-glasshouse }}/garden/v1/sites/{siteId}/glasshouses/{glasshouseId}"
+        in get
+    )
     update = rest_pages[f"{FOLDER}/update.md"]
     assert (
         "PATCH https://{{ api-host-glasshouse }}/garden/v1/sites/{glasshouse.site_id}"
@@ -85,8 +95,13 @@ def test_path_variables_take_json_names_and_nested_ones_stay(rest_pages: dict[st
     assert "## Path parameters" not in update
 
 
-def test_linter_directives_leave_the_newline_before_them(rest_pages: dict[str, str]) -> None:
-    assert "Returns the specified glasshouse.\n\n\n## HTTP request" in rest_pages[f"{FOLDER}/get.md"]
+def test_linter_directives_leave_the_newline_before_them(
+    rest_pages: dict[str, str],
+) -> None:
+    assert (
+        "Returns the specified glasshouse.\n\n\n## HTTP request"
+        in rest_pages[f"{FOLDER}/get.md"]
+    )
 
 
 def test_additional_bindings_repeat_the_request_with_suffixed_anchors(
@@ -99,7 +114,9 @@ def test_additional_bindings_repeat_the_request_with_suffixed_anchors(
     assert page.count("  - url: ") == 2
 
 
-def test_an_operation_answering_empty_lists_error_alone(rest_pages: dict[str, str]) -> None:
+def test_an_operation_answering_empty_lists_error_alone(
+    rest_pages: dict[str, str],
+) -> None:
     classic = run_plugin(
         make_request(
             GARDEN_FILES,
@@ -117,7 +134,9 @@ def test_an_operation_answering_empty_lists_error_alone(rest_pages: dict[str, st
 def _thing_api(package: str) -> descriptor_pb2.FileDescriptorProto:
     """A file of `package` with ThingService.Get, bound to GET /things/{id}."""
     proto = descriptor_pb2.FileDescriptorProto(
-        name=f"{package.replace('.', '/')}/thing.proto", package=package, syntax="proto3"
+        name=f"{package.replace('.', '/')}/thing.proto",
+        package=package,
+        syntax="proto3",
     )
     request = proto.message_type.add(name="GetThingRequest")
     request.field.add(name="id", number=1, type=9, label=1, json_name="id")
@@ -125,7 +144,9 @@ def _thing_api(package: str) -> descriptor_pb2.FileDescriptorProto:
         name="id", number=1, type=9, label=1, json_name="id"
     )
     method = proto.service.add(name="ThingService").method.add(
-        name="Get", input_type=f".{package}.GetThingRequest", output_type=f".{package}.Thing"
+        name="Get",
+        input_type=f".{package}.GetThingRequest",
+        output_type=f".{package}.Thing",
     )
     method.options.Extensions[annotations_pb2.http].get = "/things/{id}"
     return proto

@@ -191,7 +191,9 @@ CURRENT_REST_PAGES = {
 
 
 @pytest.mark.parametrize("page", sorted(CURRENT_REST_PAGES))
-def test_corpus_current_format_reproduces_the_rest_pages(corpus_runs: Runs, page: str) -> None:
+def test_corpus_current_format_reproduces_the_rest_pages(
+    corpus_runs: Runs, page: str
+) -> None:
     pages, _, _ = corpus_runs("current")
     reference = REFERENCE_REST / "en/baremetal/api-ref" / page
     assert pages[CURRENT_REST_PAGES[page]] == reference.read_text(encoding="utf-8")

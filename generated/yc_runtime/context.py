@@ -20,7 +20,7 @@ class CallContext(Protocol):
     def invocation_metadata(self) -> Sequence[Metadatum]:
         """The call's incoming metadata (headers), keys in lower case."""
 
-    def set_trailing_metadata(self, trailing_metadata: Sequence[Metadatum]) -> None:
+    def set_trailing_metadata(self, trailing_metadata: tuple[Metadatum, ...]) -> None:
         """Metadata sent back with the answer, success or error."""
 
     def trailing_metadata(self) -> Sequence[Metadatum]:
@@ -30,8 +30,8 @@ class CallContext(Protocol):
         """Ends the call with `status` (its trailing metadata carries the google.rpc.Status);
         never returns."""
 
-    def time_remaining(self) -> float | None:
-        """Seconds before the call's deadline; None for none."""
+    def time_remaining(self) -> float:
+        """Seconds before the call's deadline."""
 
     def is_active(self) -> bool:
         """Whether the caller still waits for the answer."""

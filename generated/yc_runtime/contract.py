@@ -164,6 +164,31 @@ class Bound:
         return True
 
 
+@dataclass(frozen=True)
+class PathVariable:
+    """`{field.path}` or `{field.path=segments}` in an HTTP path template: the request field it
+    sets and the segments it matches (literals, `*` for one segment, `**` for the rest).
+    """
+
+    field_path: tuple[str, ...]
+    segments: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One binding of an rpc's `google.api.http` rule, as the generator read it (`http.py`):
+    the HTTP method, the path's segments (literals, `*`, `**`, variables) and custom verb, and
+    where the body goes ("" none, "*" the whole request, else a request field) and what the
+    answer is ("" the whole response, else a response field)."""
+
+    rpc: str  # its gRPC method path, `/package.Service/Method`
+    method: str
+    segments: tuple[Union[str, PathVariable], ...]
+    verb: str = ""
+    body: str = ""
+    response_body: str = ""
+
+
 class RuntimeVersionError(ImportError):
     """Generated code meets a runtime of another version."""
 

@@ -18,7 +18,7 @@ from yandex.cloud.endpoint import (
     api_endpoint_service_pb2_grpc,
 )
 
-from .context import CallContext
+from .contract import HttpRoute, PathVariable
 from .errors import Violation, invalid_argument, not_found, rpc
 
 # What every server lists besides its APIs: IAM (the SDK exchanges credentials there),
@@ -41,6 +41,18 @@ class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceService
         ids = sorted(set(BUILTIN_IDS) | set(endpoint_ids))
         self._endpoints = [ApiEndpoint(id=item, address=address) for item in ids]
 
+    # The rules of yandex/cloud/endpoint/api_endpoint_service.proto, for the REST face.
+    HTTP_ROUTES = (
+        HttpRoute(
+            "/yandex.cloud.endpoint.ApiEndpointService/Get",
+            "GET",
+            ("endpoints", PathVariable(("api_endpoint_id",))),
+        ),
+        HttpRoute(
+            "/yandex.cloud.endpoint.ApiEndpointService/List", "GET", ("endpoints",)
+        ),
+    )
+
     def add_to_server(self, server: grpc.Server) -> None:
         api_endpoint_service_pb2_grpc.add_ApiEndpointServiceServicer_to_server(
             self, server
@@ -50,7 +62,7 @@ class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceService
     def Get(
         self,
         request: api_endpoint_service_pb2.GetApiEndpointRequest,
-        context: CallContext,
+        context: grpc.ServicerContext,
     ) -> ApiEndpoint:
         for endpoint in self._endpoints:
             if endpoint.id == request.api_endpoint_id:
@@ -61,7 +73,7 @@ class ApiEndpointService(api_endpoint_service_pb2_grpc.ApiEndpointServiceService
     def List(
         self,
         request: api_endpoint_service_pb2.ListApiEndpointsRequest,
-        context: CallContext,
+        context: grpc.ServicerContext,
     ) -> api_endpoint_service_pb2.ListApiEndpointsResponse:
         if request.page_size < 0:
             raise invalid_argument(

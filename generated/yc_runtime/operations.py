@@ -18,12 +18,11 @@ from yandex.cloud.operation import (
     operation_service_pb2_grpc,
 )
 
-from .context import CallContext
 from .auth import Authenticator, Principal
 from .errors import ApiError, ServerFault, invalid_argument, not_found, rpc
 from .ids import new_id
 from .storage import Storage, StoredOperation, Transaction
-from .contract import Bound, CheckKind
+from .contract import Bound, CheckKind, HttpRoute, PathVariable
 from .validation import Check, FieldRules, MessageRules, Validator
 
 log = logging.getLogger(__name__)
@@ -209,6 +208,21 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
         self._authenticator = authenticator or Authenticator()
         self._validator = Validator(_RULES)
 
+    # The rules of yandex/cloud/operation/operation_service.proto, for the REST face.
+    HTTP_ROUTES = (
+        HttpRoute(
+            "/yandex.cloud.operation.OperationService/Get",
+            "GET",
+            ("operations", PathVariable(("operation_id",))),
+        ),
+        HttpRoute(
+            "/yandex.cloud.operation.OperationService/Cancel",
+            "GET",
+            ("operations", PathVariable(("operation_id",))),
+            verb="cancel",
+        ),
+    )
+
     def add_to_server(self, server: grpc.Server) -> None:
         operation_service_pb2_grpc.add_OperationServiceServicer_to_server(self, server)
 
@@ -221,7 +235,7 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
     def Get(
         self,
         request: operation_service_pb2.GetOperationRequest,
-        context: CallContext,
+        context: grpc.ServicerContext,
     ) -> Operation:
         principal = self._authenticator.principal(context)
         self._validate(request)
@@ -232,7 +246,7 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
     def Cancel(
         self,
         request: operation_service_pb2.CancelOperationRequest,
-        context: CallContext,
+        context: grpc.ServicerContext,
     ) -> Operation:
         principal = self._authenticator.principal(context)
         self._validate(request)

@@ -25,7 +25,7 @@ import time
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import grpc
 
@@ -64,6 +64,8 @@ class RunningServer:
     address: str  # the advertised address, which ApiEndpointService lists
     gate: Gate  # whether calls are taken, and how many run
     workers: futures.ThreadPoolExecutor  # the threads that serve calls
+    rest: Any = None  # the REST face (rest.RestServer), if asked for
+    http_port: int = 0
 
     def stop(self, grace: float | None = GRACE) -> None:
         """Stops taking calls (those that arrive are answered UNAVAILABLE and not started),
@@ -78,6 +80,8 @@ class RunningServer:
             )
             self._finish(deadline)
             grace = max(0.0, deadline - time.monotonic())
+        if self.rest is not None:
+            self.rest.stop(grace or 0.0)
         self.server.stop(grace).wait()
         self.runtime.scheduler.stop()
         self.runtime.storage.close()
@@ -113,6 +117,7 @@ def start(
     advertised_address: str = "",
     storage: Storage | None = None,
     check_references: bool = True,
+    http_port: int | None = None,
 ) -> RunningServer:
     """Starts a server for `services` plus OperationService and, when its modules were generated,
     ApiEndpointService; port 0 picks a free port. It serves `storage` if given (an open
@@ -122,6 +127,7 @@ def start(
     for `--token`, require callers to authenticate (see `auth`). ApiEndpointService lists the
     built-in ids and `endpoint_ids` at `advertised_address` (default `localhost:PORT`).
     `check_references` False turns off the checks of references between resources.
+    `http_port` (0 picks a free one) serves the REST face too, from the same handlers.
     Raises ValueError for a bad argument and OSError when the port or a file is unusable.
     """
     if bool(tls_cert) != bool(tls_key):
@@ -135,14 +141,15 @@ def start(
     pool = futures.ThreadPoolExecutor(
         max_workers=workers, initializer=runtime.storage.prepare_thread
     )
-    server = grpc.server(pool, interceptors=[CallInterceptor(authenticator, gate=gate)])
-    servicers = [factory(runtime) for factory in services]
+    interceptor = CallInterceptor(authenticator, gate=gate)
+    server = grpc.server(pool, interceptors=[interceptor])
+    servicers: list[Any] = [factory(runtime) for factory in services]
     for servicer in servicers:
         servicer.add_to_server(server)
     runtime.link(servicers)
-    OperationService(runtime.storage, runtime.scheduler, authenticator).add_to_server(
-        server
-    )
+    operations = OperationService(runtime.storage, runtime.scheduler, authenticator)
+    operations.add_to_server(server)
+    framework: list[Any] = [operations]
     address = f"{host}:{port}"
     try:
         if credentials is None:
@@ -161,10 +168,25 @@ def start(
     if _endpoints_generated():
         from .endpoints import ApiEndpointService
 
-        ApiEndpointService(advertised, endpoint_ids).add_to_server(server)
+        endpoints = ApiEndpointService(advertised, endpoint_ids)
+        endpoints.add_to_server(server)
+        framework.append(endpoints)
+    rest = None
+    if http_port is not None:
+        from .rest import Gateway, RestServer
+
+        try:
+            gateway = Gateway([*servicers, *framework], interceptor)
+            rest = RestServer(gateway, pool, host, http_port, tls_cert, tls_key)
+            rest.start()
+        except (ValueError, OSError):
+            runtime.storage.close()
+            raise
     runtime.scheduler.start()
     server.start()
-    return RunningServer(server, runtime, bound, advertised, gate, pool)
+    return RunningServer(
+        server, runtime, bound, advertised, gate, pool, rest, rest.port if rest else 0
+    )
 
 
 def _server_credentials(cert: str, key: str) -> grpc.ServerCredentials:
@@ -210,6 +232,14 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0.0,
         metavar="SECONDS",
         help="finish operations this long after the call (default: before it returns)",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve the REST face (HTTP/JSON, from the rpcs' google.api.http rules) on "
+        "this port too; 0 picks a free one (needs uvicorn: pip install uvicorn)",
     )
     parser.add_argument("--workers", type=int, default=16, help="threads serving calls")
     parser.add_argument(
@@ -328,12 +358,17 @@ def main(
             endpoint_ids=endpoint_ids,
             advertised_address=arguments.advertised_address,
             check_references=arguments.check_references,
+            http_port=arguments.http_port,
         )
-    except OSError as error:
+    except (OSError, ValueError) as error:
         sys.exit(f"cannot start the server: {error}")
+    except ImportError as error:
+        sys.exit(f"cannot serve REST: {error} (pip install uvicorn)")
     # Handlers first: whoever reads the line below may signal at once.
     stopping = stop_signal()
     print(f"listening on {arguments.host}:{running.port}", flush=True)
+    if running.rest is not None:
+        print(f"REST on {arguments.host}:{running.http_port}", flush=True)
     log.info(
         "serving %s; advertised as %s; %s",
         "TLS" if arguments.tls_cert else "plaintext",

@@ -42,7 +42,7 @@ from .planner import QueryPlanner
 from .query import FieldValue, Ordering, QueryError, parse_order_by
 from .resources import ResourceStore
 from .actions import Actions
-from .contract import MutationKind
+from .contract import HttpRoute, MutationKind
 from .links import Linkable, link
 from .specs import ActionSpec, GetSpec, ListSpec, MutationSpec, ResourceSpec
 from .storage import Storage, StoredOperation
@@ -152,6 +152,8 @@ class Service:
     """What every generated servicer has: the runtime, and request validation."""
 
     RULES: ClassVar[Mapping[str, MessageRules]] = {}
+    # The rpcs' google.api.http bindings, for the REST face (see `rest`).
+    HTTP_ROUTES: ClassVar[tuple[HttpRoute, ...]] = ()
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

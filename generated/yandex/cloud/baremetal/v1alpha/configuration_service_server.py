@@ -124,6 +124,23 @@ class ConfigurationService(
         references=(),
     )
     RULES = RULES
+    HTTP_ROUTES = (
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ConfigurationService/Get",
+            "GET",
+            (
+                "baremetal",
+                "v1alpha",
+                "configurations",
+                _contract.PathVariable(("configuration_id",)),
+            ),
+        ),
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ConfigurationService/List",
+            "GET",
+            ("baremetal", "v1alpha", "configurations"),
+        ),
+    )
 
     def add_to_server(self, server: grpc.Server) -> None:
         configuration_service_pb2_grpc.add_ConfigurationServiceServicer_to_server(

@@ -378,6 +378,46 @@ class ImageService(
         _IMAGE_UPDATE,
         _IMAGE_DELETE,
     )
+    HTTP_ROUTES = (
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ImageService/Get",
+            "GET",
+            ("baremetal", "v1alpha", "images", _contract.PathVariable(("image_id",))),
+        ),
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ImageService/List",
+            "GET",
+            ("baremetal", "v1alpha", "images"),
+        ),
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ImageService/Create",
+            "POST",
+            ("baremetal", "v1alpha", "images"),
+            body="*",
+        ),
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ImageService/Update",
+            "PATCH",
+            ("baremetal", "v1alpha", "images", _contract.PathVariable(("image_id",))),
+            body="*",
+        ),
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ImageService/Delete",
+            "DELETE",
+            ("baremetal", "v1alpha", "images", _contract.PathVariable(("image_id",))),
+        ),
+        _contract.HttpRoute(
+            "/yandex.cloud.baremetal.v1alpha.ImageService/ListOperations",
+            "GET",
+            (
+                "baremetal",
+                "v1alpha",
+                "images",
+                _contract.PathVariable(("image_id",)),
+                "operations",
+            ),
+        ),
+    )
 
     def add_to_server(self, server: grpc.Server) -> None:
         image_service_pb2_grpc.add_ImageServiceServicer_to_server(

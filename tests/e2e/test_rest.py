@@ -1,0 +1,319 @@
+"""The REST face of the generated server (`api_server.py --http-port`), over real HTTP on
+127.0.0.1: the image API's round trip, what gRPC answers for the same calls, errors in Yandex's
+JSON shape, and the gRPC conventions (tokens, request ids, idempotency keys) as headers.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+from typing import Any, Iterator
+
+import grpc
+import pytest
+
+from support import GENERATED, ServerProcess
+
+FOLDER = "b1gfolder"
+IMAGES = "/baremetal/v1alpha/images"
+
+
+class Http:
+    """A keep-alive HTTP/1.1 connection to the REST face, answering (status, JSON, headers)."""
+
+    def __init__(self, address: str) -> None:
+        host, port = address.rsplit(":", 1)
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        sent = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        self.connection.request(method, path, body=data, headers=sent)
+        response = self.connection.getresponse()
+        payload = response.read()
+        return (
+            response.status,
+            json.loads(payload) if payload else None,
+            {k.lower(): v for k, v in response.getheaders()},
+        )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    running = ServerProcess(
+        GENERATED, "--db", ":memory:", "--http-port", "0", "--no-reference-checks"
+    ).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def rest(server: ServerProcess) -> Iterator[Http]:
+    client = Http(server.http_address)
+    yield client
+    client.connection.close()
+
+
+def create(rest: Http, name: str, **fields: Any) -> dict[str, Any]:
+    status, operation, _ = rest(
+        "POST",
+        IMAGES,
+        {"folderId": FOLDER, "name": name, "uri": "https://storage/x.iso", **fields},
+    )
+    assert status == 200, operation
+    assert operation["done"] is True
+    return operation
+
+
+def test_the_image_round_trip(rest: Http) -> None:
+    operation = create(rest, "round-trip", labels={"env": "test"})
+    image_id = operation["metadata"]["imageId"]
+    assert operation["response"]["@type"].endswith(".Image")
+
+    status, image, headers = rest("GET", f"{IMAGES}/{image_id}")
+    assert status == 200 and headers["x-request-id"]
+    assert image["name"] == "round-trip" and image["folderId"] == FOLDER
+    assert image["labels"] == {"env": "test"} and image["status"] == "READY"
+
+    status, updated, _ = rest(
+        "PATCH",
+        f"{IMAGES}/{image_id}",
+        {"updateMask": "description", "description": "new", "name": "ignored"},
+    )
+    assert status == 200 and updated["response"]["description"] == "new"
+    assert updated["response"]["name"] == "round-trip"  # not in the mask
+
+    status, listed, _ = rest(
+        "GET", f"{IMAGES}?folderId={FOLDER}&filter=name%3D%22round-trip%22"
+    )
+    assert status == 200 and [i["id"] for i in listed["images"]] == [image_id]
+
+    status, operations, _ = rest("GET", f"{IMAGES}/{image_id}/operations")
+    assert status == 200
+    assert {o["description"] for o in operations["operations"]} >= {"Update image"}
+
+    status, fetched, _ = rest("GET", f"/operations/{operation['id']}")
+    assert status == 200 and fetched["id"] == operation["id"]
+
+    status, deleted, _ = rest("DELETE", f"{IMAGES}/{image_id}")
+    assert status == 200 and deleted["done"] is True
+    status, error, _ = rest("GET", f"{IMAGES}/{image_id}")
+    assert status == 404 and error["code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.ResourceInfo"
+
+
+def test_paging_tokens_go_between_the_faces(rest: Http, server: ServerProcess) -> None:
+    from yandex.cloud.baremetal.v1alpha import image_service_pb2 as pb
+    from yandex.cloud.baremetal.v1alpha import image_service_pb2_grpc as pb_grpc
+
+    folder = "b1gpaging"
+    for index in range(3):
+        create(rest, f"page-{index}", folderId=folder)
+    status, first, _ = rest("GET", f"{IMAGES}?folderId={folder}&pageSize=2")
+    assert status == 200 and len(first["images"]) == 2
+    with grpc.insecure_channel(server.address) as channel:
+        stub = pb_grpc.ImageServiceStub(channel)
+        second = stub.List(
+            pb.ListImagesRequest(
+                folder_id=folder, page_size=2, page_token=first["nextPageToken"]
+            )
+        )
+        grpc_first = stub.List(pb.ListImagesRequest(folder_id=folder, page_size=2))
+    names = {f"page-{index}" for index in range(3)}
+    last = names - {i["name"] for i in first["images"]}
+    assert [i.name for i in second.images] == sorted(last)
+    status, rest_second, _ = rest(
+        "GET",
+        f"{IMAGES}?folderId={folder}&pageSize=2&pageToken={grpc_first.next_page_token}",
+    )
+    assert [i["name"] for i in rest_second["images"]] == sorted(last)
+
+
+def test_rest_and_grpc_answer_alike(rest: Http, server: ServerProcess) -> None:
+    from google.protobuf import json_format
+    from yandex.cloud.baremetal.v1alpha import image_service_pb2 as pb
+    from yandex.cloud.baremetal.v1alpha import image_service_pb2_grpc as pb_grpc
+
+    image_id = create(rest, "alike")["metadata"]["imageId"]
+    _, over_rest, _ = rest("GET", f"{IMAGES}/{image_id}")
+    with grpc.insecure_channel(server.address) as channel:
+        stub = pb_grpc.ImageServiceStub(channel)
+        over_grpc = stub.Get(pb.GetImageRequest(image_id=image_id))
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.Get(pb.GetImageRequest(image_id="bad id"))
+    assert over_rest == json_format.MessageToDict(over_grpc)
+    status, error, _ = rest("GET", f"{IMAGES}/bad%20id")
+    assert status == 400 and error["code"] == raised.value.code().value[0]
+    assert error["message"] == raised.value.details()
+
+
+@pytest.mark.parametrize(
+    "method, path, kwargs, status, code, text",
+    [
+        (
+            "POST",
+            IMAGES,
+            {"raw": b"{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+            3,
+            "not valid JSON",
+        ),
+        (
+            "POST",
+            IMAGES,
+            {"raw": b"folderId=x", "headers": {"Content-Type": "text/plain"}},
+            400,
+            3,
+            "must be JSON",
+        ),
+        ("GET", "/no/such/path", {}, 404, 5, "no method is served"),
+        ("PUT", IMAGES, {}, 405, 12, "not allowed"),
+        (
+            "GET",
+            f"{IMAGES}?folderId={FOLDER}&colour=red",
+            {},
+            400,
+            3,
+            "has no field 'colour'",
+        ),
+        (
+            "POST",
+            IMAGES,
+            {"body": {"folderId": FOLDER, "uri": "u", "name": "Bad Name"}},
+            400,
+            3,
+            "regular expression",
+        ),
+        (
+            "POST",
+            IMAGES,
+            {"body": {"folderId": FOLDER, "name": "x", "unknownField": 1}},
+            400,
+            3,
+            "has no field 'unknownField'",
+        ),
+    ],
+)
+def test_errors_have_yandex_json_shape(
+    rest: Http,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    code: int,
+    text: str,
+) -> None:
+    got_status, error, _ = rest(method, path, **kwargs)
+    assert got_status == status, error
+    assert error["code"] == code and text in error["message"], error
+    assert set(error) == {"code", "message", "details"}
+    assert len(json.dumps(error)) < 2000
+
+
+def test_an_oversized_body_is_refused_briefly(rest: Http) -> None:
+    status, error, _ = rest(
+        "POST",
+        IMAGES,
+        raw=b"x" * (5 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
+    assert (
+        status == 413 and error["code"] == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    )
+
+
+def test_headers_carry_the_grpc_conventions(rest: Http) -> None:
+    status, _, headers = rest(
+        "GET", f"{IMAGES}?folderId={FOLDER}", headers={"X-Client-Request-Id": "mine-1"}
+    )
+    assert status == 200 and headers["x-client-request-id"] == "mine-1"
+    body = {"folderId": FOLDER, "name": "idempotent", "uri": "u"}
+    key = {"Idempotency-Key": "4f1e0c7e-1b1a-4a47-9d59-2f3c0b8e9a11"}
+    _, first, _ = rest("POST", IMAGES, body, headers=key)
+    _, again, _ = rest("POST", IMAGES, body, headers=key)
+    assert first["id"] == again["id"]
+
+
+def test_tokens_are_required_as_over_grpc() -> None:
+    server = ServerProcess(
+        GENERATED, "--db", ":memory:", "--http-port", "0", "--token", "secret"
+    ).start()
+    try:
+        rest = Http(server.http_address)
+        status, error, _ = rest("GET", f"{IMAGES}?folderId={FOLDER}")
+        assert (
+            status == 401 and error["code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
+        )
+        status, _, _ = rest(
+            "GET",
+            f"{IMAGES}?folderId={FOLDER}",
+            headers={"Authorization": "Bearer secret"},
+        )
+        assert status == 200
+        status, _, _ = rest("GET", "/endpoints")  # discovery is public, as over gRPC
+        assert status == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_as_a_user_types_it(server: ServerProcess) -> None:
+    """The README's session: a Create, then a Get, with curl."""
+    base = f"http://{server.http_address}"
+    created = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-X",
+            "POST",
+            f"{base}{IMAGES}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            '{"folderId": "b1gcurl", "name": "from-curl", "uri": "https://storage/x.iso"}',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    image_id = json.loads(created.stdout)["metadata"]["imageId"]
+    fetched = subprocess.run(
+        ["curl", "-s", f"{base}{IMAGES}/{image_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(fetched.stdout)["name"] == "from-curl"
+
+
+def test_two_rpcs_on_one_path_are_refused_at_startup() -> None:
+    from yc_runtime.calls import CallInterceptor
+    from yc_runtime.contract import HttpRoute
+    from yc_runtime.rest import Gateway
+    from yc_runtime.auth import Authenticator
+
+    class Claims:
+        def __init__(self, rpc: str) -> None:
+            self.HTTP_ROUTES = (HttpRoute(rpc, "GET", ("things",)),)
+
+        def add_to_server(self, server: Any) -> None:
+            pass
+
+    with pytest.raises(ValueError) as raised:
+        Gateway(
+            [Claims("/a.A/List"), Claims("/b.B/List")],
+            CallInterceptor(Authenticator(())),
+        )
+    assert "/a.A/List" in str(raised.value) and "/b.B/List" in str(raised.value)
