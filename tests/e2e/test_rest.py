@@ -56,7 +56,7 @@ def server() -> Iterator[ServerProcess]:
         GENERATED, "--db", ":memory:", "--http-port", "0", "--no-reference-checks"
     ).start()
     yield running
-    running.stop()
+    assert running.stop() == 0  # SIGTERM stops both faces gracefully
 
 
 @pytest.fixture()
@@ -317,3 +317,37 @@ def test_two_rpcs_on_one_path_are_refused_at_startup() -> None:
             CallInterceptor(Authenticator(())),
         )
     assert "/a.A/List" in str(raised.value) and "/b.B/List" in str(raised.value)
+
+
+def test_tls_serves_both_faces(tmp_path: Any) -> None:
+    import ssl
+
+    from support import make_certificate
+
+    cert, key = make_certificate(tmp_path)
+    server = ServerProcess(
+        GENERATED,
+        "--db",
+        ":memory:",
+        "--http-port",
+        "0",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+    ).start()
+    try:
+        host, port = server.http_address.rsplit(":", 1)
+        context = ssl.create_default_context(cafile=str(cert))
+        connection = http.client.HTTPSConnection(
+            host, int(port), context=context, timeout=30
+        )
+        connection.request("GET", "/endpoints")
+        response = connection.getresponse()
+        assert response.status == 200 and json.loads(response.read())["endpoints"]
+        plain = http.client.HTTPConnection(host, int(port), timeout=30)
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            plain.request("GET", "/endpoints")
+            plain.getresponse()
+    finally:
+        server.stop()
