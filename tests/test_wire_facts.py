@@ -1042,7 +1042,9 @@ def test_options(element: Element, descriptors: Descriptors) -> None:
 
 
 @pytest.mark.parametrize("name", FACTS.services_without_http)
-def test_http_options_are_those_of_http_rules_toml(name: str, descriptors: Descriptors) -> None:
+def test_http_options_are_those_of_http_rules_toml(
+    name: str, descriptors: Descriptors
+) -> None:
     problems = http_problems(name, descriptors)
     assert not problems, report(problems)
 

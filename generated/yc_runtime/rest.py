@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, NoReturn, Sequen
 from urllib.parse import parse_qsl, unquote
 
 import grpc
-from google.protobuf import descriptor_pool, json_format, message_factory
+from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
@@ -124,7 +124,6 @@ class Route:
     variables: tuple[tuple[str, ...], ...]  # the field path of each group, in order
     handler: Handler
     request: type[Message]
-    response: type[Message]
 
 
 def _segment_pattern(segment: str) -> str:
@@ -135,8 +134,10 @@ def _segment_pattern(segment: str) -> str:
     return re.escape(segment)
 
 
-def compile_route(binding: HttpRoute, handler: Handler) -> Route:
-    """The route of a binding served by `handler`, the message classes from the default pool."""
+def compile_route(
+    binding: HttpRoute, handler: Handler, request: type[Message]
+) -> Route:
+    """The route of a binding served by `handler`, whose requests are `request` messages."""
     parts: list[str] = []
     variables: list[tuple[str, ...]] = []
     for segment in binding.segments:
@@ -148,16 +149,7 @@ def compile_route(binding: HttpRoute, handler: Handler) -> Route:
             parts.append(_segment_pattern(segment))
     verb = f":{re.escape(binding.verb)}" if binding.verb else ""
     pattern = re.compile("/" + "/".join(parts) + verb)
-    service, _, name = binding.rpc.lstrip("/").rpartition("/")
-    method = descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
-    return Route(
-        binding,
-        pattern,
-        tuple(variables),
-        handler,
-        message_factory.GetMessageClass(method.input_type),
-        message_factory.GetMessageClass(method.output_type),
-    )
+    return Route(binding, pattern, tuple(variables), handler, request)
 
 
 class HandlerCollector:
@@ -235,14 +227,18 @@ class Gateway:
                     f"{binding.rpc}: on one port a path must name one rpc"
                 )
             claimed[key] = binding.rpc
-            handler = self._handler(binding.rpc)
-            if handler is not None:
-                self.routes.setdefault(binding.method, []).append(
-                    compile_route(binding, handler)
-                )
-        # A path with a custom verb is tried before one whose variable could swallow it.
+            raw = collector.find(binding.rpc)
+            if raw is None or raw.unary_unary is None:
+                continue
+            # The servicer's deserializer is the request class's FromString.
+            request = raw.request_deserializer.__self__
+            self.routes.setdefault(binding.method, []).append(
+                compile_route(binding, self._handler(binding.rpc), request)
+            )
+        # A path with a custom verb is tried before one whose variable could swallow it, and
+        # one with fewer variables (more literals) before one that also matches its paths.
         for bound in self.routes.values():
-            bound.sort(key=lambda route: not route.binding.verb)
+            bound.sort(key=lambda route: (not route.binding.verb, len(route.variables)))
 
     def _handler(self, method: str) -> Handler | None:
         def continuation(details: Any) -> Handler | None:
@@ -325,14 +321,15 @@ class Gateway:
                     f"the body must be JSON (Content-Type: application/json), not {content_type or 'untyped'}"
                 )
             try:
-                parsed = json.loads(body) if body.strip() else {}
+                # No body leaves the body's field unset; `{}` sets it, empty.
+                parsed = json.loads(body) if body.strip() else None
             except (ValueError, UnicodeDecodeError) as error:
                 raise _bad(f"the body is not valid JSON: {error}") from None
             if binding.body == "*":
-                if not isinstance(parsed, dict):
+                if parsed is not None and not isinstance(parsed, dict):
                     raise _bad("the body must be a JSON object")
-                document = parsed
-            else:
+                document = parsed or {}
+            elif parsed is not None:
                 _set(document, tuple(binding.body.split(".")), parsed)
         if query and binding.body != "*":
             for key, value in parse_qsl(query, keep_blank_values=True):
@@ -348,8 +345,9 @@ class Gateway:
 
 
 def _template(binding: HttpRoute) -> str:
+    """The paths a binding matches, whatever its variables are named: `/images/{*}`."""
     parts = [
-        "{" + ".".join(s.field_path) + "}" if isinstance(s, PathVariable) else s
+        "{" + "/".join(s.segments) + "}" if isinstance(s, PathVariable) else s
         for s in binding.segments
     ]
     return "/" + "/".join(parts) + (f":{binding.verb}" if binding.verb else "")
@@ -359,14 +357,16 @@ def _bad(message: str, field: str = "") -> ApiError:
     return invalid_argument([Violation(field, message)])
 
 
-_UNKNOWN_FIELD = re.compile(r'has no field named "([^"]+)"')
+_UNKNOWN_FIELD = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
 
 
 def _parse_error(message: str, request: str) -> ApiError:
-    """What json_format refuses, briefly: an unknown field by its name."""
+    """What json_format refuses, briefly: an unknown field by its path in the request."""
     unknown = _UNKNOWN_FIELD.search(message)
     if unknown:
-        return _bad(f"{request} has no field {unknown.group(1)!r}", unknown.group(1))
+        name, where = unknown.groups()
+        field = ".".join([*where.split(".")[1:], name])
+        return _bad(f"{request} has no field {field!r}", field)
     return _bad(message.split("\n", 1)[0])
 
 

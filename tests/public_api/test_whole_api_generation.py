@@ -68,7 +68,9 @@ def test_every_file_generates_every_target(generated_api: GeneratedApi) -> None:
     assert len(grpc) - len(grpc_indexes) == rpcs, "one gRPC docs page per rpc"
     with_rules = [s for s in services if any(m.http for m in s.methods)]
     rest_indexes = [name for name in rest if name.endswith("/index.md")]
-    assert len(rest_indexes) == len(with_rules), "one REST index per service with a rule"
+    assert len(rest_indexes) == len(
+        with_rules
+    ), "one REST index per service with a rule"
     assert len(rest) - len(rest_indexes) == sum(
         1 for s in services for m in s.methods if m.http
     ), "one REST page per rpc with a rule"

@@ -10,7 +10,8 @@ from typing import Any
 import grpc
 
 from generator.model import Method, StandardMethod
-from round_trips import Messages, Outcome, RoundTrip
+from rest_round_trips import RestRoundTrip
+from round_trips import STEPS, Messages, Outcome, RoundTrip
 from support import ServerProcess
 from whole_api import GeneratedApi, report
 
@@ -127,3 +128,52 @@ def test_resource_services_round_trip(
 
 def _standard_methods(service: Any) -> str:
     return "+".join(sorted({m.standard.value for m in service.methods if m.standard}))
+
+
+def test_resource_services_round_trip_over_rest(generated_api: GeneratedApi) -> None:
+    """The same round trips over the REST face of a server of their own, for every service
+    whose standard methods all have a google.api.http rule: the same steps, the same checks.
+    """
+    model = generated_api.model
+    creatable = [
+        s
+        for f in model.generated_files
+        for s in f.services
+        if s.resource
+        and not s.is_framework
+        and s.standard_method(StandardMethod.CREATE)
+    ]
+    on_rest = [
+        s
+        for s in creatable
+        if all(
+            method.http is not None
+            for step in STEPS
+            if (method := s.standard_method(step)) is not None
+        )
+    ]
+    api_server = ServerProcess(
+        generated_api.root,
+        "--db",
+        ":memory:",
+        "--no-reference-checks",
+        "--http-port",
+        "0",
+    ).start()
+    try:
+        trip = RestRoundTrip(
+            model, Messages(generated_api.source.files), api_server.http_address
+        )
+        outcomes = [trip.run(service) for service in on_rest]
+        failed = [f"{o.service}: {o.error}" for o in outcomes if o.error]
+        assert not failed, (
+            "\n".join(failed[:20]) + "\n" + api_server.server_log()[-3000:]
+        )
+    finally:
+        api_server.stop()
+    round_tripped = sum(1 for o in outcomes if o.round_tripped)
+    report(
+        generated_api.source, "with Create, all standard methods on REST", len(on_rest)
+    )
+    report(generated_api.source, "round-tripped over REST", round_tripped)
+    report(generated_api.source, "REST calls", trip.calls)
