@@ -1071,6 +1071,197 @@ def bench_fieldmask(rounds: int, iterations: int) -> Result:
     )
 
 
+# --- 3b. the REST face ----------------------------------------------------------------------
+
+IMAGES_PATH = "/baremetal/v1alpha/images"
+
+
+def _rest_call(
+    connection: Any, method: str, path: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data else {}
+    connection.request(method, path, body=data, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
+    return json.loads(payload)  # type: ignore[no-any-return]
+
+
+def _load_process(
+    face: str, address: str, image_ids: list[str], seconds: float
+) -> list[float]:
+    """One load process: a thread per image, Updates as fast as they go, over `face`; the
+    latencies. In a process of its own (spawned), so that the client is not the limit.
+    """
+    import http.client
+
+    latencies: list[list[float]] = [[] for _ in image_ids]
+    deadline = time.perf_counter() + seconds
+
+    def work(index: int) -> None:
+        counter = 0
+        if face == "grpc":
+            channel = grpc.insecure_channel(address)
+            stub = image_service_pb2_grpc.ImageServiceStub(channel)
+            mask = field_mask_pb2.FieldMask(paths=["description", "labels"])
+        else:
+            host, port = address.rsplit(":", 1)
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        while time.perf_counter() < deadline:
+            counter += 1
+            started = time.perf_counter()
+            if face == "grpc":
+                stub.Update(
+                    image_service_pb2.UpdateImageRequest(
+                        image_id=image_ids[index],
+                        description=f"update {counter}",
+                        labels={"n": str(counter)},
+                        update_mask=mask,
+                    ),
+                    timeout=30,
+                )
+            else:
+                _rest_call(
+                    connection,
+                    "PATCH",
+                    f"{IMAGES_PATH}/{image_ids[index]}",
+                    {
+                        "updateMask": "description,labels",
+                        "description": f"update {counter}",
+                        "labels": {"n": str(counter)},
+                    },
+                )
+            latencies[index].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(image_ids))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [value for per_thread in latencies for value in per_thread]
+
+
+def _update_throughput(
+    face: str, address: str, image_ids: list[str], seconds: float, processes: int = 2
+) -> tuple[float, list[float]]:
+    """Updates/s with the images' clients spread over `processes` spawned processes."""
+    shares = [image_ids[i::processes] for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        started = time.perf_counter()
+        results = pool.starmap(
+            _load_process, [(face, address, share, seconds) for share in shares]
+        )
+        elapsed = time.perf_counter() - started
+    flat = [value for result in results for value in result]
+    # The pool's start is not load: count the calls over the load's own span.
+    return len(flat) / min(elapsed, seconds + 0.5), flat
+
+
+def bench_rest(rounds: int, seconds: float, calls: int) -> list[Result]:
+    """The REST face against the gRPC face of the same server (in memory): Get p50, one
+    client at a time; Update throughput with 8 clients in two load processes of their own.
+    """
+    import http.client
+
+    get_grpc, get_rest = Samples(), Samples()
+    update_grpc, update_rest = Samples(), Samples()
+    latency: dict[str, list[float]] = {"grpc": [], "rest": []}
+    cpu: dict[str, list[float]] = {"grpc": [], "rest": []}
+    for _ in range(rounds):
+        server = Server(
+            [
+                PYTHON,
+                "api_server.py",
+                "--port",
+                "0",
+                "--db",
+                ":memory:",
+                "--http-port",
+                "0",
+            ]
+        )
+        try:
+            assert server.process.stdout is not None
+            rest_address = (
+                server.process.stdout.readline().strip().removeprefix("REST on ")
+            )
+            host, port = rest_address.rsplit(":", 1)
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            channel = grpc.insecure_channel(server.address)
+            stub = image_service_pb2_grpc.ImageServiceStub(channel)
+            image_ids = []
+            for index in range(8):
+                operation = _rest_call(
+                    connection,
+                    "POST",
+                    IMAGES_PATH,
+                    {"folderId": FILLED_FOLDER, "name": f"rest-{index}", "uri": "u"},
+                )
+                image_ids.append(operation["metadata"]["imageId"])
+            request = image_service_pb2.GetImageRequest(image_id=image_ids[0])
+            for face, into in (("grpc", get_grpc), ("rest", get_rest)):
+                values = []
+                for _ in range(calls):
+                    started = time.perf_counter()
+                    if face == "grpc":
+                        stub.Get(request, timeout=30)
+                    else:
+                        _rest_call(connection, "GET", f"{IMAGES_PATH}/{image_ids[0]}")
+                    values.append(time.perf_counter() - started)
+                into.values.append(_percentile(values, 0.5))
+            channel.close()
+            connection.close()
+            for face, into, address in (
+                ("grpc", update_grpc, server.address),
+                ("rest", update_rest, rest_address),
+            ):
+                cpu_before, _ = server.usage()
+                rate, values = _update_throughput(face, address, image_ids, seconds)
+                cpu_after, _ = server.usage()
+                into.values.append(rate)
+                latency[face].extend(values)
+                cpu[face].append((cpu_after - cpu_before) / max(1, len(values)))
+        finally:
+            server.stop()
+    get_ratio = get_rest.median / get_grpc.median
+    update_ratio = update_rest.median / update_grpc.median
+    note = (
+        f"Update p50/p99: gRPC {_percentile(latency['grpc'], 0.5) * 1000:.2f}/"
+        f"{_percentile(latency['grpc'], 0.99) * 1000:.2f} ms, REST "
+        f"{_percentile(latency['rest'], 0.5) * 1000:.2f}/"
+        f"{_percentile(latency['rest'], 0.99) * 1000:.2f} ms; server CPU per Update: gRPC "
+        f"{statistics.median(cpu['grpc']) * 1e6:.0f} µs, REST "
+        f"{statistics.median(cpu['rest']) * 1e6:.0f} µs"
+    )
+    return [
+        Result(
+            "server, REST Get p50 (one client, keep-alive), storage :memory:",
+            "gRPC Get p50 on the same server",
+            get_grpc,
+            get_rest,
+            "ms",
+            "≤ 1.5x gRPC",
+            get_ratio <= 1.5,
+            get_ratio,
+            scale=1000,
+        ),
+        Result(
+            "server, REST Update with 8 clients (2 load processes), storage :memory:: throughput",
+            "gRPC Update with 8 clients on the same server",
+            update_grpc,
+            update_rest,
+            "calls/s",
+            "≥ 0.7x gRPC",
+            update_ratio >= 0.7,
+            update_ratio,
+            note=note,
+        ),
+    ]
+
+
 # --- 4. the client --------------------------------------------------------------------------
 
 
@@ -1212,6 +1403,11 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument(
+        "--only-rest",
+        action="store_true",
+        help="run the REST face's benchmarks alone (prints, writes nothing)",
+    )
+    parser.add_argument(
         "--only-docs",
         action="store_true",
         help="run the whole-API docs benchmarks alone (prints, writes nothing)",
@@ -1224,6 +1420,10 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.only_list:
         for result in bench_list_and_growth(2, 100, 3.0):
+            print(result)
+        return
+    if arguments.only_rest:
+        for result in bench_rest(2 if arguments.quick else 3, 5.0, 500):
             print(result)
         return
     if arguments.only_docs:
@@ -1246,6 +1446,9 @@ def main() -> None:
     results += bench_plugin(rounds, 30 if arguments.quick else 300)
     seconds = 2.0 if arguments.quick else 5.0
     results += bench_server(2 if arguments.quick else 5, seconds)
+    results += bench_rest(
+        2 if arguments.quick else 3, seconds, 300 if arguments.quick else 1000
+    )
     results.append(bench_handler(rounds, 2000 if arguments.quick else 10000))
     results += bench_calibration(1 if arguments.quick else 3, seconds)
     results += bench_list_and_growth(
