@@ -434,3 +434,26 @@ def test_every_rest_page_describes_a_request_the_server_takes(
         assert (
             status < 500 or "not implemented by this server" in answer["message"]
         ), f"{page.name}: {answer}"
+
+
+def test_operations_are_read_and_cancelled_over_rest() -> None:
+    server = ServerProcess(
+        GENERATED, "--db", ":memory:", "--http-port", "0", "--operation-delay", "30"
+    ).start()
+    try:
+        rest = Http(server.http_address)
+        status, operation, _ = rest(
+            "POST", IMAGES, {"folderId": FOLDER, "name": "slow", "uri": "u"}
+        )
+        assert status == 200 and not operation.get(
+            "done"
+        )  # false: omitted, as proto3 JSON does
+        status, cancelled, _ = rest("GET", f"/operations/{operation['id']}:cancel")
+        assert status == 200 and cancelled["done"] is True
+        assert cancelled["error"]["code"] == grpc.StatusCode.CANCELLED.value[0]
+        status, fetched, _ = rest("GET", f"/operations/{operation['id']}")
+        assert fetched == cancelled
+        status, error, _ = rest("GET", "/operations/nosuchoperation")
+        assert status == 404 and error["code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    finally:
+        assert server.stop() == 0
