@@ -457,3 +457,105 @@ def test_operations_are_read_and_cancelled_over_rest() -> None:
         assert status == 404 and error["code"] == grpc.StatusCode.NOT_FOUND.value[0]
     finally:
         assert server.stop() == 0
+
+
+def test_routes_follow_http_proto_templates() -> None:
+    """Variables with a pattern (`{api_endpoint_id=folders/*}`), custom verbs and additional
+    bindings, matched and transcoded by the gateway itself (no server)."""
+    from yandex.cloud.endpoint import api_endpoint_pb2, api_endpoint_service_pb2 as pb
+
+    from yc_runtime.auth import Authenticator
+    from yc_runtime.calls import CallInterceptor
+    from yc_runtime.contract import HttpRoute, PathVariable
+    from yc_runtime.rest import Gateway
+
+    rpc = "/yandex.cloud.endpoint.ApiEndpointService/Get"
+
+    def echo(request: Any, context: Any) -> Any:
+        return api_endpoint_pb2.ApiEndpoint(id=request.api_endpoint_id)
+
+    class Echo:
+        HTTP_ROUTES = (
+            HttpRoute(
+                rpc, "GET", ("v1", PathVariable(("api_endpoint_id",), ("folders", "*")))
+            ),
+            HttpRoute(
+                rpc, "POST", ("v1", PathVariable(("api_endpoint_id",))), verb="look"
+            ),
+            HttpRoute(rpc, "GET", ("v1", "things", "**")),
+        )
+
+        def add_to_server(self, server: Any) -> None:
+            handler = grpc.unary_unary_rpc_method_handler(
+                echo,
+                request_deserializer=pb.GetApiEndpointRequest.FromString,
+                response_serializer=api_endpoint_pb2.ApiEndpoint.SerializeToString,
+            )
+            server.add_generic_rpc_handlers(
+                (
+                    grpc.method_handlers_generic_handler(
+                        "yandex.cloud.endpoint.ApiEndpointService", {"Get": handler}
+                    ),
+                )
+            )
+
+    gateway = Gateway([Echo()], CallInterceptor(Authenticator(())))
+
+    def answer(method: str, path: str, body: bytes = b"") -> Any:
+        found = gateway.handle(
+            method, path, "", [("content-type", "application/json")], body
+        )
+        return found.status, json.loads(found.body)
+
+    assert answer("GET", "/v1/folders/f%2F1") == (200, {"id": "folders/f/1"})
+    assert answer("GET", "/v1/projects/p1")[0] == 404  # the pattern wants folders/*
+    assert answer("POST", "/v1/e1:look", b"{}") == (200, {"id": "e1"})
+    assert answer("POST", "/v1/e1")[0] == 404  # the verb is part of the path
+    assert answer("GET", "/v1/things/a/b/c")[0] == 200  # ** takes the rest
+
+
+def test_a_server_without_a_rest_port_needs_no_http_server() -> None:
+    """uvicorn is imported only for --http-port: with it unimportable the server still serves
+    gRPC, and asking for REST says what is missing."""
+    script = (
+        "import runpy, sys\n"
+        "class NoUvicorn:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'uvicorn':\n"
+        "            raise ImportError('No module named uvicorn')\n"
+        "sys.meta_path.insert(0, NoUvicorn())\n"
+        "sys.argv = ['api_server.py', *sys.argv[1:]]\n"
+        "runpy.run_path('api_server.py', run_name='__main__')\n"
+    )
+    import sys as _sys
+
+    served = subprocess.Popen(
+        [_sys.executable, "-c", script, "--port", "0", "--db", ":memory:"],
+        cwd=GENERATED,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert served.stdout is not None
+    assert served.stdout.readline().startswith("listening on ")
+    served.terminate()
+    assert served.wait(timeout=30) == 0
+    refused = subprocess.run(
+        [
+            _sys.executable,
+            "-c",
+            script,
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--http-port",
+            "0",
+        ],
+        cwd=GENERATED,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0
+    assert "uvicorn" in refused.stderr and "Traceback" not in refused.stderr
