@@ -8,6 +8,8 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import os
+import re
 import subprocess
 import uuid
 from typing import Any, Iterator
@@ -15,7 +17,7 @@ from typing import Any, Iterator
 import grpc
 import pytest
 
-from support import GENERATED, ServerProcess
+from support import GENERATED, ROOT, ServerProcess
 
 FOLDER = "b1gfolder"
 IMAGES = "/baremetal/v1alpha/images"
@@ -68,11 +70,10 @@ def rest(server: ServerProcess) -> Iterator[Http]:
 
 
 def create(rest: Http, name: str, **fields: Any) -> dict[str, Any]:
-    status, operation, _ = rest(
-        "POST",
-        IMAGES,
-        {"folderId": FOLDER, "name": name, "uri": "https://storage/x.iso", **fields},
-    )
+    body = {"name": name, "uri": "https://storage/x.iso", **fields}
+    if "folder_id" not in body:
+        body.setdefault("folderId", FOLDER)
+    status, operation, _ = rest("POST", IMAGES, body)
     assert status == 200, operation
     assert operation["done"] is True
     return operation
@@ -270,33 +271,32 @@ def test_tokens_are_required_as_over_grpc() -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_curl_as_a_user_types_it(server: ServerProcess) -> None:
-    """The README's session: a Create, then a Get, with curl."""
-    base = f"http://{server.http_address}"
-    created = subprocess.run(
-        [
-            "curl",
-            "-s",
-            "-X",
-            "POST",
-            f"{base}{IMAGES}",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            '{"folderId": "b1gcurl", "name": "from-curl", "uri": "https://storage/x.iso"}',
-        ],
+def test_the_readme_curl_session_runs_as_written(server: ServerProcess) -> None:
+    """README's REST session, run by bash with curl as a user types it: the round trip, then
+    each error kind in Yandex's JSON shape."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (session,) = [
+        block
+        for block in re.findall(r"```sh\n(.*?)```", readme, re.DOTALL)
+        if block.startswith("REST=")
+    ]
+    # Each curl's answer on a line of its own (curl writes none after the body).
+    script = 'curl() { command curl "$@"; echo; }\nset -e\n' + session
+    ran = subprocess.run(
+        ["bash", "-c", script],
         capture_output=True,
         text=True,
-        check=True,
+        timeout=120,
+        env={**os.environ, "REST": f"http://{server.http_address}"},
     )
-    image_id = json.loads(created.stdout)["metadata"]["imageId"]
-    fetched = subprocess.run(
-        ["curl", "-s", f"{base}{IMAGES}/{image_id}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(fetched.stdout)["name"] == "from-curl"
+    assert ran.returncode == 0, ran.stderr
+    answers = [json.loads(line) for line in ran.stdout.splitlines() if line]
+    created, fetched, updated, listed, operations, deleted, *errors = answers
+    assert fetched["name"] == "ubuntu" and updated["response"]["description"] == "LTS"
+    assert [image["description"] for image in listed["images"]] == ["LTS"]
+    assert len(operations["operations"]) == 2 and deleted["done"] is True
+    assert [error["code"] for error in errors] == [5, 3, 3, 3, 12, 5]
+    assert all(set(error) == {"code", "message", "details"} for error in errors)
 
 
 def test_two_rpcs_on_one_path_are_refused_at_startup() -> None:
@@ -559,3 +559,27 @@ def test_a_server_without_a_rest_port_needs_no_http_server() -> None:
     )
     assert refused.returncode != 0
     assert "uvicorn" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_both_spellings_of_field_names_are_taken(rest: Http) -> None:
+    operation = create(rest, "snake-case", folder_id="b1gsnake")
+    image = operation["response"]
+    assert image["folderId"] == "b1gsnake"  # lowerCamelCase out, whatever came in
+
+
+def test_a_token_bound_to_parents_is_held_to_them_as_over_grpc() -> None:
+    server = ServerProcess(
+        GENERATED, "--db", ":memory:", "--http-port", "0", "--token", "tok=b1gmine"
+    ).start()
+    try:
+        rest = Http(server.http_address)
+        bearer = {"Authorization": "Bearer tok"}
+        status, _, _ = rest("GET", f"{IMAGES}?folderId=b1gmine", headers=bearer)
+        assert status == 200
+        status, error, _ = rest("GET", f"{IMAGES}?folderId=b1gother", headers=bearer)
+        assert (
+            status == 403
+            and error["code"] == grpc.StatusCode.PERMISSION_DENIED.value[0]
+        )
+    finally:
+        assert server.stop() == 0
