@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 from generator import docs_yaml
 from generator.docs_config import PackageDocs
@@ -22,7 +22,17 @@ from generator.docs_formats import (
     is_exact,
     table_text,
 )
+from generator.docs_json import (
+    EMPTY,
+    OBJECTS,
+    STATUS,
+    WELL_KNOWN_SCALARS,
+    WRAPPERS,
+    scalar_cell,
+    scalar_json,
+)
 from generator.docs_links import References, TypeReference, lower_first
+from generator.docs_playground import Playground
 from generator.http import HttpBinding
 from generator.model import (
     OPERATION,
@@ -39,47 +49,6 @@ from generator.render import macro
 from generator.runtime.contract import CheckKind
 
 TEMPLATE = "docs_rest_page.md.j2"
-
-_EMPTY = "google.protobuf.Empty"
-_STRUCT = "google.protobuf.Struct"
-_VALUE = "google.protobuf.Value"
-_STATUS = "google.rpc.Status"
-# Well-known types written as a JSON scalar: (JSON value, table type, YAML schema).
-_WELL_KNOWN_SCALARS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "google.protobuf.Timestamp": (
-        "string",
-        "**string** (date-time)",
-        {"type": "string", "format": "date-time"},
-    ),
-    "google.protobuf.Duration": (
-        "string",
-        "**string** (duration)",
-        {"type": "string", "format": "duration"},
-    ),
-    "google.protobuf.FieldMask": (
-        "string",
-        "**string** (field-mask)",
-        {"type": "string", "format": "field-mask"},
-    ),
-}
-# Wrappers read as the scalar they wrap.
-_WRAPPERS = {
-    f"google.protobuf.{name}Value": scalar
-    for name, scalar in [
-        ("Double", "double"),
-        ("Float", "float"),
-        ("Int64", "int64"),
-        ("UInt64", "uint64"),
-        ("Int32", "int32"),
-        ("UInt32", "uint32"),
-        ("Bool", "bool"),
-        ("String", "string"),
-        ("Bytes", "bytes"),
-    ]
-}
-_OBJECTS = frozenset({_STRUCT, "google.protobuf.Any", _EMPTY})
-_INT64 = frozenset({"int64", "uint64", "sint64", "fixed64", "sfixed64"})
-_INT32 = frozenset({"int32", "uint32", "sint32", "fixed32", "sfixed32"})
 
 TIMESTAMP_TEXT = """String in [RFC3339](https://www.ietf.org/rfc/rfc3339.txt) text format. The range of possible values is from
 `0001-01-01T00:00:00Z` to `9999-12-31T23:59:59.999999999Z`, i.e. from 0 to 9 digits for fractions of a second.
@@ -124,7 +93,7 @@ class Section:
 # google.rpc.Status has a fixed section, not its proto's comments (§7.4).
 STATUS_SECTION = Section(
     "Status",
-    _STATUS,
+    STATUS,
     "",
     "",
     "The error result of the operation in case of failure or cancellation.",
@@ -187,7 +156,6 @@ class _Binding:
 
 # `(-- ... --)`: directives to api-linter, not documentation (§3.3).
 _LINTER = re.compile(r"\(--.*?--\)", re.S)
-_DEFAULT_VALUE = re.compile(r"^Default value: (\S+)\.$", re.M)
 
 
 class RestBuilder:
@@ -208,6 +176,7 @@ class RestBuilder:
         self.settings = settings
         self.cyclic = cyclic
         self._bindings: dict[str, tuple[_Binding, ...]] = {}
+        self.playground = Playground(self)
         self._rendered: dict[Section, str] = {}
         self._section_layout = macro(TEMPLATE, "section")
         self._page_layout = macro(TEMPLATE, "page")
@@ -216,13 +185,10 @@ class RestBuilder:
         # to a section), by message, field, and whether it is a path parameter.
         self._rows: dict[tuple[str, str, bool, bool], Row] = {}
         self._descriptions: dict[tuple[str, str, bool, bool], str] = {}
-        self._yaml_descriptions: dict[tuple[str, str, bool], str] = {}
-        self._properties: dict[tuple[str, str, bool], dict[str, Any]] = {}
         self._plain: dict[tuple[str, str], bool] = {}
         self._sections_made: dict[tuple[object, ...], Section] = {}
         self._comments: dict[str, tuple[str, ...]] = {}
         self._context_types: dict[tuple[str, str], tuple[TypeReference, ...]] = {}
-        self._definitions: dict[tuple[object, ...], dict[str, Any]] = {}
         self.references = References(
             api,
             services,
@@ -289,7 +255,7 @@ class RestBuilder:
                     "metadata": operation.metadata,
                     "response": operation.response,
                 }.get(item.name)
-                if item.name == "response" and override == _EMPTY:
+                if item.name == "response" and override == EMPTY:
                     continue
                 target = override or target
             found.append((item, target))
@@ -322,9 +288,9 @@ class RestBuilder:
         return (
             message is not None
             and bool(message.fields)
-            and name not in _WELL_KNOWN_SCALARS
-            and name not in _WRAPPERS
-            and name not in _OBJECTS
+            and name not in WELL_KNOWN_SCALARS
+            and name not in WRAPPERS
+            and name not in OBJECTS
         )
 
     def plan(self, service: Service, method: Method) -> RestPlan:
@@ -388,7 +354,7 @@ class RestBuilder:
                     self._sections(plan, binding),
                 )
             )
-            playground.append(self._playground(plan, binding, url))
+            playground.append(self.playground.request(plan, binding, url))
         description = _LINTER.sub("", method.comment)
         body = description.rstrip()
         return RestPage(
@@ -506,7 +472,7 @@ class RestBuilder:
         operation: OperationTypes | None,
         response: bool,
     ) -> Section:
-        if name == _STATUS and not response:
+        if name == STATUS and not response:
             return Section(
                 STATUS_SECTION.title, anchor_of(name), *_after_anchor(STATUS_SECTION)
             )
@@ -576,7 +542,7 @@ class RestBuilder:
         """
         # An expanded Operation's rows read alike but for a response of Empty, which leaves
         # `error` alone in the oneof.
-        dropped = operation is not None and operation.response == _EMPTY
+        dropped = operation is not None and operation.response == EMPTY
         key = (message.full_name, item.name, path, dropped)
         plain = self._is_plain(message, item)
         linked = bool(target) and self.has_section(target)
@@ -704,16 +670,16 @@ class RestBuilder:
         anchor_of: Callable[[str], str],
     ) -> str:
         if ref.kind is Kind.SCALAR:
-            return _scalar_cell(ref.scalar, message.full_name)
+            return scalar_cell(ref.scalar, message.full_name)
         if ref.kind is Kind.ENUM:
             return f"**enum** ({ref.name.rsplit('.', 1)[-1]})"
         return self._message_cell(target or ref.name, anchor_of)
 
     def _message_cell(self, name: str, anchor_of: Callable[[str], str]) -> str:
-        if name in _WELL_KNOWN_SCALARS:
-            return _WELL_KNOWN_SCALARS[name][1]
-        if name in _WRAPPERS:
-            return _scalar_cell(_WRAPPERS[name], name)
+        if name in WELL_KNOWN_SCALARS:
+            return WELL_KNOWN_SCALARS[name][1]
+        if name in WRAPPERS:
+            return scalar_cell(WRAPPERS[name], name)
         if not self.has_section(name):
             return "**object**"
         return f"**[{name.rsplit('.', 1)[-1]}](#{anchor_of(name)})**"
@@ -750,7 +716,7 @@ class RestBuilder:
         if item.is_map:
             return '"object"'
         if item.type.kind is Kind.SCALAR:
-            element = f'"{_scalar_json(item.type.scalar, message.full_name)}"'
+            element = f'"{scalar_json(item.type.scalar, message.full_name)}"'
         elif item.type.kind is Kind.ENUM:
             element = '"string"'
         else:
@@ -758,10 +724,10 @@ class RestBuilder:
         return f"[\n  {indent_json(element)}\n]" if item.repeated else element
 
     def _json_message(self, name: str, ancestors: tuple[str, ...]) -> str:
-        if name in _WELL_KNOWN_SCALARS:
-            return f'"{_WELL_KNOWN_SCALARS[name][0]}"'
-        if name in _WRAPPERS:
-            return f'"{_scalar_json(_WRAPPERS[name], name)}"'
+        if name in WELL_KNOWN_SCALARS:
+            return f'"{WELL_KNOWN_SCALARS[name][0]}"'
+        if name in WRAPPERS:
+            return f'"{scalar_json(WRAPPERS[name], name)}"'
         found = self._objects.get(name)
         if found is not None:
             return found
@@ -769,7 +735,7 @@ class RestBuilder:
         if (
             message is None
             or name in ancestors
-            or name in _OBJECTS
+            or name in OBJECTS
             or not message.fields
         ):
             return '"object"'
@@ -782,273 +748,11 @@ class RestBuilder:
             self._objects[name] = found
         return found
 
-    # --- the apiPlayground front matter ---------------------------------------------------------
-
-    def _playground(
-        self, plan: RestPlan, binding: _Binding, url: str
-    ) -> dict[str, Any]:
-        request = self.api.messages[plan.method.input]
-
-        def anchor_of(name: str) -> str:
-            return name + binding.suffix
-
-        schemas = {
-            "path": self._schema(request, binding.path, plan, anchor_of, path=True),
-            "query": self._schema(request, binding.query, plan, anchor_of),
-            "body": self._schema(request, binding.body, plan, anchor_of),
-        }
-        definitions: dict[str, Any] = {}
-        visiting: set[str] = {request.full_name}
-        for item in binding.path + binding.query + binding.body:
-            self._define(item.message_type, definitions, visiting, plan, anchor_of)
-        return {
-            "url": url,
-            "method": binding.binding.method.lower(),
-            **schemas,
-            "definitions": definitions or None,
-        }
-
-    def _schema(
-        self,
-        message: Message,
-        fields: Sequence[Field],
-        plan: RestPlan,
-        anchor_of: Callable[[str], str],
-        path: bool = False,
-    ) -> dict[str, Any] | None:
-        """§2.4: an object of the fields, closed to others."""
-        if not fields:
-            return None
-        schema = self._object(message, fields, plan, anchor_of, path)
-        one_of = schema.pop("oneOf", None)
-        schema["additionalProperties"] = False
-        if one_of:
-            schema["oneOf"] = one_of
-        return schema
-
-    def _object(
-        self,
-        message: Message,
-        fields: Sequence[Field],
-        plan: RestPlan,
-        anchor_of: Callable[[str], str],
-        path: bool = False,
-    ) -> dict[str, Any]:
-        properties = {
-            item.json_name: self._property(message, item, plan, anchor_of, path)
-            for item in fields
-        }
-        found: dict[str, Any] = {"type": "object", "properties": properties}
-        required = [item.json_name for item in fields if item.rules.required]
-        if required:
-            found["required"] = required
-        one_of = [
-            {"required": [item.json_name]}
-            for oneof in message.oneofs
-            for item in fields
-            if item.oneof == oneof.name
-        ]
-        if one_of:
-            found["oneOf"] = one_of
-        return found
-
-    def _define(
-        self,
-        name: str,
-        definitions: dict[str, Any],
-        visiting: set[str],
-        plan: RestPlan,
-        anchor_of: Callable[[str], str],
-    ) -> None:
-        """§2.5: the messages reached from the schemas, post-order, each once."""
-        if name == _STRUCT:
-            definitions.setdefault("object", {"type": "object", "properties": {}})
-            return
-        if not name or name in visiting or not self.has_section(name):
-            return
-        short = name.rsplit(".", 1)[-1]
-        if short in definitions:
-            return
-        message = self.api.messages[name]
-        visiting.add(name)
-        for item in message.fields:
-            self._define(item.message_type, definitions, visiting, plan, anchor_of)
-        visiting.discard(name)
-        if short not in definitions:
-            definitions[short] = self._definition(message, plan, anchor_of)
-
-    def _definition(
-        self, message: Message, plan: RestPlan, anchor_of: Callable[[str], str]
-    ) -> dict[str, Any]:
-        """A message's definition, made once for the pages that read it alike (see
-        `_section`)."""
-        key = (
-            message.full_name,
-            tuple(
-                anchor_of(item.message_type)
-                for item in message.fields
-                if item.message_type
-            ),
-            self._reference_context(message.full_name, plan),
-        )
-        found = self._definitions.get(key)
-        if found is None:
-            found = self._definitions[key] = docs_yaml.Shared(
-                self._object(message, message.fields, plan, anchor_of)
-            )
-        return found
-
-    def _property(
-        self,
-        message: Message,
-        item: Field,
-        plan: RestPlan,
-        anchor_of: Callable[[str], str],
-        path: bool,
-    ) -> dict[str, Any]:
-        """§2.6, §2.7: a field's description (its type cell, then its table description
-        without blank lines), then its schema."""
-        key = (message.full_name, item.name, path)
-        plain = self._is_plain(message, item)
-        linked = bool(item.message_type) and self.has_section(item.message_type)
-        found = self._properties.get(key) if plain and not linked else None
-        if found is None:
-            found = docs_yaml.Shared(
-                self._make_property(message, item, plan, anchor_of, path)
-            )
-            if plain and not linked:
-                self._properties[key] = found
-        return found
-
-    def _make_property(
-        self,
-        message: Message,
-        item: Field,
-        plan: RestPlan,
-        anchor_of: Callable[[str], str],
-        path: bool,
-    ) -> dict[str, Any]:
-        cell = self._type_cell(message, item, item.message_type, anchor_of)
-        key = (message.full_name, item.name, path)
-        body = self._yaml_descriptions.get(key)
-        if body is None:
-            parts = self._description_parts(message, item, plan, path, yaml=True)
-            lines = [line for part in parts for line in part.split("\n") if line]
-            body = "".join("\n" + line for line in lines)
-            body += "\n" if parts and not parts[-1] else ""
-            if self._is_plain(message, item):
-                self._yaml_descriptions[key] = body
-        found: dict[str, Any] = {"description": cell + body}
-        default = _DEFAULT_VALUE.search(item.comment)
-        if default and not item.repeated and not item.is_map:
-            found["default"] = default.group(1)
-        pattern = item.rules.get(CheckKind.PATTERN)
-        if item.is_map:
-            found.update(self._map_schema(message, item, anchor_of))
-            return found
-        if pattern and not item.type.kind is Kind.MESSAGE:
-            found["pattern"] = pattern.pattern
-        element = self._element_schema(message, item.type, item.message_type)
-        if item.repeated:
-            if item.rules.get(CheckKind.UNIQUE):
-                found["uniqueItems"] = True
-            found["type"] = "array"
-            found["items"] = element
-        else:
-            found.update(element)
-        return found
-
-    def _element_schema(
-        self, message: Message, ref: TypeRef, target: str
-    ) -> dict[str, Any]:
-        if ref.kind is Kind.SCALAR:
-            return _scalar_schema(ref.scalar, message.full_name)
-        if ref.kind is Kind.ENUM:
-            enum = self.api.enums.get(ref.name)
-            values = [value.name for value in enum.values] if enum else []
-            return {"type": "string", "enum": values}
-        name = target or ref.name
-        if name in _WELL_KNOWN_SCALARS:
-            return dict(_WELL_KNOWN_SCALARS[name][2])
-        if name in _WRAPPERS:
-            return _scalar_schema(_WRAPPERS[name], name)
-        if name == _STRUCT:
-            return {"$ref": "#/definitions/object"}
-        if not self.has_section(name):
-            return {"type": "object"}
-        return {"$ref": f"#/definitions/{name.rsplit('.', 1)[-1]}"}
-
-    def _map_schema(
-        self, message: Message, item: Field, anchor_of: Callable[[str], str]
-    ) -> dict[str, Any]:
-        """§2.6, §2.7: an object whose values (and keys) the validation options describe."""
-        assert item.map_value is not None
-        values = self._element_schema(message, item.map_value, item.message_type)
-        pattern = item.rules.get(CheckKind.PATTERN)
-        if pattern:
-            values["pattern"] = pattern.pattern
-        length = item.rules.get(CheckKind.LENGTH)
-        if length and length.bound and length.bound.high is not None:
-            values["maxLength"] = _inclusive_high(length.bound)
-        found: dict[str, Any] = {"type": "object", "additionalProperties": values}
-        keys: dict[str, Any] = {}
-        key_pattern = item.rules.get(CheckKind.KEY_PATTERN)
-        if key_pattern:
-            keys["pattern"] = key_pattern.pattern
-        key_length = item.rules.get(CheckKind.KEY_LENGTH)
-        if key_length and key_length.bound:
-            if key_length.bound.high is not None:
-                keys["maxLength"] = _inclusive_high(key_length.bound)
-            if key_length.bound.low is not None:
-                keys["minLength"] = _inclusive_low(key_length.bound)
-        if keys:
-            found["propertyNames"] = {"type": "string", **keys}
-        size = item.rules.get(CheckKind.SIZE)
-        if size and size.bound and size.bound.high is not None:
-            found["maxProperties"] = _inclusive_high(size.bound)
-        return found
-
 
 def _after_anchor(section: Section) -> tuple[str, str, str, tuple[Row, ...]]:
     return section.intro, section.json, section.comment, section.rows
 
 
-def _inclusive_high(bound: Any) -> int:
-    return int(bound.high if bound.high_inclusive else bound.high - 1)
-
-
-def _inclusive_low(bound: Any) -> int:
-    return int(bound.low if bound.low_inclusive else bound.low + 1)
-
-
 def _first_sentence(text: str) -> str:
     match = re.search(r"\.(\s)", text)
     return text[: match.start() + 1] if match else text
-
-
-def _scalar_json(scalar: str, container: str) -> str:
-    """§8: the JSON type a scalar is written as; a double in google.protobuf.Value is a
-    string (W1)."""
-    if scalar in _INT64 or scalar in ("string", "bytes"):
-        return "string"
-    if scalar in _INT32:
-        return "integer"
-    if scalar == "bool":
-        return "boolean"
-    return "string" if container == _VALUE else "number"
-
-
-def _scalar_cell(scalar: str, container: str) -> str:
-    json_type = _scalar_json(scalar, container)
-    if scalar in ("string", "bool") or (
-        json_type == "string" and scalar in ("double", "float")
-    ):
-        return f"**{json_type}**"
-    return f"**{json_type}** ({scalar})"
-
-
-def _scalar_schema(scalar: str, container: str) -> dict[str, Any]:
-    json_type = _scalar_json(scalar, container)
-    if scalar in ("string", "bool") or container == _VALUE:
-        return {"type": json_type}
-    return {"type": json_type, "format": scalar}
