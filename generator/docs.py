@@ -22,6 +22,7 @@ from generator.docs_formats import (
     indent_json,
     is_exact,
     table_text,
+    value_line,
 )
 from generator.docs_index import TEMPLATE as INDEX_TEMPLATE
 from generator.docs_links import (
@@ -518,12 +519,7 @@ class DocsBuilder:
             ):
                 continue
             comment = self.references.rewrite(value.comment, message, plan)
-            if not comment:
-                lines.append(f"- `{value.name}`")
-                continue
-            first, *rest = comment.split("\n")
-            indented = [f"  {line}" if line else "" for line in rest]
-            lines.append("\n".join([f"- `{value.name}`: {first}", *indented]))
+            lines.append(value_line(value.name, comment))
         text = "\n".join(lines)
         # Without references the list reads the same on every page.
         if not any("[" in value.comment for value in enum.values):

@@ -66,3 +66,12 @@ _PIPE_CODE = re.compile(r"(?<!`)`([^`\n]*\|[^`\n]*)`(?!`)")
 def table_text(text: str) -> str:
     """A description as a table cell holds it."""
     return _PIPE_CODE.sub(r"```\1```", text) if "|" in text else text
+
+
+def value_line(name: str, comment: str) -> str:
+    """An enum value in a row's list: ``- `NAME`: comment``, continuation lines indented."""
+    if not comment:
+        return f"- `{name}`"
+    first, *rest = comment.split("\n")
+    indented = [f"  {line}" if line else "" for line in rest]
+    return "\n".join([f"- `{name}`: {first}", *indented])

@@ -134,7 +134,7 @@ class Playground:
                 for item in message.fields
                 if item.message_type
             ),
-            self.rest._reference_context(message.full_name, plan),
+            self.rest.reference_context(message.full_name, plan),
         )
         found = self._definitions.get(key)
         if found is None:
@@ -154,7 +154,7 @@ class Playground:
         """§2.6, §2.7: a field's description (its type cell, then its table description
         without blank lines), then its schema."""
         key = (message.full_name, item.name, path)
-        plain = self.rest._is_plain(message, item)
+        plain = self.rest.is_plain(message, item)
         linked = bool(item.message_type) and self.rest.has_section(item.message_type)
         found = self._properties.get(key) if plain and not linked else None
         if found is None:
@@ -173,15 +173,15 @@ class Playground:
         anchor_of: Callable[[str], str],
         path: bool,
     ) -> dict[str, Any]:
-        cell = self.rest._type_cell(message, item, item.message_type, anchor_of)
+        cell = self.rest.type_cell(message, item, item.message_type, anchor_of)
         key = (message.full_name, item.name, path)
         body = self._yaml_descriptions.get(key)
         if body is None:
-            parts = self.rest._description_parts(message, item, plan, path, yaml=True)
+            parts = self.rest.description_parts(message, item, plan, path, yaml=True)
             lines = [line for part in parts for line in part.split("\n") if line]
             body = "".join("\n" + line for line in lines)
             body += "\n" if parts and not parts[-1] else ""
-            if self.rest._is_plain(message, item):
+            if self.rest.is_plain(message, item):
                 self._yaml_descriptions[key] = body
         found: dict[str, Any] = {"description": cell + body}
         default = _DEFAULT_VALUE.search(item.comment)

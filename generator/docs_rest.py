@@ -21,6 +21,7 @@ from generator.docs_formats import (
     indent_json,
     is_exact,
     table_text,
+    value_line,
 )
 from generator.docs_json import (
     EMPTY,
@@ -455,7 +456,7 @@ class RestBuilder:
             operation,
             anchor_of(name),
             tuple(anchor_of(target) for _, target in fields if target),
-            self._reference_context(name, plan),
+            self.reference_context(name, plan),
         )
         found = self._sections_made.get(key)
         if found is None:
@@ -490,7 +491,7 @@ class RestBuilder:
             ),
         )
 
-    def _reference_context(self, name: str, plan: RestPlan) -> tuple[object, ...]:
+    def reference_context(self, name: str, plan: RestPlan) -> tuple[object, ...]:
         """What a message's section takes from the page through its comments' references:
         whether they name the page's service's rpcs, and which links stay on the page.
         """
@@ -544,7 +545,7 @@ class RestBuilder:
         # `error` alone in the oneof.
         dropped = operation is not None and operation.response == EMPTY
         key = (message.full_name, item.name, path, dropped)
-        plain = self._is_plain(message, item)
+        plain = self.is_plain(message, item)
         linked = bool(target) and self.has_section(target)
         if plain and not linked:
             found = self._rows.get(key)
@@ -552,21 +553,19 @@ class RestBuilder:
                 return found
         description = self._descriptions.get(key) if plain else None
         if description is None:
-            parts = self._description_parts(
+            parts = self.description_parts(
                 message, item, plan, path, yaml=False, operation=operation
             )
             description = table_text("\n\n".join(parts))
             if plain:
                 self._descriptions[key] = description
         name = item.json_name + ("[]" if item.repeated else "")
-        found = Row(
-            name, self._type_cell(message, item, target, anchor_of), description
-        )
+        found = Row(name, self.type_cell(message, item, target, anchor_of), description)
         if plain and not linked:
             self._rows[key] = found
         return found
 
-    def _is_plain(self, message: Message, item: Field) -> bool:
+    def is_plain(self, message: Message, item: Field) -> bool:
         """Whether no comment a field's row shows has a reference (worked out once)."""
         key = (message.full_name, item.name)
         found = self._plain.get(key)
@@ -584,7 +583,7 @@ class RestBuilder:
             self._plain[key] = found
         return found
 
-    def _description_parts(
+    def description_parts(
         self,
         message: Message,
         item: Field,
@@ -641,15 +640,10 @@ class RestBuilder:
             comment = self.references.rewrite(value.comment, message, plan)
             if yaml:
                 comment = _first_sentence(comment)
-            if not comment:
-                lines.append(f"- `{value.name}`")
-                continue
-            first, *rest = comment.split("\n")
-            indented = [f"  {line}" if line else "" for line in rest]
-            lines.append("\n".join([f"- `{value.name}`: {first}", *indented]))
+            lines.append(value_line(value.name, comment))
         return "\n".join(lines)
 
-    def _type_cell(
+    def type_cell(
         self,
         message: Message,
         item: Field,

@@ -33,7 +33,14 @@ from google.rpc import status_pb2
 from .calls import CallInterceptor
 from .context import Metadatum
 from .contract import HttpRoute, PathVariable
-from .errors import STATUS_DETAILS_KEY, ApiError, Violation, clip, invalid_argument
+from .errors import (
+    STATUS_DETAILS_KEY,
+    ApiError,
+    RichStatus,
+    Violation,
+    clip,
+    invalid_argument,
+)
 
 # The gRPC code's HTTP status (the gRPC-HTTP mapping; FAILED_PRECONDITION as 412, as Yandex's
 # gateway answers it).
@@ -286,13 +293,7 @@ class Gateway:
         try:
             request = self._request(route, values, query, headers, body)
         except ApiError as error:
-            return _status_answer(
-                _Status(
-                    error.code,
-                    error.message,
-                    ((STATUS_DETAILS_KEY, error.to_status().SerializeToString()),),
-                )
-            )
+            return _status_answer(RichStatus(error))
         try:
             response = route.handler.unary_unary(request, context)
         except Aborted as aborted:
