@@ -862,7 +862,7 @@ def bench_handler(rounds: int, calls: int) -> Result:
     """One Update's work without gRPC: the servicer method called in this process."""
     from baseline_server import BaselineImages
     from yc_runtime.service import Runtime
-    from yc_runtime.storage import MemoryStorage
+    from yc_runtime.storage_memory import MemoryStorage
     from yandex.cloud.baremetal.v1alpha.image_service_server import ImageService
 
     context = _Context()

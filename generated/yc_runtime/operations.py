@@ -78,15 +78,24 @@ class Scheduler:
     """Completes delayed operations when they are due, on one background thread.
 
     Unfinished operations are stored with the rpc that completes them, so a restarted server
-    picks them up again: `start()` reschedules everything still unfinished.
+    picks them up again: `start()` reschedules everything still unfinished. Over a storage that
+    other processes share, the scheduler also looks for due operations every `POLL` seconds:
+    those of a process that stopped or was killed are completed by another. Each completes once
+    however many schedulers see it: `complete` is a write transaction, which finds the
+    operation done if another completed it first.
     """
+
+    POLL = 1.0  # seconds between looks for due operations in a shared storage
+    _POLLED = 100  # due operations taken at most per look
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._completions: dict[str, Completion] = {}
         self._queue: list[tuple[float, str]] = []
+        self._queued: set[str] = set()  # the ids in `_queue`
         self._wakeup = threading.Condition()
         self._stopping = False
+        self._next_poll = 0.0  # time.time() of the next look, for a shared storage
         self._thread = threading.Thread(
             target=self._run, name="operations", daemon=True
         )
@@ -99,10 +108,14 @@ class Scheduler:
             unfinished = transaction.unfinished_operations()
         for operation in unfinished:
             self.schedule(operation.id, operation.due)
+        self._next_poll = time.time() + self.POLL
         self._thread.start()
 
     def schedule(self, operation_id: str, due: float) -> None:
         with self._wakeup:
+            if operation_id in self._queued:
+                return
+            self._queued.add(operation_id)
             heapq.heappush(self._queue, (due, operation_id))
             self._wakeup.notify()
 
@@ -116,20 +129,49 @@ class Scheduler:
     def _run(self) -> None:
         while True:
             with self._wakeup:
-                while not self._stopping and (
-                    not self._queue or self._queue[0][0] > time.time()
-                ):
-                    timeout = self._queue[0][0] - time.time() if self._queue else None
-                    self._wakeup.wait(timeout)
+                while not self._stopping and not self._ready():
+                    self._wakeup.wait(self._until_next())
                 if self._stopping:
                     return
-                _, operation_id = heapq.heappop(self._queue)
+                if self._queue and self._queue[0][0] <= time.time():
+                    _, operation_id = heapq.heappop(self._queue)
+                    self._queued.discard(operation_id)
+                else:
+                    operation_id = ""
+            if not operation_id:
+                self._poll()
+                continue
             try:
                 self.complete(operation_id, cancel=False)
             except ServerFault:  # logged where it began: try again once it may be over
                 self.schedule(operation_id, time.time() + _RETRY_AFTER_FAULT)
             except Exception:  # one broken completion must not stop the others
                 log.exception("completing operation %s failed", operation_id)
+
+    def _ready(self) -> bool:
+        """Whether an operation is due, or it is time to look for some."""
+        now = time.time()
+        if self._queue and self._queue[0][0] <= now:
+            return True
+        return self._storage.shared and self._next_poll <= now
+
+    def _until_next(self) -> float | None:
+        """Seconds until the next operation is due or the next look, if any."""
+        moments = [due for due, _ in self._queue[:1]]
+        if self._storage.shared:
+            moments.append(self._next_poll)
+        return max(0.0, min(moments) - time.time()) if moments else None
+
+    def _poll(self) -> None:
+        """Schedules the due operations that other processes began."""
+        self._next_poll = time.time() + self.POLL
+        try:
+            with self._storage.read() as transaction:
+                due = transaction.due_operations(time.time(), self._POLLED)
+        except ServerFault:  # logged by the storage; look again later
+            return
+        for operation in due:
+            self.schedule(operation.id, operation.due)
 
     def complete(self, operation_id: str, cancel: bool) -> Operation | None:
         """Finishes (or cancels) an unfinished operation; returns it, or None if unknown.

@@ -12,7 +12,7 @@ from .errors import ApiError, already_exists, not_found
 from .links import Links
 from .planner import QueryPlanner
 from .specs import ResourceSpec
-from .storage import IndexScan, Storage, StoredResource, Transaction
+from .storage import DuplicateName, IndexScan, Storage, StoredResource, Transaction
 
 R = TypeVar("R", bound=Message)
 
@@ -78,17 +78,23 @@ class ResourceStore(Generic[R]):
         return resource
 
     def store(self, transaction: Transaction, resource: R, outside: str = "") -> None:
+        """Stores the resource; ALREADY_EXISTS should the database find its unique name taken
+        (`check_unique_name` says so first, with the same error)."""
         spec = self.spec
-        transaction.put_resource(
-            StoredResource(
-                kind=spec.kind,
-                id=self.id_of(resource, outside),
-                parent=self.parent_of(resource, outside),
-                name=getattr(resource, spec.name_field) if spec.name_field else "",
-                data=resource.SerializeToString(),
-            ),
-            self._planner.keys(resource),
+        record = StoredResource(
+            kind=spec.kind,
+            id=self.id_of(resource, outside),
+            parent=self.parent_of(resource, outside),
+            name=getattr(resource, spec.name_field) if spec.name_field else "",
+            data=resource.SerializeToString(),
+            unique_name=spec.unique_names,
         )
+        try:
+            transaction.put_resource(record, self._planner.keys(resource))
+        except DuplicateName:
+            raise already_exists(
+                spec.label, spec.name_field, record.name, record.parent
+            )
 
     def delete(self, transaction: Transaction, resource_id: str) -> None:
         """Deletes the resource, what is kept beside it, and its children (resources whose

@@ -81,7 +81,7 @@ class Actions:
         if spec.kind in _TRANSITIONS and delay > 0:
             return self._begin_transition(spec, request, principal, resource_id, delay)
         with self.runtime.storage.transaction() as transaction:
-            now = self.runtime.timestamp()
+            now = transaction.timestamp()
             resource = self._load(transaction, principal, resource_id)
             self.resources.require_idle(transaction, resource_id)
             if spec.kind is ActionKind.MOVE:
@@ -170,7 +170,7 @@ class Actions:
         resource_spec = self.resources.spec
         _, during, _ = _TRANSITIONS[spec.kind]
         with self.runtime.storage.transaction() as transaction:
-            now = self.runtime.timestamp()
+            now = transaction.timestamp()
             resource = self._load(transaction, principal, resource_id)
             self.resources.require_idle(transaction, resource_id)
             self._require_status(spec, resource, resource_id)

@@ -94,16 +94,6 @@ class Runtime:
         self.authenticator = authenticator or Authenticator()
         self.scheduler = Scheduler(storage)
         self.tokens = PageTokens(self._token_secret())
-        self._last_timestamp = 0
-
-    def timestamp(self) -> int:
-        """Now, in nanoseconds, strictly after every earlier timestamp of this server.
-
-        Mutations take it inside their write transaction, which runs alone: so operations'
-        created_at follows commit order, which ListOperations' newest-first relies on, even
-        if the wall clock steps back."""
-        self._last_timestamp = max(time.time_ns(), self._last_timestamp + 1)
-        return self._last_timestamp
 
     def _token_secret(self) -> bytes:
         """Kept in storage, so that page tokens stay valid across restarts."""
@@ -425,14 +415,14 @@ class ResourceService(Service, Generic[R]):
         if mutation.spec.synchronous:
             with self.runtime.storage.transaction() as transaction:
                 current = mutation.target(transaction, request, principal, paths)
-                now = self.runtime.timestamp()
+                now = transaction.timestamp()
                 _, response = mutation.apply(transaction, request, current, paths, now)
             return response
         method = mutation.spec.method
         entry = self.ledger.entry(context, principal, method, request)
         delay = self.runtime.operation_delay
         with self.runtime.storage.transaction() as transaction:
-            now = self.runtime.timestamp()
+            now = transaction.timestamp()
             if entry is not None:
                 replayed = self.ledger.replay(transaction, entry)
                 if replayed is not None:

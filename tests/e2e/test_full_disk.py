@@ -22,7 +22,7 @@ from yandex.cloud.baremetal.v1alpha import image_service_pb2 as api
 from yandex.cloud.baremetal.v1alpha import image_service_server
 from yandex.cloud.operation import operation_service_pb2, operation_service_pb2_grpc
 from yc_runtime import server
-from yc_runtime.storage import SqliteStorage
+from yc_runtime.storage_sqlite import SqliteStorage
 
 FULL = "The server's storage is full: no change can be saved until space is freed"
 LABELS = {f"key-{index:02d}": "v" * 63 for index in range(64)}  # 8 KiB: new pages
@@ -107,7 +107,7 @@ def test_writes_answer_resource_exhausted_and_reads_go_on(
     full.storage.free()
     again = full.images.create(folder, "again", labels=LABELS)
     assert again.labels == LABELS
-    assert caught.records[-1].getMessage().endswith("writes succeed again")
+    assert caught.records[-1].getMessage().endswith("calls succeed again")
     # A second time fills the disk, a second line.
     full.storage.fill()
     with pytest.raises(grpc.RpcError) as refused:

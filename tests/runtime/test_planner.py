@@ -20,12 +20,8 @@ from generator.runtime.planner import QueryPlanner
 from generator.runtime.resources import ResourceStore
 from generator.runtime.sortedkeys import SortedKeys
 from generator.runtime.specs import ResourceSpec
-from generator.runtime.storage import (
-    MemoryStorage,
-    SqliteStorage,
-    Storage,
-    StoredResource,
-)
+from generator.runtime.storage import Storage, StoredResource
+from generator.runtime.storage_sqlite import SqliteStorage
 
 PARENTS = ("p1", "p2", "p3")
 FIELDS = ("title", "size", "big", "ratio", "weight", "flag", "mode", "at", "small")
@@ -106,17 +102,6 @@ def random_thing(rng: random.Random, number: int) -> Message:
     thing.at.seconds = rng.choice([0, 1, -62135596800, 253402300799])
     thing.at.nanos = rng.choice([0, 5])
     return thing
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    opened = (
-        MemoryStorage()
-        if request.param == "memory"
-        else SqliteStorage(str(tmp_path / "db"))
-    )
-    yield opened
-    opened.close()
 
 
 def fill(storage: Storage, things: list[Message]) -> QueryPlanner:

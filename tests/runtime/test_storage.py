@@ -1,22 +1,28 @@
-"""Storage (generator/runtime/storage.py): operations keep their resource's parent, in both
-implementations, and SQLite files written before that get the column on first open."""
+"""Storage (generator/runtime/storage*.py): the contracts of `storage.Storage`, the same test
+bodies over memory, SQLite and PostgreSQL; and how the SQL databases' schema is upgraded.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
 from generator.runtime.storage import (
+    DuplicateName,
     IdempotencyRecord,
-    MemoryStorage,
-    SqliteStorage,
     Storage,
     StoredOperation,
     StoredResource,
 )
+from generator.runtime import storage_sql
+from generator.runtime.storage import open_storage
+from generator.runtime.storage_sql import SqlStorage
+from generator.runtime.storage_sqlite import SqliteStorage
 
 _OLD_OPERATIONS = """
 CREATE TABLE operations (
@@ -32,14 +38,6 @@ INSERT INTO resources VALUES ('k', 'r1', 'folder-1', 'n', x'');
 INSERT INTO operations VALUES ('o1', 'k', 'r1', 1, 1, x'', '', x'', 0);
 INSERT INTO operations VALUES ('o2', 'k', 'gone', 2, 1, x'', '', x'', 0);
 """
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """Each implementation in turn (closed by the test)."""
-    if request.param == "memory":
-        return MemoryStorage()
-    return SqliteStorage(str(tmp_path / "db"))
 
 
 def test_operations_keep_their_parent(storage: Storage) -> None:
@@ -160,3 +158,133 @@ def test_names_follow_renames_and_moves(storage: Storage) -> None:
         assert transaction.find_by_name("k", "f", "first") is None
         assert transaction.find_by_name("k", "g", "second") == moved
     storage.close()
+
+
+def test_the_database_refuses_a_taken_unique_name(storage: Storage) -> None:
+    """Two resources of a kind cannot share a unique name in a parent, whatever the service
+    checked before; names that are not unique may repeat."""
+    first = StoredResource("k", "r1", "f", "n", b"1", unique_name=True)
+    with storage.transaction() as transaction:
+        transaction.put_resource(first)
+        transaction.put_resource(first._replace(data=b"2"))  # itself: no conflict
+        transaction.put_resource(StoredResource("k", "r2", "g", "n", b"", True))
+    with pytest.raises(DuplicateName):
+        with storage.transaction() as transaction:
+            transaction.put_resource(StoredResource("k", "r3", "f", "x", b""))
+            transaction.put_resource(StoredResource("k", "r4", "f", "n", b"", True))
+    with storage.transaction() as transaction:
+        assert transaction.get_resource("k", "r3") is None  # rolled back with it
+        transaction.put_resource(StoredResource("other", "r5", "f", "n", b"", True))
+        transaction.put_resource(StoredResource("free", "r6", "f", "n", b""))
+        transaction.put_resource(StoredResource("free", "r7", "f", "n", b""))
+        transaction.put_resource(first._replace(name="m"))
+        transaction.put_resource(StoredResource("k", "r4", "f", "n", b"", True))
+    with storage.read() as transaction:
+        assert transaction.find_by_name("k", "f", "n") == StoredResource(
+            "k", "r4", "f", "n", b"", True
+        )
+
+
+def test_due_operations_come_soonest_first(storage: Storage) -> None:
+    def pending(number: int, due: float, done: bool = False) -> StoredOperation:
+        return StoredOperation(f"o{number}", "k", "r", number, done, b"", "m", b"", due)
+
+    with storage.transaction() as transaction:
+        for operation in (pending(1, 30.0), pending(2, 10.0), pending(3, 20.0)):
+            transaction.put_operation(operation)
+        transaction.put_operation(pending(4, 5.0, done=True))
+    with storage.read() as transaction:
+        assert [o.id for o in transaction.due_operations(25.0, 10)] == ["o2", "o3"]
+        assert [o.id for o in transaction.due_operations(99.0, 1)] == ["o2"]
+        assert [o.id for o in transaction.unfinished_operations()] == ["o2", "o3", "o1"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database that several storages open (`open_storage`'s argument)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shared.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_timestamps_increase_across_storages_of_one_database(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers over one database take timestamps in commit order, even when their clocks
+    step back or stand still."""
+    first, second = open_storage(database), open_storage(database)
+    monkeypatch.setattr(storage_sql.time, "time_ns", lambda: 1_000)
+    taken = []
+    for storage in (first, second, first, second):
+        with storage.transaction() as transaction:
+            taken.append(transaction.timestamp())
+            taken.append(transaction.timestamp())
+    first.close()
+    second.close()
+    assert taken == sorted(set(taken)) and taken[0] == 1_000
+
+
+def test_an_older_schema_is_upgraded_in_place(database: str) -> None:
+    """A database of the previous schema version, with its data, gains the current schema on
+    first open, once; one of a newer version is refused, naming both versions."""
+    storage = open_storage(database)  # makes the empty database, then empties it
+    assert isinstance(storage, SqlStorage)
+    dialect = storage.dialect
+    storage.close()
+    previous = storage_sql.SCHEMA_VERSION - 1
+    with _raw(database) as execute:
+        for table in (
+            "resources",
+            "operations",
+            "resource_keys",
+            "idempotency",
+            "meta",
+        ):
+            execute(f"DROP TABLE {table}")
+        for version in range(1, previous + 1):
+            for statement in dialect.migration(version):
+                execute(statement)
+        execute("INSERT INTO meta VALUES ('schema_version', ?)", str(previous).encode())
+        execute("INSERT INTO resources VALUES ('k', 'r1', 'f', 'n', ?)", b"1")
+        execute(
+            "INSERT INTO operations VALUES ('o1', 'k', 'r1', 1, 0, ?, 'm', ?, 5.0, 'f')",
+            b"",
+            b"",
+        )
+    upgraded = open_storage(database)
+    with upgraded.read() as transaction:
+        assert transaction.get_resource("k", "r1") == StoredResource(
+            "k", "r1", "f", "n", b"1"
+        )
+        assert [o.id for o in transaction.due_operations(9.0, 10)] == ["o1"]
+        assert (
+            transaction.get_meta("schema_version")
+            == str(storage_sql.SCHEMA_VERSION).encode()
+        )
+    with upgraded.transaction() as transaction:
+        transaction.put_resource(StoredResource("k", "r2", "f", "u", b"", True))
+    with pytest.raises(DuplicateName):  # the new unique-names index works
+        with upgraded.transaction() as transaction:
+            transaction.put_resource(StoredResource("k", "r3", "f", "u", b"", True))
+    upgraded.close()
+    open_storage(database).close()  # opening it again changes nothing
+    with _raw(database) as execute:
+        execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", b"99")
+    with pytest.raises((RuntimeError, OSError), match="version 99, newer than"):
+        open_storage(database)
+
+
+@contextmanager
+def _raw(database: str) -> Iterator[Callable[..., object]]:
+    """Runs statements (with `?` placeholders) on the database itself, then commits."""
+    if not database.startswith("postgresql://"):
+        with closing(sqlite3.connect(database)) as connection:
+            yield lambda query, *arguments: connection.execute(query, arguments)
+            connection.commit()
+        return
+    import psycopg
+
+    with psycopg.connect(database) as connection:
+        yield lambda query, *arguments: connection.execute(
+            query.replace("?", "%s"), arguments or None
+        )

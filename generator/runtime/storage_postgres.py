@@ -1,0 +1,203 @@
+"""A PostgreSQL database (`--db postgresql://user@host:port/dbname`), which any number of
+processes and machines may share (see `storage_sql` for what the SQL storages share).
+
+psycopg 3 and its connection pool: one connection writes per process, a pool of them reads.
+A write batch takes a transaction-level advisory lock first, so that write transactions of
+every instance run one at a time (the storage's contract), and releases it when it commits.
+Reads run in read-only REPEATABLE READ transactions: one state of the database each.
+
+Index values are stored as bytes that order as Python orders the values (a type tag, then
+integers as biased big-endian, strings as UTF-8, bytes as they are), and text columns use the
+"C" collation: ids, names and keys order by code point, as in SQLite and in Python, whatever
+the database's locale.
+
+When the database does not answer (stopped, restarting, unreachable), calls fail at once or
+within `TIMEOUT` seconds with StorageUnavailable (UNAVAILABLE, which clients retry), logged
+once when it begins and once when it ends; the pools reconnect by themselves. A write is
+acknowledged only once its commit has succeeded.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import psycopg
+from psycopg import IsolationLevel, errors
+from psycopg_pool import ConnectionPool
+
+from .storage import IndexValue, StorageUnavailable
+from .storage_sql import Connection, Dialect, SqlStorage
+
+# Seconds a call waits for a connection before it answers UNAVAILABLE; also the timeout of
+# each attempt to connect.
+TIMEOUT = 2.0
+# The advisory lock that write transactions hold ("yc_write").
+WRITE_LOCK = 0x79635F7772697465
+# A session idle inside a transaction this long is ended by the database, and with it the
+# write lock it holds: an instance that froze does not stop the others for good.
+_SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30s"
+_INTEGER, _STRING, _BYTES = b"\x01", b"\x02", b"\x03"
+
+
+def _store_value(value: IndexValue) -> bytes:
+    if isinstance(value, str):
+        return _STRING + value.encode()
+    if isinstance(value, int):
+        return _INTEGER + (value + 2**63).to_bytes(8, "big")
+    return _BYTES + value
+
+
+def _load_value(stored: bytes) -> IndexValue:
+    tag, body = stored[:1], stored[1:]
+    if tag == _STRING:
+        return body.decode()
+    if tag == _INTEGER:
+        return int.from_bytes(body, "big") - 2**63
+    return body
+
+
+def _duplicate_name(error: BaseException) -> bool:
+    return (
+        isinstance(error, errors.UniqueViolation)
+        and error.diag.constraint_name == "resources_unique_names"
+    )
+
+
+POSTGRESQL = Dialect(
+    types={
+        "text": 'TEXT COLLATE "C"',
+        "blob": "BYTEA",
+        "integer": "BIGINT",
+        "real": "DOUBLE PRECISION",
+        "value": "BYTEA",
+        "without_rowid": "",
+    },
+    store_value=_store_value,
+    load_value=_load_value,
+    duplicate_name=_duplicate_name,
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _placeholders(query: str) -> str:
+    """The shared queries' `?` placeholders as psycopg's `%s` (no query holds a `?` or a `%`
+    of its own)."""
+    return query.replace("?", "%s")
+
+
+class _Connection:
+    """A psycopg connection that runs the shared queries."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, query: str, arguments: Sequence[Any] = ()) -> Any:
+        return self.raw.execute(_placeholders(query), arguments or None)
+
+
+def _readonly(connection: psycopg.Connection[Any]) -> None:
+    connection.isolation_level = IsolationLevel.REPEATABLE_READ
+    connection.read_only = True
+
+
+class PostgresStorage(SqlStorage):
+    def __init__(self, conninfo: str, pool_size: int = 16) -> None:
+        super().__init__(POSTGRESQL, _safe(conninfo))
+        # The pools say when a connection fails, and keep trying; `faults` says it once.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+        settings = {
+            "connect_timeout": max(1, round(TIMEOUT)),
+            "options": _SESSION_OPTIONS,
+        }
+        pools = {
+            "timeout": TIMEOUT,
+            "kwargs": settings,
+            "reconnect_timeout": TIMEOUT,  # then on demand, when a call waits
+            "open": False,
+        }
+        self._writes = ConnectionPool(conninfo, min_size=1, max_size=1, **pools)
+        self._reads = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max(1, pool_size),
+            configure=_readonly,
+            **pools,
+        )
+        self._writing: psycopg.Connection[Any] | None = None
+        try:
+            for pool in (self._writes, self._reads):
+                pool.open(wait=True, timeout=TIMEOUT * 2)
+            self._upgrade()
+        except Exception as error:
+            self._close_connections()
+            raise OSError(
+                f"cannot use the database {self.faults.label}: {error}"
+            ) from None
+
+    def _begin_writes(self) -> Connection:
+        raw = self._writes.getconn()
+        try:
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        except BaseException:
+            self._writes.putconn(raw)
+            raise
+        self._writing = raw
+        return _Connection(raw)
+
+    def _end_writes(self, connection: Connection, commit: bool) -> None:
+        raw, self._writing = self._writing, None
+        assert raw is not None
+        try:
+            if commit:
+                raw.commit()
+            else:
+                raw.rollback()
+        finally:
+            self._writes.putconn(raw)  # rolls back a failed commit; drops a broken one
+
+    def _schema_version(self, connection: Connection) -> int:
+        (table,) = connection.execute(
+            "SELECT to_regclass('meta') IS NOT NULL"
+        ).fetchone()
+        return (table and self.recorded_version(connection)) or 0
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        raw = self._reads.getconn()
+        try:
+            yield _Connection(raw)
+            raw.commit()
+        finally:
+            self._reads.putconn(raw)
+
+    def _checked(self, error: BaseException) -> BaseException:
+        """StorageUnavailable when the database does not answer, else the error itself."""
+        if not isinstance(error, psycopg.OperationalError):
+            return error
+        self.faults.began(
+            "the database does not answer; calls answer UNAVAILABLE",
+            error,
+            reads_fail=True,
+        )
+        unavailable = StorageUnavailable()
+        unavailable.__cause__ = error
+        return unavailable
+
+    def _close_connections(self) -> None:
+        self._reads.close()
+        self._writes.close()
+
+
+def _safe(conninfo: str) -> str:
+    """The connection string without its password, for logs."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "(a malformed connection string)"
+    parts.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**parts)
