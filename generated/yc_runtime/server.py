@@ -135,7 +135,10 @@ def start(
     credentials = _server_credentials(tls_cert, tls_key) if tls_cert else None
     authenticator = Authenticator(tokens)
     runtime = Runtime(
-        storage or open_storage(db), operation_delay, authenticator, check_references
+        storage or open_storage(db, pool_size=workers),
+        operation_delay,
+        authenticator,
+        check_references,
     )
     gate = Gate()
     pool = futures.ThreadPoolExecutor(
@@ -224,7 +227,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--db",
         default="api.sqlite3",
-        help="SQLite database file, or :memory: to keep everything in memory",
+        help="SQLite database file; a PostgreSQL connection string "
+        "(postgresql://user@host:port/dbname, needs psycopg: pip install "
+        "'psycopg[binary]' psycopg-pool), which several servers may share; or :memory: "
+        "to keep everything in memory",
     )
     parser.add_argument(
         "--operation-delay",

@@ -238,14 +238,19 @@ def open_storage(db: str, *, pool_size: int = 16) -> Storage:
     """The storage `db` names: `:memory:` keeps everything in this process, a libpq connection
     string (`postgresql://user@host:port/dbname`, or `host=... dbname=...`) a PostgreSQL
     database (whose driver is imported only then; `pool_size` connections at most), anything
-    else a SQLite file."""
+    else a SQLite file. Raises OSError when the database cannot be used."""
     if db == ":memory:":
         from .storage_memory import MemoryStorage
 
         return MemoryStorage()
     if _POSTGRES.match(db):
-        from .storage_postgres import PostgresStorage
-
+        try:
+            from .storage_postgres import PostgresStorage
+        except ImportError as error:
+            raise OSError(
+                f"PostgreSQL needs psycopg 3 and psycopg-pool ({error}):"
+                " pip install 'psycopg[binary]' psycopg-pool"
+            ) from None
         return PostgresStorage(db, pool_size=pool_size)
     from .storage_sqlite import SqliteStorage
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import psycopg
 from psycopg import IsolationLevel, errors
@@ -32,8 +32,11 @@ from .storage import IndexValue, StorageUnavailable
 from .storage_sql import Connection, Dialect, SqlStorage
 
 # Seconds a call waits for a connection before it answers UNAVAILABLE; also the timeout of
-# each attempt to connect.
+# each attempt to connect. While the database is known not to answer, calls wait `RETRY`
+# seconds: long enough for a connection to a database that is back, short enough that
+# clients soon retry.
 TIMEOUT = 2.0
+RETRY = 0.25
 # The advisory lock that write transactions hold ("yc_write").
 WRITE_LOCK = 0x79635F7772697465
 # A session idle inside a transaction this long is ended by the database, and with it the
@@ -110,24 +113,8 @@ class PostgresStorage(SqlStorage):
         super().__init__(POSTGRESQL, _safe(conninfo))
         # The pools say when a connection fails, and keep trying; `faults` says it once.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
-        settings = {
-            "connect_timeout": max(1, round(TIMEOUT)),
-            "options": _SESSION_OPTIONS,
-        }
-        pools = {
-            "timeout": TIMEOUT,
-            "kwargs": settings,
-            "reconnect_timeout": TIMEOUT,  # then on demand, when a call waits
-            "open": False,
-        }
-        self._writes = ConnectionPool(conninfo, min_size=1, max_size=1, **pools)
-        self._reads = ConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=max(1, pool_size),
-            configure=_readonly,
-            **pools,
-        )
+        self._writes = _pool(conninfo, size=1)
+        self._reads = _pool(conninfo, size=max(1, pool_size), configure=_readonly)
         self._writing: psycopg.Connection[Any] | None = None
         try:
             for pool in (self._writes, self._reads):
@@ -139,8 +126,12 @@ class PostgresStorage(SqlStorage):
                 f"cannot use the database {self.faults.label}: {error}"
             ) from None
 
+    def _wait(self) -> float:
+        """How long a call waits for a connection."""
+        return RETRY if self.faults.active else TIMEOUT
+
     def _begin_writes(self) -> Connection:
-        raw = self._writes.getconn()
+        raw = self._writes.getconn(self._wait())
         try:
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         except BaseException:
@@ -168,7 +159,7 @@ class PostgresStorage(SqlStorage):
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        raw = self._reads.getconn()
+        raw = self._reads.getconn(self._wait())
         try:
             yield _Connection(raw)
             raw.commit()
@@ -193,6 +184,26 @@ class PostgresStorage(SqlStorage):
         self._writes.close()
 
 
+def _pool(
+    conninfo: str,
+    size: int,
+    configure: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> ConnectionPool[psycopg.Connection[Any]]:
+    """A pool of at most `size` connections, opened later; a call waits `TIMEOUT` seconds at
+    most for one. A connection that fails is replaced by a new attempt when a call needs one,
+    rather than after a growing backoff."""
+    return ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=size,
+        configure=configure,
+        timeout=TIMEOUT,
+        kwargs={"connect_timeout": max(1, round(TIMEOUT)), "options": _SESSION_OPTIONS},
+        reconnect_timeout=TIMEOUT,
+        open=False,
+    )
+
+
 def _safe(conninfo: str) -> str:
     """The connection string without its password, for logs."""
     try:
@@ -200,4 +211,4 @@ def _safe(conninfo: str) -> str:
     except psycopg.ProgrammingError:
         return "(a malformed connection string)"
     parts.pop("password", None)
-    return psycopg.conninfo.make_conninfo(**parts)
+    return psycopg.conninfo.make_conninfo("", **parts)

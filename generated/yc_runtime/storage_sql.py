@@ -417,6 +417,10 @@ class Faults:
             False  # whether reads meet it too (else only a write ends it)
         )
 
+    @property
+    def active(self) -> bool:
+        return bool(self._current)
+
     def began(self, what: str, error: BaseException, reads_fail: bool) -> None:
         with self._lock:
             changed, self._current = self._current != what, what
