@@ -1020,6 +1020,148 @@ def bench_list_and_growth(rounds: int, calls: int, seconds: float) -> list[Resul
     return results
 
 
+# --- 2c. scaling out: several processes, and PostgreSQL ------------------------------------
+
+
+def _postgres() -> Any:
+    """A throwaway PostgreSQL cluster (tests/postgres.py), removed at exit; or why there is
+    none."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import postgres
+
+    availability = postgres.available()
+    if not availability.ok:
+        return availability.reason
+    cluster = postgres.PostgresCluster()
+    cluster.start()
+    atexit.register(cluster.cleanup)
+    return cluster
+
+
+def _new_images(address: str, count: int) -> list[str]:
+    """`count` images created through the server, for Update load."""
+    with grpc.insecure_channel(address) as channel:
+        stub = image_service_pb2_grpc.ImageServiceStub(channel)
+        ids = []
+        for index in range(count):
+            operation = stub.Create(
+                image_service_pb2.CreateImageRequest(
+                    folder_id=FILLED_FOLDER, name=f"load-{index}", uri="u"
+                ),
+                timeout=30,
+            )
+            image = image_pb2.Image()
+            operation.response.Unpack(image)
+            ids.append(image.id)
+    return ids
+
+
+def _scaled_rate(command: list[str], seconds: float) -> float:
+    """Update throughput of the server `command` starts, 8 clients in 2 load processes."""
+    server = Server(command)
+    try:
+        return _update_throughput(
+            "grpc", server.address, _new_images(server.address, 8), seconds
+        )[0]
+    finally:
+        server.stop()
+
+
+SCALING = (  # storage, processes, target against the hand-written servicer
+    ("sqlite", 1, None),
+    ("sqlite", 2, 1.0),
+    ("postgresql", 1, None),
+    ("postgresql", 2, 0.8),
+)
+
+
+def bench_scaling(rounds: int, seconds: float, calls: int) -> list[Result] | str:
+    """Update throughput (8 clients in load processes of their own) of the generated server
+    at 1 and 2 processes over SQLite and over PostgreSQL, against the hand-written servicer in
+    one process; and List p50 over PostgreSQL at 1,000 and 100,000 images."""
+    cluster = _postgres()
+    if isinstance(cluster, str):
+        return f"scaling out: {cluster}"
+    scratch = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
+    baseline = Samples()
+    rates = {(storage, processes): Samples() for storage, processes, _ in SCALING}
+    for round_ in range(rounds):
+        baseline.values.append(
+            _scaled_rate(
+                [PYTHON, str(ROOT / "bench" / "baseline_server.py"), "--port", "0"],
+                seconds,
+            )
+        )
+        for storage, processes, _ in SCALING:
+            db = (
+                str(scratch / f"{round_}-{processes}.sqlite3")
+                if storage == "sqlite"
+                else cluster.create_database()
+            )
+            command = [PYTHON, "api_server.py", "--port", "0", "--db", db]
+            command += ["--processes", str(processes)]
+            rates[storage, processes].values.append(_scaled_rate(command, seconds))
+    results = []
+    for storage, processes, target in SCALING:
+        ours = rates[storage, processes]
+        ratio = ours.median / baseline.median
+        results.append(
+            Result(
+                f"server, Update with 8 clients in load processes, storage {storage}, "
+                f"{processes} process{'es' if processes > 1 else ''}: throughput",
+                "hand-written servicer on a dict, one process",
+                baseline,
+                ours,
+                "calls/s",
+                f"≥ {target}x baseline" if target else "—",
+                ratio >= target if target else None,
+                ratio,
+            )
+        )
+    for storage in ("sqlite", "postgresql"):
+        one, two = rates[storage, 1], rates[storage, 2]
+        ratio = two.median / one.median
+        results.append(
+            Result(
+                f"server, Update with 8 clients, storage {storage}: 2 processes",
+                "the same server in 1 process",
+                one,
+                two,
+                "calls/s",
+                "≥ 1.6x",
+                ratio >= 1.6,
+                ratio,
+            )
+        )
+    sizes = (LIST_SIZES[0], LIST_SIZES[-1])
+    servers = {size: _filled_server(cluster.create_database(), size) for size in sizes}
+    try:
+        p50 = {size: Samples() for size in sizes}
+        for _ in range(rounds):
+            for size in sizes:
+                p50[size].values.append(_list_p50(servers[size].address, "", calls))
+    finally:
+        for server in servers.values():
+            server.stop()
+    ratio = p50[sizes[1]].median / p50[sizes[0]].median
+    results.append(
+        Result(
+            "server, List p50 (page_size 20, default order, one folder), storage "
+            "postgresql: 1,000 → 100,000 images",
+            "the same List at 1,000 images",
+            p50[sizes[0]],
+            p50[sizes[1]],
+            "ms",
+            "≤ 2x",
+            ratio <= 2,
+            ratio,
+            scale=1000,
+        )
+    )
+    shutil.rmtree(scratch)
+    return results
+
+
 # --- 3. field masks ---------------------------------------------------------------------------
 
 
@@ -1413,11 +1555,22 @@ def main() -> None:
         help="run the whole-API docs benchmarks alone (prints, writes nothing)",
     )
     parser.add_argument(
+        "--only-scaling",
+        action="store_true",
+        help="run the several-processes and PostgreSQL benchmarks alone (prints, writes "
+        "nothing)",
+    )
+    parser.add_argument(
         "--only-list",
         action="store_true",
         help="run the List and growth benchmarks alone (prints, writes nothing)",
     )
     arguments = parser.parse_args()
+    if arguments.only_scaling:
+        found = bench_scaling(2 if arguments.quick else 3, 5.0, 100)
+        for result in [found] if isinstance(found, str) else found:
+            print(result)
+        return
     if arguments.only_list:
         for result in bench_list_and_growth(2, 100, 3.0):
             print(result)
@@ -1454,6 +1607,11 @@ def main() -> None:
     results += bench_list_and_growth(
         2 if arguments.quick else 3, 50 if arguments.quick else 200, seconds
     )
+    found = bench_scaling(2 if arguments.quick else 3, seconds, 200)
+    if isinstance(found, str):
+        skipped.append(found)
+    else:
+        results += found
     results.append(bench_fieldmask(rounds, 2000 if arguments.quick else 20000))
     results.append(bench_client(3 if arguments.quick else 9))
     text = report(results, skipped, time.perf_counter() - started, arguments)

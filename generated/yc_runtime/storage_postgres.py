@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import psycopg
 from psycopg import IsolationLevel, errors
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from .storage import IndexValue, StorageUnavailable
@@ -43,6 +44,7 @@ WRITE_LOCK = 0x79635F7772697465
 # write lock it holds: an instance that froze does not stop the others for good.
 _SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30s"
 _INTEGER, _STRING, _BYTES = b"\x01", b"\x02", b"\x03"
+_READ_CLOCK = "SELECT value FROM meta WHERE key = 'clock'"
 
 
 def _store_value(value: IndexValue) -> bytes:
@@ -103,6 +105,10 @@ class _Connection:
         return self.raw.execute(_placeholders(query), arguments or None)
 
 
+def _autocommit(connection: psycopg.Connection[Any]) -> None:
+    connection.autocommit = True  # transactions begin and end by statements of ours
+
+
 def _readonly(connection: psycopg.Connection[Any]) -> None:
     connection.isolation_level = IsolationLevel.REPEATABLE_READ
     connection.read_only = True
@@ -113,7 +119,7 @@ class PostgresStorage(SqlStorage):
         super().__init__(POSTGRESQL, _safe(conninfo))
         # The pools say when a connection fails, and keep trying; `faults` says it once.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
-        self._writes = _pool(conninfo, size=1)
+        self._writes = _pool(conninfo, size=1, configure=_autocommit)
         self._reads = _pool(conninfo, size=max(1, pool_size), configure=_readonly)
         self._writing: psycopg.Connection[Any] | None = None
         try:
@@ -130,26 +136,52 @@ class PostgresStorage(SqlStorage):
         """How long a call waits for a connection."""
         return RETRY if self.faults.active else TIMEOUT
 
-    def _begin_writes(self) -> Connection:
+    def _begin_writes(self, read_clock: bool = True) -> tuple[Connection, int]:
         raw = self._writes.getconn(self._wait())
+        # One round trip: the write connection is in autocommit mode, so that these three
+        # go as one simple query (each statement sees what was committed before it ran,
+        # the clock after the lock).
+        begin = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
         try:
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if not read_clock:
+                raw.execute(begin)
+                clock = 0
+            else:
+                cursor = raw.execute(f"{begin}; {_READ_CLOCK}")
+                while cursor.nextset():
+                    pass
+                row = cursor.fetchone()
+                clock = int(bytes(row[0])) if row else 0
         except BaseException:
-            self._writes.putconn(raw)
+            self._release(raw)
             raise
         self._writing = raw
-        return _Connection(raw)
+        return _Connection(raw), clock
 
-    def _end_writes(self, connection: Connection, commit: bool) -> None:
+    def _end_writes(
+        self, connection: Connection, commit: bool, clock: int | None = None
+    ) -> None:
         raw, self._writing = self._writing, None
         assert raw is not None
         try:
-            if commit:
-                raw.commit()
-            else:
-                raw.rollback()
+            if not commit:
+                raw.execute("ROLLBACK")
+            elif clock is None:
+                raw.execute("COMMIT")
+            else:  # one round trip
+                raw.execute(f"{self.clock_statement(clock)}; COMMIT")
         finally:
-            self._writes.putconn(raw)  # rolls back a failed commit; drops a broken one
+            self._release(raw)
+
+    def _release(self, raw: psycopg.Connection[Any]) -> None:
+        """Gives the write connection back, out of any transaction (the pool drops a broken
+        one)."""
+        if raw.info.transaction_status != TransactionStatus.IDLE and not raw.broken:
+            try:
+                raw.execute("ROLLBACK")
+            except psycopg.Error:  # broken after all: the pool drops it
+                pass
+        self._writes.putconn(raw)
 
     def _schema_version(self, connection: Connection) -> int:
         (table,) = connection.execute(

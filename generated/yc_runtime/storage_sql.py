@@ -127,6 +127,14 @@ class Dialect:
         return [statement for statement in script.split(";") if statement.strip()]
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# For the queries that read no index value: any dialect would do.
+SQL_ANY = Dialect({}, _as_is, _as_is, lambda error: False)
+
+
 def _operation(row: Sequence[Any]) -> StoredOperation:
     operation = StoredOperation(*row)
     return operation._replace(done=bool(operation.done))
@@ -458,14 +466,18 @@ class SqlStorage(Storage):
     # --- what each database does its own way ---------------------------------------------
 
     @abc.abstractmethod
-    def _begin_writes(self) -> Connection:
+    def _begin_writes(self, read_clock: bool = True) -> tuple[Connection, int]:
         """Begins a write transaction holding the database's write lock, on the connection
-        that writes."""
+        that writes; returns it with the last timestamp taken (`clock_of`; 0 when not
+        `read_clock`, before the schema exists)."""
 
     @abc.abstractmethod
-    def _end_writes(self, connection: Connection, commit: bool) -> None:
-        """Commits (or rolls back) the write transaction; raises if the commit fails, after
-        rolling back what it can."""
+    def _end_writes(
+        self, connection: Connection, commit: bool, clock: int | None = None
+    ) -> None:
+        """Commits the write transaction, storing `clock` as the last timestamp taken when
+        given, or rolls it back; raises if the commit fails, after rolling back what it
+        can."""
 
     @abc.abstractmethod
     def _reading(self) -> AbstractContextManager[Connection]:
@@ -485,7 +497,7 @@ class SqlStorage(Storage):
     def _upgrade(self) -> None:
         """Creates the schema, or upgrades an older one, in one write transaction: processes
         starting together over one database do it once."""
-        connection = self._begin_writes()
+        connection, _ = self._begin_writes(read_clock=False)
         try:
             version = self._schema_version(connection)
             if version > SCHEMA_VERSION:
@@ -506,6 +518,20 @@ class SqlStorage(Storage):
         self._end_writes(connection, commit=True)
 
     @staticmethod
+    def clock_of(connection: Connection) -> int:
+        """The last timestamp a write transaction took, as the database keeps it."""
+        return int(SqlTransaction(connection, SQL_ANY).get_meta(_CLOCK) or 0)
+
+    def clock_statement(self, clock: int) -> str:
+        """The statement that stores `clock` as the last timestamp taken (an integer, written
+        out: a statement without arguments may join another's round trip)."""
+        value = f"CAST('{int(clock)}' AS {self.dialect.types['blob']})"
+        return (
+            f"INSERT INTO meta (key, value) VALUES ('{_CLOCK}', {value})"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+
+    @staticmethod
     def recorded_version(connection: Connection) -> int | None:
         """The schema version the `meta` table records, if it does."""
         row = connection.execute(
@@ -523,21 +549,26 @@ class SqlStorage(Storage):
             with self._lock:
                 self._waiting -= 1
             batch = self._joined_batch()
+            # The first transaction of a batch needs no savepoint: should it fail, the whole
+            # database transaction, which holds nothing else, rolls back.
+            first = batch.size == 1
             failure: BaseException | None = None
             try:
-                batch.connection.execute("SAVEPOINT rpc")
+                if not first:
+                    batch.connection.execute("SAVEPOINT rpc")
                 yield SqlTransaction(batch.connection, self.dialect, batch)
             except BaseException as error:
                 failure = error
-                self._undo(batch)
+                self._undo(batch, first)
             else:
                 try:
-                    batch.connection.execute("RELEASE rpc")
+                    if not first:
+                        batch.connection.execute("RELEASE rpc")
                 except Exception as error:
                     failure = batch.error = error
             with self._lock:
                 last = self._waiting == 0 or batch.size >= BATCH
-            if last or batch.error is not None:
+            if self._batch is batch and (last or batch.error is not None):
                 self._commit(batch)
         if failure is not None:
             raise self._checked(failure)
@@ -552,22 +583,21 @@ class SqlStorage(Storage):
             raise RuntimeError("storage is closed")
         if self._batch is None:
             try:
-                connection = self._begin_writes()
+                connection, clock = self._begin_writes()
             except Exception as error:
-                raise self._checked(error) from None
-            try:
-                clock = int(
-                    SqlTransaction(connection, self.dialect).get_meta(_CLOCK) or 0
-                )
-            except Exception as error:
-                self._end_quietly(connection)
                 raise self._checked(error) from None
             self._batch = _Batch(connection, clock, clock)
         self._batch.size += 1
         return self._batch
 
-    def _undo(self, batch: _Batch) -> None:
-        """Rolls back the current transaction's savepoint, or, if even that fails, the batch."""
+    def _undo(self, batch: _Batch, first: bool) -> None:
+        """Rolls back the current transaction: the batch, if it is the first (the batch ends),
+        else its savepoint, or, if even that fails, the batch."""
+        if first:
+            self._batch = None
+            self._end_quietly(batch.connection)
+            batch.committed.set()
+            return
         try:
             batch.connection.execute("ROLLBACK TO rpc")
             batch.connection.execute("RELEASE rpc")
@@ -576,16 +606,10 @@ class SqlStorage(Storage):
 
     def _commit(self, batch: _Batch) -> None:
         self._batch = None
-        if batch.error is None and batch.clock != batch.stored_clock:
-            try:
-                SqlTransaction(batch.connection, self.dialect).put_meta(
-                    _CLOCK, str(batch.clock).encode()
-                )
-            except Exception as error:
-                batch.error = error
         if batch.error is None:
+            clock = batch.clock if batch.clock != batch.stored_clock else None
             try:
-                self._end_writes(batch.connection, commit=True)
+                self._end_writes(batch.connection, commit=True, clock=clock)
             except Exception as error:
                 batch.error = error
         else:

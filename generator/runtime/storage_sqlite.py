@@ -78,13 +78,22 @@ class SqliteStorage(SqlStorage):
             self._connections.append(connection)
         return connection
 
-    def _begin_writes(self) -> Connection:
-        self._write_connection.execute("BEGIN IMMEDIATE")  # SQLite's lock on writing
-        return self._write_connection
+    def _begin_writes(self, read_clock: bool = True) -> tuple[Connection, int]:
+        db = self._write_connection
+        db.execute("BEGIN IMMEDIATE")  # SQLite's lock on writing
+        try:
+            return db, self.clock_of(db) if read_clock else 0
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
-    def _end_writes(self, connection: Connection, commit: bool) -> None:
+    def _end_writes(
+        self, connection: Connection, commit: bool, clock: int | None = None
+    ) -> None:
         db = self._write_connection
         try:
+            if commit and clock is not None:
+                db.execute(self.clock_statement(clock))
             db.execute("COMMIT" if commit else "ROLLBACK")
         finally:
             if db.in_transaction:  # the commit failed

@@ -328,8 +328,9 @@ def test_the_database_stopped_and_started_under_load(
         with Writers(folder, [instance]) as writers:
             writers.wait_for(30)
             cluster.stop()
+            time.sleep(0.5)  # answers to calls committed before the stop arrive
             before = writers.count()
-            time.sleep(3)
+            time.sleep(2.5)
             during = writers.count() - before
             failed = dict(writers.failures)
             cluster.start()
