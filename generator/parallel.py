@@ -3,12 +3,13 @@ workers, their outputs put back in job order, so that the answer is the same byt
 the jobs in turn. Protoc waits while its plugin runs, so its core is free for a worker.
 
 Workers are forked after the model is built and share it copy-on-write: nothing is pickled.
-A job goes to process (its group mod N): the jobs of a group share one process's caches, and
-neighbouring groups cost about the same, so the shares come out even. A worker appends each
-output to a scratch file and tells the parent its length on a pipe; the parent writes each
-output as soon as all the outputs before it are in, and keeps its own outputs that are ahead of
-their turn in a scratch file too. Neither side waits for the other while it has work: a pipe
-holds thousands of those short notes, and the parent reads them after each of its own jobs.
+Each process takes the next run of jobs of one group as it goes (`_Claims`): the jobs of a
+group share one process's caches, and a process that is done sooner takes more, so that
+the processes end together. A worker appends each output to a scratch file and tells the parent
+which job it was and its length on a pipe; the parent writes each output as soon as all the
+outputs before it are in, and keeps its own outputs that are ahead of their turn in a scratch
+file too. Neither side waits for the other while it has work: a pipe holds thousands of those
+short notes, and the parent reads them after each of its own jobs.
 
 `map_in_processes` is the simpler form for a few large tasks whose results are Python objects
 (the model's parts): each result comes back pickled through a scratch file.
@@ -17,6 +18,7 @@ holds thousands of those short notes, and the parent reads them after each of it
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import pickle
 import select
@@ -25,13 +27,12 @@ import struct
 import sys
 import tempfile
 import threading
-from collections import deque
 from typing import IO, Callable, Iterable, NoReturn, Sequence, TypeVar, cast
 
 from generator.errors import GeneratorError
 
-# A worker's note: what it appended to its scratch file, and how many bytes.
-_NOTE = struct.Struct("<BQ")
+# A worker's note: what it appended to its scratch file, for which job, and how many bytes.
+_NOTE = struct.Struct("<BIQ")
 _OUTPUT, _GENERATOR_ERROR, _FAILURE = 0, 1, 2
 # More processes than this would add memory (each touches its copy of the model) for little.
 AUTO_LIMIT = 4
@@ -179,22 +180,20 @@ def run_in_order(
     groups: Sequence[int] | None = None,
 ) -> None:
     """Calls `emit` with each job's bytes, in job order, the jobs run in `processes`
-    processes: job k in process `groups[k]` mod N (by default k mod N), so that jobs of one
-    group share one process's caches. A GeneratorError in any job is raised here as it was;
-    anything else as a WorkerFailure naming it."""
-    groups = groups if groups is not None else range(len(jobs))
-    owners = [group % max(processes, 1) for group in groups]
-    processes = len(set(owners))
+    processes. Consecutive jobs of one group (by default each job is its own) run in one
+    process, so that they share its caches; see `_Claims` for which process runs which. A
+    GeneratorError in any job is raised here as it was; anything else as a WorkerFailure
+    naming it."""
+    units = _units(groups if groups is not None else range(len(jobs)))
+    processes = min(processes, len(units))
     if processes < 2 or not can_fork():
         for job in jobs:
             emit(job())
         return
     try:  # a scratch file and a pipe per worker; without them, one process does it all
-        channels = {
-            share: (tempfile.TemporaryFile(), *os.pipe())
-            for share in sorted(set(owners) - {0})
-        }
+        channels = [(tempfile.TemporaryFile(), *os.pipe()) for _ in range(1, processes)]
         held = tempfile.TemporaryFile()
+        claims = _Claims(len(units), processes)
     except OSError:
         for job in jobs:
             emit(job())
@@ -203,26 +202,83 @@ def run_in_order(
     sys.stderr.flush()
     workers: dict[int, _Worker] = {}
     try:
-        for share, (scratch, read_end, write_end) in channels.items():
+        for process, (scratch, read_end, write_end) in enumerate(channels, start=1):
             pid = os.fork()
             if pid == 0:
-                mine = [job for job, owner in zip(jobs, owners) if owner == share]
                 others = [
                     end
-                    for other, (_, other_read, other_write) in channels.items()
-                    for end in (other_read, *(() if other == share else (other_write,)))
+                    for other, (_, other_read, other_write) in enumerate(
+                        channels, start=1
+                    )
+                    for end in (
+                        other_read,
+                        *(() if other == process else (other_write,)),
+                    )
                 ]
-                _work(mine, scratch.fileno(), write_end, others)
+                _work(jobs, units, claims, process, scratch.fileno(), write_end, others)
             os.close(write_end)
-            workers[share] = _Worker(pid, read_end, scratch)
-        _collect(jobs, owners, workers, held, emit)
+            workers[process] = _Worker(pid, read_end, scratch)
+        _Collector(jobs, units, claims, workers, held, emit).run()
     finally:
         _reap(worker.pid for worker in workers.values())
-        for scratch, read_end, write_end in channels.values():
+        for scratch, read_end, write_end in channels:
             scratch.close()
             _close(read_end)
             _close(write_end)
         held.close()
+        claims.close()
+
+
+def _units(groups: Sequence[int]) -> list[range]:
+    """The jobs cut into runs of consecutive jobs of one group."""
+    units: list[range] = []
+    start = 0
+    for index in range(1, len(groups) + 1):
+        if index == len(groups) or groups[index] != groups[start]:
+            units.append(range(start, index))
+            start = index
+    return units
+
+
+class _Claims:
+    """Which process runs which unit (a run of jobs of one group), decided as they go, in
+    memory the processes share: process p starts with unit p, then each takes the next unit
+    that none has taken, in job order. A process that is done sooner takes more, so that the
+    processes end about together, and the outputs come in about the order the parent writes
+    them in."""
+
+    def __init__(self, units: int, processes: int) -> None:
+        self._memory = mmap.mmap(-1, 4 * (units + 1))  # shared on fork
+        self._cells = memoryview(self._memory).cast("i")
+        self._cells[0] = processes  # the next unit to take
+        for unit in range(units):  # who took each unit
+            self._cells[1 + unit] = unit if unit < processes else -1
+        # A token in a pipe: whoever reads it holds the lock, and writes it back.
+        self._lock_read, self._lock_write = os.pipe()
+        os.write(self._lock_write, b".")
+
+    def take(self, process: int) -> int | None:
+        """The next unit for `process` to run after its first, or None if none is left."""
+        os.read(self._lock_read, 1)
+        try:
+            unit = self._cells[0]
+            if unit + 1 >= len(self._cells):
+                return None
+            self._cells[0] = unit + 1
+            self._cells[1 + unit] = process
+            return unit
+        finally:
+            os.write(self._lock_write, b".")
+
+    def owner(self, unit: int) -> int:
+        """The process that took `unit`, or -1."""
+        return self._cells[1 + unit]
+
+    def close(self) -> None:
+        self._cells.release()
+        self._memory.close()
+        _close(self._lock_read)
+        _close(self._lock_write)
 
 
 def _reap(pids: Iterable[int]) -> None:
@@ -244,35 +300,42 @@ def _close(descriptor: int) -> None:
 
 def _work(
     jobs: Sequence[Callable[[], bytes]],
+    units: Sequence[range],
+    claims: _Claims,
+    process: int,
     scratch: int,
     notes: int,
     inherited: Sequence[int],
 ) -> NoReturn:
-    """In a forked worker: each job's output into the scratch file and a note of it on the
-    pipe, then exit without the parent's cleanup (no atexit, no flush of inherited buffers),
-    whatever happens: the worker never returns into the parent's code. It first closes the
-    pipe ends it inherited but does not use, so that another worker's end is seen as it comes.
-    """
+    """In a forked worker: the units it takes, each job's output into the scratch file and a
+    note of it on the pipe, then exit without the parent's cleanup (no atexit, no flush of
+    inherited buffers), whatever happens: the worker never returns into the parent's code.
+    It first closes the pipe ends it inherited but does not use, so that another worker's end
+    is seen as it comes."""
     code = 1
     try:
         for descriptor in inherited:
             _close(descriptor)
-        for job in jobs:
-            kind, output = _outcome(job)
-            if isinstance(output, str):
-                output = output.encode("utf-8", "replace")
-            _append(scratch, notes, kind, output)
-            if kind != _OUTPUT:
-                break
-        else:
-            code = 0
+        failed = False
+        unit: int | None = process
+        while not failed and unit is not None:
+            for index in units[unit]:
+                kind, output = _outcome(jobs[index])
+                if isinstance(output, str):
+                    output = output.encode("utf-8", "replace")
+                _append(scratch, notes, kind, index, output)
+                failed = kind != _OUTPUT
+                if failed:
+                    break
+            unit = claims.take(process)
+        code = 1 if failed else 0
     finally:
         os._exit(code)
 
 
-def _append(scratch: int, notes: int, kind: int, data: bytes) -> None:
+def _append(scratch: int, notes: int, kind: int, job: int, data: bytes) -> None:
     _write_all(scratch, data)
-    os.write(notes, _NOTE.pack(kind, len(data)))  # atomic: far below PIPE_BUF
+    os.write(notes, _NOTE.pack(kind, job, len(data)))  # atomic: far below PIPE_BUF
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
@@ -282,88 +345,97 @@ def _write_all(descriptor: int, data: bytes) -> None:
 
 
 class _Worker:
-    """The parent's side of a worker: its notes, and its outputs read back in turn."""
+    """The parent's side of a worker: its notes, and where its outputs are in its scratch
+    file."""
 
     def __init__(self, pid: int, notes: int, scratch: IO[bytes]) -> None:
         self.pid = pid
         self.notes = notes  # the read end of its pipe
         self.scratch = scratch
         self.received = bytearray()  # the start of a note still coming
-        self.lengths: deque[tuple[int, int]] = deque()  # (kind, length) in order
         self.offset = 0  # where its next output starts in the scratch file
         self.ended = False
 
-    def next_output(self, wait: bool) -> bytes | None:
-        """The worker's next output, if it has come (with `wait`, once it comes); raises what
-        the worker raised, or a WorkerFailure if it ended before."""
-        self._take_notes(wait)
-        if not self.lengths:
-            if self.ended:
-                raise WorkerFailure("a worker process ended before its last job")
-            return None
-        kind, length = self.lengths.popleft()
-        data = os.pread(self.scratch.fileno(), length, self.offset)
-        self.offset += length
-        if kind != _OUTPUT:
-            _raise_reported(kind, data.decode("utf-8", "replace"))
-        return data
-
-    def _take_notes(self, wait: bool) -> None:
-        """Reads the notes on the pipe: those there are, and with `wait`, until one is in."""
-        while not self.ended:
-            timeout = None if wait and not self.lengths else 0
-            if not select.select([self.notes], [], [], timeout)[0]:
-                return
-            data = os.read(self.notes, 65536)
-            if not data:
-                self.ended = True
-                return
-            self.received += data
-            complete = len(self.received) - len(self.received) % _NOTE.size
-            self.lengths.extend(_NOTE.iter_unpack(self.received[:complete]))
-            del self.received[:complete]
+    def take_notes(self, outputs: dict[int, tuple[int, IO[bytes], int, int]]) -> None:
+        """Reads the notes on the pipe, into `outputs`: job -> (kind, file, offset, length)."""
+        data = os.read(self.notes, 65536)
+        if not data:
+            self.ended = True
+            return
+        self.received += data
+        complete = len(self.received) - len(self.received) % _NOTE.size
+        for kind, job, length in _NOTE.iter_unpack(self.received[:complete]):
+            outputs[job] = (kind, self.scratch, self.offset, length)
+            self.offset += length
+        del self.received[:complete]
 
 
-def _collect(
-    jobs: Sequence[Callable[[], bytes]],
-    owners: Sequence[int],
-    workers: dict[int, _Worker],
-    held: IO[bytes],
-    emit: Callable[[bytes], object],
-) -> None:
-    """The parent: its own jobs, and every output in turn as soon as those before it are out.
-    What it makes ahead of its turn waits in a scratch file of its own, not in memory.
-    """
-    waiting: dict[int, tuple[int, int]] = {}  # job -> (offset, length) in `held`
-    following = 0  # the next job whose output goes out
+class _Collector:
+    """The parent: the units it takes, and every output in turn as soon as those before it
+    are out. What it makes ahead of its turn waits in a scratch file of its own, not in
+    memory."""
 
-    def flush(wait: bool) -> None:
-        nonlocal following
-        while following < len(jobs):
-            owner = owners[following]
-            if owner == 0:
-                if following not in waiting:
-                    return
-                offset, length = waiting.pop(following)
-                data: bytes | None = os.pread(held.fileno(), length, offset)
-            else:
-                data = workers[owner].next_output(wait)
-            if data is None:
-                return
-            emit(data)
-            following += 1
+    def __init__(
+        self,
+        jobs: Sequence[Callable[[], bytes]],
+        units: Sequence[range],
+        claims: _Claims,
+        workers: dict[int, _Worker],
+        held: IO[bytes],
+        emit: Callable[[bytes], object],
+    ) -> None:
+        self.jobs = jobs
+        self.units = units
+        self.unit_of = [unit for unit, run in enumerate(units) for _ in run]
+        self.claims = claims
+        self.workers = workers
+        self.held = held
+        self.held_end = 0
+        self.emit = emit
+        self.outputs: dict[int, tuple[int, IO[bytes], int, int]] = {}
+        self.following = 0  # the next job whose output goes out
 
-    end = 0
-    for index, job in enumerate(jobs):
-        if owners[index] != 0:
-            continue
-        data = job()
-        flush(wait=False)
-        if following == index:
-            emit(data)
-            following += 1
+    def run(self) -> None:
+        unit: int | None = 0
+        while unit is not None:
+            for index in self.units[unit]:
+                self._own_output(index, self.jobs[index]())
+            unit = self.claims.take(0)
+        while self.following < len(self.jobs):
+            self._read_notes(wait=True)
+            self._flush()
+
+    def _own_output(self, index: int, data: bytes) -> None:
+        """One of the parent's outputs: written if its turn has come, else held."""
+        self._read_notes(wait=False)
+        self._flush()
+        if self.following == index:
+            self.emit(data)
+            self.following += 1
         else:
-            _write_all(held.fileno(), data)
-            waiting[index] = (end, len(data))
-            end += len(data)
-    flush(wait=True)
+            _write_all(self.held.fileno(), data)
+            self.outputs[index] = (_OUTPUT, self.held, self.held_end, len(data))
+            self.held_end += len(data)
+
+    def _flush(self) -> None:
+        while self.following in self.outputs:
+            kind, scratch, offset, length = self.outputs.pop(self.following)
+            data = os.pread(scratch.fileno(), length, offset)
+            if kind != _OUTPUT:
+                _raise_reported(kind, data.decode("utf-8", "replace"))
+            self.emit(data)
+            self.following += 1
+        if self.following < len(self.jobs):
+            owner = self.claims.owner(self.unit_of[self.following])
+            # A worker's pipe ends after its last note: it will not come.
+            if owner > 0 and self.workers[owner].ended:
+                raise WorkerFailure("a worker process ended before its last job")
+
+    def _read_notes(self, wait: bool) -> None:
+        """The notes on the workers' pipes; with `wait`, once some come (or a worker ends)."""
+        live = {w.notes: w for w in self.workers.values() if not w.ended}
+        if not live:
+            return
+        ready, _, _ = select.select(list(live), [], [], None if wait else 0)
+        for descriptor in ready:
+            live[descriptor].take_notes(self.outputs)

@@ -176,7 +176,7 @@ class Job:
     """One unit of rendering, and the group whose process runs it."""
 
     render: Render
-    group: int  # jobs of a group run in one process: they share what its views cache
+    group: int  # consecutive jobs of a group run in one process: they share its views' caches
 
 
 def render_targets(
@@ -213,7 +213,10 @@ def output_jobs(
     jobs: list[Job] = []
     if "docs" in options.targets:
         docs = _reference(api, options)
-        for group, service in enumerate(docs.documented_services()):
+        # The pages of a package in one process: they share most of their sections.
+        packages: dict[str, int] = {}
+        for service in docs.documented_services():
+            group = packages.setdefault(service.package, len(packages))
             if "grpc" in docs.faces:
                 jobs += [
                     Job(partial(docs.grpc_page, service, method), group)
@@ -231,7 +234,7 @@ def output_jobs(
         from generator import python_jobs  # not imported for the docs alone
 
         python = python_jobs.renders(api, options, reformatted)
-    first = jobs[-1].group + 1 if jobs else 0
+    first = 1 + max((job.group for job in jobs), default=-1)
     jobs += [Job(render, group) for group, render in enumerate(python, start=first)]
     return jobs
 
