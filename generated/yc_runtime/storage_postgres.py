@@ -119,10 +119,19 @@ class PostgresStorage(SqlStorage):
         super().__init__(POSTGRESQL, _safe(conninfo))
         # The pools say when a connection fails, and keep trying; `faults` says it once.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
-        self._writes = _pool(conninfo, size=1, configure=_autocommit)
-        self._reads = _pool(conninfo, size=max(1, pool_size), configure=_readonly)
+        try:
+            settings = _settings(conninfo)
+        except psycopg.ProgrammingError as error:
+            raise OSError(f"malformed PostgreSQL connection string: {error}") from None
+        self._writes = _pool(conninfo, settings, size=1, configure=_autocommit)
+        self._reads = _pool(
+            conninfo, settings, size=max(1, pool_size), configure=_readonly
+        )
         self._writing: psycopg.Connection[Any] | None = None
         try:
+            # Once directly: the driver's own error says why it fails (the pools only that
+            # they gave up).
+            psycopg.connect(conninfo, **settings).close()
             for pool in (self._writes, self._reads):
                 pool.open(wait=True, timeout=TIMEOUT * 2)
             self._upgrade()
@@ -218,6 +227,7 @@ class PostgresStorage(SqlStorage):
 
 def _pool(
     conninfo: str,
+    settings: dict[str, Any],
     size: int,
     configure: Callable[[psycopg.Connection[Any]], None] | None = None,
 ) -> ConnectionPool[psycopg.Connection[Any]]:
@@ -230,10 +240,22 @@ def _pool(
         max_size=size,
         configure=configure,
         timeout=TIMEOUT,
-        kwargs={"connect_timeout": max(1, round(TIMEOUT)), "options": _SESSION_OPTIONS},
+        kwargs=settings,
         reconnect_timeout=TIMEOUT,
         open=False,
     )
+
+
+def _settings(conninfo: str) -> dict[str, Any]:
+    """What the pools add to the connection string: a timeout to connect, unless it has one,
+    and the session options, after any it has (`options=-c synchronous_commit=off`, say).
+    """
+    given = psycopg.conninfo.conninfo_to_dict(conninfo)
+    options = f"{given.get('options') or ''} {_SESSION_OPTIONS}".strip()
+    return {
+        "connect_timeout": given.get("connect_timeout") or round(TIMEOUT),
+        "options": options,
+    }
 
 
 def _safe(conninfo: str) -> str:

@@ -12,6 +12,8 @@ database stopped and started again under load, lose no acknowledged write.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -350,3 +352,38 @@ def test_the_database_stopped_and_started_under_load(
         )
     finally:
         instance.close()
+
+
+@pytest.mark.parametrize(
+    "database, reason",
+    [
+        ("postgresql://postgres@127.0.0.1:1/api", "Connection refused"),
+        ("postgresql://[unclosed", "malformed PostgreSQL connection string"),
+    ],
+)
+def test_an_unusable_database_stops_the_start_saying_why(
+    database: str, reason: str
+) -> None:
+    finished = subprocess.run(
+        [sys.executable, "api_server.py", "--db", database],
+        cwd=GENERATED,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0 and finished.stdout == ""
+    assert finished.stderr.startswith("cannot start the server: ")
+    assert reason in finished.stderr and "Traceback" not in finished.stderr
+
+
+def test_a_database_that_does_not_exist_is_named(postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    finished = subprocess.run(
+        [sys.executable, "api_server.py", "--db", missing],
+        cwd=GENERATED,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0
+    assert 'database "no_such_database" does not exist' in finished.stderr
