@@ -17,7 +17,6 @@ from generator import docs_yaml
 from generator.docs_config import PackageDocs
 from generator.docs_formats import (
     DocsFormat,
-    code_list,
     is_exact,
     table_text,
     value_line,
@@ -178,10 +177,13 @@ class RestBuilder:
         # to a section), by message, field, and whether it is a path parameter.
         self._rows: dict[tuple[str, str, bool, bool], Row] = {}
         self._descriptions: dict[tuple[str, str, bool, bool], str] = {}
+        self._value_lists: dict[tuple[str, bool], str] = {}  # by enum, and for YAML
         self._sections_made: dict[tuple[object, ...], Section] = {}
         # What a message's comments name, by message and the page's service (see
         # `reference_context`).
-        self._contexts: dict[tuple[str, str], tuple[str, tuple[TypeReference, ...]]] = {}
+        self._contexts: dict[tuple[str, str], tuple[str, tuple[TypeReference, ...]]] = (
+            {}
+        )
         self._context_types: dict[tuple[str, str], tuple[TypeReference, ...]] = {}
         self.references = References(
             api,
@@ -436,17 +438,23 @@ class RestBuilder:
             "Response" if response else message.name,
             anchor,
             "**HTTP Code: 200 - OK**" if response else "",
-            self.messages.json_fields(facts.fields, message, (message.full_name,))
-            if response
-            else "",
+            (
+                self.messages.json_fields(facts.fields, message, (message.full_name,))
+                if response
+                else ""
+            ),
             self.references.rewrite(message.comment, message, plan),
             tuple(
-                self._row(message, item, target, plan, anchors, operation=facts.operation)
+                self._row(
+                    message, item, target, plan, anchors, operation=facts.operation
+                )
                 for item, target in facts.fields
             ),
         )
 
-    def reference_context(self, facts: RestMessage, plan: RestPlan) -> tuple[object, ...]:
+    def reference_context(
+        self, facts: RestMessage, plan: RestPlan
+    ) -> tuple[object, ...]:
         """What a message's section takes from the page through its comments' references:
         whether they name the page's service's rpcs, and which links stay on the page.
         """
@@ -558,12 +566,8 @@ class RestBuilder:
                 parts.append(" ".join(sentences))
         if item.oneof:
             oneof = message.oneof(item.oneof)
-            members = [
-                field.json_name
-                for field, _ in self.messages.read(message.full_name, operation).fields
-                if field.oneof == item.oneof
-            ]
-            parts.append(f"Includes only one of the fields {code_list(members)}.")
+            members = self.messages.read(message.full_name, operation).oneofs
+            parts.append(f"Includes only one of the fields {members[item.oneof]}.")
             if oneof.comment:
                 parts.append(self.references.rewrite(oneof.comment, message, plan))
         if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
@@ -574,16 +578,24 @@ class RestBuilder:
         self, name: str, message: Message, plan: RestPlan, yaml: bool
     ) -> str:
         """`- `NAME`: comment` lines; the current format drops the value numbered 0 (§9.5);
-        YAML keeps a comment's first sentence (§2.8)."""
+        YAML keeps a comment's first sentence (§2.8). Without references the list reads the
+        same on every page: it is made once."""
+        found = self._value_lists.get((name, yaml))
+        if found is not None:
+            return found
+        values = self.api.enums[name].values
         lines = []
-        for value in self.api.enums[name].values:
+        for value in values:
             if value.number == 0 and not self.format.unspecified_values:
                 continue
             comment = self.references.rewrite(value.comment, message, plan)
             if yaml:
                 comment = _first_sentence(comment)
             lines.append(value_line(value.name, comment))
-        return "\n".join(lines)
+        found = "\n".join(lines)
+        if not any("[" in value.comment for value in values):
+            self._value_lists[name, yaml] = found
+        return found
 
 
 def _after_anchor(section: Section) -> tuple[str, str, str, tuple[Row, ...]]:

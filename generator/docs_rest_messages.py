@@ -48,9 +48,14 @@ class RestMessage:
     # Each field with the message it refers to (""): on an expanded Operation, `metadata`
     # and `response` refer to the rpc's types, and a response of Empty is gone.
     fields: tuple[tuple[Field, str], ...]
-    linked: tuple[str, ...]  # the messages with a section that its rows link to, each once
+    linked: tuple[
+        str, ...
+    ]  # the messages with a section that its rows link to, each once
     anchored: tuple[str, ...]  # the message and `linked`: the anchors its section shows
     references: tuple[str, ...]  # the comments its section shows that have a `[`
+    oneofs: dict[
+        str, str
+    ]  # by oneof, its fields (`a`, `b`) as its members' rows list them
 
 
 class RestMessages:
@@ -74,9 +79,7 @@ class RestMessages:
         self._plain: dict[tuple[str, str], bool] = {}
         self._objects: dict[str, str] = {}  # JSON of messages on no cycle
 
-    def read(
-        self, name: str, operation: OperationTypes | None = None
-    ) -> RestMessage:
+    def read(self, name: str, operation: OperationTypes | None = None) -> RestMessage:
         """The message as its section reads it (on the rpc's expanded `operation`, if any)."""
         found = self._facts.get((name, operation))
         if found is None:
@@ -114,6 +117,12 @@ class RestMessages:
             linked,
             (name, *linked),
             tuple(text.rstrip() for text in texts if "[" in text),
+            {
+                oneof.name: code_list(
+                    [item.json_name for item, _ in fields if item.oneof == oneof.name]
+                )
+                for oneof in message.oneofs
+            },
         )
 
     def is_plain(self, message: Message, item: Field) -> bool:
