@@ -43,6 +43,16 @@ class Reference:
             lambda: self.grpc.cyclic,
         )
 
+    def work_out_shared_facts(self) -> None:
+        """Works out now what the pages of every service need: the messages on a cycle and
+        each face's link targets (a walk of every page's messages). The processes forked to
+        render pages then share them, where each would work them out again."""
+        self.grpc.cyclic
+        if "grpc" in self.faces:
+            self.grpc.references.link_targets
+        if "rest" in self.faces:
+            self.rest.references.link_targets
+
     @property
     def format(self) -> DocsFormat:
         return self.grpc.format

@@ -56,7 +56,7 @@ class TypeReference:
     text: str
     anchor: str  # the message's or enum's full name
     host: str  # the message whose section on a page keeps the link on it ("" for none)
-    target: str  # whose page the link points to otherwise (see `_link_targets`)
+    target: str  # whose page the link points to otherwise (see `link_targets`)
 
 
 # A comment with its references resolved as far as they can be without knowing the page.
@@ -114,12 +114,13 @@ class References:
         return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
 
     @cached_property
-    def _link_targets(self) -> dict[str, Method]:
+    def link_targets(self) -> dict[str, Method]:
         """The page (its rpc) a reference from elsewhere points to, for each message and enum:
         pages of its own package first; among them its service's Get page for a resource, else
         the first page that renders it (services by name, rpcs in declaration order). Worked
         out from the pages' trees, without planning every page: a process plans only the pages
-        it renders."""
+        it renders. A process that forks renderers works them out first, once for all
+        (`docs_faces.Reference.work_out_shared_facts`)."""
         ranked: dict[str, tuple[int, Method]] = {}
         for service in sorted(
             self.services.values(), key=lambda s: (s.package, s.name)
@@ -204,7 +205,7 @@ class References:
         """`#anchor` on the page it is documented on, else that page's URL, else plain text."""
         if self.is_local(reference, plan):
             return f"[{reference.text}](#{reference.anchor})"
-        target = self._link_targets.get(reference.target)
+        target = self.link_targets.get(reference.target)
         if target is None:
             return f"[{reference.text}]"
         service = self.services[target.full_name.rpartition(".")[0]]
@@ -214,7 +215,7 @@ class References:
     def is_local(self, reference: TypeReference, plan: PageContext) -> bool:
         return (
             reference.host in plan.messages
-            or self._link_targets.get(reference.target) is plan.method
+            or self.link_targets.get(reference.target) is plan.method
         )
 
     def _resolve(

@@ -7,10 +7,11 @@ writes it as js-yaml would.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from generator import docs_yaml
 from generator.docs_json import STRUCT, WELL_KNOWN_SCALARS, WRAPPERS, scalar_schema
+from generator.docs_rest_messages import Anchors
 from generator.model import Field, Kind, Message, TypeRef
 from generator.runtime.contract import CheckKind
 
@@ -27,25 +28,23 @@ class Playground:
 
     def __init__(self, rest: RestBuilder) -> None:
         self.rest = rest
+        self.messages = rest.messages
         self._yaml_descriptions: dict[tuple[str, str, bool], str] = {}
         self._properties: dict[tuple[str, str, bool], dict[str, Any]] = {}
         self._definitions: dict[tuple[object, ...], dict[str, Any]] = {}
 
     def request(self, plan: RestPlan, binding: _Binding, url: str) -> dict[str, Any]:
         request = self.rest.api.messages[plan.method.input]
-
-        def anchor_of(name: str) -> str:
-            return name + binding.suffix
-
+        anchors = binding.request_anchors
         schemas = {
-            "path": self._schema(request, binding.path, plan, anchor_of, path=True),
-            "query": self._schema(request, binding.query, plan, anchor_of),
-            "body": self._schema(request, binding.body, plan, anchor_of),
+            "path": self._schema(request, binding.path, plan, anchors, path=True),
+            "query": self._schema(request, binding.query, plan, anchors),
+            "body": self._schema(request, binding.body, plan, anchors),
         }
         definitions: dict[str, Any] = {}
         visiting: set[str] = {request.full_name}
         for item in binding.path + binding.query + binding.body:
-            self._define(item.message_type, definitions, visiting, plan, anchor_of)
+            self._define(item.message_type, definitions, visiting, plan, anchors)
         return {
             "url": url,
             "method": binding.binding.method.lower(),
@@ -58,13 +57,13 @@ class Playground:
         message: Message,
         fields: Sequence[Field],
         plan: RestPlan,
-        anchor_of: Callable[[str], str],
+        anchors: Anchors,
         path: bool = False,
     ) -> dict[str, Any] | None:
         """§2.4: an object of the fields, closed to others."""
         if not fields:
             return None
-        schema = self._object(message, fields, plan, anchor_of, path)
+        schema = self._object(message, fields, plan, anchors, path)
         one_of = schema.pop("oneOf", None)
         schema["additionalProperties"] = False
         if one_of:
@@ -76,11 +75,11 @@ class Playground:
         message: Message,
         fields: Sequence[Field],
         plan: RestPlan,
-        anchor_of: Callable[[str], str],
+        anchors: Anchors,
         path: bool = False,
     ) -> dict[str, Any]:
         properties = {
-            item.json_name: self._property(message, item, plan, anchor_of, path)
+            item.json_name: self._property(message, item, plan, anchors, path)
             for item in fields
         }
         found: dict[str, Any] = {"type": "object", "properties": properties}
@@ -103,13 +102,13 @@ class Playground:
         definitions: dict[str, Any],
         visiting: set[str],
         plan: RestPlan,
-        anchor_of: Callable[[str], str],
+        anchors: Anchors,
     ) -> None:
         """§2.5: the messages reached from the schemas, post-order, each once."""
         if name == STRUCT:
             definitions.setdefault("object", {"type": "object", "properties": {}})
             return
-        if not name or name in visiting or not self.rest.has_section(name):
+        if name not in self.messages.sectioned or name in visiting:
             return
         short = name.rsplit(".", 1)[-1]
         if short in definitions:
@@ -117,29 +116,26 @@ class Playground:
         message = self.rest.api.messages[name]
         visiting.add(name)
         for item in message.fields:
-            self._define(item.message_type, definitions, visiting, plan, anchor_of)
+            self._define(item.message_type, definitions, visiting, plan, anchors)
         visiting.discard(name)
         if short not in definitions:
-            definitions[short] = self._definition(message, plan, anchor_of)
+            definitions[short] = self._definition(message, plan, anchors)
 
     def _definition(
-        self, message: Message, plan: RestPlan, anchor_of: Callable[[str], str]
+        self, message: Message, plan: RestPlan, anchors: Anchors
     ) -> dict[str, Any]:
         """A message's definition, made once for the pages that read it alike (see
         `_section`)."""
+        facts = self.messages.read(message.full_name)
         key = (
-            message.full_name,
-            tuple(
-                anchor_of(item.message_type)
-                for item in message.fields
-                if item.message_type
-            ),
-            self.rest.reference_context(message.full_name, plan),
+            facts,
+            anchors.key(facts.linked),
+            self.rest.reference_context(facts, plan),
         )
         found = self._definitions.get(key)
         if found is None:
             found = self._definitions[key] = docs_yaml.Shared(
-                self._object(message, message.fields, plan, anchor_of)
+                self._object(message, message.fields, plan, anchors)
             )
         return found
 
@@ -148,18 +144,18 @@ class Playground:
         message: Message,
         item: Field,
         plan: RestPlan,
-        anchor_of: Callable[[str], str],
+        anchors: Anchors,
         path: bool,
     ) -> dict[str, Any]:
         """§2.6, §2.7: a field's description (its type cell, then its table description
         without blank lines), then its schema."""
         key = (message.full_name, item.name, path)
-        plain = self.rest.is_plain(message, item)
-        linked = bool(item.message_type) and self.rest.has_section(item.message_type)
+        plain = self.messages.is_plain(message, item)
+        linked = item.message_type in self.messages.sectioned
         found = self._properties.get(key) if plain and not linked else None
         if found is None:
             found = docs_yaml.Shared(
-                self._make_property(message, item, plan, anchor_of, path)
+                self._make_property(message, item, plan, anchors, path)
             )
             if plain and not linked:
                 self._properties[key] = found
@@ -170,10 +166,10 @@ class Playground:
         message: Message,
         item: Field,
         plan: RestPlan,
-        anchor_of: Callable[[str], str],
+        anchors: Anchors,
         path: bool,
     ) -> dict[str, Any]:
-        cell = self.rest.type_cell(message, item, item.message_type, anchor_of)
+        cell = self.messages.type_cell(message, item, item.message_type, anchors)
         key = (message.full_name, item.name, path)
         body = self._yaml_descriptions.get(key)
         if body is None:
@@ -181,7 +177,7 @@ class Playground:
             lines = [line for part in parts for line in part.split("\n") if line]
             body = "".join("\n" + line for line in lines)
             body += "\n" if parts and not parts[-1] else ""
-            if self.rest.is_plain(message, item):
+            if self.messages.is_plain(message, item):
                 self._yaml_descriptions[key] = body
         found: dict[str, Any] = {"description": cell + body}
         default = _DEFAULT_VALUE.search(item.comment)
@@ -189,7 +185,7 @@ class Playground:
             found["default"] = default.group(1)
         pattern = item.rules.get(CheckKind.PATTERN)
         if item.is_map:
-            found.update(self._map_schema(message, item, anchor_of))
+            found.update(self._map_schema(message, item))
             return found
         if pattern and not item.type.kind is Kind.MESSAGE:
             found["pattern"] = pattern.pattern
@@ -219,13 +215,11 @@ class Playground:
             return scalar_schema(WRAPPERS[name], name)
         if name == STRUCT:
             return {"$ref": "#/definitions/object"}
-        if not self.rest.has_section(name):
+        if name not in self.messages.sectioned:
             return {"type": "object"}
         return {"$ref": f"#/definitions/{name.rsplit('.', 1)[-1]}"}
 
-    def _map_schema(
-        self, message: Message, item: Field, anchor_of: Callable[[str], str]
-    ) -> dict[str, Any]:
+    def _map_schema(self, message: Message, item: Field) -> dict[str, Any]:
         """§2.6, §2.7: an object whose values (and keys) the validation options describe."""
         assert item.map_value is not None
         values = self._element_schema(message, item.map_value, item.message_type)

@@ -17,23 +17,14 @@ from generator import docs_yaml
 from generator.docs_config import PackageDocs
 from generator.docs_formats import (
     DocsFormat,
-    code_list,
-    indent_json,
     is_exact,
     table_text,
     value_line,
 )
-from generator.docs_json import (
-    EMPTY,
-    OBJECTS,
-    STATUS,
-    WELL_KNOWN_SCALARS,
-    WRAPPERS,
-    scalar_cell,
-    scalar_json,
-)
+from generator.docs_json import EMPTY, STATUS
 from generator.docs_links import References, TypeReference, lower_first
 from generator.docs_playground import Playground
+from generator.docs_rest_messages import Anchors, RestMessage, RestMessages
 from generator.http import HttpBinding
 from generator.model import (
     OPERATION,
@@ -44,7 +35,6 @@ from generator.model import (
     Method,
     OperationTypes,
     Service,
-    TypeRef,
 )
 from generator.render import macro
 from generator.runtime.contract import CheckKind
@@ -153,6 +143,8 @@ class _Binding:
     has_body: bool
     tree1: tuple[str, ...]  # messages with a section, from the query and body fields
     tree2: tuple[str, ...]  # from the response
+    request_anchors: Anchors  # of the sections of the request's part of the page
+    response_anchors: Anchors  # of the response's part
 
 
 # `(-- ... --)`: directives to api-linter, not documentation (§3.3).
@@ -175,20 +167,23 @@ class RestBuilder:
         self.api = api
         self.format = docs_format
         self.settings = settings
-        self.cyclic = cyclic
+        self.messages = RestMessages(api, cyclic)
         self._bindings: dict[str, tuple[_Binding, ...]] = {}
         self.playground = Playground(self)
         self._rendered: dict[Section, str] = {}
         self._section_layout = macro(TEMPLATE, "section")
         self._page_layout = macro(TEMPLATE, "page")
-        self._objects: dict[str, str] = {}  # JSON of messages on no cycle
         # Rows and YAML properties that read the same on every page (no reference, no link
         # to a section), by message, field, and whether it is a path parameter.
         self._rows: dict[tuple[str, str, bool, bool], Row] = {}
         self._descriptions: dict[tuple[str, str, bool, bool], str] = {}
-        self._plain: dict[tuple[str, str], bool] = {}
+        self._value_lists: dict[tuple[str, bool], str] = {}  # by enum, and for YAML
         self._sections_made: dict[tuple[object, ...], Section] = {}
-        self._comments: dict[str, tuple[str, ...]] = {}
+        # What a message's comments name, by message and the page's service (see
+        # `reference_context`).
+        self._contexts: dict[tuple[str, str], tuple[str, tuple[TypeReference, ...]]] = (
+            {}
+        )
         self._context_types: dict[tuple[str, str], tuple[TypeReference, ...]] = {}
         self.references = References(
             api,
@@ -230,37 +225,31 @@ class RestBuilder:
         )
         operation = self._operation(method)
         tree2 = (
-            self._walk([method.output], self._fields(method.output, operation))
+            self._walk(
+                [method.output], self.messages.read(method.output, operation).fields
+            )
             if method.output in self.api.messages
             else ()
         )
-        return _Binding(binding, suffix, path, query, body, has_body, tree1, tree2)
+        requested = frozenset(tree1) | ({method.input} if query or body else set())
+        return _Binding(
+            binding,
+            suffix,
+            path,
+            query,
+            body,
+            has_body,
+            tree1,
+            tree2,
+            Anchors(suffix),
+            Anchors(suffix, requested),
+        )
 
     def _operation(self, method: Method) -> OperationTypes | None:
         """The rpc's operation types where the format expands them (§7.3)."""
         if method.output == OPERATION and self.format.expand_operations:
             return method.operation
         return None
-
-    def _fields(
-        self, name: str, operation: OperationTypes | None = None
-    ) -> tuple[tuple[Field, str], ...]:
-        """A message's fields with the message each refers to (""): on an expanded Operation,
-        `metadata` and `response` refer to the rpc's types, and a response of Empty is gone.
-        """
-        found = []
-        for item in self.api.messages[name].fields:
-            target = item.message_type
-            if operation and item.type.name == "google.protobuf.Any":
-                override = {
-                    "metadata": operation.metadata,
-                    "response": operation.response,
-                }.get(item.name)
-                if item.name == "response" and override == EMPTY:
-                    continue
-                target = override or target
-            found.append((item, target))
-        return tuple(found)
 
     def _walk(
         self, roots: Sequence[str], fields: Sequence[tuple[Field, str]]
@@ -270,10 +259,11 @@ class RestBuilder:
         their own."""
         seen = set(roots)
         emitted: list[str] = []
+        sectioned = self.messages.sectioned
         pending = [target for _, target in reversed(fields)]
         while pending:
             name = pending.pop()
-            if not name or name in seen or not self.has_section(name):
+            if name not in sectioned or name in seen:
                 continue
             seen.add(name)
             emitted.append(name)
@@ -281,18 +271,6 @@ class RestBuilder:
                 [item.message_type for item in self.api.messages[name].fields]
             )
         return tuple(emitted)
-
-    def has_section(self, name: str) -> bool:
-        """§6.3: any message but the well-known ones written as scalars or objects, and those
-        without fields."""
-        message = self.api.messages.get(name)
-        return (
-            message is not None
-            and bool(message.fields)
-            and name not in WELL_KNOWN_SCALARS
-            and name not in WRAPPERS
-            and name not in OBJECTS
-        )
 
     def plan(self, service: Service, method: Method) -> RestPlan:
         messages: set[str] = set()
@@ -387,144 +365,133 @@ class RestBuilder:
 
     def _sections(self, plan: RestPlan, binding: _Binding) -> tuple[Section, ...]:
         method = plan.method
-        suffix = binding.suffix
         request = self.api.messages[method.input]
-        in_tree1 = frozenset(binding.tree1) | (
-            {method.input} if binding.query or binding.body else set()
-        )
-
-        def anchor1(name: str) -> str:
-            return name + suffix
-
+        anchors = binding.request_anchors
         sections = []
         if binding.path:
             rows = tuple(
-                self._row(request, item, item.message_type, plan, anchor1, path=True)
+                self._row(request, item, item.message_type, plan, anchors, path=True)
                 for item in binding.path
             )
             sections.append(Section("Path parameters", "", "", "", "", rows))
         if binding.query:
             rows = tuple(
-                self._row(request, item, item.message_type, plan, anchor1)
+                self._row(request, item, item.message_type, plan, anchors)
                 for item in binding.query
             )
             sections.append(
-                Section("Query parameters", anchor1(method.input), "", "", "", rows)
+                Section("Query parameters", anchors.of(method.input), "", "", "", rows)
             )
         if binding.body:
             rows = tuple(
-                self._row(request, item, item.message_type, plan, anchor1)
+                self._row(request, item, item.message_type, plan, anchors)
                 for item in binding.body
             )
-            json = self._json_fields(
+            json = self.messages.json_fields(
                 [(item, item.message_type) for item in binding.body],
                 request,
                 (method.input,),
             )
             sections.append(
-                Section("Body parameters", anchor1(method.input), "", json, "", rows)
+                Section("Body parameters", anchors.of(method.input), "", json, "", rows)
             )
         for name in binding.tree1:
-            sections.append(self._section(name, anchor1, plan))
-
-        def anchor2(name: str) -> str:
-            return name + ("2" if name in in_tree1 else "") + suffix
-
-        operation = self._operation(method)
+            sections.append(self._section(self.messages.read(name), anchors, plan))
+        anchors = binding.response_anchors
         if method.output in self.api.messages:
-            sections.append(
-                self._section(method.output, anchor2, plan, operation, response=True)
-            )
+            output = self.messages.read(method.output, self._operation(method))
+            sections.append(self._section(output, anchors, plan, response=True))
         for name in binding.tree2:
-            sections.append(self._section(name, anchor2, plan))
+            sections.append(self._section(self.messages.read(name), anchors, plan))
         return tuple(sections)
 
     def _section(
         self,
-        name: str,
-        anchor_of: Callable[[str], str],
+        facts: RestMessage,
+        anchors: Anchors,
         plan: RestPlan,
-        operation: OperationTypes | None = None,
         response: bool = False,
     ) -> Section:
         """A message's section (or the response's), made once for every page that gives it
         the same anchors and the same reading of its references."""
-        fields = self._fields(name, operation)
         key = (
-            name,
+            facts,
             response,
-            operation,
-            anchor_of(name),
-            tuple(anchor_of(target) for _, target in fields if target),
-            self.reference_context(name, plan),
+            anchors.key(facts.anchored),
+            self.reference_context(facts, plan),
         )
         found = self._sections_made.get(key)
         if found is None:
             found = self._sections_made[key] = self._make_section(
-                name, anchor_of, plan, operation, response
+                facts, anchors, plan, response
             )
         return found
 
     def _make_section(
-        self,
-        name: str,
-        anchor_of: Callable[[str], str],
-        plan: RestPlan,
-        operation: OperationTypes | None,
-        response: bool,
+        self, facts: RestMessage, anchors: Anchors, plan: RestPlan, response: bool
     ) -> Section:
-        if name == STATUS and not response:
-            return Section(
-                STATUS_SECTION.title, anchor_of(name), *_after_anchor(STATUS_SECTION)
-            )
-        message = self.api.messages[name]
-        fields = self._fields(name, operation)
+        message = facts.message
+        anchor = anchors.of(message.full_name)
+        if message.full_name == STATUS and not response:
+            return Section(STATUS_SECTION.title, anchor, *_after_anchor(STATUS_SECTION))
         return Section(
             "Response" if response else message.name,
-            anchor_of(name),
+            anchor,
             "**HTTP Code: 200 - OK**" if response else "",
-            self._json_fields(fields, message, (name,)) if response else "",
+            (
+                self.messages.json_fields(facts.fields, message, (message.full_name,))
+                if response
+                else ""
+            ),
             self.references.rewrite(message.comment, message, plan),
             tuple(
-                self._row(message, item, target, plan, anchor_of, operation=operation)
-                for item, target in fields
+                self._row(
+                    message, item, target, plan, anchors, operation=facts.operation
+                )
+                for item, target in facts.fields
             ),
         )
 
-    def reference_context(self, name: str, plan: RestPlan) -> tuple[object, ...]:
+    def reference_context(
+        self, facts: RestMessage, plan: RestPlan
+    ) -> tuple[object, ...]:
         """What a message's section takes from the page through its comments' references:
         whether they name the page's service's rpcs, and which links stay on the page.
         """
-        comments = self._comments.get(name)
-        if comments is None:
-            message = self.api.messages[name]
-            texts = [message.comment, *(item.comment for item in message.fields)]
-            texts += [oneof.comment for oneof in message.oneofs]
-            for item in message.fields:
-                if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
-                    texts += [v.comment for v in self.api.enums[item.type.name].values]
-            comments = self._comments[name] = tuple(
-                t.rstrip() for t in texts if "[" in t
-            )
-        if not comments:
+        if not facts.references:
             return ()
-        owner = self.references.rpc_owner(comments, plan.service)
+        name = facts.message.full_name
+        found = self._contexts.get((name, plan.service.full_name))
+        if found is None:
+            found = self._contexts[name, plan.service.full_name] = self._named_types(
+                facts, plan.service
+            )
+        owner, types = found
+        return (owner, tuple([self.references.is_local(t, plan) for t in types]))
+
+    def _named_types(
+        self, facts: RestMessage, service: Service
+    ) -> tuple[str, tuple[TypeReference, ...]]:
+        """Whether a message's comments name rpcs of `service` (its name, else ""), and the
+        messages, enums and fields they name, in order, each once (as for any service whose
+        rpcs they do not name)."""
+        name = facts.message.full_name
+        owner = self.references.rpc_owner(facts.references, service)
         types = self._context_types.get((name, owner))
         if types is None:
-            rpcs = plan.service if owner else None
-            message = self.api.messages[name]
+            rpcs = service if owner else None
             found = {
                 segment
-                for comment in comments
+                for comment in facts.references
                 for segment in self.references.parse(
-                    comment, message, plan.service, rpcs
+                    comment, facts.message, service, rpcs
                 )
                 if isinstance(segment, TypeReference)
             }
             types = self._context_types[name, owner] = tuple(
                 sorted(found, key=lambda reference: (reference.text, reference.anchor))
             )
-        return (owner, tuple([self.references.is_local(t, plan) for t in types]))
+        return owner, types
 
     # --- rows -----------------------------------------------------------------------------------
 
@@ -534,7 +501,7 @@ class RestBuilder:
         item: Field,
         target: str,
         plan: RestPlan,
-        anchor_of: Callable[[str], str],
+        anchors: Anchors,
         path: bool = False,
         operation: OperationTypes | None = None,
     ) -> Row:
@@ -545,8 +512,8 @@ class RestBuilder:
         # `error` alone in the oneof.
         dropped = operation is not None and operation.response == EMPTY
         key = (message.full_name, item.name, path, dropped)
-        plain = self.is_plain(message, item)
-        linked = bool(target) and self.has_section(target)
+        plain = self.messages.is_plain(message, item)
+        linked = target in self.messages.sectioned
         if plain and not linked:
             found = self._rows.get(key)
             if found is not None:
@@ -560,27 +527,10 @@ class RestBuilder:
             if plain:
                 self._descriptions[key] = description
         name = item.json_name + ("[]" if item.repeated else "")
-        found = Row(name, self.type_cell(message, item, target, anchor_of), description)
+        cell = self.messages.type_cell(message, item, target, anchors)
+        found = Row(name, cell, description)
         if plain and not linked:
             self._rows[key] = found
-        return found
-
-    def is_plain(self, message: Message, item: Field) -> bool:
-        """Whether no comment a field's row shows has a reference (worked out once)."""
-        key = (message.full_name, item.name)
-        found = self._plain.get(key)
-        if found is None:
-            found = "[" not in item.comment
-            if found and item.oneof:
-                found = "[" not in message.oneof(item.oneof).comment
-            if (
-                found
-                and item.type.kind is Kind.ENUM
-                and item.type.name in self.api.enums
-            ):
-                values = self.api.enums[item.type.name].values
-                found = not any("[" in value.comment for value in values)
-            self._plain[key] = found
         return found
 
     def description_parts(
@@ -616,12 +566,8 @@ class RestBuilder:
                 parts.append(" ".join(sentences))
         if item.oneof:
             oneof = message.oneof(item.oneof)
-            members = [
-                field.json_name
-                for field, _ in self._fields(message.full_name, operation)
-                if field.oneof == item.oneof
-            ]
-            parts.append(f"Includes only one of the fields {code_list(members)}.")
+            members = self.messages.read(message.full_name, operation).oneofs
+            parts.append(f"Includes only one of the fields {members[item.oneof]}.")
             if oneof.comment:
                 parts.append(self.references.rewrite(oneof.comment, message, plan))
         if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
@@ -632,114 +578,23 @@ class RestBuilder:
         self, name: str, message: Message, plan: RestPlan, yaml: bool
     ) -> str:
         """`- `NAME`: comment` lines; the current format drops the value numbered 0 (§9.5);
-        YAML keeps a comment's first sentence (§2.8)."""
+        YAML keeps a comment's first sentence (§2.8). Without references the list reads the
+        same on every page: it is made once."""
+        found = self._value_lists.get((name, yaml))
+        if found is not None:
+            return found
+        values = self.api.enums[name].values
         lines = []
-        for value in self.api.enums[name].values:
+        for value in values:
             if value.number == 0 and not self.format.unspecified_values:
                 continue
             comment = self.references.rewrite(value.comment, message, plan)
             if yaml:
                 comment = _first_sentence(comment)
             lines.append(value_line(value.name, comment))
-        return "\n".join(lines)
-
-    def type_cell(
-        self,
-        message: Message,
-        item: Field,
-        target: str,
-        anchor_of: Callable[[str], str],
-    ) -> str:
-        if item.map_key and item.map_value:
-            key = self._ref_cell(message, item.map_key, item.map_key.name, anchor_of)
-            value = self._ref_cell(message, item.map_value, target, anchor_of)
-            return f"**object** (map<{key}, {value}>)"
-        return self._ref_cell(message, item.type, target, anchor_of)
-
-    def _ref_cell(
-        self,
-        message: Message,
-        ref: TypeRef,
-        target: str,
-        anchor_of: Callable[[str], str],
-    ) -> str:
-        if ref.kind is Kind.SCALAR:
-            return scalar_cell(ref.scalar, message.full_name)
-        if ref.kind is Kind.ENUM:
-            return f"**enum** ({ref.name.rsplit('.', 1)[-1]})"
-        return self._message_cell(target or ref.name, anchor_of)
-
-    def _message_cell(self, name: str, anchor_of: Callable[[str], str]) -> str:
-        if name in WELL_KNOWN_SCALARS:
-            return WELL_KNOWN_SCALARS[name][1]
-        if name in WRAPPERS:
-            return scalar_cell(WRAPPERS[name], name)
-        if not self.has_section(name):
-            return "**object**"
-        return f"**[{name.rsplit('.', 1)[-1]}](#{anchor_of(name)})**"
-
-    # --- JSON skeletons -------------------------------------------------------------------------
-
-    def _json_fields(
-        self,
-        fields: Sequence[tuple[Field, str]],
-        message: Message,
-        ancestors: tuple[str, ...],
-    ) -> str:
-        if not fields:
-            return "{}"
-        lines = ["{"]
-        for index, (item, target) in enumerate(fields):
-            previous = fields[index - 1][0] if index else None
-            following = fields[index + 1][0] if index + 1 < len(fields) else None
-            if item.oneof and (previous is None or previous.oneof != item.oneof):
-                members = [f.json_name for f, _ in fields if f.oneof == item.oneof]
-                lines.append(
-                    f"  // Includes only one of the fields {code_list(members)}"
-                )
-            value = self._json_value(message, item, target, ancestors)
-            comma = "," if following is not None else ""
-            lines.append(f'  "{item.json_name}": {indent_json(value)}{comma}')
-            if item.oneof and (following is None or following.oneof != item.oneof):
-                lines.append("  // end of the list of possible fields")
-        return "\n".join(lines) + "\n}"
-
-    def _json_value(
-        self, message: Message, item: Field, target: str, ancestors: tuple[str, ...]
-    ) -> str:
-        if item.is_map:
-            return '"object"'
-        if item.type.kind is Kind.SCALAR:
-            element = f'"{scalar_json(item.type.scalar, message.full_name)}"'
-        elif item.type.kind is Kind.ENUM:
-            element = '"string"'
-        else:
-            element = self._json_message(target or item.type.name, ancestors)
-        return f"[\n  {indent_json(element)}\n]" if item.repeated else element
-
-    def _json_message(self, name: str, ancestors: tuple[str, ...]) -> str:
-        if name in WELL_KNOWN_SCALARS:
-            return f'"{WELL_KNOWN_SCALARS[name][0]}"'
-        if name in WRAPPERS:
-            return f'"{scalar_json(WRAPPERS[name], name)}"'
-        found = self._objects.get(name)
-        if found is not None:
-            return found
-        message = self.api.messages.get(name)
-        if (
-            message is None
-            or name in ancestors
-            or name in OBJECTS
-            or not message.fields
-        ):
-            return '"object"'
-        found = self._json_fields(
-            [(item, item.message_type) for item in message.fields],
-            message,
-            ancestors + (name,),
-        )
-        if name not in self.cyclic():
-            self._objects[name] = found
+        found = "\n".join(lines)
+        if not any("[" in value.comment for value in values):
+            self._value_lists[name, yaml] = found
         return found
 
 

@@ -229,6 +229,7 @@ def output_jobs(
             ]
             if rest:
                 jobs.append(Job(partial(docs.index, service, "rest"), group))
+        docs.work_out_shared_facts()  # before the processes that render fork
     python: list[Render] = []
     if set(options.targets) & set(PYTHON_TARGETS):
         from generator import python_jobs  # not imported for the docs alone
