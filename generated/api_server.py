@@ -3,6 +3,8 @@
     python api_server.py [--port N] [--db PATH|:memory:] [--operation-delay SECONDS]
         [--tls-cert PATH --tls-key PATH] [--token TOKEN[=PARENT,...]]...
         [--advertised-address HOST:PORT] [--workers N] [--grace SECONDS]
+        [--http-port N] [--processes N] [--no-health] [--no-reflection]
+        [--log-format text|json] [--no-access-log]
 
 To serve them with one service replaced by a subclass of your own (say, to implement an rpc
 that answers UNIMPLEMENTED), pass SERVICES with that one replaced, and ENDPOINT_IDS, to

@@ -27,14 +27,22 @@ takes it in; once the gate is closed (the server is stopping), the call is answe
 without being started, which clients retry. The gate also counts the calls running, and notes
 when grpc last handed one over, so that the server can wait for the calls it took, and for grpc
 to hand over the calls it holds, before grpc stops: grpc's own stop cancels every call it has
-not handed over yet, and under load dozens are waiting.
+not handed over yet, and under load dozens are waiting. Services in `UNGATED_SERVICES` (health
+checking) pass the gate and are not counted: while the server drains, the health service
+answers NOT_SERVING rather than UNAVAILABLE, and a client's `Watch` stream, which lasts as long
+as the client keeps it, does not hold the drain up.
+
+Given an `access_log`, the wrapper hands it one line per call: method, status code, duration
+and request id, and the peer. `log_to_logger` logs it to the logger `ACCESS_LOGGER`; `logs`
+writes it faster. Without one, the wrapper neither reads the clock nor formats anything.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from typing import Any, Callable, Iterator, TypeAlias
+from typing import Any, Callable, Iterator, NoReturn, TypeAlias
 
 import grpc
 
@@ -46,7 +54,36 @@ REQUEST_ID = "x-request-id"
 CLIENT_REQUEST_ID = "x-client-request-id"
 # The longest x-client-request-id accepted, in characters: a UUID has 36.
 MAX_CLIENT_REQUEST_ID = 128
-PUBLIC_SERVICES = frozenset({"yandex.cloud.endpoint.ApiEndpointService"})
+HEALTH_SERVICE = "grpc.health.v1.Health"
+REFLECTION_SERVICES = frozenset(
+    {"grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
+)
+PUBLIC_SERVICES = frozenset(
+    {"yandex.cloud.endpoint.ApiEndpointService", HEALTH_SERVICE, *REFLECTION_SERVICES}
+)
+UNGATED_SERVICES = frozenset({HEALTH_SERVICE})
+# One line per call: its arguments are, in order, `ACCESS_FIELDS`.
+ACCESS_LOGGER = f"{__name__}.access"  # yc_runtime.calls.access
+ACCESS_FIELDS = ("method", "code", "duration_ms", "request_id", "peer")
+_access_log = logging.getLogger(ACCESS_LOGGER)
+
+# Takes the access line of a call: method, code, duration in ms, request id, peer.
+AccessLog: TypeAlias = Callable[[str, str, float, str, str], None]
+
+
+def log_to_logger(
+    method: str, code: str, duration_ms: float, request_id: str, peer: str
+) -> None:
+    """An AccessLog: the line as a record of the logger `ACCESS_LOGGER`."""
+    _access_log.info(
+        "%s %s %.2f ms request_id=%s peer=%s",
+        method,
+        code,
+        duration_ms,
+        request_id,
+        peer,
+    )
+
 
 # grpc's classes are generic only in its type stubs.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -111,10 +148,14 @@ class CallInterceptor(grpc.ServerInterceptor):
         authenticator: Authenticator,
         public_services: frozenset[str] = PUBLIC_SERVICES,
         gate: Gate | None = None,
+        ungated_services: frozenset[str] = UNGATED_SERVICES,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._public = public_services
         self._gate = gate or Gate()
+        self._ungated = ungated_services
+        self._access_log = access_log
         # The wrapped handler of each method, built once: gRPC asks for it on every call.
         self._wrapped: dict[str, Handler] = {}
 
@@ -126,20 +167,20 @@ class CallInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
         gate = self._gate
         gate.last_call = _clock()
-        if gate.open:
-            wrapped = self._wrapped.get(method)
-            if wrapped is not None:
-                return wrapped
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None and (gate.open or service_name(method) in self._ungated):
+            return wrapped
         handler = continuation(handler_call_details)
         if handler is None:  # an unknown method: gRPC answers UNIMPLEMENTED itself
             return None
-        if not gate.open:
-            return _wrapped(handler, _refuse, None)
-        public = service_name(method) in self._public
+        service = service_name(method)
+        ungated = service in self._ungated
+        if not gate.open and not ungated:
+            return _wrapped(handler, method, _refuse, None, self._access_log)
+        public = service in self._public
         authenticator = self._authenticator
 
-        def prepare(context: grpc.ServicerContext) -> None:
-            refused = set_request_ids(context)
+        def admit(context: grpc.ServicerContext, refused: ApiError | None) -> None:
             if not public:
                 try:
                     authenticator.principal(context)
@@ -148,19 +189,26 @@ class CallInterceptor(grpc.ServerInterceptor):
             if refused is not None:
                 abort(context, refused)
 
-        wrapped = self._wrapped[method] = _wrapped(handler, prepare, gate)
+        wrapped = self._wrapped[method] = _wrapped(
+            handler, method, admit, None if ungated else gate, self._access_log
+        )
         return wrapped
 
 
-def _refuse(context: grpc.ServicerContext) -> None:
-    set_request_ids(context)
+def _refuse(context: grpc.ServicerContext, refused: ApiError | None) -> NoReturn:
     abort(context, ApiError(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN))
 
 
 def set_request_ids(context: grpc.ServicerContext) -> ApiError | None:
     """Sets `x-request-id` and echoes `x-client-request-id`; returns the error of a client
     request id too long to echo (which is left out), else None."""
-    metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, new_request_id())]
+    return _set_request_ids(context)[1]
+
+
+def _set_request_ids(context: grpc.ServicerContext) -> tuple[str, ApiError | None]:
+    """`set_request_ids`, which also returns the request id it set."""
+    request_id = new_request_id()
+    metadata: list[tuple[str, str | bytes]] = [(REQUEST_ID, request_id)]
     refused = None
     for key, value in context.invocation_metadata() or ():
         if key == CLIENT_REQUEST_ID:
@@ -170,7 +218,7 @@ def set_request_ids(context: grpc.ServicerContext) -> ApiError | None:
                 refused = invalid_argument([_CLIENT_REQUEST_ID_TOO_LONG])
             break
     context.set_trailing_metadata(tuple(metadata))
-    return refused
+    return request_id, refused
 
 
 _CLIENT_REQUEST_ID_TOO_LONG = Violation(
@@ -227,28 +275,49 @@ _KINDS: tuple[tuple[str, bool, Callable[..., Handler]], ...] = (
 
 def _wrapped(
     handler: Handler,
-    prepare: Callable[[grpc.ServicerContext], None],
+    method: str,
+    admit: Callable[[grpc.ServicerContext, ApiError | None], None],
     gate: Gate | None,
+    access_log: AccessLog | None,
 ) -> Handler:
-    """The same handler, with `prepare(context)` run before its behaviour, requests that do
-    not decode answered INVALID_ARGUMENT, and calls counted by `gate` as they run."""
+    """The same handler, with the request ids set and `admit(context, refused)` run before
+    its behaviour (`refused`: the error of a client request id too long), requests that do
+    not decode answered INVALID_ARGUMENT, calls counted by `gate` as they run, and, given an
+    `access_log`, one line logged per call."""
     for kind, streamed, make in _KINDS:
         behaviour = getattr(handler, kind)
         if behaviour is not None:
+            answers_streamed = kind.endswith("_stream")
 
             def call(request: Any, context: grpc.ServicerContext) -> Any:
+                started = _clock() if access_log is not None else 0.0
+                request_id = ""
                 if gate is not None:
                     gate.enter()
                 try:
-                    prepare(context)
+                    request_id, refused = _set_request_ids(context)
+                    admit(context, refused)
                     if streamed:
                         request = _checked_stream(request, context)
                     elif isinstance(request, Undecodable):
                         abort(context, request.error())
-                    return behaviour(request, context)
+                    answer = behaviour(request, context)
+                except BaseException:
+                    if access_log is not None:
+                        _log_call(
+                            access_log, method, context, started, request_id, _FAILED
+                        )
+                    raise
                 finally:
                     if gate is not None:
                         gate.leave()
+                if access_log is not None:
+                    if answers_streamed:
+                        return _logged_stream(
+                            answer, access_log, method, context, started, request_id
+                        )
+                    _log_call(access_log, method, context, started, request_id, _OK)
+                return answer
 
             return make(
                 call,
@@ -256,3 +325,46 @@ def _wrapped(
                 handler.response_serializer,
             )
     return handler
+
+
+# The code of a call that raised without setting one: grpc answers UNKNOWN.
+_FAILED = grpc.StatusCode.UNKNOWN
+_OK = grpc.StatusCode.OK
+
+
+def _log_call(
+    access_log: AccessLog,
+    method: str,
+    context: Any,  # grpc's context (its type stubs lack code()), or rest.HttpCallContext
+    started: float,
+    request_id: str,
+    otherwise: grpc.StatusCode,
+) -> None:
+    """The access line of a call that has ended: its code is the one the handler set, or an
+    abort set before it raised, else `otherwise`."""
+    code = context.code() or otherwise
+    # grpc fails a stream whose client has left.
+    if code is _FAILED and not context.is_active():
+        code = grpc.StatusCode.CANCELLED
+    duration_ms = (_clock() - started) * 1000
+    access_log(method, code.name, duration_ms, request_id, context.peer())
+
+
+def _logged_stream(
+    answers: Iterator[Any],
+    access_log: AccessLog,
+    method: str,
+    context: grpc.ServicerContext,
+    started: float,
+    request_id: str,
+) -> Iterator[Any]:
+    """`answers`, logged once the stream has ended (or failed, or the client left)."""
+    otherwise = _FAILED
+    try:
+        yield from answers
+        otherwise = _OK
+    except GeneratorExit:  # grpc closes the stream: the client cancelled or left
+        otherwise = grpc.StatusCode.CANCELLED
+        raise
+    finally:
+        _log_call(access_log, method, context, started, request_id, otherwise)

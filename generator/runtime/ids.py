@@ -18,6 +18,14 @@ _REST = bytes(_CHARACTERS[byte % len(_CHARACTERS)] for byte in range(256))
 _random = random.Random(os.urandom(32))
 
 
+def _reseed() -> None:
+    _random.seed(os.urandom(32))
+
+
+# A forked process (a worker of --processes) would otherwise draw its parent's ids.
+os.register_at_fork(after_in_child=_reseed)
+
+
 def new_number_id() -> int:
     """A new id for an integer id field: positive, below 2**53 (exact in JSON too)."""
     return _random.randrange(1, 2**53)

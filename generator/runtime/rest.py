@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import threading
 import time
 from concurrent import futures
@@ -86,12 +87,16 @@ class Aborted(BaseException):
 
 
 class HttpCallContext:
-    """A `CallContext` over an HTTP request: its headers as incoming metadata."""
+    """A `CallContext` over an HTTP request: its headers as incoming metadata. Like grpc's
+    context it also tells the peer and the code the call ended with (for the access log).
+    """
 
-    def __init__(self, metadata: Sequence[Metadatum]) -> None:
+    def __init__(self, metadata: Sequence[Metadatum], peer: str = "") -> None:
         self._metadata = metadata
+        self._peer = peer
         self._trailing: Sequence[Metadatum] = ()
         self._deadline = time.monotonic() + CALL_TIMEOUT
+        self._code: grpc.StatusCode | None = None
 
     def invocation_metadata(self) -> Sequence[Metadatum]:
         return self._metadata
@@ -103,10 +108,20 @@ class HttpCallContext:
         return self._trailing
 
     def abort_with_status(self, status: grpc.Status) -> NoReturn:
+        self._code = status.code
         raise Aborted(status)
 
     def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
+        self._code = code
         raise Aborted(_Status(code, details, ()))
+
+    def code(self) -> grpc.StatusCode | None:
+        """The code the call was aborted with; None while it has not been."""
+        return self._code
+
+    def peer(self) -> str:
+        """`http:HOST:PORT` of the client (grpc's peers read `ipv4:HOST:PORT`)."""
+        return self._peer
 
     def time_remaining(self) -> float:
         return max(0.0, self._deadline - time.monotonic())
@@ -282,14 +297,16 @@ class Gateway:
         query: str,
         headers: Sequence[tuple[str, str]],
         body: bytes,
+        peer: str = "",
     ) -> Answer:
-        """One HTTP request, answered (in a worker thread: the handlers block)."""
+        """One HTTP request, answered (in a worker thread: the handlers block). `peer` names
+        the client, as the access log shows it."""
         matched = self.match(method, path)
         if isinstance(matched, Answer):
             return matched
         route, values = matched
         metadata = tuple((k, v) for k, v in headers if k in METADATA_HEADERS)
-        context = HttpCallContext(metadata)
+        context = HttpCallContext(metadata, peer)
         try:
             request = self._request(route, values, query, headers, body)
         except ApiError as error:
@@ -455,7 +472,10 @@ def _status_answer(status: grpc.Status | _Status) -> Answer:
 
 class RestServer:
     """uvicorn serving a Gateway on a thread of its own, with its own event loop; the calls
-    themselves run on `pool` (the gRPC server's workers)."""
+    themselves run on `pool` (the gRPC server's workers).
+
+    It listens on `host`:`port`, or on `listening`, a socket already listening, which several
+    processes can share (see `processes`)."""
 
     def __init__(
         self,
@@ -465,6 +485,7 @@ class RestServer:
         port: int,
         tls_cert: str = "",
         tls_key: str = "",
+        listening: socket.socket | None = None,
     ) -> None:
         import uvicorn  # only with a REST port
 
@@ -485,7 +506,10 @@ class RestServer:
             timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="rest", daemon=True)
+        sockets = None if listening is None else [listening]
+        self.thread = threading.Thread(
+            target=self.server.run, args=(sockets,), name="rest", daemon=True
+        )
         self.port = 0
 
     def start(self) -> int:
@@ -531,6 +555,8 @@ class RestServer:
             (key.decode("latin-1").lower(), value.decode("latin-1"))
             for key, value in scope["headers"]
         ]
+        client = scope.get("client")
+        peer = f"http:{client[0]}:{client[1]}" if client else "http"
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(
             self.pool,
@@ -540,6 +566,7 @@ class RestServer:
             scope["query_string"].decode("latin-1"),
             headers,
             b"".join(chunks),
+            peer,
         )
         await _send(send, answer)
 

@@ -1,5 +1,6 @@
-"""Running generated services: one gRPC server with OperationService, endpoint discovery, TLS,
-tokens, and graceful shutdown.
+"""Running generated services: one gRPC server with OperationService, endpoint discovery, health
+checking and reflection (`standard_services`), TLS, tokens, an access log, and graceful shutdown;
+`--processes N` serves one port from several processes (`processes`).
 
 Shutting down (`RunningServer.stop`, on SIGTERM or Ctrl-C) lets the calls the server has taken
 finish, for up to a grace period, and refuses the others with UNAVAILABLE, a code clients
@@ -7,7 +8,9 @@ retry: the gate of `calls` answers every call grpc hands over from then on witho
 until the calls running have ended and grpc has handed over what it held (no call for `QUIET`
 seconds); only then does grpc stop, which cancels whatever it still holds. Stopping grpc at
 once would cancel every call that has reached the server but that grpc has not yet handed
-over: under load there are dozens, and clients do not retry CANCELLED.
+over: under load there are dozens, and clients do not retry CANCELLED. The health service says
+NOT_SERVING from the moment the server begins to stop, so that a load balancer or Kubernetes
+sends its calls elsewhere.
 """
 
 from __future__ import annotations
@@ -25,15 +28,20 @@ import time
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import grpc
 
+from . import logs, processes, standard_services
 from .auth import Authenticator, parse_token
+from . import calls
 from .calls import CallInterceptor, Gate
 from .operations import OperationService
 from .service import Runtime
 from .storage import Storage, open_storage
+
+if TYPE_CHECKING:
+    from grpc_health.v1.health import HealthServicer
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +74,14 @@ class RunningServer:
     workers: futures.ThreadPoolExecutor  # the threads that serve calls
     rest: Any = None  # the REST face (rest.RestServer), if asked for
     http_port: int = 0
+    health: HealthServicer | None = None  # the health service, unless turned off
 
     def stop(self, grace: float | None = GRACE) -> None:
-        """Stops taking calls (those that arrive are answered UNAVAILABLE and not started),
-        lets the calls taken finish for up to `grace` seconds (None: cancels them at once),
-        then stops serving and closes the storage."""
+        """Says NOT_SERVING and stops taking calls (those that arrive are answered UNAVAILABLE
+        and not started), lets the calls taken finish for up to `grace` seconds (None: cancels
+        them at once), then stops serving and closes the storage."""
+        if self.health is not None:
+            standard_services.draining(self.health)
         self.gate.close()
         if grace is not None:
             deadline = time.monotonic() + grace
@@ -118,17 +129,28 @@ def start(
     storage: Storage | None = None,
     check_references: bool = True,
     http_port: int | None = None,
+    health: bool = True,
+    reflection: bool = True,
+    access_log: bool = False,
+    reuse_port: bool = False,
+    http_socket: socket.socket | None = None,
 ) -> RunningServer:
     """Starts a server for `services` plus OperationService and, when its modules were generated,
     ApiEndpointService; port 0 picks a free port. It serves `storage` if given (an open
     Storage, which stopping the server closes), else the one `db` names.
+
+    `health` and `reflection` add the standard services (`standard_services`); health says
+    SERVING once a read from the storage has succeeded. `access_log` logs one line per call
+    (`calls`; `main` turns it on unless `--no-access-log`). `reuse_port` lets other processes listen on the same port (`processes`), and
+    `http_socket`, a listening socket, serves the REST face instead of `http_port`'s.
 
     `tls_cert` and `tls_key` (PEM files, both or neither) switch to TLS. `tokens`, written as
     for `--token`, require callers to authenticate (see `auth`). ApiEndpointService lists the
     built-in ids and `endpoint_ids` at `advertised_address` (default `localhost:PORT`).
     `check_references` False turns off the checks of references between resources.
     `http_port` (0 picks a free one) serves the REST face too, from the same handlers.
-    Raises ValueError for a bad argument and OSError when the port or a file is unusable.
+    Raises ValueError for a bad argument, OSError when the port or a file is unusable, and
+    standard_services.MissingPackage when a standard service's package is not installed.
     """
     if bool(tls_cert) != bool(tls_key):
         raise ValueError("TLS needs both a certificate and its private key")
@@ -144,8 +166,11 @@ def start(
     pool = futures.ThreadPoolExecutor(
         max_workers=workers, initializer=runtime.storage.prepare_thread
     )
-    interceptor = CallInterceptor(authenticator, gate=gate)
-    server = grpc.server(pool, interceptors=[interceptor])
+    interceptor = CallInterceptor(
+        authenticator, gate=gate, access_log=logs.access_log() if access_log else None
+    )
+    options = [("grpc.so_reuseport", 1)] if reuse_port else []
+    server = grpc.server(pool, interceptors=[interceptor], options=options)
     servicers: list[Any] = [factory(runtime) for factory in services]
     for servicer in servicers:
         servicer.add_to_server(server)
@@ -174,22 +199,48 @@ def start(
         endpoints = ApiEndpointService(advertised, endpoint_ids)
         endpoints.add_to_server(server)
         framework.append(endpoints)
+    served = standard_services.service_names([*servicers, *framework])
+    health_service = None
     rest = None
-    if http_port is not None:
-        from .rest import Gateway, RestServer
+    try:
+        _check_storage(runtime.storage)
+        if health:
+            health_service = standard_services.add_health(server)
+        if reflection:
+            listed = [*served, *([calls.HEALTH_SERVICE] if health else [])]
+            standard_services.add_reflection(server, listed)
+        if http_port is not None or http_socket is not None:
+            from .rest import Gateway, RestServer
 
-        try:
             gateway = Gateway([*servicers, *framework], interceptor)
-            rest = RestServer(gateway, pool, host, http_port, tls_cert, tls_key)
+            rest = RestServer(
+                gateway, pool, host, http_port or 0, tls_cert, tls_key, http_socket
+            )
             rest.start()
-        except (ValueError, OSError):
-            runtime.storage.close()
-            raise
+    except (ValueError, OSError, ImportError):
+        runtime.storage.close()
+        raise
+    if health_service is not None:
+        standard_services.serving(health_service, served)
     runtime.scheduler.start()
     server.start()
     return RunningServer(
-        server, runtime, bound, advertised, gate, pool, rest, rest.port if rest else 0
+        server,
+        runtime,
+        bound,
+        advertised,
+        gate,
+        pool,
+        rest,
+        rest.port if rest else 0,
+        health_service,
     )
+
+
+def _check_storage(storage: Storage) -> None:
+    """Reads from `storage`: the health service says SERVING only once the storage answers."""
+    with storage.read() as transaction:
+        transaction.get_meta("page_token_secret")
 
 
 def _server_credentials(cert: str, key: str) -> grpc.ServerCredentials:
@@ -290,7 +341,40 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="let fields that name other resources name any id, and delete resources "
         "that others name (by default: NOT_FOUND and FAILED_PRECONDITION)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve the port from N processes (0: one per core); not with --db :memory:",
+    )
+    parser.add_argument(
+        "--no-health",
+        dest="health",
+        action="store_false",
+        help="do not serve grpc.health.v1.Health",
+    )
+    parser.add_argument(
+        "--no-reflection",
+        dest="reflection",
+        action="store_false",
+        help="do not serve server reflection",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        default="text",
+        help="the log's lines on stderr: text, or one JSON object each (default: text)",
+    )
+    parser.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log a line per call",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.processes < 0:
+        parser.error("--processes: 0 (one per core) or more")
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     try:
@@ -347,12 +431,12 @@ def main(
     """Serves `services` with the command-line flags; `endpoint_ids` are the service ids
     ApiEndpointService lists for them (the generated api_server.py passes its APIs')."""
     arguments = parse_arguments(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    try:
-        running = start(
-            services,
+    count = arguments.processes or processes.cores()
+    logs.configure(arguments.log_format, several_processes=count > 1)
+
+    def start_here(**worker: Any) -> RunningServer:
+        """`start` with the flags; a worker passes its shared port and sockets."""
+        flags: dict[str, Any] = dict(
             db=arguments.db,
             host=arguments.host,
             port=arguments.port,
@@ -365,11 +449,31 @@ def main(
             advertised_address=arguments.advertised_address,
             check_references=arguments.check_references,
             http_port=arguments.http_port,
+            health=arguments.health,
+            reflection=arguments.reflection,
+            access_log=arguments.access_log,
         )
-    except (OSError, ValueError) as error:
-        sys.exit(f"cannot start the server: {error}")
-    except ImportError as error:
-        sys.exit(f"cannot serve REST: {error} (pip install uvicorn)")
+        return start(services, **{**flags, **worker})
+
+    if count > 1:
+        try:
+            processes.check_storage(arguments.db, count)
+            supervisor = processes.Supervisor(
+                count,
+                start_here,
+                arguments.host,
+                arguments.port,
+                arguments.http_port,
+                arguments.db,
+                arguments.grace,
+            )
+        except (OSError, ValueError) as error:
+            sys.exit(startup_error(error))
+        sys.exit(supervisor.run())
+    try:
+        running = start_here()
+    except Exception as error:
+        sys.exit(startup_error(error))
     # Handlers first: whoever reads the line below may signal at once.
     stopping = stop_signal()
     print(f"listening on {arguments.host}:{running.port}", flush=True)
@@ -390,3 +494,14 @@ def main(
     # needs freed: the storage is closed and the logs are flushed at exit all the same.
     gc.freeze()
     sys.exit(0)
+
+
+def startup_error(error: Exception) -> str:
+    """What the server says when `start` raised `error`; re-raises what it does not expect."""
+    if isinstance(error, (OSError, ValueError, standard_services.MissingPackage)):
+        return f"cannot start the server: {error}"
+    if isinstance(
+        error, ImportError
+    ):  # uvicorn, the one other package imported on demand
+        return f"cannot serve REST: {error} (pip install uvicorn)"
+    raise error

@@ -23,6 +23,7 @@ from typing import Callable
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from images import Images, image_of, new_folder
 from support import GENERATED, ServerProcess
@@ -197,6 +198,43 @@ def test_sigterm_lets_calls_in_flight_finish_and_refuses_new_ones(
     finally:
         again.process.send_signal(signal.SIGTERM)
         assert again.process.wait(timeout=60) == 0, again.server_log()
+
+
+def test_health_says_not_serving_while_draining(held: HeldServer) -> None:
+    """From SIGTERM on, the health service answers NOT_SERVING (not UNAVAILABLE, as other
+    calls are: a probe must tell a draining server from one that is gone), while the call
+    in flight still finishes; a Watch stream hears the change."""
+    with grpc.insecure_channel(held.address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        asked = health_pb2.HealthCheckRequest()
+        serving = health_pb2.HealthCheckResponse.SERVING
+        not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+        assert health.Check(asked, timeout=10).status == serving
+        watch = health.Watch(asked, timeout=120)
+        assert next(watch).status == serving
+        images = Images(channel)
+        image = images.create(new_folder(), "drained")
+        with futures.ThreadPoolExecutor(max_workers=1) as pool:
+            get = pool.submit(images.stub.Get, get_request(image.id), timeout=120)
+            wait_for(
+                lambda: held.entered() == {f"entered-get-{image.id}"}, "a Get", held
+            )
+            held.process.send_signal(signal.SIGTERM)
+            assert next(watch).status == not_serving
+            wait_for(
+                lambda: "taking no more calls" in held.server_log(), "the drain", held
+            )
+            assert health.Check(asked, timeout=10).status == not_serving
+            service = health_pb2.HealthCheckRequest(service=images_service())
+            assert health.Check(service, timeout=10).status == not_serving
+            held.release()
+            assert get.result() == image
+        watch.cancel()
+    assert held.process.wait(timeout=60) == 0, held.server_log()
+
+
+def images_service() -> str:
+    return api.DESCRIPTOR.services_by_name["ImageService"].full_name
 
 
 def test_under_load_calls_sent_before_sigterm_finish_or_are_refused(

@@ -1,3 +1,4 @@
+import os
 import re
 import uuid
 
@@ -20,3 +21,18 @@ def test_request_ids_are_version_4_uuids() -> None:
         parsed = uuid.UUID(item)
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
         assert str(parsed) == item
+
+
+def test_a_forked_process_draws_ids_of_its_own() -> None:
+    """Workers of --processes are forked from one supervisor: were the generator copied as
+    it is, they would all make the same resource, operation and request ids."""
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(writer, f"{new_id()} {new_request_id()}".encode())
+        os._exit(0)
+    os.close(writer)
+    drawn = os.read(reader, 1000).decode().split()
+    os.close(reader)
+    os.waitpid(child, 0)
+    assert drawn != [new_id(), new_request_id()]
