@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -61,8 +62,22 @@ class SqliteStorage(SqlStorage):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._write_connection = self._open()
-        self._write_connection.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
         self._upgrade()
+
+    def _use_wal(self) -> None:
+        """Puts the database in WAL mode (which it keeps). Servers opening a new file together
+        may find it locked: SQLite's busy handler does not wait for this one, so wait here.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                self._write_connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _open(self) -> sqlite3.Connection:
         with self._lock:

@@ -5,6 +5,8 @@ bodies over memory, SQLite and PostgreSQL; and how the SQL databases' schema is 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -288,3 +290,22 @@ def _raw(database: str) -> Iterator[Callable[..., object]]:
         yield lambda query, *arguments: connection.execute(
             query.replace("?", "%s"), arguments or None
         )
+
+
+def test_servers_opening_a_new_sqlite_file_together_all_open(tmp_path: Path) -> None:
+    """The first open puts the file in WAL mode, which SQLite's busy handler does not wait
+    for: servers started together on a new file must wait for each other, not fail."""
+    code = (
+        "import sys; from generator.runtime.storage_sqlite import SqliteStorage;"
+        " SqliteStorage(sys.argv[1]).close()"
+    )
+    for round_ in range(5):
+        path = str(tmp_path / f"{round_}.sqlite3")
+        opening = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, path], stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
+        errors = [process.communicate(timeout=60)[1] for process in opening]
+        assert [process.returncode for process in opening] == [0] * 4, errors
