@@ -364,6 +364,20 @@ def test_the_database_stopped_and_started_under_load(
 def test_an_unusable_database_stops_the_start_saying_why(
     database: str, reason: str
 ) -> None:
+    finished = start_refused(database)
+    assert finished.stdout == ""
+    assert finished.stderr.startswith("cannot start the server: ")
+    assert reason in finished.stderr and "Traceback" not in finished.stderr
+
+
+def test_a_database_that_does_not_exist_is_named(postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    finished = start_refused(missing)
+    assert 'database "no_such_database" does not exist' in finished.stderr
+
+
+def start_refused(database: str) -> subprocess.CompletedProcess[str]:
+    """Starts a server over `database`, which must refuse to start (a non-zero exit)."""
     finished = subprocess.run(
         [sys.executable, "api_server.py", "--db", database],
         cwd=GENERATED,
@@ -371,19 +385,5 @@ def test_an_unusable_database_stops_the_start_saying_why(
         text=True,
         timeout=60,
     )
-    assert finished.returncode != 0 and finished.stdout == ""
-    assert finished.stderr.startswith("cannot start the server: ")
-    assert reason in finished.stderr and "Traceback" not in finished.stderr
-
-
-def test_a_database_that_does_not_exist_is_named(postgres_url: str) -> None:
-    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
-    finished = subprocess.run(
-        [sys.executable, "api_server.py", "--db", missing],
-        cwd=GENERATED,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert finished.returncode != 0
-    assert 'database "no_such_database" does not exist' in finished.stderr
+    assert finished.returncode != 0, finished.stdout
+    return finished
