@@ -197,6 +197,29 @@ def test_delayed_operations_complete_once_when_their_instance_is_killed(
         second.close()
 
 
+def test_an_operation_begun_on_one_instance_is_cancelled_on_the_other(
+    database: str,
+) -> None:
+    first, second = instances(database, 2, "--operation-delay", "2")
+    try:
+        begun = first.images.stub.Create(
+            create_request(new_folder(), "cancelled"), timeout=10
+        )
+        cancelled = second.operations.Cancel(
+            operation_service_pb2.CancelOperationRequest(operation_id=begun.id),
+            timeout=10,
+        )
+        assert (
+            cancelled.done
+            and cancelled.error.code == grpc.StatusCode.CANCELLED.value[0]
+        )
+        time.sleep(2.5)  # past when it was due: the instance that began it leaves it be
+        assert first.operation(begun.id) == cancelled
+    finally:
+        first.close()
+        second.close()
+
+
 def test_two_instances_complete_every_delayed_operation_once(database: str) -> None:
     """Both instances see every due operation (their own, and the other's when they look);
     the one that completes it first wins and the other finds it done."""
