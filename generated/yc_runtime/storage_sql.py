@@ -127,14 +127,6 @@ class Dialect:
         return [statement for statement in script.split(";") if statement.strip()]
 
 
-def _as_is(value: Any) -> Any:
-    return value
-
-
-# For the queries that read no index value: any dialect would do.
-SQL_ANY = Dialect({}, _as_is, _as_is, lambda error: False)
-
-
 def _operation(row: Sequence[Any]) -> StoredOperation:
     operation = StoredOperation(*row)
     return operation._replace(done=bool(operation.done))
@@ -517,10 +509,9 @@ class SqlStorage(Storage):
             raise
         self._end_writes(connection, commit=True)
 
-    @staticmethod
-    def clock_of(connection: Connection) -> int:
+    def clock_of(self, connection: Connection) -> int:
         """The last timestamp a write transaction took, as the database keeps it."""
-        return int(SqlTransaction(connection, SQL_ANY).get_meta(_CLOCK) or 0)
+        return int(SqlTransaction(connection, self.dialect).get_meta(_CLOCK) or 0)
 
     def clock_statement(self, clock: int) -> str:
         """The statement that stores `clock` as the last timestamp taken (an integer, written
