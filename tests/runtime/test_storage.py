@@ -309,3 +309,26 @@ def test_servers_opening_a_new_sqlite_file_together_all_open(tmp_path: Path) -> 
         ]
         errors = [process.communicate(timeout=60)[1] for process in opening]
         assert [process.returncode for process in opening] == [0] * 4, errors
+
+
+def test_open_storage_tells_the_databases_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`:memory:`, a libpq connection string (a URL, or keyword=value pairs) and anything
+    else, a SQLite file (`./` before a file name that holds an `=`)."""
+    from generator.runtime.storage_memory import MemoryStorage
+
+    memory = open_storage(":memory:")
+    assert isinstance(memory, MemoryStorage)
+    monkeypatch.chdir(tmp_path)
+    sqlite_file = open_storage("./a=b.sqlite3")
+    assert (
+        isinstance(sqlite_file, SqliteStorage) and (tmp_path / "a=b.sqlite3").exists()
+    )
+    sqlite_file.close()
+    for conninfo in (
+        "postgresql://u@127.0.0.1:1/db",
+        "host=127.0.0.1 port=1 dbname=db",
+    ):
+        with pytest.raises(OSError, match="Connection refused"):
+            open_storage(conninfo)
