@@ -51,39 +51,48 @@ def _write(value: Any, indent: int, lines: list[str]) -> None:
     if isinstance(value, Shared):
         found = value.text.get(indent)
         if found is None:
-            found = value.text[indent] = dump(dict(value), indent)
+            own: list[str] = []
+            _write_mapping(value, indent, own)
+            found = value.text[indent] = "\n".join(own)
         lines.append(found)
-        return
+    elif isinstance(value, dict):
+        _write_mapping(value, indent, lines)
+    elif isinstance(value, list):
+        _write_sequence(value, indent, lines)
+    else:
+        lines.append(" " * indent + _inline(value, indent))
+
+
+def _write_mapping(value: dict[str, Any], indent: int, lines: list[str]) -> None:
+    if not value:
+        lines.append(" " * indent + "{}")
+    for key, item in value.items():
+        head = _key_head(key, indent)
+        if type(item) is str:  # the usual case, written without the checks below
+            lines.append(f"{head} {scalar(item, indent)}")
+        elif item and isinstance(item, (dict, list)):
+            lines.append(head)
+            _write(item, indent + 2, lines)
+        else:
+            lines.append(f"{head} {_inline(item, indent)}")
+
+
+def _write_sequence(value: list[Any], indent: int, lines: list[str]) -> None:
     pad = " " * indent
-    nested_indent = indent + 2
-    if isinstance(value, dict):
-        if not value:
-            lines.append(pad + "{}")
-        for key, item in value.items():
-            head = _key_head(key, indent)
-            if type(item) is str:  # the usual case, written without the checks below
-                lines.append(f"{head} {scalar(item, indent)}")
-            elif item and isinstance(item, (dict, list)):
-                lines.append(head)
-                _write(item, nested_indent, lines)
-            else:
-                lines.append(f"{head} {_inline(item, indent)}")
-        return
-    if isinstance(value, list):
-        if not value:
-            lines.append(pad + "[]")
-        for item in value:
-            if item and isinstance(item, dict):
-                first = len(lines)
-                _write(item, nested_indent, lines)
-                lines[first] = f"{pad}- {lines[first].lstrip()}"
-            elif item and isinstance(item, list):
-                lines.append(pad + "-")
-                _write(item, nested_indent, lines)
-            else:
-                lines.append(f"{pad}- {_inline(item, indent)}")
-        return
-    lines.append(pad + _inline(value, indent))
+    if not value:
+        lines.append(pad + "[]")
+    for item in value:
+        if type(item) is str:  # an enum's values
+            lines.append(f"{pad}- {scalar(item, indent)}")
+        elif item and isinstance(item, dict):
+            first = len(lines)
+            _write(item, indent + 2, lines)
+            lines[first] = f"{pad}- {lines[first].lstrip()}"
+        elif item and isinstance(item, list):
+            lines.append(pad + "-")
+            _write(item, indent + 2, lines)
+        else:
+            lines.append(f"{pad}- {_inline(item, indent)}")
 
 
 @lru_cache(maxsize=None)  # a page's keys are few and recur on every page
