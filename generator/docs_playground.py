@@ -152,13 +152,13 @@ class Playground:
         key = (message.full_name, item.name, path)
         plain = self.messages.is_plain(message, item)
         linked = item.message_type in self.messages.sectioned
-        found = self._properties.get(key) if plain and not linked else None
+        if not plain or linked:  # read on this page only: its YAML is not kept
+            return self._make_property(message, item, plan, anchors, path)
+        found = self._properties.get(key)
         if found is None:
-            found = docs_yaml.Shared(
+            found = self._properties[key] = docs_yaml.Shared(
                 self._make_property(message, item, plan, anchors, path)
             )
-            if plain and not linked:
-                self._properties[key] = found
         return found
 
     def _make_property(

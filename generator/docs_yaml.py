@@ -40,45 +40,65 @@ class Shared(dict):  # type: ignore[type-arg]
 
 def dump(value: Any, indent: int = 0) -> str:
     """`value` as YAML lines at `indent` spaces, without a final newline."""
-    return "\n".join(_lines(value, indent))
+    lines: list[str] = []
+    _write(value, indent, lines)
+    return "\n".join(lines)
 
 
-def _lines(value: Any, indent: int) -> list[str]:
-    """The lines of `value`; an item may hold several lines (a Shared mapping's text)."""
+def _write(value: Any, indent: int, lines: list[str]) -> None:
+    """Appends the lines of `value` to `lines`; an item may hold several lines (a Shared
+    mapping's text)."""
     if isinstance(value, Shared):
         found = value.text.get(indent)
         if found is None:
-            found = value.text[indent] = "\n".join(_lines(dict(value), indent))
-        return [found]
+            own: list[str] = []
+            _write_mapping(value, indent, own)
+            found = value.text[indent] = "\n".join(own)
+        lines.append(found)
+    elif isinstance(value, dict):
+        _write_mapping(value, indent, lines)
+    elif isinstance(value, list):
+        _write_sequence(value, indent, lines)
+    else:
+        lines.append(" " * indent + _inline(value, indent))
+
+
+def _write_mapping(value: dict[str, Any], indent: int, lines: list[str]) -> None:
+    if not value:
+        lines.append(" " * indent + "{}")
+    for key, item in value.items():
+        head = _key_head(key, indent)
+        if type(item) is str:  # the usual case, written without the checks below
+            lines.append(f"{head} {scalar(item, indent)}")
+        elif item and isinstance(item, (dict, list)):
+            lines.append(head)
+            _write(item, indent + 2, lines)
+        else:
+            lines.append(f"{head} {_inline(item, indent)}")
+
+
+def _write_sequence(value: list[Any], indent: int, lines: list[str]) -> None:
     pad = " " * indent
-    if isinstance(value, dict):
-        if not value:
-            return [pad + "{}"]
-        lines = []
-        for key, item in value.items():
-            head = f"{pad}{scalar(str(key), indent)}:"
-            lines += _entry(head, item, indent, nested_indent=indent + 2)
-        return lines
-    if isinstance(value, list):
-        if not value:
-            return [pad + "[]"]
-        lines = []
-        for item in value:
-            if isinstance(item, dict) and item:
-                inner = _lines(item, indent + 2)
-                lines.append(f"{pad}- {inner[0].lstrip()}")
-                lines += inner[1:]
-            else:
-                lines += _entry(f"{pad}-", item, indent, nested_indent=indent + 2)
-        return lines
-    return [pad + _inline(value, indent)]
+    if not value:
+        lines.append(pad + "[]")
+    for item in value:
+        if type(item) is str:  # an enum's values
+            lines.append(f"{pad}- {scalar(item, indent)}")
+        elif item and isinstance(item, dict):
+            first = len(lines)
+            _write(item, indent + 2, lines)
+            lines[first] = f"{pad}- {lines[first].lstrip()}"
+        elif item and isinstance(item, list):
+            lines.append(pad + "-")
+            _write(item, indent + 2, lines)
+        else:
+            lines.append(f"{pad}- {_inline(item, indent)}")
 
 
-def _entry(head: str, item: Any, indent: int, nested_indent: int) -> list[str]:
-    """`head` (`key:` or `-`) followed by its value: on the same line, or below it."""
-    if isinstance(item, (dict, list)) and item:
-        return [head, *_lines(item, nested_indent)]
-    return [f"{head} {_inline(item, indent)}"]
+@lru_cache(maxsize=None)  # a page's keys are few and recur on every page
+def _key_head(key: str, indent: int) -> str:
+    """`key:` at `indent` spaces."""
+    return f"{' ' * indent}{scalar(str(key), indent)}:"
 
 
 def _inline(value: Any, indent: int) -> str:
