@@ -80,6 +80,22 @@ def proto_files(root: Path) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*.proto"))
 
 
+def serves_then_stops(arguments: list[str]) -> None:
+    """Runs a Python server (`python ARGUMENTS`, in generated/) that must print its address,
+    then stop with exit code 0 on SIGTERM."""
+    served = subprocess.Popen(
+        [sys.executable, *arguments],
+        cwd=GENERATED,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert served.stdout is not None
+    assert served.stdout.readline().startswith("listening on "), served.stderr
+    served.terminate()
+    assert served.wait(timeout=30) == 0
+
+
 def make_certificate(directory: Path) -> tuple[Path, Path]:
     """A fresh self-signed certificate for localhost and 127.0.0.1, as `make cert` makes one,
     written to `directory`: the paths of cert.pem and key.pem."""

@@ -25,6 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
+from .errors import ServerFault
 from .storage import (
     DuplicateName,
     IdempotencyRecord,
@@ -427,6 +428,14 @@ class Faults:
             self._reads_fail = reads_fail
         if changed:
             log.error("%s: %s: %s", self.label, what, error)
+
+    def fault(
+        self, fault: ServerFault, error: BaseException, what: str, reads_fail: bool
+    ) -> ServerFault:
+        """`fault`, which the driver's `error` means, noted as begun (see `began`)."""
+        self.began(what, error, reads_fail)
+        fault.__cause__ = error
+        return fault
 
     def ended(self, by_read: bool = False) -> None:
         """A call succeeded: the fault, if any, is over (a read ends only one that reads

@@ -211,14 +211,12 @@ class PostgresStorage(SqlStorage):
         """StorageUnavailable when the database does not answer, else the error itself."""
         if not isinstance(error, psycopg.OperationalError):
             return error
-        self.faults.began(
-            "the database does not answer; calls answer UNAVAILABLE",
+        return self.faults.fault(
+            StorageUnavailable(),
             error,
+            "the database does not answer; calls answer UNAVAILABLE",
             reads_fail=True,
         )
-        unavailable = StorageUnavailable()
-        unavailable.__cause__ = error
-        return unavailable
 
     def _close_connections(self) -> None:
         self._reads.close()

@@ -158,15 +158,13 @@ class SqliteStorage(SqlStorage):
             and error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL
         ):
             return error
-        self.faults.began(
+        return self.faults.fault(
+            StorageFull(),
+            error,
             "the disk is full; calls that write answer RESOURCE_EXHAUSTED until space is"
             " freed",
-            error,
             reads_fail=False,
         )
-        full = StorageFull()
-        full.__cause__ = error
-        return full
 
     def prepare_thread(self) -> None:
         # Open the thread's connection now rather than at its first read, so that a server's

@@ -24,7 +24,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from images import Images, new_folder
-from support import GENERATED, ServerProcess
+from support import GENERATED, ServerProcess, serves_then_stops
 from yandex.cloud.baremetal.v1alpha import image_service_pb2 as api
 
 IMAGE_SERVICE = "yandex.cloud.baremetal.v1alpha.ImageService"
@@ -271,15 +271,7 @@ def test_a_missing_package_is_a_clear_startup_error(flag: str, package: str) -> 
     assert refused.returncode != 0
     assert package in refused.stderr and flag in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr, refused.stderr
-    served = subprocess.Popen(
-        [sys.executable, "-c", FORBID, "--port", "0", "--db", ":memory:"]
-        + ["--no-health", "--no-reflection"],
-        cwd=GENERATED,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    serves_then_stops(
+        ["-c", FORBID, "--port", "0", "--db", ":memory:"]
+        + ["--no-health", "--no-reflection"]
     )
-    assert served.stdout is not None
-    assert served.stdout.readline().startswith("listening on ")
-    served.terminate()
-    assert served.wait(timeout=30) == 0

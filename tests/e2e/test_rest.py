@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import grpc
 import pytest
 
-from support import GENERATED, ROOT, ServerProcess
+from support import GENERATED, ROOT, ServerProcess, serves_then_stops
 
 FOLDER = "b1gfolder"
 IMAGES = "/baremetal/v1alpha/images"
@@ -529,17 +529,7 @@ def test_a_server_without_a_rest_port_needs_no_http_server() -> None:
     )
     import sys as _sys
 
-    served = subprocess.Popen(
-        [_sys.executable, "-c", script, "--port", "0", "--db", ":memory:"],
-        cwd=GENERATED,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert served.stdout is not None
-    assert served.stdout.readline().startswith("listening on ")
-    served.terminate()
-    assert served.wait(timeout=30) == 0
+    serves_then_stops(["-c", script, "--port", "0", "--db", ":memory:"])
     refused = subprocess.run(
         [
             _sys.executable,
