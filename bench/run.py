@@ -1245,7 +1245,12 @@ def _load_process(
     def work(index: int) -> None:
         counter = 0
         if face == "grpc":
-            channel = grpc.insecure_channel(address)
+            # A connection of its own, as separate clients have (grpc would otherwise share
+            # one between the channels of a process): the server's processes share the
+            # connections, not the calls of one.
+            channel = grpc.insecure_channel(
+                address, options=[("grpc.use_local_subchannel_pool", 1)]
+            )
             stub = image_service_pb2_grpc.ImageServiceStub(channel)
             mask = field_mask_pb2.FieldMask(paths=["description", "labels"])
         else:

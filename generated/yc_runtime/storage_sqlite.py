@@ -108,7 +108,7 @@ class SqliteStorage(SqlStorage):
         db = self._write_connection
         try:
             if commit and clock is not None:
-                db.execute(self.clock_statement(clock))
+                self.store_clock(db, clock)
             db.execute("COMMIT" if commit else "ROLLBACK")
         finally:
             if db.in_transaction:  # the commit failed

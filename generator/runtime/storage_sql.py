@@ -94,6 +94,13 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX IF EXISTS operations_unfinished;
     CREATE INDEX operations_due ON operations (due) WHERE done = 0
     """,
+    # 4: a resource's unfinished operation (which every change of it looks for) is found
+    # without reading its finished ones: through operations_by_resource, an Update read
+    # every operation the resource ever had.
+    """
+    CREATE INDEX operations_unfinished_by_resource
+        ON operations (resource_kind, resource_id) WHERE done = 0
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -530,6 +537,12 @@ class SqlStorage(Storage):
             f"INSERT INTO meta (key, value) VALUES ('{_CLOCK}', {value})"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
         )
+
+    def store_clock(self, connection: Connection, clock: int) -> None:
+        """Stores `clock` as the last timestamp taken, with a statement that stays prepared
+        (`clock_statement` is a new one each time, which the database compiles again).
+        """
+        SqlTransaction(connection, self.dialect).put_meta(_CLOCK, str(clock).encode())
 
     @staticmethod
     def recorded_version(connection: Connection) -> int | None:
