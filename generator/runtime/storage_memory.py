@@ -39,7 +39,9 @@ class _MemoryTransaction(Transaction):
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         try:
             if kind is not None:
-                for undo in reversed(self._undo):
+                # Detached: undoing a step may log its own undo, which must not run.
+                steps, self._undo = self._undo, []
+                for undo in reversed(steps):
                     undo()
         finally:
             self._storage.lock.release()
@@ -171,16 +173,35 @@ class _MemoryTransaction(Transaction):
         self._remember(storage.operations, operation.id)  # type: ignore[arg-type]
         storage.operations[operation.id] = operation
         self._remember(storage.unfinished, operation.id)  # type: ignore[arg-type]
+        resource = (operation.resource_kind, operation.resource_id)
         if operation.done:
             storage.unfinished.pop(operation.id, None)
         else:
             storage.unfinished[operation.id] = operation
+        self._mark_unfinished(resource, operation.id, not operation.done)
         if not known:  # an operation's resource and created_at never change
-            resource = (operation.resource_kind, operation.resource_id)
             newest = storage.operations_of.setdefault(resource, SortedKeys())
             item = (operation.created_at, operation.id)
             newest.add(item)
             self._undo.append(lambda: newest.discard(item))
+
+    def _mark_unfinished(
+        self, resource: tuple[str, str], operation_id: str, unfinished: bool
+    ) -> None:
+        """Keeps `unfinished_of` (the resource's unfinished operations) in step, undoably."""
+        unfinished_of = self._storage.unfinished_of
+        if (operation_id in unfinished_of.get(resource, ())) == unfinished:
+            return
+        if unfinished:
+            unfinished_of.setdefault(resource, {})[operation_id] = None
+        else:
+            ids = unfinished_of[resource]
+            del ids[operation_id]
+            if not ids:
+                del unfinished_of[resource]
+        self._undo.append(
+            lambda: self._mark_unfinished(resource, operation_id, not unfinished)
+        )
 
     def operations_page(
         self,
@@ -210,10 +231,8 @@ class _MemoryTransaction(Transaction):
     def unfinished_operation_of(
         self, kind: str, resource_id: str
     ) -> StoredOperation | None:
-        for operation in self._storage.unfinished.values():
-            if operation.resource_id == resource_id and operation.resource_kind == kind:
-                return operation
-        return None
+        ids = self._storage.unfinished_of.get((kind, resource_id))
+        return self._storage.unfinished[next(iter(ids))] if ids else None
 
     def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         return self._storage.idempotency.get(key)
@@ -271,6 +290,7 @@ class MemoryStorage(Storage):
         ] = {}
         self.entries: dict[tuple[str, str], tuple[_IndexEntry, ...]] = {}
         self.unfinished: dict[str, StoredOperation] = {}
+        self.unfinished_of: dict[tuple[str, str], dict[str, None]] = {}  # by resource
         self.operations_of: dict[tuple[str, str], SortedKeys[tuple[int, str]]] = {}
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.meta: dict[str, bytes] = {}

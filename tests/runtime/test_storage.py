@@ -108,6 +108,16 @@ def test_a_failed_transaction_leaves_nothing(storage: Storage) -> None:
         assert transaction.unfinished_operations() == []
         assert transaction.operations_page("k", "r1", None, 10) == []
         assert transaction.get_idempotency("key") is None
+        assert transaction.unfinished_operation_of("k", "r1") is None
+    running = StoredOperation("o2", "k", "r1", 2, False, b"")
+    with storage.transaction() as transaction:
+        transaction.put_operation(running)
+    with pytest.raises(RuntimeError):
+        with storage.transaction() as transaction:
+            transaction.put_operation(running._replace(done=True))
+            raise RuntimeError("fails after finishing the operation")
+    with storage.read() as transaction:
+        assert transaction.unfinished_operation_of("k", "r1") == running
     storage.close()
 
 
