@@ -1056,15 +1056,51 @@ def _new_images(address: str, count: int) -> list[str]:
     return ids
 
 
-def _scaled_rate(command: list[str], seconds: float) -> float:
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (a supervisor's workers)."""
+    proc = Path("/proc") / str(pid)
+    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in (proc / "task").iterdir():
+        for child in (task / "children").read_text().split():
+            seconds += _tree_cpu(int(child))
+    return seconds
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(all, idle) CPU seconds of the machine so far, every core (Linux /proc/stat)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+    clock = os.sysconf("SC_CLK_TCK")
+    return sum(ticks) / clock, (ticks[3] + ticks[4]) / clock
+
+
+@dataclass
+class Throughput:
+    """Calls/s of a load, with the CPU each call cost the server and the whole machine
+    (server, load clients and anything else running)."""
+
+    rate: float
+    server_ms: float
+    machine_ms: float
+
+
+def _scaled_rate(command: list[str], seconds: float) -> Throughput:
     """Update throughput of the server `command` starts, 8 clients in 2 load processes."""
     server = Server(command)
     try:
-        return _update_throughput(
-            "grpc", server.address, _new_images(server.address, 8), seconds
-        )[0]
+        images = _new_images(server.address, 8)
+        server_before, (all_before, idle_before) = (
+            _tree_cpu(server.process.pid),
+            _machine_cpu(),
+        )
+        rate, latencies = _update_throughput("grpc", server.address, images, seconds)
+        server_cpu = _tree_cpu(server.process.pid) - server_before
+        all_after, idle_after = _machine_cpu()
     finally:
         server.stop()
+    busy = (all_after - all_before) - (idle_after - idle_before)
+    calls = len(latencies)
+    return Throughput(rate, server_cpu / calls * 1000, busy / calls * 1000)
 
 
 SCALING = (  # storage, processes, target against the hand-written servicer
@@ -1083,10 +1119,11 @@ def bench_scaling(rounds: int, seconds: float, calls: int) -> list[Result] | str
     if isinstance(cluster, str):
         return f"scaling out: {cluster}"
     scratch = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
-    baseline = Samples()
-    rates = {(storage, processes): Samples() for storage, processes, _ in SCALING}
+    runs: dict[tuple[str, int], list[Throughput]] = {
+        key: [] for key in [("baseline", 1)] + [(s, p) for s, p, _ in SCALING]
+    }
     for round_ in range(rounds):
-        baseline.values.append(
+        runs["baseline", 1].append(
             _scaled_rate(
                 [PYTHON, str(ROOT / "bench" / "baseline_server.py"), "--port", "0"],
                 seconds,
@@ -1100,7 +1137,21 @@ def bench_scaling(rounds: int, seconds: float, calls: int) -> list[Result] | str
             )
             command = [PYTHON, "api_server.py", "--port", "0", "--db", db]
             command += ["--processes", str(processes)]
-            rates[storage, processes].values.append(_scaled_rate(command, seconds))
+            runs[storage, processes].append(_scaled_rate(command, seconds))
+    rates = {key: Samples([run.rate for run in found]) for key, found in runs.items()}
+    baseline = rates["baseline", 1]
+
+    def cpu(key: tuple[str, int]) -> str:
+        """What a call cost in CPU, and the rate the machine's cores would allow at that
+        cost with nothing idle."""
+        server = statistics.median(run.server_ms for run in runs[key])
+        machine = statistics.median(run.machine_ms for run in runs[key])
+        ceiling = (os.cpu_count() or 1) * 1000 / machine
+        return (
+            f"CPU per Update: server {server:.2f} ms, whole machine {machine:.2f} ms "
+            f"(at most {ceiling:,.0f}/s on {os.cpu_count()} cores at that cost)"
+        )
+
     results = []
     for storage, processes, target in SCALING:
         ours = rates[storage, processes]
@@ -1116,6 +1167,8 @@ def bench_scaling(rounds: int, seconds: float, calls: int) -> list[Result] | str
                 f"≥ {target}x baseline" if target else "—",
                 ratio >= target if target else None,
                 ratio,
+                note=f"ours: {cpu((storage, processes))}; the hand-written servicer: "
+                f"{cpu(('baseline', 1))}",
             )
         )
     for storage in ("sqlite", "postgresql"):
