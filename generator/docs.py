@@ -149,7 +149,7 @@ class DocsBuilder:
             lambda package: self.package_docs(package).link_base,
             lambda package: package not in self.settings
             and config.is_configured(package),
-            self._page_elements,
+            self._page_messages,
         )
         self._section_layout = macro(_SECTION_TEMPLATE, "section")
         self._page_layout = macro(_PAGE_TEMPLATE, "page")
@@ -277,18 +277,12 @@ class DocsBuilder:
             )
         return found
 
-    def _page_elements(self, method: Method) -> Iterator[tuple[str, str]]:
-        """The messages and enums the rpc's page renders, with their packages (some more than
-        once): what its plan's `messages` and `enums` hold, without planning the page.
-        """
+    def _page_messages(self, method: Method) -> Iterator[str]:
+        """The messages the rpc's page renders (some more than once): what its plan's
+        `messages` holds, without planning the page."""
         roots1, roots2 = self._roots(method)
         for root in roots1 + roots2:
-            for message in self._walk_from(root):
-                yield message, self.api.messages[message].package
-                for name in self._enums_of(message):
-                    enum = self.api.enums.get(name)
-                    if enum is not None:
-                        yield name, enum.package
+            yield from self._walk_from(root)
 
     # --- rendering one page ---------------------------------------------------------------------
 
