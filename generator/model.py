@@ -895,22 +895,24 @@ class _Builder:
         map_key = map_value = None
         entry = (
             self.raw_messages.get(type_ref.name)
-            if type_ref.kind is Kind.MESSAGE
+            if repeated and type_ref.kind is Kind.MESSAGE
             else None
         )
-        if repeated and entry is not None and entry.options.map_entry:
+        if entry is not None and entry.options.map_entry:
             key_raw, value_raw = sorted(entry.field, key=lambda f: f.number)
             map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
             type_ref, repeated = TypeRef(Kind.MAP), False
         oneof = (
             message.oneof_decl[raw.oneof_index].name
-            if raw.HasField("oneof_index") and raw.oneof_index in real_oneofs
+            if real_oneofs
+            and raw.HasField("oneof_index")
+            and raw.oneof_index in real_oneofs
             else ""
         )
-        element = f"{message_name}.{raw.name}"
+        name = raw.name
         return Field(
-            name=raw.name,
-            json_name=raw.json_name or raw.name,
+            name=name,
+            json_name=raw.json_name or name,
             number=raw.number,
             type=type_ref,
             repeated=repeated,
@@ -923,7 +925,7 @@ class _Builder:
                     map_key,
                     map_value,
                     proto_file.name,
-                    element,
+                    f"{message_name}.{name}",
                 )
                 if raw.HasField("options")
                 else _NO_RULES
