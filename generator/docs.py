@@ -99,7 +99,6 @@ class PagePlan:
     sections: tuple[SectionPlan, ...]
     messages: frozenset[str]  # the messages with a section
     tree1: frozenset[str]  # the messages of the request's tree
-    enums: frozenset[str]  # the enums whose values a row lists
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,6 @@ class DocsBuilder:
         self.settings = config.for_run(s.package for s in self.services.values())
         self._walks: dict[str, tuple[str, ...]] = {}
         self._plans: dict[str, PagePlan] = {}
-        self._enum_fields: dict[str, frozenset[str]] = {}
         # The JSON of each message whose expansion never varies.
         self._objects: dict[str, str] = {}
         self._value_lists: dict[str, str] = {}
@@ -212,7 +210,6 @@ class DocsBuilder:
             sections=tuple(sections),
             messages=messages,
             tree1=in_tree1,
-            enums=frozenset().union(*(self._enums_of(name) for name in messages)),
         )
         return plan
 
@@ -264,17 +261,6 @@ class DocsBuilder:
                 ]
             )
         found = self._walks[root] = tuple(emitted)
-        return found
-
-    def _enums_of(self, message: str) -> frozenset[str]:
-        """The enums whose values the message's rows list."""
-        found = self._enum_fields.get(message)
-        if found is None:
-            found = self._enum_fields[message] = frozenset(
-                item.type.name
-                for item in self.api.messages[message].fields
-                if item.type.kind is _ENUM
-            )
         return found
 
     def _page_messages(self, method: Method) -> Iterator[str]:
