@@ -99,7 +99,6 @@ class PagePlan:
     sections: tuple[SectionPlan, ...]
     messages: frozenset[str]  # the messages with a section
     tree1: frozenset[str]  # the messages of the request's tree
-    enums: frozenset[str]  # the enums whose values a row lists
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,6 @@ class DocsBuilder:
         self.settings = config.for_run(s.package for s in self.services.values())
         self._walks: dict[str, tuple[str, ...]] = {}
         self._plans: dict[str, PagePlan] = {}
-        self._enum_fields: dict[str, frozenset[str]] = {}
         # The JSON of each message whose expansion never varies.
         self._objects: dict[str, str] = {}
         self._value_lists: dict[str, str] = {}
@@ -149,7 +147,7 @@ class DocsBuilder:
             lambda package: self.package_docs(package).link_base,
             lambda package: package not in self.settings
             and config.is_configured(package),
-            self._page_elements,
+            self._page_messages,
         )
         self._section_layout = macro(_SECTION_TEMPLATE, "section")
         self._page_layout = macro(_PAGE_TEMPLATE, "page")
@@ -212,7 +210,6 @@ class DocsBuilder:
             sections=tuple(sections),
             messages=messages,
             tree1=in_tree1,
-            enums=frozenset().union(*(self._enums_of(name) for name in messages)),
         )
         return plan
 
@@ -266,29 +263,12 @@ class DocsBuilder:
         found = self._walks[root] = tuple(emitted)
         return found
 
-    def _enums_of(self, message: str) -> frozenset[str]:
-        """The enums whose values the message's rows list."""
-        found = self._enum_fields.get(message)
-        if found is None:
-            found = self._enum_fields[message] = frozenset(
-                item.type.name
-                for item in self.api.messages[message].fields
-                if item.type.kind is _ENUM
-            )
-        return found
-
-    def _page_elements(self, method: Method) -> Iterator[tuple[str, str]]:
-        """The messages and enums the rpc's page renders, with their packages (some more than
-        once): what its plan's `messages` and `enums` hold, without planning the page.
-        """
+    def _page_messages(self, method: Method) -> Iterator[str]:
+        """The messages the rpc's page renders (some more than once): what its plan's
+        `messages` holds, without planning the page."""
         roots1, roots2 = self._roots(method)
         for root in roots1 + roots2:
-            for message in self._walk_from(root):
-                yield message, self.api.messages[message].package
-                for name in self._enums_of(message):
-                    enum = self.api.enums.get(name)
-                    if enum is not None:
-                        yield name, enum.package
+            yield from self._walk_from(root)
 
     # --- rendering one page ---------------------------------------------------------------------
 

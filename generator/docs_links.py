@@ -20,6 +20,7 @@ from generator.model import (
     WELL_KNOWN_TYPES,
     Api,
     Enum,
+    Kind,
     Message,
     Method,
     Service,
@@ -87,13 +88,14 @@ class References:
         services: Mapping[str, Service],
         link_base: Callable[[str], str],
         configured: Callable[[str], bool],
-        elements: Callable[[Method], Iterator[tuple[str, str]]],
+        page_messages: Callable[[Method], Iterable[str]],
         has_page: Callable[[Method], bool] = lambda method: True,
         json_names: bool = False,
     ) -> None:
         """`link_base(package)`: where its method pages are; `configured(package)`: whether a
-        package the request has no service of has pages to link to; `elements(method)`: the
-        messages and enums an rpc's page renders, with their packages; `has_page(method)`:
+        package the request has no service of has pages to link to; `page_messages(method)`:
+        the messages an rpc's page renders (some more than once), each with the enums its rows
+        list; `has_page(method)`:
         whether the rpc has a page on this face (one without is named in plain text);
         `json_names`: fields are named by their JSON names (`[Image.folder_id]` reads
         `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them."""
@@ -101,7 +103,8 @@ class References:
         self.services = services
         self.link_base = link_base
         self.configured = configured
-        self.elements = elements
+        self.page_messages = page_messages
+        self._elements: dict[str, tuple[tuple[str, str], ...]] = {}
         self.has_page = has_page
         self.json_names = json_names
         self._fields: dict[str, frozenset[str]] = {}
@@ -130,13 +133,31 @@ class References:
                 if not self.has_page(method):
                     continue
                 is_get = method.standard is StandardMethod.GET
-                for name, package in self.elements(method):
-                    rank = (0 if package == service.package else 2) + (
-                        0 if is_get and name == resource else 1
-                    )
-                    if name not in ranked or rank < ranked[name][0]:
-                        ranked[name] = (rank, method)
+                for message in self.page_messages(method):
+                    for name, package in self._elements_of(message):
+                        rank = (0 if package == service.package else 2) + (
+                            0 if is_get and name == resource else 1
+                        )
+                        if name not in ranked or rank < ranked[name][0]:
+                            ranked[name] = (rank, method)
         return {name: method for name, (_, method) in ranked.items()}
+
+    def _elements_of(self, name: str) -> tuple[tuple[str, str], ...]:
+        """A message and the enums its rows list, with their packages: a page renders them
+        together (worked out once per message)."""
+        found = self._elements.get(name)
+        if found is None:
+            message = self.api.messages[name]
+            enums = self.api.enums
+            found = self._elements[name] = (
+                (name, message.package),
+                *(
+                    (item.type.name, enums[item.type.name].package)
+                    for item in message.fields
+                    if item.type.kind is Kind.ENUM and item.type.name in enums
+                ),
+            )
+        return found
 
     def rpc_owner(self, comments: Iterable[str], service: Service) -> str:
         """The service's name if a `[...]` of the comments names one of its rpcs (`[List]`),

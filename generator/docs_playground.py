@@ -175,12 +175,16 @@ class Playground:
         if body is None:
             parts = self.rest.description_parts(message, item, plan, path, yaml=True)
             lines = [line for part in parts for line in part.split("\n") if line]
-            body = "".join("\n" + line for line in lines)
+            body = "\n" + "\n".join(lines) if lines else ""
             body += "\n" if parts and not parts[-1] else ""
             if self.messages.is_plain(message, item):
                 self._yaml_descriptions[key] = body
         found: dict[str, Any] = {"description": cell + body}
-        default = _DEFAULT_VALUE.search(item.comment)
+        default = (
+            _DEFAULT_VALUE.search(item.comment)
+            if "Default value: " in item.comment
+            else None
+        )
         if default and not item.repeated and not item.is_map:
             found["default"] = default.group(1)
         pattern = item.rules.get(CheckKind.PATTERN)

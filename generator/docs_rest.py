@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from generator import docs_yaml
 from generator.docs_config import PackageDocs
@@ -190,7 +190,7 @@ class RestBuilder:
             services,
             lambda package: settings(package).rest_link_base,
             configured,
-            self._page_elements,
+            self._page_messages,
             has_page=lambda method: method.http is not None,
             json_names=True,
         )
@@ -281,16 +281,9 @@ class RestBuilder:
             messages.add(method.output)
         return RestPlan(service, method, frozenset(messages))
 
-    def _page_elements(self, method: Method) -> Iterator[tuple[str, str]]:
-        """The messages and enums the rpc's REST page documents, with their packages."""
-        if method.http is None:
-            return
-        for name in self.plan_messages(method):
-            message = self.api.messages[name]
-            yield name, message.package
-            for item in message.fields:
-                if item.type.kind is Kind.ENUM and item.type.name in self.api.enums:
-                    yield item.type.name, self.api.enums[item.type.name].package
+    def _page_messages(self, method: Method) -> list[str]:
+        """The messages the rpc's REST page documents."""
+        return self.plan_messages(method) if method.http is not None else []
 
     def plan_messages(self, method: Method) -> list[str]:
         names: list[str] = []

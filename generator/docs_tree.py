@@ -132,7 +132,9 @@ def write_docs(
     report(
         f"compiled {len(compiled.files)} files in {time.perf_counter() - started:.1f} s"
     )
-    api = build_api(compiled.descriptors.file, compiled.files, parsed.strict)
+    api = build_api(
+        compiled.descriptors.file, compiled.files, parsed.strict, docs_only=True
+    )
     for problem in api.problems:
         report(problem.warning)
     services = [s for proto_file in api.generated_files for s in proto_file.services]

@@ -68,10 +68,16 @@ class StandardMethods:
         self.actions = Actions(messages)
 
     def meaning(self, service: Service, resource: Resource, method: Method) -> Method:
-        for kind in (*VERBS, StandardMethod.LIST_OPERATIONS):
-            if named(method, kind, service, resource):
-                return self._standard(service, resource, method, kind)
-        return self.actions.meaning(resource, method)
+        kind = _named_kind(service, resource, method)
+        if kind is None:
+            return self.actions.meaning(resource, method)
+        return self._standard(service, resource, method, kind)
+
+    def get(self, service: Service, resource: Resource, method: Method) -> Method:
+        """The rpc as `meaning` finds it if it is named a Get, else as it is."""
+        if _named_kind(service, resource, method) is not StandardMethod.GET:
+            return method
+        return self._standard(service, resource, method, StandardMethod.GET)
 
     def _standard(
         self, service: Service, resource: Resource, method: Method, kind: StandardMethod
@@ -363,6 +369,16 @@ class StandardMethods:
             and snake_case(resource.name).endswith(stem)
             and item.type.name in self.messages
         )
+
+
+def _named_kind(
+    service: Service, resource: Resource, method: Method
+) -> StandardMethod | None:
+    """The standard method the rpc's name is, if any (the first that `named` finds)."""
+    for kind in (*VERBS, StandardMethod.LIST_OPERATIONS):
+        if named(method, kind, service, resource):
+            return kind
+    return None
 
 
 def _http_disagrees(method: Method, kind: StandardMethod, resource: Resource) -> str:

@@ -505,14 +505,18 @@ def build_api(
     strict: bool = False,
     processes: int = 1,
     meanwhile: Callable[[], object] | None = None,
+    docs_only: bool = False,
 ) -> Api:
     """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
     and the model goes on without what they concern; with `strict`, problems in the files to
     generate raise ProblemsError instead (problems in imported files never do). With more than
     one process, the files are built in as many parts at once (the same model); `meanwhile`
     is called in this process once its own part is built (see `parallel.map_in_processes`).
+    A model for the docs alone (`docs_only`) classifies rpcs only as far as the docs read:
+    each service's resource and which rpcs are its Gets (`resources.classify_services`).
     """
-    api = _Builder(proto_files, set(to_generate)).build(processes, meanwhile)
+    built = _Builder(proto_files, set(to_generate)).build(processes, meanwhile)
+    api = replace(built, files=_with_meanings(built, docs_only))
     if strict:
         fatal = [p for p in api.problems if p.file in set(to_generate)]
         if fatal:
@@ -561,7 +565,7 @@ class _Builder:
         self, processes: int, meanwhile: Callable[[], object] | None = None
     ) -> Api:
         """Each file on its own, in parts (see `_shares`), then what needs every message:
-        paging and standard methods. The parts are contiguous runs of files, put together in
+        paging and checked HTTP rules (`_with_meanings` follows). The parts are contiguous runs of files, put together in
         order: the same model, problems in the same order, however many parts."""
         files: list[ProtoFile] = []
         messages: dict[str, Message] = {}
@@ -580,11 +584,8 @@ class _Builder:
             enums.update(part.enums)
             problems.update(dict.fromkeys(part.problems))
         self.messages, self.enums, self.problems = messages, enums, problems
-        derived = self._with_meanings(
-            [self._with_derived_facts(proto_file) for proto_file in files]
-        )
         return Api(
-            files=derived,
+            files=tuple(self._with_derived_facts(proto_file) for proto_file in files),
             messages=messages,
             enums=enums,
             problems=tuple(self.problems),
@@ -609,22 +610,6 @@ class _Builder:
             for service in proto_file.services
         )
         return replace(proto_file, services=services)
-
-    def _with_meanings(self, files: Sequence[ProtoFile]) -> tuple[ProtoFile, ...]:
-        """Every service with its resource and its rpcs' meanings, which look across
-        services (references between resources of one package)."""
-        from generator.resources import classify_services
-
-        services = [service for file in files for service in file.services]
-        classified = iter(classify_services(services, self.messages, self.enums))
-        return tuple(
-            (
-                replace(file, services=tuple(next(classified) for _ in file.services))
-                if file.services
-                else file
-            )
-            for file in files
-        )
 
     def _with_checked_http(self, file: str, method: Method) -> Method:
         """The method, without its HTTP rule if the rule names fields its messages lack."""
@@ -910,22 +895,24 @@ class _Builder:
         map_key = map_value = None
         entry = (
             self.raw_messages.get(type_ref.name)
-            if type_ref.kind is Kind.MESSAGE
+            if repeated and type_ref.kind is Kind.MESSAGE
             else None
         )
-        if repeated and entry is not None and entry.options.map_entry:
+        if entry is not None and entry.options.map_entry:
             key_raw, value_raw = sorted(entry.field, key=lambda f: f.number)
             map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
             type_ref, repeated = TypeRef(Kind.MAP), False
         oneof = (
             message.oneof_decl[raw.oneof_index].name
-            if raw.HasField("oneof_index") and raw.oneof_index in real_oneofs
+            if real_oneofs
+            and raw.HasField("oneof_index")
+            and raw.oneof_index in real_oneofs
             else ""
         )
-        element = f"{message_name}.{raw.name}"
+        name = raw.name
         return Field(
-            name=raw.name,
-            json_name=raw.json_name or raw.name,
+            name=name,
+            json_name=raw.json_name or name,
             number=raw.number,
             type=type_ref,
             repeated=repeated,
@@ -938,7 +925,7 @@ class _Builder:
                     map_key,
                     map_value,
                     proto_file.name,
-                    element,
+                    f"{message_name}.{name}",
                 )
                 if raw.HasField("options")
                 else _NO_RULES
@@ -1104,6 +1091,23 @@ class _Builder:
                 target = ANY
             resolved[part] = target
         return OperationTypes(**resolved)
+
+
+def _with_meanings(api: Api, gets_only: bool) -> tuple[ProtoFile, ...]:
+    """Every service with its resource and its rpcs' meanings, which look across services
+    (references between resources of one package)."""
+    from generator.resources import classify_services
+
+    services = [service for file in api.files for service in file.services]
+    classified = iter(classify_services(services, api.messages, api.enums, gets_only))
+    return tuple(
+        (
+            replace(file, services=tuple(next(classified) for _ in file.services))
+            if file.services
+            else file
+        )
+        for file in api.files
+    )
 
 
 class _Part(NamedTuple):

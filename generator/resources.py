@@ -85,10 +85,16 @@ def classify_services(
     services: Sequence[Service],
     messages: Mapping[str, Message],
     enums: Mapping[str, Enum],
+    gets_only: bool = False,
 ) -> list[Service]:
     """Every service with its resource and the meaning of each rpc, each from what its own
-    file and imports say (a file generated alone means what it means in a whole run)."""
+    file and imports say (a file generated alone means what it means in a whole run). With
+    `gets_only`, what the docs rank their links by and nothing more: the resource as found,
+    without what the server adds (its parent, indexes, references), and which rpcs are its
+    Gets; other rpcs are left as they are."""
     classifier = _Classifier(messages, enums)
+    if gets_only:
+        return [classifier.gets(service) for service in services]
     return [classifier.service(service) for service in services]
 
 
@@ -133,6 +139,16 @@ class _Classifier:
             self.methods.meaning(service, resource, m) for m in service.methods
         )
         return replace(service, methods=methods, resource=resource)
+
+    def gets(self, service: Service) -> Service:
+        """The service with its resource and its rpcs that are the resource's Gets."""
+        if service.is_framework:
+            return service
+        found = self._resource(service)
+        if isinstance(found, str):
+            return service
+        methods = tuple(self.methods.get(service, found, m) for m in service.methods)
+        return replace(service, methods=methods, resource=found)
 
     def _with_references(self, resource: Resource) -> Resource:
         """The fields that may name another resource by id (the server links them)."""

@@ -309,7 +309,7 @@ def test_references_link_the_pages_of_the_face_they_are_made_for() -> None:
         grpc.services,
         lambda package: f"/docs/{package.split('.')[1]}/api-ref",
         lambda package: False,
-        grpc._page_elements,
+        grpc._page_messages,
     )
     service = api.service("acme.garden.v1.PlantService")
     assert service is not None

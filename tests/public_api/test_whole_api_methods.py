@@ -10,7 +10,7 @@ from typing import Callable
 
 import pytest
 
-from generator.model import Api, Method, build_api
+from generator.model import Api, Method, StandardMethod, build_api
 from generator.resources import links
 from support import ROOT
 from test_whole_api_warnings import DATA, read_inventory
@@ -79,3 +79,23 @@ def test_the_whole_api_means_what_the_inventory_says(
             "`make whole-api-warnings` and review the diff:\n" + "\n".join(diff),
             pytrace=False,
         )
+
+
+def test_a_model_for_the_docs_alone_finds_the_same_resources_and_gets(
+    api_source: ApiSource, whole_model: Api
+) -> None:
+    """The docs rank their link targets by each service's resource and its Gets: a model
+    built for the docs alone, which classifies no further, must find the same."""
+
+    def gets(api: Api) -> list[tuple[str, str, list[str]]]:
+        return [
+            (
+                service.full_name,
+                service.resource.message if service.resource else "",
+                [m.name for m in service.methods if m.standard is StandardMethod.GET],
+            )
+            for service in api.services
+        ]
+
+    docs_model = build_api(api_source.files, api_source.api_files, docs_only=True)
+    assert gets(docs_model) == gets(whole_model)
