@@ -505,18 +505,18 @@ def build_api(
     strict: bool = False,
     processes: int = 1,
     meanwhile: Callable[[], object] | None = None,
-    docs_only: bool = False,
+    gets_only: bool = False,
 ) -> Api:
     """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
     and the model goes on without what they concern; with `strict`, problems in the files to
     generate raise ProblemsError instead (problems in imported files never do). With more than
     one process, the files are built in as many parts at once (the same model); `meanwhile`
     is called in this process once its own part is built (see `parallel.map_in_processes`).
-    A model for the docs alone (`docs_only`) classifies rpcs only as far as the docs read:
-    each service's resource and which rpcs are its Gets (`resources.classify_services`).
+    With `gets_only`, rpcs are classified only as far as finding each service's resource and
+    which rpcs are its Gets (`resources.classify_services`): all that the docs read.
     """
     built = _Builder(proto_files, set(to_generate)).build(processes, meanwhile)
-    api = replace(built, files=_with_meanings(built, docs_only))
+    api = replace(built, files=_with_meanings(built, gets_only))
     if strict:
         fatal = [p for p in api.problems if p.file in set(to_generate)]
         if fatal:
@@ -565,8 +565,9 @@ class _Builder:
         self, processes: int, meanwhile: Callable[[], object] | None = None
     ) -> Api:
         """Each file on its own, in parts (see `_shares`), then what needs every message:
-        paging and checked HTTP rules (`_with_meanings` follows). The parts are contiguous runs of files, put together in
-        order: the same model, problems in the same order, however many parts."""
+        paging and checked HTTP rules (`_with_meanings` follows). The parts are contiguous
+        runs of files, put together in order: the same model, problems in the same order,
+        however many parts."""
         files: list[ProtoFile] = []
         messages: dict[str, Message] = {}
         enums: dict[str, Enum] = {}

@@ -101,7 +101,7 @@ def plan_run(
         options.strict,
         options.jobs or parallel.auto_processes(len(request.proto_file)),
         partial(prepare_views, options.targets),
-        docs_only=options.targets == ("docs",),
+        gets_only=options.targets == ("docs",),
     )
     jobs = output_jobs(api, options, reformatted)
     return Run(

@@ -97,5 +97,5 @@ def test_a_model_for_the_docs_alone_finds_the_same_resources_and_gets(
             for service in api.services
         ]
 
-    docs_model = build_api(api_source.files, api_source.api_files, docs_only=True)
+    docs_model = build_api(api_source.files, api_source.api_files, gets_only=True)
     assert gets(docs_model) == gets(whole_model)
