@@ -109,6 +109,15 @@ _OPERATION_COLUMNS = (
     "id, resource_kind, resource_id, created_at, done, data, method, pending, due,"
     " parent"
 )
+# A resource and its unfinished operation, if any, read together (see `get_resource`).
+_RESOURCE_AND_UNFINISHED = (
+    ", ".join(f"r.{column}" for column in _RESOURCE_COLUMNS.split(", "))
+    + ", "
+    + ", ".join(f"o.{column}" for column in _OPERATION_COLUMNS.split(", "))
+    + " FROM resources AS r LEFT JOIN operations AS o"
+    " ON o.done = 0 AND o.resource_kind = r.kind AND o.resource_id = r.id"
+)
+_RESOURCE_WIDTH = len(_RESOURCE_COLUMNS.split(", "))
 
 
 class Connection(Protocol):
@@ -128,6 +137,20 @@ class Dialect:
     load_value: Callable[[Any], IndexValue]
     # Whether a driver's error is the unique-names index refusing a row.
     duplicate_name: Callable[[BaseException], bool]
+    # Whether statements without arguments go to the database as one, in one round trip
+    # (PostgreSQL's simple queries; sqlite3 runs one statement a call, in process).
+    joins_statements: bool = False
+    # Whether a WITH clause may hold an INSERT, which runs before the query it prefixes
+    # (PostgreSQL): a resource's upsert and the read of its keys then take one round trip.
+    writes_in_with: bool = False
+
+    def run(self, connection: Connection, *statements: str) -> None:
+        """Runs statements without arguments, in one round trip where the database can."""
+        if self.joins_statements:
+            connection.execute("; ".join(statements))
+        else:
+            for statement in statements:
+                connection.execute(statement)
 
     def migration(self, version: int) -> list[str]:
         """The statements that bring the schema to `version` from the one before."""
@@ -148,6 +171,9 @@ class _Batch:
     clock: int  # the last timestamp taken
     stored_clock: int  # the one the database holds
     size: int = 0
+    # Whether the last transaction's savepoint is still open: it is released as the next
+    # one begins (or by the commit), in that statement's round trip rather than one of its own.
+    savepoint: bool = False
     committed: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -159,6 +185,9 @@ class SqlTransaction(Transaction):
         self._db = connection
         self._dialect = dialect
         self._batch = batch  # None for a read transaction
+        # Resources this write transaction read -> their unfinished operation (None if
+        # none), read with them: a change looks for it next (`unfinished_operation_of`).
+        self._unfinished: dict[tuple[str, str], StoredOperation | None] = {}
 
     def timestamp(self) -> int:
         batch = self._batch
@@ -168,11 +197,25 @@ class SqlTransaction(Transaction):
         return batch.clock
 
     def get_resource(self, kind: str, resource_id: str) -> StoredResource | None:
+        if self._batch is None:
+            row = self._db.execute(
+                f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND id = ?",
+                (kind, resource_id),
+            ).fetchone()
+            return StoredResource(*row) if row else None
+        # Writing: its unfinished operation comes along, which a change checks next (one
+        # round trip, not two). Served by the primary key and operations_unfinished_by_resource.
         row = self._db.execute(
-            f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND id = ?",
+            f"SELECT {_RESOURCE_AND_UNFINISHED} WHERE r.kind = ? AND r.id = ? LIMIT 1",
             (kind, resource_id),
         ).fetchone()
-        return StoredResource(*row) if row else None
+        if not row:
+            return None
+        operation = row[_RESOURCE_WIDTH:]
+        self._unfinished[kind, resource_id] = (
+            _operation(operation) if operation[0] is not None else None
+        )
+        return StoredResource(*row[:_RESOURCE_WIDTH])
 
     def find_by_name(self, kind: str, parent: str, name: str) -> StoredResource | None:
         row = self._db.execute(
@@ -256,35 +299,40 @@ class SqlTransaction(Transaction):
 
     def put_resource(self, resource: StoredResource, keys: IndexKeys = ()) -> None:
         kind, resource_id, parent = resource.kind, resource.id, resource.parent
+        # An upsert rather than REPLACE: REPLACE deletes the row and rewrites every index, an
+        # upsert touches only the indexes whose columns change.
+        upsert = (
+            f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent,"
+            " name = excluded.name, data = excluded.data,"
+            " unique_name = excluded.unique_name"
+        )
+        values = (
+            kind,
+            resource_id,
+            parent,
+            resource.name,
+            resource.data,
+            int(resource.unique_name),
+        )
+        read_keys = (
+            "SELECT field, parent, value FROM resource_keys WHERE kind = ? AND id = ?"
+        )
         try:
-            self._db.execute(
-                # An upsert rather than REPLACE: REPLACE deletes the row and rewrites every
-                # index, an upsert touches only the indexes whose columns change.
-                f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent,"
-                " name = excluded.name, data = excluded.data,"
-                " unique_name = excluded.unique_name",
-                (
-                    kind,
-                    resource_id,
-                    parent,
-                    resource.name,
-                    resource.data,
-                    int(resource.unique_name),
-                ),
-            )
+            if self._dialect.writes_in_with:
+                rows = self._db.execute(
+                    f"WITH upsert AS ({upsert}) {read_keys}",
+                    (*values, kind, resource_id),
+                ).fetchall()
+            else:
+                self._db.execute(upsert, values)
+                rows = self._db.execute(read_keys, (kind, resource_id)).fetchall()
         except Exception as error:
             if self._dialect.duplicate_name(error):
                 raise DuplicateName(kind, parent, resource.name) from error
             raise
         # Write only the keys that change: an Update of one field rewrites one key.
-        stored = {
-            field: (stored_parent, value)
-            for field, stored_parent, value in self._db.execute(
-                "SELECT field, parent, value FROM resource_keys WHERE kind = ? AND id = ?",
-                (kind, resource_id),
-            )
-        }
+        stored = {field: (stored_parent, value) for field, stored_parent, value in rows}
         store = self._dialect.store_value
         for field_name, value in keys:
             value = store(value)
@@ -302,6 +350,7 @@ class SqlTransaction(Transaction):
             )
 
     def delete_resource(self, kind: str, resource_id: str) -> None:
+        self._unfinished.pop((kind, resource_id), None)
         self._db.execute(
             "DELETE FROM resources WHERE kind = ? AND id = ?", (kind, resource_id)
         )
@@ -316,6 +365,7 @@ class SqlTransaction(Transaction):
         return _operation(row) if row else None
 
     def put_operation(self, operation: StoredOperation) -> None:
+        self._unfinished.pop((operation.resource_kind, operation.resource_id), None)
         self._db.execute(
             f"INSERT INTO operations ({_OPERATION_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -374,6 +424,8 @@ class SqlTransaction(Transaction):
     def unfinished_operation_of(
         self, kind: str, resource_id: str
     ) -> StoredOperation | None:
+        if (kind, resource_id) in self._unfinished:
+            return self._unfinished[kind, resource_id]
         row = self._db.execute(
             f"SELECT {_OPERATION_COLUMNS} FROM operations"
             " WHERE done = 0 AND resource_kind = ? AND resource_id = ? LIMIT 1",
@@ -568,17 +620,14 @@ class SqlStorage(Storage):
             failure: BaseException | None = None
             try:
                 if not first:
-                    batch.connection.execute("SAVEPOINT rpc")
+                    release = ("RELEASE rpc",) if batch.savepoint else ()
+                    batch.savepoint = False
+                    self.dialect.run(batch.connection, *release, "SAVEPOINT rpc")
+                    batch.savepoint = True
                 yield SqlTransaction(batch.connection, self.dialect, batch)
             except BaseException as error:
                 failure = error
-                self._undo(batch, first)
-            else:
-                try:
-                    if not first:
-                        batch.connection.execute("RELEASE rpc")
-                except Exception as error:
-                    failure = batch.error = error
+                self._undo(batch, first, error)
             with self._lock:
                 last = self._waiting == 0 or batch.size >= BATCH
             if self._batch is batch and (last or batch.error is not None):
@@ -603,19 +652,23 @@ class SqlStorage(Storage):
         self._batch.size += 1
         return self._batch
 
-    def _undo(self, batch: _Batch, first: bool) -> None:
-        """Rolls back the current transaction: the batch, if it is the first (the batch ends),
-        else its savepoint, or, if even that fails, the batch."""
+    def _undo(self, batch: _Batch, first: bool, error: BaseException) -> None:
+        """Rolls back the current transaction, which `error` ended: the batch, if it is the
+        first (the batch ends), else its savepoint, or, if even that fails or was not made,
+        the batch."""
         if first:
             self._batch = None
             self._end_quietly(batch.connection)
             batch.committed.set()
             return
+        if not batch.savepoint:
+            batch.error = batch.error or error
+            return
+        batch.savepoint = False
         try:
-            batch.connection.execute("ROLLBACK TO rpc")
-            batch.connection.execute("RELEASE rpc")
-        except Exception as error:
-            batch.error = error
+            self.dialect.run(batch.connection, "ROLLBACK TO rpc", "RELEASE rpc")
+        except Exception as failure:
+            batch.error = failure
 
     def _commit(self, batch: _Batch) -> None:
         self._batch = None

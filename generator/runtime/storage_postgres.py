@@ -83,6 +83,8 @@ POSTGRESQL = Dialect(
     store_value=_store_value,
     load_value=_load_value,
     duplicate_name=_duplicate_name,
+    joins_statements=True,
+    writes_in_with=True,
 )
 
 

@@ -17,6 +17,7 @@ import pytest
 from generator.runtime.storage import (
     DuplicateName,
     IdempotencyRecord,
+    IndexScan,
     Storage,
     StoredOperation,
     StoredResource,
@@ -121,11 +122,13 @@ def test_a_failed_transaction_leaves_nothing(storage: Storage) -> None:
     storage.close()
 
 
-def test_concurrent_writes_commit_together_and_fail_alone(tmp_path: Path) -> None:
+def test_concurrent_writes_commit_together_and_fail_alone(database: str) -> None:
     """Group commit: every write that returned is committed (seen by another connection),
-    and one that fails takes none of the others in its batch with it."""
-    path = str(tmp_path / "db")
-    storage = SqliteStorage(path)
+    and one that fails, by raising after its writes or by the database refusing one, takes
+    none of the others in its batch with it."""
+    storage = open_storage(database)
+    with storage.transaction() as transaction:
+        transaction.put_resource(StoredResource("k", "taken", "f", "taken", b"", True))
     failed: list[str] = []
 
     def write(worker: int) -> None:
@@ -136,7 +139,11 @@ def test_concurrent_writes_commit_together_and_fail_alone(tmp_path: Path) -> Non
                     transaction.put_resource(StoredResource("k", name, "f", name, b""))
                     if index % 7 == 3:
                         raise ValueError(name)
-            except ValueError:
+                    if index % 7 == 5:  # the database refuses the statement
+                        transaction.put_resource(
+                            StoredResource("k", f"{name}-2", "f", "taken", b"", True)
+                        )
+            except (ValueError, DuplicateName):
                 failed.append(name)
                 continue
             with storage.read() as transaction:  # a connection of this thread's own
@@ -148,11 +155,42 @@ def test_concurrent_writes_commit_together_and_fail_alone(tmp_path: Path) -> Non
     for thread in threads:
         thread.join()
     storage.close()
-    with sqlite3.connect(path) as connection:
-        stored = {row[0] for row in connection.execute("SELECT id FROM resources")}
-    connection.close()
+    other = open_storage(database)
+    with other.read() as transaction:
+        stored = {entry.resource.id for entry in transaction.scan(IndexScan("k", "f", limit=1000))}
+    other.close()
     expected = {f"r{w}-{i}" for w in range(8) for i in range(40)} - set(failed)
-    assert len(failed) == 8 * 6 and stored == expected
+    assert len(failed) == 8 * 11 and stored == expected | {"taken"}
+
+
+def test_a_change_finds_the_operation_in_flight_of_what_it_read(storage: Storage) -> None:
+    """A write transaction that reads a resource then looks for its unfinished operation
+    (as every change does) finds the one stored, and then the ones it writes itself."""
+    resource = StoredResource("k", "r1", "f", "n", b"")
+    running = StoredOperation("o1", "k", "r1", 1, False, b"x")
+    with storage.transaction() as transaction:
+        transaction.put_resource(resource)
+        transaction.put_resource(resource._replace(id="r2"))
+        transaction.put_operation(running)
+    with storage.transaction() as transaction:
+        assert transaction.get_resource("k", "r1") == resource
+        assert transaction.unfinished_operation_of("k", "r1") == running
+        assert transaction.get_resource("k", "r2") == resource._replace(id="r2")
+        assert transaction.unfinished_operation_of("k", "r2") is None
+        transaction.put_operation(running._replace(done=True))
+        assert transaction.unfinished_operation_of("k", "r1") is None
+        transaction.put_operation(running._replace(id="o2", resource_id="r2"))
+        assert transaction.unfinished_operation_of("k", "r2") == running._replace(
+            id="o2", resource_id="r2"
+        )
+        assert transaction.get_resource("k", "gone") is None
+        assert transaction.unfinished_operation_of("k", "gone") is None
+    with storage.transaction() as transaction:
+        assert transaction.get_resource("k", "r2") is not None
+        transaction.delete_resource("k", "r2")
+        assert transaction.get_resource("k", "r2") is None
+        assert transaction.unfinished_operation_of("k", "r2") is not None  # kept
+    storage.close()
 
 
 def test_names_follow_renames_and_moves(storage: Storage) -> None:
