@@ -211,6 +211,36 @@ def test_names_follow_renames_and_moves(storage: Storage) -> None:
     storage.close()
 
 
+def test_index_keys_follow_changes(storage: Storage) -> None:
+    """A resource's index keys are those it was last stored with: a changed value moves it
+    in its field's order, a move takes its keys to the new parent, and a field stored without
+    a key is no longer scanned."""
+
+    def scan(parent: str, field: str) -> list[tuple[object, str]]:
+        with storage.read() as transaction:
+            found = transaction.scan(IndexScan("k", parent, field, limit=10))
+        return [(entry.value, entry.resource.id) for entry in found]
+
+    first = StoredResource("k", "r1", "f", "a", b"")
+    second = StoredResource("k", "r2", "f", "b", b"")
+    with storage.transaction() as transaction:
+        transaction.put_resource(first, (("name", "a"), ("size", 7), ("tag", b"\x01")))
+        transaction.put_resource(second, (("name", "b"), ("size", -3)))
+    assert scan("f", "name") == [("a", "r1"), ("b", "r2")]
+    assert scan("f", "size") == [(-3, "r2"), (7, "r1")]
+    assert scan("f", "tag") == [(b"\x01", "r1")]
+    with storage.transaction() as transaction:
+        transaction.put_resource(first._replace(name="c"), (("name", "c"), ("size", 7)))
+    assert scan("f", "name") == [("b", "r2"), ("c", "r1")]
+    assert scan("f", "size") == [(-3, "r2"), (7, "r1")]
+    assert scan("f", "tag") == []
+    with storage.transaction() as transaction:
+        transaction.put_resource(second._replace(parent="g"), (("name", "b"),))
+        transaction.put_resource(first._replace(name="c"), ())
+    assert scan("f", "name") == [] and scan("f", "size") == []
+    assert scan("g", "name") == [("b", "r2")] and scan("g", "size") == []
+
+
 def test_the_database_refuses_a_taken_unique_name(storage: Storage) -> None:
     """Two resources of a kind cannot share a unique name in a parent, whatever the service
     checked before; names that are not unique may repeat."""
