@@ -115,7 +115,7 @@ $(TLS_DIR)/cert.pem:
 		-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout $(TLS_DIR)/key.pem -out $(TLS_DIR)/cert.pem
 
-# Every benchmark against its baseline; writes bench/RESULTS.md (about 12 minutes).
+# Every benchmark against its baseline; writes bench/RESULTS.md (12-14 minutes).
 bench: bytecode
 	$(PYTHON) bench/run.py
 
