@@ -7,7 +7,8 @@ Writes: one connection per process writes, one batch at a time. Each write trans
 in a savepoint of a batch; the last one before no other writer of the process is waiting (or
 the `BATCH`-th) commits the batch, and every transaction in it returns only then. So a
 transaction returns once it is committed, while writers under load share the cost of a commit.
-A transaction that fails rolls back its savepoint alone. A batch holds the database's write
+A transaction that fails rolls back its savepoint alone (one that changed nothing has nothing
+to roll back). A batch holds the database's write
 lock from its first statement to its commit: write transactions of every process sharing the
 database run one at a time (the contract of `storage.Storage`).
 
@@ -156,6 +157,28 @@ class Dialect:
         """The statements that bring the schema to `version` from the one before."""
         script = MIGRATIONS[version - 1].format(**self.types)
         return [statement for statement in script.split(";") if statement.strip()]
+
+
+class _Tracked:
+    """A write transaction's connection, which notes whether the transaction has changed
+    anything or met an error of the database: until it does, a failure of the rpc leaves
+    nothing to undo (most failures, NOT_FOUND or FAILED_PRECONDITION, come before any write).
+    Any statement but a SELECT counts as a change."""
+
+    __slots__ = ("_connection", "untouched")
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.untouched = True
+
+    def execute(self, query: str, arguments: Sequence[Any] = ()) -> Any:
+        if not query.startswith("SELECT"):
+            self.untouched = False
+        try:
+            return self._connection.execute(query, arguments)
+        except BaseException:
+            self.untouched = False
+            raise
 
 
 def _operation(row: Sequence[Any]) -> StoredOperation:
@@ -618,16 +641,24 @@ class SqlStorage(Storage):
             # database transaction, which holds nothing else, rolls back.
             first = batch.size == 1
             failure: BaseException | None = None
+            connection = _Tracked(batch.connection)
+            clock = batch.clock
             try:
                 if not first:
                     release = ("RELEASE rpc",) if batch.savepoint else ()
                     batch.savepoint = False
                     self.dialect.run(batch.connection, *release, "SAVEPOINT rpc")
                     batch.savepoint = True
-                yield SqlTransaction(batch.connection, self.dialect, batch)
+                yield SqlTransaction(connection, self.dialect, batch)
             except BaseException as error:
                 failure = error
-                self._undo(batch, first, error)
+                # A failure before any change, in a savepoint that was made, leaves the batch
+                # as it was: no rollback (a round trip, and over PostgreSQL the end of the
+                # connection's prepared statements).
+                if not (connection.untouched and (first or batch.savepoint)):
+                    self._undo(batch, first, error)
+                else:  # its timestamps went nowhere: the commit need not store them
+                    batch.clock = clock
             with self._lock:
                 last = self._waiting == 0 or batch.size >= BATCH
             if self._batch is batch and (last or batch.error is not None):
