@@ -10,8 +10,9 @@ The contracts the services rely on, which every implementation keeps:
   all. Write transactions never interleave, across every process and machine that shares the
   storage: the unique-name check and the reference checks read, then write, and rely on it.
 - `Transaction.timestamp()` is strictly after every timestamp any earlier write transaction
-  took, wherever it ran: operations' created_at follows commit order, which ListOperations'
-  newest-first pages rely on, even if a clock steps back or differs between machines.
+  that committed took, wherever it ran: operations' created_at follows commit order, which
+  ListOperations' newest-first pages rely on, even if a clock steps back or differs between
+  machines. (The timestamps of a transaction that failed were never stored: they may recur.)
 - A resource stored with `unique_name` is refused (DuplicateName) when another of its kind has
   the name in its parent: the database enforces it, whatever the service checked before.
 - Resources are kept with index keys: the values of the fields that Lists order and filter by,
@@ -136,7 +137,7 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def timestamp(self) -> int:
         """Now, in nanoseconds since the epoch, strictly after every timestamp taken by an
-        earlier write transaction of the storage (write transactions only)."""
+        earlier write transaction of the storage that committed (write transactions only)."""
 
     @abc.abstractmethod
     def get_resource(self, kind: str, resource_id: str) -> StoredResource | None: ...
