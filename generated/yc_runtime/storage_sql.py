@@ -8,9 +8,9 @@ in a savepoint of a batch; the last one before no other writer of the process is
 the `BATCH`-th) commits the batch, and every transaction in it returns only then. So a
 transaction returns once it is committed, while writers under load share the cost of a commit.
 A transaction that fails rolls back its savepoint alone (one that changed nothing has nothing
-to roll back). A batch holds the database's write
-lock from its first statement to its commit: write transactions of every process sharing the
-database run one at a time (the contract of `storage.Storage`).
+to roll back). A batch holds the database's write lock from its first statement to its commit:
+write transactions of every process sharing the database run one at a time (the contract of
+`storage.Storage`).
 
 Timestamps: the last one taken is kept in the database (`meta` key "clock"), read when a batch
 begins and written when it commits, so that they increase across processes and machines.
