@@ -9,8 +9,12 @@ tests. `ExternalServer` offers the same databases on a server someone else runs
 
 Root: `initdb` refuses to run as root, and so does `postgres`. Under root (CI, containers)
 every binary runs as an unprivileged user instead, `postgres` where that user exists (Debian's
-package makes it) or else `nobody`, through subprocess's own `user=`/`group=` (setuid before
-exec, no `su` or `runuser` needed), and the temporary directory is handed to that user.
+package makes it) or else `nobody`, and the temporary directory is handed to that user. The
+binary is started through util-linux's `setpriv`, which takes the user's ids before it runs
+it: subprocess then starts `setpriv` with vfork, as it cannot when asked to change the user
+itself (`user=`, then a plain fork). A fork copies the test's process, whose other threads may
+be inside gRPC calls (the fault tests' writers), and gRPC's fork handlers then crash the copy
+before it runs the binary. Without `setpriv`, subprocess's `user=`/`group=` it is.
 
 Settings are those of a real server except for size: durability stays on (`fsync`,
 `synchronous_commit` and `full_page_writes` keep their defaults), so a write a test saw
@@ -36,7 +40,7 @@ import time
 import uuid
 import weakref
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 SUPERUSER = "postgres"
@@ -135,16 +139,29 @@ def _run(
 ) -> str:
     """Runs a PostgreSQL binary (as `user`, if given) and returns its output; on failure,
     raises PostgresError with that output."""
+    arguments = [str(part) for part in command]
+    as_user: dict[str, Any] = {}
+    if user is not None:  # see the module's docstring
+        setpriv = shutil.which("setpriv")
+        if setpriv:
+            arguments = [
+                setpriv,
+                f"--reuid={user.pw_uid}",
+                f"--regid={user.pw_gid}",
+                "--clear-groups",
+                "--",
+                *arguments,
+            ]
+        else:
+            as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     result = subprocess.run(
-        [str(part) for part in command],
+        arguments,
         capture_output=True,
         text=True,
         timeout=timeout,
         env={**os.environ, "LC_ALL": "C"},  # messages in English, whatever the locale
         cwd="/",  # the user may not be allowed into our working directory
-        user=user.pw_uid if user else None,
-        group=user.pw_gid if user else None,
-        extra_groups=[] if user else None,
+        **as_user,
     )
     if result.returncode != 0:
         raise PostgresError(

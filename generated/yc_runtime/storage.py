@@ -137,7 +137,8 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def timestamp(self) -> int:
         """Now, in nanoseconds since the epoch, strictly after every timestamp taken by an
-        earlier write transaction of the storage that committed (write transactions only)."""
+        earlier write transaction of the storage that committed (write transactions only).
+        """
 
     @abc.abstractmethod
     def get_resource(self, kind: str, resource_id: str) -> StoredResource | None: ...
