@@ -119,6 +119,16 @@ _RESOURCE_AND_UNFINISHED = (
     " ON o.done = 0 AND o.resource_kind = r.kind AND o.resource_id = r.id"
 )
 _RESOURCE_WIDTH = len(_RESOURCE_COLUMNS.split(", "))
+# An upsert rather than REPLACE: REPLACE deletes the row and rewrites every index, an upsert
+# touches only the indexes whose columns change.
+_UPSERT_RESOURCE = (
+    f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent,"
+    " name = excluded.name, data = excluded.data, unique_name = excluded.unique_name"
+)
+_READ_KEYS = "SELECT field, parent, value FROM resource_keys WHERE kind = ? AND id = ?"
+# Both in one statement, where a WITH clause may hold an INSERT (`Dialect.writes_in_with`).
+_UPSERT_THEN_READ_KEYS = f"WITH upsert AS ({_UPSERT_RESOURCE}) {_READ_KEYS}"
 
 
 class Connection(Protocol):
@@ -322,14 +332,6 @@ class SqlTransaction(Transaction):
 
     def put_resource(self, resource: StoredResource, keys: IndexKeys = ()) -> None:
         kind, resource_id, parent = resource.kind, resource.id, resource.parent
-        # An upsert rather than REPLACE: REPLACE deletes the row and rewrites every index, an
-        # upsert touches only the indexes whose columns change.
-        upsert = (
-            f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (kind, id) DO UPDATE SET parent = excluded.parent,"
-            " name = excluded.name, data = excluded.data,"
-            " unique_name = excluded.unique_name"
-        )
         values = (
             kind,
             resource_id,
@@ -338,18 +340,14 @@ class SqlTransaction(Transaction):
             resource.data,
             int(resource.unique_name),
         )
-        read_keys = (
-            "SELECT field, parent, value FROM resource_keys WHERE kind = ? AND id = ?"
-        )
         try:
             if self._dialect.writes_in_with:
                 rows = self._db.execute(
-                    f"WITH upsert AS ({upsert}) {read_keys}",
-                    (*values, kind, resource_id),
+                    _UPSERT_THEN_READ_KEYS, (*values, kind, resource_id)
                 ).fetchall()
             else:
-                self._db.execute(upsert, values)
-                rows = self._db.execute(read_keys, (kind, resource_id)).fetchall()
+                self._db.execute(_UPSERT_RESOURCE, values)
+                rows = self._db.execute(_READ_KEYS, (kind, resource_id)).fetchall()
         except Exception as error:
             if self._dialect.duplicate_name(error):
                 raise DuplicateName(kind, parent, resource.name) from error
