@@ -1,3 +1,3 @@
-from generator.plugin import command
+from generator.launch import command
 
 command()
