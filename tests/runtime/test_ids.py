@@ -34,5 +34,6 @@ def test_a_forked_process_draws_ids_of_its_own() -> None:
     os.close(writer)
     drawn = os.read(reader, 1000).decode().split()
     os.close(reader)
-    os.waitpid(child, 0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and len(drawn) == 2, (status, drawn)
     assert drawn != [new_id(), new_request_id()]
