@@ -86,5 +86,5 @@ def _glibc_version() -> tuple[int, int] | None:
         name, _, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").partition(" ")
         major, minor = version.split(".")[:2]
         return (int(major), int(minor)) if name == "glibc" else None
-    except (ValueError, OSError):
-        return None  # not glibc (musl, macOS, Windows)
+    except (AttributeError, ValueError, OSError):
+        return None  # not glibc (musl, macOS; Windows has no os.confstr)

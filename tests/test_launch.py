@@ -117,3 +117,9 @@ def test_the_relaunched_command_answers_as_the_plugin_does() -> None:
         check=True,
     )
     assert seen.stdout.strip() == relaunched[TUNABLES]
+
+
+def test_a_system_without_confstr_has_no_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no `os.confstr`: the command runs as it is, without an error."""
+    monkeypatch.delattr(os, "confstr")
+    assert launch._glibc_version() is None
