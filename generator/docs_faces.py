@@ -44,14 +44,12 @@ class Reference:
         )
 
     def work_out_shared_facts(self) -> None:
-        """Works out now what the pages of every service need: the messages on a cycle and
-        each face's link targets (a walk of every page's messages). The processes forked to
-        render pages then share them, where each would work them out again."""
+        """Works out now what the pages of every service need: the messages on a cycle, and
+        the way back from each message to the rpcs whose pages render it (for the links to
+        other pages). The processes forked to render pages then share them, where each would
+        work them out again."""
         self.grpc.cyclic
-        if "grpc" in self.faces:
-            self.grpc.references.link_targets
-        if "rest" in self.faces:
-            self.rest.references.link_targets
+        self.api.referrers
 
     @property
     def format(self) -> DocsFormat:

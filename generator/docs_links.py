@@ -57,7 +57,7 @@ class TypeReference:
     text: str
     anchor: str  # the message's or enum's full name
     host: str  # the message whose section on a page keeps the link on it ("" for none)
-    target: str  # whose page the link points to otherwise (see `link_targets`)
+    target: str  # whose page the link points to otherwise (see `link_target`)
 
 
 # A comment with its references resolved as far as they can be without knowing the page.
@@ -104,56 +104,123 @@ class References:
         self.link_base = link_base
         self.configured = configured
         self.page_messages = page_messages
-        self._elements: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._elements: dict[str, tuple[str, ...]] = {}
         self.has_page = has_page
         self.json_names = json_names
         self._fields: dict[str, frozenset[str]] = {}
         self._segments: dict[tuple[str, str, str], Segments] = {}
         self._rpc_names: dict[str, frozenset[str]] = {}
         self._bracketed: dict[str, frozenset[str]] = {}
+        self._targets: dict[str, Method | None] = {}
+        self._page_elements: dict[str, frozenset[str]] = {}
 
     def page_url(self, service: Service, method_name: str) -> str:
         link_base = self.link_base(service.package)
         return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
 
-    @cached_property
-    def link_targets(self) -> dict[str, Method]:
-        """The page (its rpc) a reference from elsewhere points to, for each message and enum:
-        pages of its own package first; among them its service's Get page for a resource, else
-        the first page that renders it (services by name, rpcs in declaration order). Worked
-        out from the pages' trees, without planning every page: a process plans only the pages
-        it renders. A process that forks renderers works them out first, once for all
-        (`docs_faces.Reference.work_out_shared_facts`)."""
-        ranked: dict[str, tuple[int, Method]] = {}
-        for service in sorted(
-            self.services.values(), key=lambda s: (s.package, s.name)
-        ):
-            resource = service.resource.message if service.resource else ""
-            for method in service.methods:
-                if not self.has_page(method):
-                    continue
-                is_get = method.standard is StandardMethod.GET
-                for message in self.page_messages(method):
-                    for name, package in self._elements_of(message):
-                        rank = (0 if package == service.package else 2) + (
-                            0 if is_get and name == resource else 1
-                        )
-                        if name not in ranked or rank < ranked[name][0]:
-                            ranked[name] = (rank, method)
-        return {name: method for name, (_, method) in ranked.items()}
+    def link_target(self, name: str) -> Method | None:
+        """The page (its rpc) a reference from elsewhere to a message or enum points to:
+        pages of its own package first; among them its service's Get page for a resource,
+        else the first page that renders it (services by package and name, rpcs in
+        declaration order); None if no page does. Worked out for the names that links ask
+        for, a hundred or so of the whole public API's thousands, each from the pages whose
+        messages lead to it (`Api.referrers`), so a process walks few pages besides its own.
+        """
+        if name in self._targets:
+            return self._targets[name]
+        element = self.api.messages.get(name) or self.api.enums.get(name)
+        found = None
+        if element is not None:
+            pages = self._pages_reaching(name)
+            own = [p for p in pages if self._pages[p][0].package == element.package]
+            others = [p for p in pages if self._pages[p][0].package != element.package]
+            found = self._first_rendering(name, own) or self._first_rendering(
+                name, others
+            )
+        self._targets[name] = found
+        return found
 
-    def _elements_of(self, name: str) -> tuple[tuple[str, str], ...]:
-        """A message and the enums its rows list, with their packages: a page renders them
-        together (worked out once per message)."""
+    def _first_rendering(self, name: str, pages: list[int]) -> Method | None:
+        """Of `pages`, the first Get page of a service whose resource `name` is, else the
+        first page at all, that renders it."""
+        for position in pages:
+            service, method = self._pages[position]
+            if (
+                method.standard is StandardMethod.GET
+                and service.resource
+                and service.resource.message == name
+                and name in self._elements_on(method)
+            ):
+                return method
+        for position in pages:
+            method = self._pages[position][1]
+            if name in self._elements_on(method):
+                return method
+        return None
+
+    @cached_property
+    def _pages(self) -> list[tuple[Service, Method]]:
+        """The rpcs with a page on this face, in the order `link_target` prefers them."""
+        return [
+            (service, method)
+            for service in sorted(
+                self.services.values(), key=lambda s: (s.package, s.name)
+            )
+            for method in service.methods
+            if self.has_page(method)
+        ]
+
+    @cached_property
+    def _pages_by_root(self) -> dict[str, list[int]]:
+        """The pages (positions in `_pages`) by the messages their walks start from: the
+        request, the response, and the operation's types."""
+        found: dict[str, list[int]] = {}
+        for position, (_, method) in enumerate(self._pages):
+            roots = {method.input, method.output}
+            if method.operation:
+                roots.update((method.operation.metadata, method.operation.response))
+            for root in roots:
+                found.setdefault(root, []).append(position)
+        return found
+
+    def _pages_reaching(self, name: str) -> list[int]:
+        """The pages, in order, whose walks may come to the message or enum `name`: those
+        that start from a message with a way down to it."""
+        referrers = self.api.referrers
+        reaching = {name}
+        pending = [name]
+        while pending:
+            for holder in referrers.get(pending.pop(), ()):
+                if holder not in reaching:
+                    reaching.add(holder)
+                    pending.append(holder)
+        by_root = self._pages_by_root
+        return sorted(
+            {position for root in reaching for position in by_root.get(root, ())}
+        )
+
+    def _elements_on(self, method: Method) -> frozenset[str]:
+        """The messages and enums the rpc's page renders."""
+        found = self._page_elements.get(method.full_name)
+        if found is None:
+            found = self._page_elements[method.full_name] = frozenset(
+                name
+                for message in self.page_messages(method)
+                for name in self._elements_of(message)
+            )
+        return found
+
+    def _elements_of(self, name: str) -> tuple[str, ...]:
+        """A message and the enums its rows list: a page renders them together (worked out
+        once per message)."""
         found = self._elements.get(name)
         if found is None:
-            message = self.api.messages[name]
             enums = self.api.enums
             found = self._elements[name] = (
-                (name, message.package),
+                name,
                 *(
-                    (item.type.name, enums[item.type.name].package)
-                    for item in message.fields
+                    item.type.name
+                    for item in self.api.messages[name].fields
                     if item.type.kind is Kind.ENUM and item.type.name in enums
                 ),
             )
@@ -226,7 +293,7 @@ class References:
         """`#anchor` on the page it is documented on, else that page's URL, else plain text."""
         if self.is_local(reference, plan):
             return f"[{reference.text}](#{reference.anchor})"
-        target = self.link_targets.get(reference.target)
+        target = self.link_target(reference.target)
         if target is None:
             return f"[{reference.text}]"
         service = self.services[target.full_name.rpartition(".")[0]]
@@ -236,7 +303,7 @@ class References:
     def is_local(self, reference: TypeReference, plan: PageContext) -> bool:
         return (
             reference.host in plan.messages
-            or self.link_targets.get(reference.target) is plan.method
+            or self.link_target(reference.target) is plan.method
         )
 
     def _resolve(

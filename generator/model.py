@@ -416,6 +416,19 @@ class Api:
     def message(self, full_name: str) -> Message:
         return self.messages[full_name]
 
+    @cached_property
+    def referrers(self) -> Mapping[str, tuple[str, ...]]:
+        """For each message and enum, the messages with a field of its type (a map's value
+        type counts): the way back up the walks that the docs take from an rpc's messages.
+        """
+        found: dict[str, dict[str, None]] = {}
+        for name, message in self.messages.items():
+            for item in message.fields:
+                ref = item.map_value if item.map_value else item.type
+                if ref.name:
+                    found.setdefault(ref.name, {})[name] = None
+        return {target: tuple(holders) for target, holders in found.items()}
+
     def service(self, full_name: str) -> Service | None:
         return next((s for s in self.services if s.full_name == full_name), None)
 

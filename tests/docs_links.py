@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from generator.model import Api, Kind
+from generator.docs_links import References
+from generator.model import Api, Kind, Method, StandardMethod
 
 _LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
 _HEADING = re.compile(r"^## .* \{#([^}]+)\}$", re.MULTILINE)
@@ -147,3 +148,35 @@ def check_links(pages: Mapping[str, str], api: Api, folders: Folders) -> LinkRep
                     f"{path}: {match.group(0)}: no anchor {anchor!r} on {target}"
                 )
     return report
+
+
+def ranked_link_targets(references: References) -> dict[str, Method]:
+    """What `References.link_target` answers, worked out the long way as its definition
+    reads: every page of the face walked, each message and enum ranked by each page that
+    renders it (its own package's pages first, among them its service's Get page for a
+    resource), the first page of the best rank kept (services by package and name, rpcs in
+    declaration order)."""
+    api = references.api
+    ranked: dict[str, tuple[int, Method]] = {}
+    for service in sorted(
+        references.services.values(), key=lambda s: (s.package, s.name)
+    ):
+        resource = service.resource.message if service.resource else ""
+        for method in service.methods:
+            if not references.has_page(method):
+                continue
+            is_get = method.standard is StandardMethod.GET
+            for message in references.page_messages(method):
+                names = [message] + [
+                    item.type.name
+                    for item in api.messages[message].fields
+                    if item.type.kind is Kind.ENUM and item.type.name in api.enums
+                ]
+                for name in names:
+                    package = (api.messages.get(name) or api.enums[name]).package
+                    rank = (0 if package == service.package else 2) + (
+                        0 if is_get and name == resource else 1
+                    )
+                    if name not in ranked or rank < ranked[name][0]:
+                        ranked[name] = (rank, method)
+    return {name: method for name, (_, method) in ranked.items()}

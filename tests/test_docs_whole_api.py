@@ -17,8 +17,10 @@ import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
 
-from docs_links import Folders, check_links, folders_of
+from docs_links import Folders, check_links, folders_of, ranked_link_targets
 from generator.docs_config import load_docs_config
+from generator.docs_faces import Reference
+from generator.docs_formats import docs_format as docs_format_named
 from generator import wire
 from generator.docs_tree import compile_tree
 from generator.http import HTTP_EXTENSION
@@ -170,6 +172,28 @@ def test_corpus_reference_to_another_package_links_to_its_first_page(
         "See [LogLevel.Level](/docs/logging/api-ref/grpc/Export/get"
         "#yandex.cloud.logging.v1.LogLevel.Level) for details."
     ) in workflow
+
+
+@pytest.mark.parametrize("docs_format", FORMATS)
+def test_corpus_link_targets_are_the_best_ranked_pages(
+    corpus_runs: Runs, docs_format: str
+) -> None:
+    """Every message and enum of the whole API, on both faces: the page a reference from
+    elsewhere links (worked out from the pages that lead to it) is the one its definition
+    names, every page walked (`docs_links.ranked_link_targets`)."""
+    _, api, _ = corpus_runs(docs_format)
+    reference = Reference(
+        api,
+        load_docs_config(str(CORPUS_CONFIG)),
+        docs_format_named(docs_format),
+        "grpc+rest",
+    )
+    names = [*api.messages, *api.enums]
+    for references in (reference.grpc.references, reference.rest.references):
+        ranked = ranked_link_targets(references)
+        found = {name: references.link_target(name) for name in names}
+        assert found == {name: ranked.get(name) for name in names}
+        assert len(ranked) > 5000
 
 
 def test_corpus_current_format_reproduces_reference_pages(corpus_runs: Runs) -> None:

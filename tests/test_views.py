@@ -8,6 +8,7 @@ import pytest
 
 from generator.client import ClientBuilder, ClientClass, ClientMethod
 from generator.docs import DocsBuilder, docs_format
+from generator.docs_faces import Reference
 from generator.docs_links import References
 from generator.docs_config import load_docs_config
 from generator.fieldmask import fieldmask_module
@@ -16,6 +17,7 @@ from generator.model import Api, ProtoFile, build_api
 from generator.options import PluginOptions
 from generator.runtime.contract import VERSION
 from generator.server import ServerBuilder, ServerModule
+from docs_links import ranked_link_targets
 from support import PROTO, compile_descriptors
 
 IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
@@ -295,6 +297,45 @@ def test_docs_names_from_outside_their_package(name: str, found: list[str]) -> N
     api = build_api(compile_descriptors(files, roots).file, files)
     builder = DocsBuilder(api, load_docs_config(""), docs_format("classic"))
     assert list(builder.references._named(name)) == found
+
+
+LINKED_APIS = {
+    "garden and weather": (
+        ["acme/garden/v1/plant_service.proto", "acme/weather/v1/forecast.proto"],
+        (PROTO.parent / "tests" / "protos" / "docs", PROTO),
+    ),
+    "image, configuration and operations": (
+        [
+            IMAGE_SERVICE,
+            "yandex/cloud/baremetal/v1alpha/configuration_service.proto",
+            "yandex/cloud/operation/operation_service.proto",
+        ],
+        (PROTO,),
+    ),
+}
+
+
+@pytest.mark.parametrize("face", ["grpc", "rest"])
+@pytest.mark.parametrize("case", sorted(LINKED_APIS))
+def test_link_targets_are_the_best_ranked_pages(case: str, face: str) -> None:
+    """A reference to a message or enum off its page links the page its definition names
+    (`docs_links.ranked_link_targets`, every page walked): worked out from the pages that
+    lead to it, the answer is the same for every message and enum, None where no page
+    renders one."""
+    files, roots = LINKED_APIS[case]
+    api = build_api(compile_descriptors(files, roots).file, files)
+    reference = Reference(
+        api, load_docs_config(""), docs_format("classic"), "grpc+rest"
+    )
+    references = (
+        reference.grpc.references if face == "grpc" else reference.rest.references
+    )
+    ranked = ranked_link_targets(references)
+    names = [*api.messages, *api.enums]
+    assert {name: references.link_target(name) for name in names} == {
+        name: ranked.get(name) for name in names
+    }
+    assert len(ranked) < len(names)
 
 
 def test_references_link_the_pages_of_the_face_they_are_made_for() -> None:
