@@ -299,6 +299,7 @@ def main() -> None:
     gc.disable()
     reformatted: list[str] | None = [] if os.environ.get(REPORT_BLACK) else None
     stream = sys.stdout.buffer
+    _widen_pipe(sys.stdin.buffer)
     _widen_pipe(stream)
     run = Run([], [], [], 1)
     problem = ""
@@ -345,6 +346,7 @@ def command() -> NoReturn:
 def _widen_pipe(stream: BinaryIO) -> None:
     """Protoc reads its plugin's answer 4 KB at a time: with room for more in the pipe, the
     plugin goes on rendering while protoc reads, rather than wait for each page to drain.
+    The request comes through a pipe too: a wider one takes it in fewer, larger writes.
     """
     try:
         import fcntl
