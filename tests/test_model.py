@@ -242,6 +242,19 @@ def test_operation_types_that_do_not_resolve_are_untyped_any() -> None:
     assert problem.consequence == "the metadata is taken as google.protobuf.Any"
 
 
+def test_referrers_are_the_messages_with_a_field_of_each_type(garden_api: Api) -> None:
+    """The way back up from a message or enum: every message with a field of its type, a
+    map's value type included, and a message that holds itself."""
+    referrers = garden_api.referrers
+    assert referrers["acme.garden.v1.Plant.Kind"] == ("acme.garden.v1.Plant",)
+    assert referrers["acme.garden.v1.Coordinates"] == ("acme.garden.v1.Plant",)
+    assert set(referrers["acme.garden.v1.Plant"]) == {
+        "acme.garden.v1.Plant",
+        "acme.garden.v1.ListPlantsResponse",
+    }
+    assert "acme.garden.v1.ListPlantsResponse" not in referrers
+
+
 def test_operation_without_metadata_has_none(garden_api: Api) -> None:
     method = garden_api.service("acme.garden.v1.PlantService").method("Repot")
     assert method.operation.metadata == ""
