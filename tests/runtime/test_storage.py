@@ -160,13 +160,18 @@ def test_concurrent_writes_commit_together_and_fail_alone(database: str) -> None
     storage.close()
     other = open_storage(database)
     with other.read() as transaction:
-        stored = {entry.resource.id for entry in transaction.scan(IndexScan("k", "f", limit=1000))}
+        stored = {
+            entry.resource.id
+            for entry in transaction.scan(IndexScan("k", "f", limit=1000))
+        }
     other.close()
     expected = {f"r{w}-{i}" for w in range(8) for i in range(40)} - set(failed)
     assert len(failed) == 8 * 17 and stored == expected | {"taken"}
 
 
-def test_a_change_finds_the_operation_in_flight_of_what_it_read(storage: Storage) -> None:
+def test_a_change_finds_the_operation_in_flight_of_what_it_read(
+    storage: Storage,
+) -> None:
     """A write transaction that reads a resource then looks for its unfinished operation
     (as every change does) finds the one stored, and then the ones it writes itself."""
     resource = StoredResource("k", "r1", "f", "n", b"")
