@@ -41,6 +41,7 @@ class Reference:
             and config.is_configured(package),
             self.grpc.services,
             lambda: self.grpc.cyclic,
+            self.grpc.references.names,
         )
 
     def work_out_shared_facts(self) -> None:

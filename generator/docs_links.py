@@ -79,6 +79,87 @@ def lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+class Names:
+    """Names in comments resolved to the request's messages, enums and services as protobuf
+    resolves them: what a reference stands for before any face links it, worked out once per
+    run for all faces."""
+
+    def __init__(self, api: Api, services: Mapping[str, Service]) -> None:
+        self.api = api
+        self.services = services
+        self._found: dict[tuple[str, str | None, str], str | None] = {}
+
+    def service(self, name: str, scope: str | None) -> str | None:
+        return self._find(name, scope, "service")
+
+    def type(self, name: str, scope: str | None) -> str | None:
+        """A message or an enum."""
+        return self._find(name, scope, "type")
+
+    def message(self, name: str, scope: str | None) -> str | None:
+        return self._find(name, scope, "message")
+
+    def _find(self, name: str, scope: str | None, kind: str) -> str | None:
+        """`name` resolved from `scope` as protobuf does; for scope None, the one element of
+        the request that is some package's element `name` (`LogLevel.Level`,
+        `v1.LogLevel.Level`...), if exactly one is."""
+        key = (name, scope, kind)
+        if key in self._found:
+            return self._found[key]
+        exists = self._exists[kind]
+        if scope is not None:
+            found = resolve_name(name, scope, exists)
+        else:
+            candidates = [c for c in self._named(name) if exists(c)]
+            found = candidates[0] if len(candidates) == 1 else None
+        self._found[key] = found
+        return found
+
+    @cached_property
+    def _exists(self) -> dict[str, Callable[[str], bool]]:
+        messages, enums, services = self.api.messages, self.api.enums, self.services
+        return {
+            "service": lambda name: name in services,
+            "type": lambda name: name in messages or name in enums,
+            "message": lambda name: name in messages,
+        }
+
+    def _named(self, name: str) -> Iterator[str]:
+        """The elements that `name` names from outside their package: their name within the
+        package, after as many of the package's last parts as it likes
+        (`yandex.cloud.logging.v1.LogLevel.Level` is named by `LogLevel.Level`,
+        `v1.LogLevel.Level`... and by its full name)."""
+        parts = name.split(".")
+        if "" in parts:  # no element's name has an empty part
+            return
+        for cut in range(len(parts)):
+            qualifier = ".".join(parts[:cut])
+            for full_name, package in self._by_relative_name.get(
+                ".".join(parts[cut:]), ()
+            ):
+                if (
+                    cut == 0
+                    or package == qualifier
+                    or package.endswith("." + qualifier)
+                ):
+                    yield full_name
+
+    @cached_property
+    def _by_relative_name(self) -> dict[str, list[tuple[str, str]]]:
+        """Messages, enums and services (full name, package) by their names within their
+        package."""
+        index: dict[str, list[tuple[str, str]]] = {}
+        elements: list[Message | Enum | Service] = [
+            *self.api.messages.values(),
+            *self.api.enums.values(),
+            *self.services.values(),
+        ]
+        for element in elements:
+            relative = element.full_name.removeprefix(f"{element.package}.")
+            index.setdefault(relative, []).append((element.full_name, element.package))
+        return index
+
+
 class References:
     """The references of comments, linked for one face of the reference."""
 
@@ -91,6 +172,7 @@ class References:
         page_messages: Callable[[Method], Iterable[str]],
         has_page: Callable[[Method], bool] = lambda method: True,
         json_names: bool = False,
+        names: Names | None = None,
     ) -> None:
         """`link_base(package)`: where its method pages are; `configured(package)`: whether a
         package the request has no service of has pages to link to; `page_messages(method)`:
@@ -98,9 +180,11 @@ class References:
         list; `has_page(method)`:
         whether the rpc has a page on this face (one without is named in plain text);
         `json_names`: fields are named by their JSON names (`[Image.folder_id]` reads
-        `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them."""
+        `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them; `names`:
+        the run's name resolution, which the faces share."""
         self.api = api
         self.services = services
+        self.names = names or Names(api, services)
         self.link_base = link_base
         self.configured = configured
         self.page_messages = page_messages
@@ -333,52 +417,6 @@ class References:
                 return f"`{self._field_text(scope, text)}`"
         return self._configured_method_url(text)
 
-    def _find(
-        self, name: str, scope: str | None, exists: Callable[[str], bool]
-    ) -> str | None:
-        """`name` resolved from `scope` as protobuf does; for scope None, the one element of
-        the request that is some package's element `name` (`LogLevel.Level`,
-        `v1.LogLevel.Level`...), if exactly one is."""
-        if scope is not None:
-            return resolve_name(name, scope, exists)
-        found = [candidate for candidate in self._named(name) if exists(candidate)]
-        return found[0] if len(found) == 1 else None
-
-    def _named(self, name: str) -> Iterator[str]:
-        """The elements that `name` names from outside their package: their name within the
-        package, after as many of the package's last parts as it likes
-        (`yandex.cloud.logging.v1.LogLevel.Level` is named by `LogLevel.Level`,
-        `v1.LogLevel.Level`... and by its full name)."""
-        parts = name.split(".")
-        if "" in parts:  # no element's name has an empty part
-            return
-        for cut in range(len(parts)):
-            qualifier = ".".join(parts[:cut])
-            for full_name, package in self._by_relative_name.get(
-                ".".join(parts[cut:]), ()
-            ):
-                if (
-                    cut == 0
-                    or package == qualifier
-                    or package.endswith("." + qualifier)
-                ):
-                    yield full_name
-
-    @cached_property
-    def _by_relative_name(self) -> dict[str, list[tuple[str, str]]]:
-        """Messages, enums and services (full name, package) by their names within their
-        package."""
-        index: dict[str, list[tuple[str, str]]] = {}
-        elements: list[Message | Enum | Service] = [
-            *self.api.messages.values(),
-            *self.api.enums.values(),
-            *self.services.values(),
-        ]
-        for element in elements:
-            relative = element.full_name.removeprefix(f"{element.package}.")
-            index.setdefault(relative, []).append((element.full_name, element.package))
-        return index
-
     def _field_names(self, message: Message) -> frozenset[str]:
         found = self._fields.get(message.full_name)
         if found is None:
@@ -392,7 +430,7 @@ class References:
         service_name, _, method_name = text.rpartition(".")
         if not service_name:
             return None
-        target = self._find(service_name, scope, lambda name: name in self.services)
+        target = self.names.service(service_name, scope)
         if target is None:
             return None
         method = self.services[target].method(method_name)
@@ -421,7 +459,7 @@ class References:
         """`[Message]`, `[Message.Enum]`, `[Message.field]` or a well-known type."""
         if text in WELL_KNOWN_LINKS or text in WELL_KNOWN_TYPES:
             return f"[{text}]({well_known_link(text)})"
-        target = self._find(text, scope, self._is_type)
+        target = self.names.type(text, scope)
         if target is not None and target.startswith("google."):
             link = well_known_link(target)
             return f"[{text}]({link})" if link else None
@@ -434,7 +472,7 @@ class References:
             return TypeReference(text, target, target, target)
         prefix, _, field_name = text.rpartition(".")
         if prefix:
-            owner = self._find(prefix, scope, lambda name: name in self.api.messages)
+            owner = self.names.message(prefix, scope)
             if owner is not None and field_name in self._field_names(
                 self.api.messages[owner]
             ):
@@ -450,9 +488,6 @@ class References:
             return name
         found = message.field(name)
         return found.json_name if found else name
-
-    def _is_type(self, name: str) -> bool:
-        return name in self.api.messages or name in self.api.enums
 
 
 def merged(parts: list[str | TypeReference]) -> Segments:

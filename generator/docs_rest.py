@@ -22,7 +22,7 @@ from generator.docs_formats import (
     value_line,
 )
 from generator.docs_json import EMPTY, STATUS
-from generator.docs_links import References, TypeReference, lower_first
+from generator.docs_links import Names, References, TypeReference, lower_first
 from generator.docs_playground import Playground
 from generator.docs_rest_messages import Anchors, RestMessage, RestMessages
 from generator.http import HttpBinding
@@ -162,8 +162,10 @@ class RestBuilder:
         configured: Callable[[str], bool],
         services: dict[str, Service],
         cyclic: Callable[[], frozenset[str]],
+        names: Names | None = None,
     ) -> None:
-        """`cyclic()`: the messages that contain themselves (their JSON depends on where)."""
+        """`cyclic()`: the messages that contain themselves (their JSON depends on where);
+        `names`: the run's name resolution, shared with the gRPC face."""
         self.api = api
         self.format = docs_format
         self.settings = settings
@@ -193,6 +195,7 @@ class RestBuilder:
             self._page_messages,
             has_page=lambda method: method.http is not None,
             json_names=True,
+            names=names,
         )
 
     def page_path(self, service: Service, method: Method) -> str:

@@ -296,7 +296,7 @@ def test_docs_names_from_outside_their_package(name: str, found: list[str]) -> N
     files = ["acme/garden/v1/plant_service.proto", "acme/weather/v1/forecast.proto"]
     api = build_api(compile_descriptors(files, roots).file, files)
     builder = DocsBuilder(api, load_docs_config(""), docs_format("classic"))
-    assert list(builder.references._named(name)) == found
+    assert list(builder.references.names._named(name)) == found
 
 
 LINKED_APIS = {
