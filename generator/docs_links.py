@@ -1,12 +1,13 @@
 """References in comments, resolved to links: the core that every face of the reference
-shares (gRPC and, next, REST pages, and index pages).
+shares (gRPC and REST pages, and index pages).
 
 A comment names messages, enums, fields and rpcs in brackets (`[Image]`, `[ImageService.List]`,
-`[image_id]`). `References` resolves each as protobuf resolves names from the comment's message,
-else in every package of the request, and links it for one face: `link_base(package)` says where
-a package's method pages are, so one class serves every face. What resolves without knowing the
-page (a reference's target) is worked out once per comment; where the link points (an anchor on
-the page, or another page) depends on the page.
+`[image_id]`). `Names` resolves each name as protobuf resolves names from the comment's message,
+else in every package of the request, once for all faces; `References` links it for one face:
+`link_base(package)` says where a package's method pages are, so one class serves every face.
+What resolves without knowing the page (a reference's target) is worked out once per comment;
+where the link points (an anchor on the page, or another page: `LinkTargets`) depends on the
+page.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class TypeReference:
     text: str
     anchor: str  # the message's or enum's full name
     host: str  # the message whose section on a page keeps the link on it ("" for none)
-    target: str  # whose page the link points to otherwise (see `link_target`)
+    target: str  # whose page the link points to otherwise (see `LinkTargets`)
 
 
 # A comment with its references resolved as far as they can be without knowing the page.
@@ -160,49 +161,27 @@ class Names:
         return index
 
 
-class References:
-    """The references of comments, linked for one face of the reference."""
+class LinkTargets:
+    """The page a reference from elsewhere to a message or enum links, on one face."""
 
     def __init__(
         self,
         api: Api,
         services: Mapping[str, Service],
-        link_base: Callable[[str], str],
-        configured: Callable[[str], bool],
         page_messages: Callable[[Method], Iterable[str]],
-        has_page: Callable[[Method], bool] = lambda method: True,
-        json_names: bool = False,
-        names: Names | None = None,
+        has_page: Callable[[Method], bool],
     ) -> None:
-        """`link_base(package)`: where its method pages are; `configured(package)`: whether a
-        package the request has no service of has pages to link to; `page_messages(method)`:
-        the messages an rpc's page renders (some more than once), each with the enums its rows
-        list; `has_page(method)`:
-        whether the rpc has a page on this face (one without is named in plain text);
-        `json_names`: fields are named by their JSON names (`[Image.folder_id]` reads
-        `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them; `names`:
-        the run's name resolution, which the faces share."""
+        """`page_messages(method)`: the messages an rpc's page renders; `has_page(method)`:
+        whether the rpc has a page on this face."""
         self.api = api
         self.services = services
-        self.names = names or Names(api, services)
-        self.link_base = link_base
-        self.configured = configured
         self.page_messages = page_messages
-        self._elements: dict[str, tuple[str, ...]] = {}
         self.has_page = has_page
-        self.json_names = json_names
-        self._fields: dict[str, frozenset[str]] = {}
-        self._segments: dict[tuple[str, str, str], Segments] = {}
-        self._rpc_names: dict[str, frozenset[str]] = {}
-        self._bracketed: dict[str, frozenset[str]] = {}
         self._targets: dict[str, Method | None] = {}
         self._page_elements: dict[str, frozenset[str]] = {}
+        self._elements: dict[str, tuple[str, ...]] = {}
 
-    def page_url(self, service: Service, method_name: str) -> str:
-        link_base = self.link_base(service.package)
-        return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
-
-    def link_target(self, name: str) -> Method | None:
+    def page_of(self, name: str) -> Method | None:
         """The page (its rpc) a reference from elsewhere to a message or enum points to:
         pages of its own package first; among them its service's Get page for a resource,
         else the first page that renders it (services by package and name, rpcs in
@@ -244,7 +223,7 @@ class References:
 
     @cached_property
     def _pages(self) -> list[tuple[Service, Method]]:
-        """The rpcs with a page on this face, in the order `link_target` prefers them."""
+        """The rpcs with a page on this face, in the order `page_of` prefers them."""
         return [
             (service, method)
             for service in sorted(
@@ -309,6 +288,47 @@ class References:
                 ),
             )
         return found
+
+
+class References:
+    """The references of comments, linked for one face of the reference."""
+
+    def __init__(
+        self,
+        api: Api,
+        services: Mapping[str, Service],
+        link_base: Callable[[str], str],
+        configured: Callable[[str], bool],
+        page_messages: Callable[[Method], Iterable[str]],
+        has_page: Callable[[Method], bool] = lambda method: True,
+        json_names: bool = False,
+        names: Names | None = None,
+    ) -> None:
+        """`link_base(package)`: where its method pages are; `configured(package)`: whether a
+        package the request has no service of has pages to link to; `page_messages(method)`:
+        the messages an rpc's page renders (some more than once), each with the enums its rows
+        list; `has_page(method)`:
+        whether the rpc has a page on this face (one without is named in plain text);
+        `json_names`: fields are named by their JSON names (`[Image.folder_id]` reads
+        `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them; `names`:
+        the run's name resolution, which the faces share."""
+        self.api = api
+        self.services = services
+        self.names = names or Names(api, services)
+        self.link_base = link_base
+        self.configured = configured
+        self.page_messages = page_messages
+        self.has_page = has_page
+        self.json_names = json_names
+        self._fields: dict[str, frozenset[str]] = {}
+        self._segments: dict[tuple[str, str, str], Segments] = {}
+        self._rpc_names: dict[str, frozenset[str]] = {}
+        self._bracketed: dict[str, frozenset[str]] = {}
+        self.targets = LinkTargets(api, services, page_messages, has_page)
+
+    def page_url(self, service: Service, method_name: str) -> str:
+        link_base = self.link_base(service.package)
+        return f"{link_base}/{service.short_name}/{lower_first(method_name)}"
 
     def rpc_owner(self, comments: Iterable[str], service: Service) -> str:
         """The service's name if a `[...]` of the comments names one of its rpcs (`[List]`),
@@ -377,7 +397,7 @@ class References:
         """`#anchor` on the page it is documented on, else that page's URL, else plain text."""
         if self.is_local(reference, plan):
             return f"[{reference.text}](#{reference.anchor})"
-        target = self.link_target(reference.target)
+        target = self.targets.page_of(reference.target)
         if target is None:
             return f"[{reference.text}]"
         service = self.services[target.full_name.rpartition(".")[0]]
@@ -387,7 +407,7 @@ class References:
     def is_local(self, reference: TypeReference, plan: PageContext) -> bool:
         return (
             reference.host in plan.messages
-            or self.link_target(reference.target) is plan.method
+            or self.targets.page_of(reference.target) is plan.method
         )
 
     def _resolve(

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from generator.docs_links import References
+from generator.docs_links import LinkTargets
 from generator.model import Api, Kind, Method, StandardMethod
 
 _LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
@@ -150,8 +150,8 @@ def check_links(pages: Mapping[str, str], api: Api, folders: Folders) -> LinkRep
     return report
 
 
-def ranked_link_targets(references: References) -> dict[str, Method]:
-    """What `References.link_target` answers, worked out the long way as its definition
+def ranked_link_targets(references: LinkTargets) -> dict[str, Method]:
+    """What `LinkTargets.page_of` answers, worked out the long way as its definition
     reads: every page of the face walked, each message and enum ranked by each page that
     renders it (its own package's pages first, among them its service's Get page for a
     resource), the first page of the best rank kept (services by package and name, rpcs in

@@ -190,8 +190,8 @@ def test_corpus_link_targets_are_the_best_ranked_pages(
     )
     names = [*api.messages, *api.enums]
     for references in (reference.grpc.references, reference.rest.references):
-        ranked = ranked_link_targets(references)
-        found = {name: references.link_target(name) for name in names}
+        ranked = ranked_link_targets(references.targets)
+        found = {name: references.targets.page_of(name) for name in names}
         assert found == {name: ranked.get(name) for name in names}
         assert len(ranked) > 5000
 

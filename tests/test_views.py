@@ -330,9 +330,9 @@ def test_link_targets_are_the_best_ranked_pages(case: str, face: str) -> None:
     references = (
         reference.grpc.references if face == "grpc" else reference.rest.references
     )
-    ranked = ranked_link_targets(references)
+    ranked = ranked_link_targets(references.targets)
     names = [*api.messages, *api.enums]
-    assert {name: references.link_target(name) for name in names} == {
+    assert {name: references.targets.page_of(name) for name in names} == {
         name: ranked.get(name) for name in names
     }
     assert len(ranked) < len(names)
