@@ -419,8 +419,7 @@ class Api:
     @cached_property
     def referrers(self) -> Mapping[str, tuple[str, ...]]:
         """For each message and enum, the messages with a field of its type (a map's value
-        type counts): the way back up the walks that the docs take from an rpc's messages.
-        """
+        type counts): the way back up from a type to every message that can hold it."""
         found: dict[str, dict[str, None]] = {}
         for name, message in self.messages.items():
             for item in message.fields:
