@@ -156,11 +156,39 @@ def response_head(error: str = "") -> bytes:
 
 
 def file_records(outputs: Iterable[tuple[str, str]]) -> bytes:
-    """The CodeGeneratorResponse.File records of `outputs`, to follow a head."""
-    response = plugin_pb2.CodeGeneratorResponse()
+    """The CodeGeneratorResponse.File records of `outputs`, to follow a head: the bytes
+    protobuf writes for them, written here with one copy of each file fewer (a whole API's
+    pages are over 100 MB)."""
+    parts: list[bytes] = []
     for name, content in outputs:
-        response.file.add(name=name, content=content)
-    return response.SerializeToString()
+        encoded_name, encoded = name.encode(), content.encode()
+        fields = (_NAME_TAG, _varint(len(encoded_name)), encoded_name)
+        fields += (_CONTENT_TAG, _varint(len(encoded)))
+        size = sum(map(len, fields)) + len(encoded)
+        parts += (_FILE_TAG, _varint(size), *fields, encoded)
+    return b"".join(parts)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length_delimited_tag(number: int) -> bytes:
+    return _varint(number << 3 | 2)
+
+
+_FILE_TAG = _length_delimited_tag(plugin_pb2.CodeGeneratorResponse.FILE_FIELD_NUMBER)
+_NAME_TAG = _length_delimited_tag(
+    plugin_pb2.CodeGeneratorResponse.File.NAME_FIELD_NUMBER
+)
+_CONTENT_TAG = _length_delimited_tag(
+    plugin_pb2.CodeGeneratorResponse.File.CONTENT_FIELD_NUMBER
+)
 
 
 def write_response(stream: BinaryIO, outputs: dict[str, str], error: str = "") -> None:

@@ -384,3 +384,22 @@ def test_the_views_of_the_targets_are_prepared(
     assert loaded == list(expected)
     for name in expected:  # names the environment finds
         render.environment().get_template(name)
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        [],
+        [("a.py", "")],
+        [("docs/Я/index.md", "Ключ — значение\n"), ("b.md", "x" * 127)],
+        [("long.md", "y" * 128), ("longer.md", "z" * 20_000)],
+        [("huge.md", "w" * 2_100_000)],  # lengths of one to four bytes
+    ],
+)
+def test_file_records_are_what_protobuf_writes(outputs: list[tuple[str, str]]) -> None:
+    from generator.plugin import file_records
+
+    response = plugin_pb2.CodeGeneratorResponse()
+    for name, content in outputs:
+        response.file.add(name=name, content=content)
+    assert file_records(outputs) == response.SerializeToString()
