@@ -39,13 +39,11 @@ class EndpointTable:
 
     def official_ids(self, proto_file: str, service: str) -> set[str]:
         """The ids of every key that applies to `service` (a full name) of `proto_file`."""
-        names = (dotted_path(proto_file).split("."), service.split("."))
-        return {
-            id_
-            for key, ids in self.ids.items()
-            if any(list(key) == name[: len(key)] for name in names)
-            for id_ in ids
+        names = (tuple(dotted_path(proto_file).split(".")), tuple(service.split(".")))
+        prefixes = {
+            name[:length] for name in names for length in range(1, len(name) + 1)
         }
+        return {id_ for prefix in prefixes for id_ in self.ids.get(prefix, ())}
 
 
 def dotted_path(proto_file: str) -> str:
