@@ -32,6 +32,7 @@ from generator.docs_links import (
     well_known_link,
 )
 from generator.errors import SchemaError
+from generator.memos import Memos
 from generator.model import (
     OPERATION,
     Api,
@@ -125,22 +126,27 @@ class DocsBuilder:
         api: Api,
         config: DocsConfig,
         docs_format: DocsFormat = DOCS_FORMATS["classic"],
+        memos: Memos | None = None,
     ) -> None:
+        """`memos`: where it keeps what pages share (see `Memos`)."""
         self.api = api
         self.config = config
         self.format = docs_format
         self.services = {service.full_name: service for service in api.services}
         self.settings = config.for_run(s.package for s in self.services.values())
-        self._walks: dict[str, tuple[str, ...]] = {}
-        self._plans: dict[str, PagePlan] = {}
+        self.memos = memos or Memos()
+        self._walks: dict[str, tuple[str, ...]] = self.memos.new()
+        self._plans: dict[str, PagePlan] = self.memos.new()
         # The JSON of each message whose expansion never varies.
-        self._objects: dict[str, str] = {}
-        self._value_lists: dict[str, str] = {}
+        self._objects: dict[str, str] = self.memos.new()
+        self._value_lists: dict[str, str] = self.memos.new()
         # By message and service, and by message and "" where the service does not matter.
-        self._inputs: dict[tuple[str, str], _SectionInputs] = {}
-        self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
-        self._sections: dict[tuple[object, ...], Section] = {}
-        self._rendered: dict[Section, str] = {}
+        self._inputs: dict[tuple[str, str], _SectionInputs] = self.memos.new()
+        self._rows: dict[str, tuple[tuple[str, str | None, str | None], ...]] = (
+            self.memos.new()
+        )
+        self._sections: dict[tuple[object, ...], Section] = self.memos.new()
+        self._rendered: dict[Section, str] = self.memos.new()
         self.references = References(
             api,
             self.services,
@@ -148,6 +154,7 @@ class DocsBuilder:
             lambda package: package not in self.settings
             and config.is_configured(package),
             self._page_messages,
+            memos=self.memos,
         )
         self._section_layout = macro(_SECTION_TEMPLATE, "section")
         self._page_layout = macro(_PAGE_TEMPLATE, "page")

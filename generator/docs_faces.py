@@ -18,6 +18,7 @@ from generator.docs_index import index_page
 from generator.docs_rest import TEMPLATE as REST_TEMPLATE
 from generator.docs_rest import RestBuilder
 from generator.errors import SchemaError
+from generator.memos import Memos
 from generator.model import Api, Method, Service
 from generator.render import render
 
@@ -32,7 +33,10 @@ class Reference:
     ) -> None:
         self.api = api
         self.faces = faces.split("+")
-        self.grpc = DocsBuilder(api, config, docs_format)
+        # What pages share, kept within bounds (see `Memos`).
+        self.memos = Memos()
+        self._package: str | None = None
+        self.grpc = DocsBuilder(api, config, docs_format, self.memos)
         self.rest = RestBuilder(
             api,
             docs_format,
@@ -42,6 +46,7 @@ class Reference:
             self.grpc.services,
             lambda: self.grpc.cyclic,
             self.grpc.references.names,
+            self.memos,
         )
 
     def work_out_shared_facts(self) -> None:
@@ -97,15 +102,25 @@ class Reference:
     # --- the pages of one service, each a (path, text) -----------------------------------------
 
     def grpc_page(self, service: Service, method: Method) -> list[tuple[str, str]]:
+        self._in_package(service.package)
         page = self.grpc.page(service, method)
         return [(page.path, self.grpc.render(page))]
 
     def rest_page(self, service: Service, method: Method) -> list[tuple[str, str]]:
+        self._in_package(service.package)
         page = self.rest.page(service, method)
         return [(page.path, self.rest.render(page))]
 
     def index(self, service: Service, face: str) -> list[tuple[str, str]]:
+        self._in_package(service.package)
         settings = self.grpc.package_docs(service.package)
         methods = service.methods if face == "grpc" else self.rest_methods(service)
         page = index_page(service, settings, self.format.source_path, face, methods)
         return [(page.path, render(INDEX_TEMPLATE, page=page))]
+
+    def _in_package(self, package: str) -> None:
+        """Keeps the memos within bounds between one package's pages and the next's (see
+        `Memos`)."""
+        if package != self._package:
+            self.memos.trim()
+            self._package = package

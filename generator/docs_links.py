@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterable, Iterator, Mapping, Protocol, Union
 
+from generator.memos import Memos
 from generator.model import (
     WELL_KNOWN_TYPES,
     Api,
@@ -303,6 +304,7 @@ class References:
         has_page: Callable[[Method], bool] = lambda method: True,
         json_names: bool = False,
         names: Names | None = None,
+        memos: Memos | None = None,
     ) -> None:
         """`link_base(package)`: where its method pages are; `configured(package)`: whether a
         package the request has no service of has pages to link to; `page_messages(method)`:
@@ -311,7 +313,9 @@ class References:
         whether the rpc has a page on this face (one without is named in plain text);
         `json_names`: fields are named by their JSON names (`[Image.folder_id]` reads
         `Image.folderId`, `[folder_id]` reads `folderId`), as REST pages name them; `names`:
-        the run's name resolution, which the faces share."""
+        the run's name resolution, which the faces share; `memos`: where it keeps the
+        comments it has parsed (see `Memos`; the names and link targets are kept for the run).
+        """
         self.api = api
         self.services = services
         self.names = names or Names(api, services)
@@ -321,9 +325,10 @@ class References:
         self.has_page = has_page
         self.json_names = json_names
         self._fields: dict[str, frozenset[str]] = {}
-        self._segments: dict[tuple[str, str, str], Segments] = {}
+        memos = memos or Memos()
+        self._segments: dict[tuple[str, str, str], Segments] = memos.new()
         self._rpc_names: dict[str, frozenset[str]] = {}
-        self._bracketed: dict[str, frozenset[str]] = {}
+        self._bracketed: dict[str, frozenset[str]] = memos.new()
         self.targets = LinkTargets(api, services, page_messages, has_page)
 
     def page_url(self, service: Service, method_name: str) -> str:

@@ -24,14 +24,15 @@ _DEFAULT_VALUE = re.compile(r"^Default value: (\S+)\.$", re.M)
 
 class Playground:
     """The apiPlayground items of a run's REST pages; what reads alike on every page (schema
-    properties, message definitions) is made once."""
+    properties, message definitions) is made once (for the pages of a package: `Memos`).
+    """
 
     def __init__(self, rest: RestBuilder) -> None:
         self.rest = rest
         self.messages = rest.messages
-        self._yaml_descriptions: dict[tuple[str, str, bool], str] = {}
-        self._properties: dict[tuple[str, str, bool], dict[str, Any]] = {}
-        self._definitions: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._yaml_descriptions: dict[tuple[str, str, bool], str] = rest.memos.new()
+        self._properties: dict[tuple[str, str, bool], dict[str, Any]] = rest.memos.new()
+        self._definitions: dict[tuple[object, ...], dict[str, Any]] = rest.memos.new()
 
     def request(self, plan: RestPlan, binding: _Binding, url: str) -> dict[str, Any]:
         request = self.rest.api.messages[plan.method.input]

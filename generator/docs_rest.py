@@ -26,6 +26,7 @@ from generator.docs_links import Names, References, TypeReference, lower_first
 from generator.docs_playground import Playground
 from generator.docs_rest_messages import Anchors, RestMessage, RestMessages
 from generator.http import HttpBinding
+from generator.memos import Memos
 from generator.model import (
     OPERATION,
     Api,
@@ -163,30 +164,36 @@ class RestBuilder:
         services: dict[str, Service],
         cyclic: Callable[[], frozenset[str]],
         names: Names | None = None,
+        memos: Memos | None = None,
     ) -> None:
         """`cyclic()`: the messages that contain themselves (their JSON depends on where);
-        `names`: the run's name resolution, shared with the gRPC face."""
+        `names`: the run's name resolution, shared with the gRPC face; `memos`: where it
+        keeps what pages share (see `Memos`)."""
         self.api = api
         self.format = docs_format
         self.settings = settings
-        self.messages = RestMessages(api, cyclic)
-        self._bindings: dict[str, tuple[_Binding, ...]] = {}
+        self.memos = memos or Memos()
+        self.messages = RestMessages(api, cyclic, self.memos)
+        self._bindings: dict[str, tuple[_Binding, ...]] = self.memos.new()
         self.playground = Playground(self)
-        self._rendered: dict[Section, str] = {}
+        self._rendered: dict[Section, str] = self.memos.new()
         self._section_layout = macro(TEMPLATE, "section")
         self._page_layout = macro(TEMPLATE, "page")
         # Rows and YAML properties that read the same on every page (no reference, no link
         # to a section), by message, field, and whether it is a path parameter.
-        self._rows: dict[tuple[str, str, bool, bool], Row] = {}
-        self._descriptions: dict[tuple[str, str, bool, bool], str] = {}
-        self._value_lists: dict[tuple[str, bool], str] = {}  # by enum, and for YAML
-        self._sections_made: dict[tuple[object, ...], Section] = {}
+        self._rows: dict[tuple[str, str, bool, bool], Row] = self.memos.new()
+        self._descriptions: dict[tuple[str, str, bool, bool], str] = self.memos.new()
+        # By enum, and for YAML.
+        self._value_lists: dict[tuple[str, bool], str] = self.memos.new()
+        self._sections_made: dict[tuple[object, ...], Section] = self.memos.new()
         # What a message's comments name, by message and the page's service (see
         # `reference_context`).
         self._contexts: dict[tuple[str, str], tuple[str, tuple[TypeReference, ...]]] = (
-            {}
+            self.memos.new()
         )
-        self._context_types: dict[tuple[str, str], tuple[TypeReference, ...]] = {}
+        self._context_types: dict[tuple[str, str], tuple[TypeReference, ...]] = (
+            self.memos.new()
+        )
         self.references = References(
             api,
             services,
@@ -196,6 +203,7 @@ class RestBuilder:
             has_page=lambda method: method.http is not None,
             json_names=True,
             names=names,
+            memos=self.memos,
         )
 
     def page_path(self, service: Service, method: Method) -> str:

@@ -18,6 +18,7 @@ from generator.docs_json import (
     scalar_cell,
     scalar_json,
 )
+from generator.memos import Memos
 from generator.model import Api, Field, Kind, Message, OperationTypes, TypeRef
 
 
@@ -61,8 +62,11 @@ class RestMessage:
 class RestMessages:
     """The messages of a run as REST pages read them."""
 
-    def __init__(self, api: Api, cyclic: Callable[[], frozenset[str]]) -> None:
-        """`cyclic()`: the messages that contain themselves (their JSON depends on where)."""
+    def __init__(
+        self, api: Api, cyclic: Callable[[], frozenset[str]], memos: Memos
+    ) -> None:
+        """`cyclic()`: the messages that contain themselves (their JSON depends on where);
+        `memos`: where it keeps what pages share (see `Memos`)."""
         self.api = api
         self.cyclic = cyclic
         # §6.3: any message has a section but the well-known ones written as scalars or
@@ -75,9 +79,9 @@ class RestMessages:
             and name not in WRAPPERS
             and name not in OBJECTS
         )
-        self._facts: dict[tuple[str, OperationTypes | None], RestMessage] = {}
-        self._plain: dict[tuple[str, str], bool] = {}
-        self._objects: dict[str, str] = {}  # JSON of messages on no cycle
+        self._facts: dict[tuple[str, OperationTypes | None], RestMessage] = memos.new()
+        self._plain: dict[tuple[str, str], bool] = memos.new()
+        self._objects: dict[str, str] = memos.new()  # JSON of messages on no cycle
 
     def read(self, name: str, operation: OperationTypes | None = None) -> RestMessage:
         """The message as its section reads it (on the rpc's expanded `operation`, if any)."""

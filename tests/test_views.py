@@ -13,6 +13,7 @@ from generator.docs_links import References
 from generator.docs_config import load_docs_config
 from generator.fieldmask import fieldmask_module
 from generator.grpc_stubs import stub_module
+from generator.memos import Memos
 from generator.model import Api, ProtoFile, build_api
 from generator.options import PluginOptions
 from generator.runtime.contract import VERSION
@@ -358,3 +359,49 @@ def test_references_link_the_pages_of_the_face_they_are_made_for() -> None:
     assert grpc.references.page_url(service, "Get").endswith("/api-ref/grpc/Plant/get")
     (segment,) = rest.parse("[PlantService.Get]", None, service, None)
     assert segment == "[PlantService.Get](/docs/garden/api-ref/Plant/get#Get)"
+
+
+def test_memos_are_emptied_together_once_over_their_limit() -> None:
+    memos = Memos(limit=3)
+    first, second = memos.new(), memos.new()
+    first.update(a=1, b=2)
+    second.update(c=3)
+    memos.trim()  # at the limit: kept
+    assert (first, second) == ({"a": 1, "b": 2}, {"c": 3})
+    second["d"] = 4
+    memos.trim()
+    assert first == {} and second == {}
+
+
+def _pages(reference: Reference) -> dict[str, str]:
+    pages: dict[str, str] = {}
+    for service in reference.documented_services():
+        for method in service.methods:
+            pages.update(reference.grpc_page(service, method))
+        for method in reference.rest_methods(service):
+            pages.update(reference.rest_page(service, method))
+        pages.update(reference.index(service, "grpc"))
+    return pages
+
+
+@pytest.mark.parametrize("case", sorted(LINKED_APIS))
+def test_pages_read_the_same_whatever_the_memos_keep(case: str) -> None:
+    """The memos only spare work: with none kept from one package's pages to the next's,
+    every page of both faces reads the same, and what is kept is the last package's."""
+    files, roots = LINKED_APIS[case]
+    api = build_api(compile_descriptors(files, roots).file, files)
+
+    def reference() -> Reference:
+        return Reference(api, load_docs_config(""), docs_format("classic"), "grpc+rest")
+
+    kept = reference()
+    dropped = reference()
+    dropped.memos.limit = 0
+    assert _pages(dropped) == _pages(kept)
+    packages = {service.package for service in kept.documented_services()}
+    assert len(packages) > 1
+    assert 0 < _memo_entries(dropped) < _memo_entries(kept)
+
+
+def _memo_entries(reference: Reference) -> int:
+    return sum(map(len, reference.memos._memos))
