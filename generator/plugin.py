@@ -162,10 +162,9 @@ def file_records(outputs: Iterable[tuple[str, str]]) -> bytes:
     parts: list[bytes] = []
     for name, content in outputs:
         encoded_name, encoded = name.encode(), content.encode()
-        fields = (_NAME_TAG, _varint(len(encoded_name)), encoded_name)
-        fields += (_CONTENT_TAG, _varint(len(encoded)))
-        size = sum(map(len, fields)) + len(encoded)
-        parts += (_FILE_TAG, _varint(size), *fields, encoded)
+        fields = [_NAME_TAG, _varint(len(encoded_name)), encoded_name]
+        fields += (_CONTENT_TAG, _varint(len(encoded)), encoded)
+        parts += (_FILE_TAG, _varint(sum(map(len, fields))), *fields)
     return b"".join(parts)
 
 
