@@ -518,6 +518,7 @@ def build_api(
     processes: int = 1,
     meanwhile: Callable[[], object] | None = None,
     gets_only: bool = False,
+    source_info: Mapping[str, bytes] | None = None,
 ) -> Api:
     """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
     and the model goes on without what they concern; with `strict`, problems in the files to
@@ -526,8 +527,13 @@ def build_api(
     is called in this process once its own part is built (see `parallel.map_in_processes`).
     With `gets_only`, rpcs are classified only as far as finding each service's resource and
     which rpcs are its Gets (`resources.classify_services`): all that the docs read.
+    `source_info` gives the files' SourceCodeInfo, serialized, by file name, where their
+    descriptors come without it (`source_info.split_source_info`): each is parsed by the part
+    that builds its file.
     """
-    built = _Builder(proto_files, set(to_generate)).build(processes, meanwhile)
+    built = _Builder(proto_files, set(to_generate), source_info or {}).build(
+        processes, meanwhile
+    )
     api = replace(built, files=_with_meanings(built, gets_only))
     if strict:
         fatal = [p for p in api.problems if p.file in set(to_generate)]
@@ -541,9 +547,11 @@ class _Builder:
         self,
         proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
         to_generate: set[str],
+        source_info: Mapping[str, bytes],
     ) -> None:
         self.proto_files = proto_files
         self.to_generate = to_generate
+        self.source_info = source_info
         self.raw_messages: dict[str, descriptor_pb2.DescriptorProto] = {}
         self.message_files: dict[str, str] = {}  # full name -> the file declaring it
         self.dependencies = {f.name: tuple(f.dependency) for f in proto_files}
@@ -587,7 +595,7 @@ class _Builder:
         parts = parallel.map_in_processes(
             [
                 partial(self._part, share)
-                for share in _shares(self.proto_files, processes)
+                for share in _shares(self.proto_files, processes, self.source_info)
             ],
             meanwhile,
         )
@@ -736,7 +744,12 @@ class _Builder:
     # --- files, messages, enums ---------------------------------------------------------------
 
     def _file(self, proto_file: descriptor_pb2.FileDescriptorProto) -> ProtoFile:
-        comments = _leading_comments(proto_file)
+        kept = self.source_info.get(proto_file.name)
+        comments = _leading_comments(
+            proto_file.source_code_info
+            if kept is None
+            else descriptor_pb2.SourceCodeInfo.FromString(kept)
+        )
         messages: list[str] = []
         enums: list[str] = []
         for index, message in enumerate(proto_file.message_type):
@@ -1134,14 +1147,16 @@ class _Part(NamedTuple):
 
 
 def _shares(
-    proto_files: Sequence[descriptor_pb2.FileDescriptorProto], parts: int
+    proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
+    parts: int,
+    source_info: Mapping[str, bytes],
 ) -> list[Sequence[descriptor_pb2.FileDescriptorProto]]:
     """The files in `parts` contiguous runs of about equal size, none empty (a file's cost
     follows its size). Once built, the others pickle their parts, about as long as this
     process takes to prepare the views (`build_api`'s `meanwhile`)."""
     if parts < 2 or len(proto_files) < 2:
         return [proto_files]
-    sizes = _sizes(proto_files)
+    sizes = _sizes(proto_files, source_info)
     bounds = [sum(sizes) * (k + 1) / parts for k in range(parts)]
     shares: list[Sequence[descriptor_pb2.FileDescriptorProto]] = []
     start, done = 0, 0
@@ -1154,10 +1169,17 @@ def _shares(
     return [share for share in shares if share]
 
 
-def _sizes(proto_files: Sequence[descriptor_pb2.FileDescriptorProto]) -> list[int]:
-    """How large each file is: its count of source locations (one per element, option and
-    comment; the count is at hand, where a size in bytes walks the whole file), or its size
-    in bytes where a file came without source information."""
+def _sizes(
+    proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
+    source_info: Mapping[str, bytes],
+) -> list[int]:
+    """How large each file is: the size of its source information set apart, else its count
+    of source locations (one per element, option and comment; the count is at hand, where a
+    size in bytes walks the whole file), or its size in bytes where a file came without
+    source information."""
+    kept = [len(source_info.get(proto_file.name, b"")) for proto_file in proto_files]
+    if all(kept):
+        return kept
     counts = [len(proto_file.source_code_info.location) for proto_file in proto_files]
     if all(counts):
         return counts
@@ -1176,11 +1198,11 @@ def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto
 
 
 def _leading_comments(
-    proto_file: descriptor_pb2.FileDescriptorProto,
+    source_code_info: descriptor_pb2.SourceCodeInfo,
 ) -> dict[tuple[int, ...], str]:
-    """The file's leading comments by descriptor path (about one location in seven has one)."""
+    """A file's leading comments by descriptor path (about one location in seven has one)."""
     comments = {}
-    for location in proto_file.source_code_info.location:
+    for location in source_code_info.location:
         comment = location.leading_comments
         if comment:
             comments[tuple(location.path)] = strip_comment(comment)

@@ -7,7 +7,15 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, NoReturn, Sequence
+from typing import (
+    TYPE_CHECKING,
+    BinaryIO,
+    Callable,
+    Iterable,
+    Mapping,
+    NoReturn,
+    Sequence,
+)
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -17,6 +25,7 @@ from generator.errors import GeneratorError
 from generator.model import Api, Method, Service, build_api
 from generator.options import PYTHON_TARGETS, PluginOptions, parse_options
 from generator.runtime import contract
+from generator.source_info import split_source_info
 
 # The targets' own modules are imported when a run asks for them: a run of the docs alone does
 # not import the Python targets' views, nor the other way round.
@@ -86,11 +95,14 @@ class Run:
 
 
 def plan_run(
-    request: plugin_pb2.CodeGeneratorRequest, reformatted: list[str] | None = None
+    request: plugin_pb2.CodeGeneratorRequest,
+    reformatted: list[str] | None = None,
+    source_info: Mapping[str, bytes] | None = None,
 ) -> Run:
-    """Options, model and jobs of a request. The model is all that rendering needs: once the
-    caller drops its own reference to the request (main and generate_files do), its tens of MB
-    are freed."""
+    """Options, model and jobs of a request (its files' source information set apart in
+    `source_info`, if it was: see `source_info.split_source_info`). The model is all that
+    rendering needs: once the caller drops its own reference to the request (main and
+    generate_files do), its tens of MB are freed."""
     parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
     if isinstance(parameter, bytes):
         parameter = parameter.decode("utf-8", "replace")
@@ -102,6 +114,7 @@ def plan_run(
         options.jobs or parallel.auto_processes(len(request.proto_file)),
         partial(prepare_views, options.targets),
         gets_only=options.targets == ("docs",),
+        source_info=source_info,
     )
     jobs = output_jobs(api, options, reformatted)
     return Run(
@@ -285,11 +298,10 @@ class UnreadableRequest(Exception):
     """What protoc wrote to stdin is not a CodeGeneratorRequest."""
 
 
-def _read_request() -> plugin_pb2.CodeGeneratorRequest:
+def _read_request() -> tuple[plugin_pb2.CodeGeneratorRequest, dict[str, bytes]]:
+    """The request on stdin, its files' source information set apart."""
     try:
-        return plugin_pb2.CodeGeneratorRequest.FromString(
-            without_source_descriptors(sys.stdin.buffer.read())
-        )
+        return split_source_info(without_source_descriptors(sys.stdin.buffer.read()))
     except DecodeError as error:
         raise UnreadableRequest(
             f"cannot parse the CodeGeneratorRequest on stdin: {error}"
@@ -331,7 +343,9 @@ def main() -> None:
     run = Run([], [], [], 1)
     problem = ""
     try:
-        run = plan_run(_read_request(), reformatted)
+        request, source_info = _read_request()
+        run = plan_run(request, reformatted, source_info)
+        del request, source_info  # see plan_run
         parallel.release_free_memory()  # the request's memory, before workers are forked
         # Black's changes are collected in this process only: a debugging aid, run alone.
         processes = 1 if reformatted is not None else run.processes

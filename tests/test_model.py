@@ -367,7 +367,7 @@ def test_files_are_shared_in_contiguous_runs_none_empty(parts: int) -> None:
         descriptor_pb2.FileDescriptorProto(name=f"{index}.proto", package="p" * size)
         for index, size in enumerate([40, 5, 300, 20, 20, 120, 7, 60])
     ]
-    shares = model._shares(files, parts)
+    shares = model._shares(files, parts, {})
     assert [item for share in shares for item in share] == files
     assert len(shares) == min(parts, len(files)) and all(shares)
     if parts == 2:  # about half each: the first ends with the file that passes half
@@ -388,7 +388,11 @@ def test_file_sizes_are_source_location_counts_where_every_file_has_them() -> No
         return made
 
     located = [proto_file(3, "a"), proto_file(1, "bbbbbbbbbbbbbbbbbbbb")]
-    assert model._sizes(located) == [3, 1]
+    assert model._sizes(located, {}) == [3, 1]
     # One file without source information: sizes in bytes for all, so that they compare.
     mixed = [*located, proto_file(0, "c")]
-    assert model._sizes(mixed) == [item.ByteSize() for item in mixed]
+    assert model._sizes(mixed, {}) == [item.ByteSize() for item in mixed]
+    # Source information set apart (`source_info.split_source_info`): its size in bytes.
+    apart = {"a.proto": b"12345", "bbbbbbbbbbbbbbbbbbbb.proto": b"1"}
+    assert model._sizes(located, apart) == [5, 1]
+    assert model._sizes(located, {"a.proto": b"12345"}) == [3, 1]

@@ -1,0 +1,92 @@
+"""Each file's source information set apart from the request unparsed
+(`generator.source_info`), and the model built from it as from the whole request."""
+
+from __future__ import annotations
+
+import pytest
+from google.protobuf import descriptor_pb2
+from google.protobuf.compiler import plugin_pb2
+from google.protobuf.message import DecodeError
+
+from generator.model import build_api
+from generator.source_info import split_source_info
+from support import PROTO, make_request
+
+IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
+FILES = [
+    IMAGE_SERVICE,
+    "yandex/cloud/baremetal/v1alpha/configuration_service.proto",
+    "yandex/cloud/operation/operation_service.proto",
+]
+
+
+@pytest.fixture(scope="module")
+def request_() -> plugin_pb2.CodeGeneratorRequest:
+    return make_request(FILES, "targets=docs", roots=(PROTO,))
+
+
+def test_the_request_comes_back_without_source_info_and_the_info_apart(
+    request_: plugin_pb2.CodeGeneratorRequest,
+) -> None:
+    light, source_info = split_source_info(request_.SerializeToString())
+    expected = plugin_pb2.CodeGeneratorRequest()
+    expected.CopyFrom(request_)
+    for proto_file in expected.proto_file:
+        kept = descriptor_pb2.SourceCodeInfo.FromString(source_info[proto_file.name])
+        assert kept == proto_file.source_code_info and kept.location
+        proto_file.ClearField("source_code_info")
+    assert light == expected
+    assert light.parameter == "targets=docs" and list(light.file_to_generate) == FILES
+
+
+def test_source_info_in_pieces_is_their_merge(
+    request_: plugin_pb2.CodeGeneratorRequest,
+) -> None:
+    """A message field that comes twice is the merge of both, as protobuf parses it."""
+    whole = request_.proto_file[0]
+    first = descriptor_pb2.FileDescriptorProto(name=whole.name)
+    first.source_code_info.location.extend(whole.source_code_info.location[:5])
+    second = descriptor_pb2.FileDescriptorProto()
+    second.source_code_info.location.extend(whole.source_code_info.location[5:])
+    data = first.SerializeToString() + second.SerializeToString()
+    # The file as the request's field `proto_file` (15), in two pieces of source information.
+    _, source_info = split_source_info(b"\x7a" + _varint(len(data)) + data)
+    assert (
+        descriptor_pb2.SourceCodeInfo.FromString(source_info[whole.name])
+        == whole.source_code_info
+    )
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))
+
+
+def test_files_without_source_info_are_left_out() -> None:
+    request = plugin_pb2.CodeGeneratorRequest(file_to_generate=["a.proto"])
+    request.proto_file.add(name="a.proto", package="a")
+    light, source_info = split_source_info(request.SerializeToString())
+    assert source_info == {} and light == request
+
+
+def test_bytes_that_are_not_a_request_raise_as_parsing_does() -> None:
+    with pytest.raises(DecodeError):
+        split_source_info(b"\xff\xff\xff\x07 not a request")
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_model_is_the_same_built_from_the_info_apart(
+    request_: plugin_pb2.CodeGeneratorRequest, processes: int
+) -> None:
+    whole = build_api(request_.proto_file, FILES, processes=1)
+    light, source_info = split_source_info(request_.SerializeToString())
+    apart = build_api(
+        light.proto_file, FILES, processes=processes, source_info=source_info
+    )
+    assert apart == whole
+    assert apart.messages == whole.messages and apart.enums == whole.enums
+    image = whole.messages["yandex.cloud.baremetal.v1alpha.Image"]
+    assert image.comment  # comments came through
