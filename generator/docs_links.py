@@ -26,9 +26,9 @@ from generator.model import (
     Message,
     Method,
     Service,
-    StandardMethod,
     resolve_name,
 )
+from generator.resources import ResourceGets
 
 _PROTOBUF_DOCS = "https://developers.google.com/protocol-buffers/docs/reference"
 WELL_KNOWN_LINKS = {
@@ -178,6 +178,7 @@ class LinkTargets:
         self.services = services
         self.page_messages = page_messages
         self.has_page = has_page
+        self._gets = ResourceGets(api.messages, api.enums)
         self._targets: dict[str, Method | None] = {}
         self._page_elements: dict[str, frozenset[str]] = {}
         self._elements: dict[str, tuple[str, ...]] = {}
@@ -209,10 +210,10 @@ class LinkTargets:
         first page at all, that renders it."""
         for position in pages:
             service, method = self._pages[position]
+            resource, gets = self._gets.of(service)
             if (
-                method.standard is StandardMethod.GET
-                and service.resource
-                and service.resource.message == name
+                resource == name
+                and method.name in gets
                 and name in self._elements_on(method)
             ):
                 return method

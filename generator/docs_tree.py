@@ -133,7 +133,7 @@ def write_docs(
         f"compiled {len(compiled.files)} files in {time.perf_counter() - started:.1f} s"
     )
     api = build_api(
-        compiled.descriptors.file, compiled.files, parsed.strict, gets_only=True
+        compiled.descriptors.file, compiled.files, parsed.strict, meanings=False
     )
     for problem in api.problems:
         report(problem.warning)

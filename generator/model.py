@@ -517,7 +517,7 @@ def build_api(
     strict: bool = False,
     processes: int = 1,
     meanwhile: Callable[[], object] | None = None,
-    gets_only: bool = False,
+    meanings: bool = True,
     source_info: Mapping[str, bytes] | None = None,
 ) -> Api:
     """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
@@ -525,8 +525,9 @@ def build_api(
     generate raise ProblemsError instead (problems in imported files never do). With more than
     one process, the files are built in as many parts at once (the same model); `meanwhile`
     is called in this process once its own part is built (see `parallel.map_in_processes`).
-    With `gets_only`, rpcs are classified only as far as finding each service's resource and
-    which rpcs are its Gets (`resources.classify_services`): all that the docs read.
+    Without `meanings`, services and rpcs are left unclassified (`resources`): the docs alone
+    read only which rpcs are Gets, of the few services their links look at, and ask
+    `resources.ResourceGets` for them.
     `source_info` gives the files' SourceCodeInfo, serialized, by file name, where their
     descriptors come without it (`source_info.split_source_info`): each is parsed by the part
     that builds its file.
@@ -534,7 +535,7 @@ def build_api(
     built = _Builder(proto_files, set(to_generate), source_info or {}).build(
         processes, meanwhile
     )
-    api = replace(built, files=_with_meanings(built, gets_only))
+    api = replace(built, files=_with_meanings(built)) if meanings else built
     if strict:
         fatal = [p for p in api.problems if p.file in set(to_generate)]
         if fatal:
@@ -1119,13 +1120,13 @@ class _Builder:
         return OperationTypes(**resolved)
 
 
-def _with_meanings(api: Api, gets_only: bool) -> tuple[ProtoFile, ...]:
+def _with_meanings(api: Api) -> tuple[ProtoFile, ...]:
     """Every service with its resource and its rpcs' meanings, which look across services
     (references between resources of one package)."""
     from generator.resources import classify_services
 
     services = [service for file in api.files for service in file.services]
-    classified = iter(classify_services(services, api.messages, api.enums, gets_only))
+    classified = iter(classify_services(services, api.messages, api.enums))
     return tuple(
         (
             replace(file, services=tuple(next(classified) for _ in file.services))

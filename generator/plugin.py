@@ -113,7 +113,7 @@ def plan_run(
         options.strict,
         options.jobs or parallel.auto_processes(len(request.proto_file)),
         partial(prepare_views, options.targets),
-        gets_only=options.targets == ("docs",),
+        meanings=options.targets != ("docs",),
         source_info=source_info,
     )
     jobs = output_jobs(api, options, reformatted)

@@ -85,17 +85,36 @@ def classify_services(
     services: Sequence[Service],
     messages: Mapping[str, Message],
     enums: Mapping[str, Enum],
-    gets_only: bool = False,
 ) -> list[Service]:
     """Every service with its resource and the meaning of each rpc, each from what its own
-    file and imports say (a file generated alone means what it means in a whole run). With
-    `gets_only`, what the docs rank their links by and nothing more: the resource as found,
-    without what the server adds (its parent, indexes, references), and which rpcs are its
-    Gets; other rpcs are left as they are."""
+    file and imports say (a file generated alone means what it means in a whole run)."""
     classifier = _Classifier(messages, enums)
-    if gets_only:
-        return [classifier.gets(service) for service in services]
     return [classifier.service(service) for service in services]
+
+
+class ResourceGets:
+    """Which rpcs of a service are its resource's Gets, as `classify_services` finds them:
+    all the docs read of the rpcs' meanings (they rank links by it), worked out for the few
+    services their links look at, when asked."""
+
+    def __init__(self, messages: Mapping[str, Message], enums: Mapping[str, Enum]):
+        self._classifier = _Classifier(messages, enums)
+        self._found: dict[str, tuple[str, frozenset[str]]] = {}
+
+    def of(self, service: Service) -> tuple[str, frozenset[str]]:
+        """The service's resource message ("" for none) and the names of its Gets."""
+        found = self._found.get(service.full_name)
+        if found is None:
+            classified = self._classifier.gets(service)
+            found = self._found[service.full_name] = (
+                classified.resource.message if classified.resource else "",
+                frozenset(
+                    method.name
+                    for method in classified.methods
+                    if method.standard is StandardMethod.GET
+                ),
+            )
+        return found
 
 
 def links(services: Iterable[Service]) -> dict[str, Links]:

@@ -11,7 +11,7 @@ from typing import Callable
 import pytest
 
 from generator.model import Api, Method, StandardMethod, build_api
-from generator.resources import links
+from generator.resources import ResourceGets, links
 from support import ROOT
 from test_whole_api_warnings import DATA, read_inventory
 from whole_api import ApiSource
@@ -81,21 +81,23 @@ def test_the_whole_api_means_what_the_inventory_says(
         )
 
 
-def test_a_model_for_the_docs_alone_finds_the_same_resources_and_gets(
+def test_the_docs_find_the_same_resources_and_gets_in_a_model_without_meanings(
     api_source: ApiSource, whole_model: Api
 ) -> None:
-    """The docs rank their link targets by each service's resource and its Gets: a model
-    built for the docs alone, which classifies no further, must find the same."""
-
-    def gets(api: Api) -> list[tuple[str, str, list[str]]]:
-        return [
-            (
-                service.full_name,
-                service.resource.message if service.resource else "",
-                [m.name for m in service.methods if m.standard is StandardMethod.GET],
-            )
-            for service in api.services
-        ]
-
-    docs_model = build_api(api_source.files, api_source.api_files, gets_only=True)
-    assert gets(docs_model) == gets(whole_model)
+    """The docs rank their link targets by each service's resource and its Gets: asked of a
+    model for the docs alone, which classifies no rpc (`resources.ResourceGets`), they must be
+    the whole model's."""
+    whole = [
+        (
+            service.resource.message if service.resource else "",
+            frozenset(
+                m.name for m in service.methods if m.standard is StandardMethod.GET
+            ),
+        )
+        for service in whole_model.services
+    ]
+    docs_model = build_api(api_source.files, api_source.api_files, meanings=False)
+    assert not any(m.standard for s in docs_model.services for m in s.methods)
+    gets = ResourceGets(docs_model.messages, docs_model.enums)
+    assert [gets.of(service) for service in docs_model.services] == whole
+    assert sum(bool(found) for found, _ in whole) > 100
