@@ -235,3 +235,12 @@ def run_sdk_scenario(
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
     return SdkRun(json.loads(result.stdout.strip().splitlines()[-1]), server.port)
+
+
+def varint(value: int) -> bytes:
+    """`value` as protobuf's wire format writes a varint."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))

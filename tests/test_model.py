@@ -22,7 +22,7 @@ from generator.model import (
     snake_case,
     strip_comment,
 )
-from support import PROTO, ROOT, TEST_PROTOS, compile_descriptors
+from support import PROTO, ROOT, TEST_PROTOS, compile_descriptors, varint
 
 IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
 PACKAGE = "yandex.cloud.baremetal.v1alpha"
@@ -330,7 +330,7 @@ def test_packed_repeated_options_decode_with_the_others() -> None:
     sizes = wire.OptionField("test.sizes", 7, "", repeated=True)  # fixed32
 
     def key(number: int, wire_type: int) -> bytes:
-        return _varint(number << 3 | wire_type)
+        return varint(number << 3 | wire_type)
 
     data = (
         key(1052, 2)
@@ -351,14 +351,6 @@ def test_packed_repeated_options_decode_with_the_others() -> None:
         "yandex.cloud.length": "<=50",
         "test.sizes": 9,
     }
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(out + bytes([value]))
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3, 5])

@@ -10,7 +10,7 @@ from google.protobuf.message import DecodeError
 
 from generator.model import build_api
 from generator.source_info import split_source_info
-from support import PROTO, make_request
+from support import PROTO, make_request, varint
 
 IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
 FILES = [
@@ -50,19 +50,11 @@ def test_source_info_in_pieces_is_their_merge(
     second.source_code_info.location.extend(whole.source_code_info.location[5:])
     data = first.SerializeToString() + second.SerializeToString()
     # The file as the request's field `proto_file` (15), in two pieces of source information.
-    _, source_info = split_source_info(b"\x7a" + _varint(len(data)) + data)
+    _, source_info = split_source_info(b"\x7a" + varint(len(data)) + data)
     assert (
         descriptor_pb2.SourceCodeInfo.FromString(source_info[whole.name])
         == whole.source_code_info
     )
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(out + bytes([value]))
 
 
 def test_files_without_source_info_are_left_out() -> None:
