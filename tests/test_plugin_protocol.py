@@ -14,7 +14,7 @@ from google.protobuf.compiler import plugin_pb2
 from generator.plugin import generate, without_source_descriptors, write_response
 from generator.runtime.contract import RUNTIME_PROTOS
 from generator.tree import include_dirs
-from support import PROTO, TEST_PROTOS, make_request
+from support import PROTO, TEST_PROTOS, make_request, varint
 
 BIN = Path(sys.executable).parent
 IMAGE_SERVICE = "yandex/cloud/baremetal/v1alpha/image_service.proto"
@@ -403,3 +403,21 @@ def test_file_records_are_what_protobuf_writes(outputs: list[tuple[str, str]]) -
     for name, content in outputs:
         response.file.add(name=name, content=content)
     assert file_records(outputs) == response.SerializeToString()
+
+
+def test_source_info_that_does_not_parse_is_the_request_that_does_not() -> None:
+    """The plugin parses each file's source information apart, later: bytes there that are
+    no SourceCodeInfo are answered as a request that does not parse, naming the file."""
+    request = make_request([IMAGE_SERVICE])
+    files = b""
+    for proto_file in request.proto_file:
+        payload = proto_file.SerializeToString()
+        if proto_file.name == IMAGE_SERVICE:  # more source information: a truncated tag
+            payload += b"\x4a\x03\xff\xff\xff"
+        files += b"\x7a" + varint(len(payload)) + payload
+    rest = plugin_pb2.CodeGeneratorRequest(file_to_generate=request.file_to_generate)
+    answer = _plugin_process(files + rest.SerializeToString())
+    assert answer.error.startswith(
+        "cannot parse the CodeGeneratorRequest"
+    ), answer.error
+    assert IMAGE_SERVICE in answer.error and not answer.file

@@ -8,6 +8,7 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
 
+from generator.errors import GeneratorError
 from generator.model import build_api
 from generator.source_info import split_source_info
 from support import PROTO, make_request, varint
@@ -82,3 +83,19 @@ def test_the_model_is_the_same_built_from_the_info_apart(
     assert apart.messages == whole.messages and apart.enums == whole.enums
     image = whole.messages["yandex.cloud.baremetal.v1alpha.Image"]
     assert image.comment  # comments came through
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_source_info_that_does_not_parse_makes_the_request_unreadable(
+    request_: plugin_pb2.CodeGeneratorRequest, processes: int
+) -> None:
+    """Set apart unparsed, a file's source information is parsed when its file is built:
+    bytes that are no SourceCodeInfo are the error that parsing the request would have been,
+    naming the file, whichever process builds it."""
+    light, source_info = split_source_info(request_.SerializeToString())
+    broken = {**source_info, IMAGE_SERVICE: b"\xff\xff\xff"}
+    with pytest.raises(GeneratorError) as raised:
+        build_api(light.proto_file, FILES, processes=processes, source_info=broken)
+    assert str(raised.value).startswith(
+        f"cannot parse the CodeGeneratorRequest: {IMAGE_SERVICE}: its source information:"
+    )
