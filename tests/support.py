@@ -238,7 +238,8 @@ def run_sdk_scenario(
 
 
 def varint(value: int) -> bytes:
-    """`value` as protobuf's wire format writes a varint."""
+    """`value` as protobuf's wire format writes a varint (a negative one in 64 bits)."""
+    value &= (1 << 64) - 1
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)

@@ -19,7 +19,7 @@ from generator.http import (
     parse_template,
 )
 from generator.model import build_api
-from support import PROTO, TEST_PROTOS, compile_descriptors
+from support import PROTO, TEST_PROTOS, compile_descriptors, varint
 
 
 def rule(**fields: object) -> bytes:
@@ -185,14 +185,14 @@ def test_fields_go_to_path_body_and_query(
 def test_option_bytes_join_occurrences_and_skip_other_options() -> None:
     first = rule(get="/v1/a")
     second = rule(body="*")
-    key = _varint(http.HTTP_EXTENSION << 3 | 2)
+    key = varint(http.HTTP_EXTENSION << 3 | 2)
     options = (
         b"\x08\x01"  # field 1 (varint), another option
         + key
-        + _varint(len(first))
+        + varint(len(first))
         + first
         + key
-        + _varint(len(second))
+        + varint(len(second))
         + second
     )
     data = http.option_bytes(options)
@@ -202,15 +202,6 @@ def test_option_bytes_join_occurrences_and_skip_other_options() -> None:
     )
     assert http.option_bytes(b"\x08\x01") is None
     assert http.option_bytes(b"") is None
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def test_the_model_reads_rules_and_drops_bad_ones_with_a_warning() -> None:

@@ -25,7 +25,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.compiler import plugin_pb2
 from hypothesis import strategies as st
 
-from support import compile_descriptors
+from support import compile_descriptors, varint
 
 FDP = descriptor_pb2.FieldDescriptorProto
 Draw = Callable[..., object]
@@ -113,19 +113,6 @@ def base_files() -> tuple[descriptor_pb2.FileDescriptorProto, ...]:
 
 
 # ---- protobuf wire format, for option bytes ----------------------------------------------
-
-
-def varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def length_delimited(number: int, payload: bytes) -> bytes:
