@@ -18,6 +18,7 @@ has no rule (`parse_rule` raises `HttpRuleError`, `check_fields` returns what is
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -167,7 +168,7 @@ def _binding(raw: http_pb2.HttpRule) -> HttpBinding:
             raise HttpRuleError("a custom pattern without a kind")
         method, text = raw.custom.kind, raw.custom.path
     else:
-        method, text = pattern.upper(), getattr(raw, pattern)
+        method, text = sys.intern(pattern.upper()), getattr(raw, pattern)
     return HttpBinding(method, parse_template(text), raw.body, raw.response_body)
 
 
@@ -199,7 +200,7 @@ def _segments(part: str, text: str, in_variable: bool) -> list[Segment]:
     found: list[Segment] = []
     for raw in _split_outside_braces(part, text):
         if raw in ("*", "**") or _LITERAL.fullmatch(raw):
-            found.append(raw)
+            found.append(sys.intern(raw))  # see model.py on shared strings
         elif raw.startswith("{") and raw.endswith("}") and not in_variable:
             found.append(_variable(raw[1:-1], text))
         else:
@@ -225,7 +226,7 @@ def _split_outside_braces(part: str, text: str) -> list[str]:
 
 def _variable(inside: str, text: str) -> PathVariable:
     name, _, pattern = inside.partition("=")
-    path = tuple(name.split("."))
+    path = tuple(map(sys.intern, name.split(".")))
     if not all(_IDENT.fullmatch(part) for part in path):
         raise HttpRuleError(f"path {text!r}: bad field path {name!r}")
     if "=" in inside:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
@@ -779,8 +780,8 @@ class _Builder:
             for index, service in enumerate(proto_file.service)
         )
         return ProtoFile(
-            name=proto_file.name,
-            package=proto_file.package,
+            name=_shared(proto_file.name),
+            package=_shared(proto_file.package),
             messages=tuple(messages),
             enums=tuple(enums),
             services=services,
@@ -797,7 +798,7 @@ class _Builder:
         messages: list[str],
         enums: list[str],
     ) -> None:
-        full_name = _join(scope, message.name)
+        full_name = _shared(_join(scope, message.name))
         if message.options.map_entry:
             return
         oneofs = []
@@ -841,9 +842,9 @@ class _Builder:
         )
         self.messages[full_name] = Message(
             full_name=full_name,
-            name=message.name,
-            file=proto_file.name,
-            package=proto_file.package,
+            name=_shared(message.name),
+            file=_shared(proto_file.name),
+            package=_shared(proto_file.package),
             comment=comments.get(path, ""),
             fields=fields,
             oneofs=tuple(oneofs),
@@ -878,16 +879,16 @@ class _Builder:
         path: tuple[int, ...],
         comments: Mapping[tuple[int, ...], str],
     ) -> str:
-        full_name = _join(scope, raw.name)
+        full_name = _shared(_join(scope, raw.name))
         self.enums[full_name] = Enum(
             full_name=full_name,
-            name=raw.name,
-            file=proto_file.name,
-            package=proto_file.package,
+            name=_shared(raw.name),
+            file=_shared(proto_file.name),
+            package=_shared(proto_file.package),
             comment=comments.get(path, ""),
             values=tuple(
                 EnumValue(
-                    value.name,
+                    _shared(value.name),
                     value.number,
                     comments.get(path + (_ENUM_VALUE, index), ""),
                 )
@@ -901,9 +902,9 @@ class _Builder:
         found = self._type_refs.get(key)
         if found is None:
             if raw.type == _TYPE_ENUM:
-                found = TypeRef(Kind.ENUM, name=raw.type_name.lstrip("."))
+                found = TypeRef(Kind.ENUM, name=_shared(raw.type_name.lstrip(".")))
             elif raw.type in _MESSAGE_TYPES:
-                found = TypeRef(Kind.MESSAGE, name=raw.type_name.lstrip("."))
+                found = TypeRef(Kind.MESSAGE, name=_shared(raw.type_name.lstrip(".")))
             else:
                 found = TypeRef(Kind.SCALAR, scalar=SCALAR_NAMES[raw.type])
             self._type_refs[key] = found
@@ -931,16 +932,19 @@ class _Builder:
             map_key, map_value = self._type_ref(key_raw), self._type_ref(value_raw)
             type_ref, repeated = TypeRef(Kind.MAP), False
         oneof = (
-            message.oneof_decl[raw.oneof_index].name
+            _shared(message.oneof_decl[raw.oneof_index].name)
             if real_oneofs
             and raw.HasField("oneof_index")
             and raw.oneof_index in real_oneofs
             else ""
         )
-        name = raw.name
+        name = _shared(raw.name)
+        json_name = raw.json_name
         return Field(
             name=name,
-            json_name=raw.json_name or name,
+            json_name=(
+                name if not json_name or json_name == name else _shared(json_name)
+            ),
             number=raw.number,
             type=type_ref,
             repeated=repeated,
@@ -1036,10 +1040,10 @@ class _Builder:
             operation = options.get(OPERATION_OPTION)
             methods.append(
                 Method(
-                    name=raw_method.name,
+                    name=_shared(raw_method.name),
                     full_name=method_name,
-                    input=raw_method.input_type.lstrip("."),
-                    output=raw_method.output_type.lstrip("."),
+                    input=_shared(raw_method.input_type.lstrip(".")),
+                    output=_shared(raw_method.output_type.lstrip(".")),
                     comment=comments.get(path + (_SERVICE_METHOD, index), ""),
                     client_streaming=raw_method.client_streaming,
                     server_streaming=raw_method.server_streaming,
@@ -1054,8 +1058,8 @@ class _Builder:
         return Service(
             name=raw.name,
             full_name=full_name,
-            package=proto_file.package,
-            file=proto_file.name,
+            package=_shared(proto_file.package),
+            file=_shared(proto_file.name),
             comment=comments.get(path, ""),
             methods=tuple(methods),
             resource=None,
@@ -1117,7 +1121,7 @@ class _Builder:
                     f"the {part} is taken as {ANY}",
                 )
                 target = ANY
-            resolved[part] = target
+            resolved[part] = _shared(target)
         return OperationTypes(**resolved)
 
 
@@ -1188,6 +1192,12 @@ def _sizes(
     return [proto_file.ByteSize() for proto_file in proto_files]
 
 
+# The model's names and comments, one object for each text: the model's parts are pickled from
+# the processes that build them, and pickle writes equal strings that are not one object once
+# each (on the whole public API, 59,000 of a part's 83,000 strings; a third of its objects).
+_shared = sys.intern
+
+
 def _join(scope: str, name: str) -> str:
     return f"{scope}.{name}" if scope else name
 
@@ -1219,7 +1229,7 @@ def _leading_comments(
     for location in source_code_info.location:
         comment = location.leading_comments
         if comment:
-            comments[tuple(location.path)] = strip_comment(comment)
+            comments[tuple(location.path)] = _shared(strip_comment(comment))
     return comments
 
 
