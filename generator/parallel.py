@@ -12,7 +12,7 @@ file too. Neither side waits for the other while it has work: a pipe holds thous
 short notes, and the parent reads them after each of its own jobs.
 
 `map_in_processes` is the simpler form for a few large tasks whose results are Python objects
-(the model's parts): each result comes back pickled through a scratch file.
+(the model's parts): each result comes back pickled through a pipe, unpickled as it comes.
 """
 
 from __future__ import annotations
@@ -89,38 +89,43 @@ def map_in_processes(
     meanwhile: Callable[[], object] | None = None,
 ) -> list[Result]:
     """Each task's result, in order: the first task runs here, each other in a process forked
-    for it, which pickles its result into a scratch file. For work that is worth more than the
-    pickling, such as building parts of the model. `meanwhile` is called here once the first
-    task is done, while the others finish: work of this process that needs no result. Errors
-    as in `run_in_order`.
+    for it, which pickles its result into a pipe while this process unpickles it. For work
+    that is worth more than the pickling, such as building parts of the model. `meanwhile` is
+    called here once the first task is done, while the others finish: work of this process
+    that needs no result. Errors as in `run_in_order`.
     """
     if len(tasks) < 2 or not can_fork():
         return _in_turn(tasks, meanwhile)
     try:
-        scratches = [tempfile.TemporaryFile() for _ in tasks[1:]]
+        pipes = [os.pipe() for _ in tasks[1:]]
     except OSError:
         return _in_turn(tasks, meanwhile)
     sys.stdout.flush()
     sys.stderr.flush()
     pids: list[int] = []
     try:
-        for task, scratch in zip(tasks[1:], scratches):
+        for index, (task, (_, write_end)) in enumerate(zip(tasks[1:], pipes)):
             pid = os.fork()
             if pid == 0:
-                _pickle_result(task, scratch)
+                others = [end for pipe in pipes for end in pipe if end != write_end]
+                _pickle_result(task, write_end, others)
             pids.append(pid)
+            os.close(write_end)
+            pipes[index] = (pipes[index][0], -1)
         results = [tasks[0]()]
         if meanwhile is not None:
             meanwhile()
-        for pid, scratch in zip(list(pids), scratches):
+        for pid, (read_end, _) in zip(list(pids), pipes):
+            results.append(cast(Result, _unpickled_result(read_end)))
             os.waitpid(pid, 0)
             pids.remove(pid)
-            results.append(cast(Result, _unpickled_result(scratch)))
         return results
     finally:
         _reap(pids)
-        for scratch in scratches:
-            scratch.close()
+        for pipe in pipes:
+            for end in pipe:
+                if end >= 0:
+                    _close(end)
 
 
 def _in_turn(
@@ -132,26 +137,48 @@ def _in_turn(
     return results
 
 
-def _pickle_result(task: Callable[[], object], scratch: IO[bytes]) -> NoReturn:
-    """In a forked process: the task's outcome pickled into the scratch file; then exit as
-    `_work` does."""
+def _pickle_result(
+    task: Callable[[], object], write_end: int, inherited: Sequence[int]
+) -> NoReturn:
+    """In a forked process: the task's outcome pickled into the pipe, which the parent reads
+    as it comes (so that unpickling goes on with pickling); then exit as `_work` does.
+    """
     code = 1
     try:
-        pickle.dump(_outcome(task), scratch, protocol=pickle.HIGHEST_PROTOCOL)
-        scratch.flush()
+        for descriptor in inherited:
+            _close(descriptor)
+        outcome = _outcome(task)
+        widen_pipe(write_end)
+        with os.fdopen(write_end, "wb", buffering=_PIPE_SIZE) as stream:
+            pickle.dump(outcome, stream, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
     finally:
         os._exit(code)
 
 
-def _unpickled_result(scratch: IO[bytes]) -> object:
-    scratch.seek(0)
+def _unpickled_result(read_end: int) -> object:
     try:
-        kind, value = pickle.load(scratch)
+        with os.fdopen(read_end, "rb", buffering=_PIPE_SIZE, closefd=False) as stream:
+            kind, value = pickle.load(stream)
     except (EOFError, pickle.UnpicklingError, ValueError) as error:
         raise WorkerFailure(f"a worker process ended without its result ({error})")
     _raise_reported(kind, value)
     return value
+
+
+# What a pipe holds once widened (Linux's limit without privileges).
+_PIPE_SIZE = 1 << 20
+
+
+def widen_pipe(descriptor: int) -> None:
+    """Room in a pipe for 1 MiB rather than 64 KiB: the writer goes on that far ahead of the
+    reader, and writes in fewer, larger steps."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(descriptor, getattr(fcntl, "F_SETPIPE_SZ"), _PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux, not a pipe, or not allowed: the default pipe works, less well
 
 
 def _outcome(call: Callable[[], Result]) -> tuple[int, Result | str]:

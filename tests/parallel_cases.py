@@ -190,6 +190,18 @@ def results_in_order(tasks: str) -> Result:
 
 
 @case
+def large_results() -> Result:
+    """map_in_processes with results far beyond a pipe's buffer, from three workers: the
+    parent reads the first worker's while the others wait to write theirs."""
+    tasks = [
+        lambda index=index: [bytes([index, n % 256]) * 512 for n in range(3 << 10)]
+        for index in range(4)
+    ]
+    results = parallel.map_in_processes(tasks)
+    return {"same": results == [task() for task in tasks]}
+
+
+@case
 def model_in_parts(parts: str) -> Result:
     """The model built in parts, in forked processes, against the model built in one: the
     image API and the schemas with problems, problems and all."""

@@ -80,6 +80,10 @@ def test_results_come_back_in_order_each_from_its_own_process() -> None:
     assert result["done"] == ["first task", f"meanwhile in {result['pid']}"]
 
 
+def test_large_results_come_back_whole() -> None:
+    assert run_case("large_results")["same"]
+
+
 def test_meanwhile_runs_after_the_tasks_in_one_process() -> None:
     done: list[str] = []
     results = parallel.map_in_processes(
