@@ -49,6 +49,7 @@ def renders(
         python += [partial(_client, clients, f) for f in api.generated_files]
     if "server" in options.targets:
         servers = ServerBuilder(api, options)
+        servers.work_out_shared_facts()  # before the processes that render fork
         python += [partial(_server, servers, f) for f in api.generated_files]
         served = [
             (proto_file, service)

@@ -197,6 +197,12 @@ class ServerBuilder:
         # which keeps -0.0 apart from 0.0).
         self._checks: dict[int, tuple[Constraint, CheckView]] = {}
 
+    def work_out_shared_facts(self) -> None:
+        """Works out now which messages carry rules, which every server module asks: the
+        processes forked to render modules then share it, where each would work it out
+        again."""
+        self._has_rules
+
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
 
@@ -235,24 +241,28 @@ class ServerBuilder:
     def _has_rules(self) -> dict[str, bool]:
         """Whether a message, or any message inside it, carries constraints."""
         memo: dict[str, bool] = {}
+        messages = self.api.messages
+        ancestors: set[str] = set()  # the messages on the way down to this one
 
-        def visit(name: str, ancestors: frozenset[str]) -> bool:
+        def visit(name: str) -> bool:
             if name in memo:
                 return memo[name]
-            if name not in self.api.messages or name in ancestors:
+            if name not in messages or name in ancestors:
                 return False
-            message = self.api.message(name)
+            message = messages[name]
             found = any(not item.rules.empty for item in message.fields) or any(
                 oneof.exactly_one for oneof in message.oneofs
             )
+            ancestors.add(name)
             for item in message.fields:
-                if item.message_type and visit(item.message_type, ancestors | {name}):
+                if item.message_type and visit(item.message_type):
                     found = True
+            ancestors.discard(name)
             memo[name] = found
             return found
 
-        for name in self.api.messages:
-            visit(name, frozenset())
+        for name in messages:
+            visit(name)
         return memo
 
     def _rules(self, roots: list[str]) -> tuple[MessageRulesView, ...]:
