@@ -107,11 +107,11 @@ def map_in_processes(
         for index, (task, (_, write_end)) in enumerate(zip(tasks[1:], pipes)):
             pid = os.fork()
             if pid == 0:
-                others = [end for pipe in pipes for end in pipe if end != write_end]
+                others = [e for pipe in pipes for e in pipe if e not in (write_end, -1)]
                 _pickle_result(task, write_end, others)
             pids.append(pid)
             os.close(write_end)
-            pipes[index] = (pipes[index][0], -1)
+            pipes[index] = (pipes[index][0], -1)  # -1: closed here
         results = [tasks[0]()]
         if meanwhile is not None:
             meanwhile()
