@@ -572,11 +572,9 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
         "docs", lambda: plugin.render_targets(model, parse_options("targets=docs"))
     )
 
-    def respond() -> bytes:
-        response = plugin_pb2.CodeGeneratorResponse()
-        for name, content in sorted({**python, **docs}.items()):
-            response.file.add(name=name, content=content)
-        return response.SerializeToString()
+    def respond() -> None:
+        with open(os.devnull, "wb") as sink:  # as the plugin writes it, a file at a time
+            plugin.write_response(sink, dict(sorted({**python, **docs}.items())))
 
     timed("response", respond)
     spent = ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in phases.items())
