@@ -525,8 +525,9 @@ def build_api(
     """The model of a request's files. Problems of the schema become warnings (`Api.problems`)
     and the model goes on without what they concern; with `strict`, problems in the files to
     generate raise ProblemsError instead (problems in imported files never do). With more than
-    one process, the files are built in as many parts at once (the same model); `meanwhile`
-    is called in this process once its own part is built (see `parallel.map_in_processes`).
+    one process, the files are built in parts that the processes take as each frees up (the
+    same model); `meanwhile` is called in this process before it takes any (see
+    `parallel.run_in_order`).
     Without `meanings`, services and rpcs are left unclassified (`resources`): the docs alone
     read only which rpcs are Gets, of the few services their links look at, and ask
     `resources.ResourceGets` for them.
@@ -587,20 +588,25 @@ class _Builder:
     def build(
         self, processes: int, meanwhile: Callable[[], object] | None = None
     ) -> Api:
-        """Each file on its own, in parts (see `_shares`), then what needs every message:
-        paging and checked HTTP rules (`_with_meanings` follows). The parts are contiguous
-        runs of files, put together in order: the same model, problems in the same order,
-        however many parts."""
+        """Each file on its own, in parts (see `_shares`) that `processes` processes take as
+        each frees up, then what needs every message: paging and checked HTTP rules
+        (`_with_meanings` follows). The parts are contiguous runs of files, put together in
+        order: the same model, problems in the same order, however many parts."""
         files: list[ProtoFile] = []
         messages: dict[str, Message] = {}
         enums: dict[str, Enum] = {}
         problems: dict[Problem, None] = {}
-        parts = parallel.map_in_processes(
+        parts: list[_Part] = []
+        count = processes * _PARTS_PER_PROCESS if processes > 1 else 1
+        parallel.run_in_order(
             [
                 partial(self._part, share)
-                for share in _shares(self.proto_files, processes, self.source_info)
+                for share in _shares(self.proto_files, count, self.source_info)
             ],
-            meanwhile,
+            processes,
+            parts.append,
+            meanwhile=meanwhile,
+            objects=True,
         )
         for part in parts:
             files += part.files
@@ -616,6 +622,9 @@ class _Builder:
         )
 
     def _part(self, proto_files: Sequence[descriptor_pb2.FileDescriptorProto]) -> _Part:
+        """The files' model, and what building them found; nothing read from an earlier part
+        (each part's messages, enums and problems are its own)."""
+        self.messages, self.enums, self.problems = {}, {}, {}
         files = tuple(self._file(proto_file) for proto_file in proto_files)
         return _Part(files, self.messages, self.enums, tuple(self.problems))
 
@@ -1144,12 +1153,17 @@ def _with_meanings(api: Api) -> tuple[ProtoFile, ...]:
 
 class _Part(NamedTuple):
     """What building a run of files gives: the files, and the messages, enums and problems
-    found in them (in a forked process, only those)."""
+    found in them."""
 
     files: tuple[ProtoFile, ...]
     messages: dict[str, Message]
     enums: dict[str, Enum]
     problems: tuple[Problem, ...]
+
+
+# Parts a process takes, on average: enough that the processes end about together, whatever
+# else each does (this one prepares the views first; the others pickle each part they build).
+_PARTS_PER_PROCESS = 8
 
 
 def _shares(
@@ -1158,8 +1172,7 @@ def _shares(
     source_info: Mapping[str, bytes],
 ) -> list[Sequence[descriptor_pb2.FileDescriptorProto]]:
     """The files in `parts` contiguous runs of about equal size, none empty (a file's cost
-    follows its size). Once built, the others pickle their parts, about as long as this
-    process takes to prepare the views (`build_api`'s `meanwhile`)."""
+    follows its size)."""
     if parts < 2 or len(proto_files) < 2:
         return [proto_files]
     sizes = _sizes(proto_files, source_info)

@@ -2,7 +2,7 @@
 workers, their outputs put back in job order, so that the answer is the same bytes as rendering
 the jobs in turn. Protoc waits while its plugin runs, so its core is free for a worker.
 
-Workers are forked after the model is built and share it copy-on-write: nothing is pickled.
+Workers are forked after the model is built and share it copy-on-write: it is not pickled.
 Each process takes the next run of jobs of one group as it goes (`_Claims`): the jobs of a
 group share one process's caches, and a process that is done sooner takes more, so that
 the processes end together. A worker appends each output to a scratch file and tells the parent
@@ -11,8 +11,9 @@ outputs before it are in, and keeps its own outputs that are ahead of their turn
 file too. Neither side waits for the other while it has work: a pipe holds thousands of those
 short notes, and the parent reads them after each of its own jobs.
 
-`map_in_processes` is the simpler form for a few large tasks whose results are Python objects
-(the model's parts): each result comes back pickled through a pipe, unpickled as it comes.
+Jobs may give Python objects rather than bytes (`objects=True`, the model's parts): a worker
+pickles each as it is done, and the parent unpickles it in its turn, between jobs of its own;
+the parent keeps its own ahead of their turn in memory.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import struct
 import sys
 import tempfile
 import threading
-from typing import IO, Callable, Iterable, NoReturn, Sequence, TypeVar, cast
+from functools import partial
+from typing import IO, Any, Callable, Iterable, NoReturn, Sequence
 
 from generator.errors import GeneratorError
 
@@ -38,9 +40,6 @@ _OUTPUT, _GENERATOR_ERROR, _FAILURE = 0, 1, 2
 AUTO_LIMIT = 4
 # Fewer jobs than this are done before a fork would pay for itself.
 AUTO_MINIMUM_JOBS = 64
-
-
-Result = TypeVar("Result")
 
 
 class WorkerFailure(Exception):
@@ -84,88 +83,6 @@ def release_free_memory() -> None:
         trim(0)
 
 
-def map_in_processes(
-    tasks: Sequence[Callable[[], Result]],
-    meanwhile: Callable[[], object] | None = None,
-) -> list[Result]:
-    """Each task's result, in order: the first task runs here, each other in a process forked
-    for it, which pickles its result into a pipe while this process unpickles it. For work
-    that is worth more than the pickling, such as building parts of the model. `meanwhile` is
-    called here once the first task is done, while the others finish: work of this process
-    that needs no result. Errors as in `run_in_order`.
-    """
-    if len(tasks) < 2 or not can_fork():
-        return _in_turn(tasks, meanwhile)
-    try:
-        pipes = [os.pipe() for _ in tasks[1:]]
-    except OSError:
-        return _in_turn(tasks, meanwhile)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pids: list[int] = []
-    try:
-        for index, (task, (_, write_end)) in enumerate(zip(tasks[1:], pipes)):
-            pid = os.fork()
-            if pid == 0:
-                others = [e for pipe in pipes for e in pipe if e not in (write_end, -1)]
-                _pickle_result(task, write_end, others)
-            pids.append(pid)
-            os.close(write_end)
-            pipes[index] = (pipes[index][0], -1)  # -1: closed here
-        results = [tasks[0]()]
-        if meanwhile is not None:
-            meanwhile()
-        for pid, (read_end, _) in zip(list(pids), pipes):
-            results.append(cast(Result, _unpickled_result(read_end)))
-            os.waitpid(pid, 0)
-            pids.remove(pid)
-        return results
-    finally:
-        _reap(pids)
-        for pipe in pipes:
-            for end in pipe:
-                if end >= 0:
-                    _close(end)
-
-
-def _in_turn(
-    tasks: Sequence[Callable[[], Result]], meanwhile: Callable[[], object] | None
-) -> list[Result]:
-    results = [task() for task in tasks]
-    if meanwhile is not None:
-        meanwhile()
-    return results
-
-
-def _pickle_result(
-    task: Callable[[], object], write_end: int, inherited: Sequence[int]
-) -> NoReturn:
-    """In a forked process: the task's outcome pickled into the pipe, which the parent reads
-    as it comes (so that unpickling goes on with pickling); then exit as `_work` does.
-    """
-    code = 1
-    try:
-        for descriptor in inherited:
-            _close(descriptor)
-        outcome = _outcome(task)
-        widen_pipe(write_end)
-        with os.fdopen(write_end, "wb", buffering=_PIPE_SIZE) as stream:
-            pickle.dump(outcome, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        code = 0
-    finally:
-        os._exit(code)
-
-
-def _unpickled_result(read_end: int) -> object:
-    try:
-        with os.fdopen(read_end, "rb", buffering=_PIPE_SIZE, closefd=False) as stream:
-            kind, value = pickle.load(stream)
-    except (EOFError, pickle.UnpicklingError, ValueError) as error:
-        raise WorkerFailure(f"a worker process ended without its result ({error})")
-    _raise_reported(kind, value)
-    return value
-
-
 # What a pipe holds once widened (Linux's limit without privileges).
 _PIPE_SIZE = 1 << 20
 
@@ -181,7 +98,7 @@ def widen_pipe(descriptor: int) -> None:
         pass  # not Linux, not a pipe, or not allowed: the default pipe works, less well
 
 
-def _outcome(call: Callable[[], Result]) -> tuple[int, Result | str]:
+def _outcome(call: Callable[[], Any]) -> tuple[int, Any]:
     """What a call in a worker gives the parent: (_OUTPUT, its result), or the kind of what it
     raised and its message (a bug is reported by the parent too)."""
     try:
@@ -201,29 +118,31 @@ def _raise_reported(kind: int, message: object) -> None:
 
 
 def run_in_order(
-    jobs: Sequence[Callable[[], bytes]],
+    jobs: Sequence[Callable[[], Any]],
     processes: int,
-    emit: Callable[[bytes], object],
+    emit: Callable[[Any], object],
     groups: Sequence[int] | None = None,
+    meanwhile: Callable[[], object] | None = None,
+    objects: bool = False,
 ) -> None:
-    """Calls `emit` with each job's bytes, in job order, the jobs run in `processes`
-    processes. Consecutive jobs of one group (by default each job is its own) run in one
-    process, so that they share its caches; see `_Claims` for which process runs which. A
-    GeneratorError in any job is raised here as it was; anything else as a WorkerFailure
-    naming it."""
+    """Calls `emit` with each job's bytes (with `objects`, whatever it gives, which pickle
+    can carry), in job order, the jobs run in `processes` processes. Consecutive jobs of one
+    group (by default each job is its own) run in one process, so that they share its caches;
+    see `_Claims` for which process runs which. `meanwhile` is called here before any job:
+    work of this process that needs no job's output, while the workers start on theirs (this
+    process then takes fewer jobs). A GeneratorError in any job is raised here as it was;
+    anything else as a WorkerFailure naming it."""
     units = _units(groups if groups is not None else range(len(jobs)))
     processes = min(processes, len(units))
     if processes < 2 or not can_fork():
-        for job in jobs:
-            emit(job())
+        _in_turn(jobs, emit, meanwhile)
         return
     try:  # a scratch file and a pipe per worker; without them, one process does it all
         channels = [(tempfile.TemporaryFile(), *os.pipe()) for _ in range(1, processes)]
         held = tempfile.TemporaryFile()
         claims = _Claims(len(units), processes)
     except OSError:
-        for job in jobs:
-            emit(job())
+        _in_turn(jobs, emit, meanwhile)
         return
     sys.stdout.flush()
     sys.stderr.flush()
@@ -242,10 +161,14 @@ def run_in_order(
                         *(() if other == process else (other_write,)),
                     )
                 ]
+                if objects:
+                    jobs = [partial(_pickled, job) for job in jobs]
                 _work(jobs, units, claims, process, scratch.fileno(), write_end, others)
             os.close(write_end)
             workers[process] = _Worker(pid, read_end, scratch)
-        _Collector(jobs, units, claims, workers, held, emit).run()
+        if meanwhile is not None:
+            meanwhile()
+        _Collector(jobs, units, claims, workers, held, emit, objects).run()
     finally:
         _reap(worker.pid for worker in workers.values())
         for scratch, read_end, write_end in channels:
@@ -254,6 +177,29 @@ def run_in_order(
             _close(write_end)
         held.close()
         claims.close()
+
+
+def _in_turn(
+    jobs: Sequence[Callable[[], Any]],
+    emit: Callable[[Any], object],
+    meanwhile: Callable[[], object] | None,
+) -> None:
+    if meanwhile is not None:
+        meanwhile()
+    for job in jobs:
+        emit(job())
+
+
+def _pickled(job: Callable[[], object]) -> bytes:
+    """In a worker: a job's output as the parent unpickles it (`run_in_order`'s `objects`)."""
+    return pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpickled(data: bytes) -> object:
+    try:
+        return pickle.loads(data)
+    except (EOFError, pickle.UnpicklingError, ValueError) as error:
+        raise WorkerFailure(f"a worker's output does not unpickle ({error})") from None
 
 
 def _units(groups: Sequence[int]) -> list[range]:
@@ -400,16 +346,17 @@ class _Worker:
 class _Collector:
     """The parent: the units it takes, and every output in turn as soon as those before it
     are out. What it makes ahead of its turn waits in a scratch file of its own, not in
-    memory."""
+    memory (but objects, which are not bytes)."""
 
     def __init__(
         self,
-        jobs: Sequence[Callable[[], bytes]],
+        jobs: Sequence[Callable[[], Any]],
         units: Sequence[range],
         claims: _Claims,
         workers: dict[int, _Worker],
         held: IO[bytes],
-        emit: Callable[[bytes], object],
+        emit: Callable[[Any], object],
+        objects: bool,
     ) -> None:
         self.jobs = jobs
         self.units = units
@@ -419,7 +366,9 @@ class _Collector:
         self.held = held
         self.held_end = 0
         self.emit = emit
+        self.objects = objects
         self.outputs: dict[int, tuple[int, IO[bytes], int, int]] = {}
+        self.kept: dict[int, object] = {}  # this process's objects ahead of their turn
         self.following = 0  # the next job whose output goes out
 
     def run(self) -> None:
@@ -432,25 +381,32 @@ class _Collector:
             self._read_notes(wait=True)
             self._flush()
 
-    def _own_output(self, index: int, data: bytes) -> None:
+    def _own_output(self, index: int, data: Any) -> None:
         """One of the parent's outputs: written if its turn has come, else held."""
         self._read_notes(wait=False)
         self._flush()
         if self.following == index:
             self.emit(data)
             self.following += 1
+        elif self.objects:
+            self.kept[index] = data
         else:
             _write_all(self.held.fileno(), data)
             self.outputs[index] = (_OUTPUT, self.held, self.held_end, len(data))
             self.held_end += len(data)
 
     def _flush(self) -> None:
-        while self.following in self.outputs:
-            kind, scratch, offset, length = self.outputs.pop(self.following)
-            data = os.pread(scratch.fileno(), length, offset)
-            if kind != _OUTPUT:
-                _raise_reported(kind, data.decode("utf-8", "replace"))
-            self.emit(data)
+        while True:
+            if self.following in self.kept:
+                self.emit(self.kept.pop(self.following))
+            elif self.following in self.outputs:
+                kind, scratch, offset, length = self.outputs.pop(self.following)
+                data = os.pread(scratch.fileno(), length, offset)
+                if kind != _OUTPUT:
+                    _raise_reported(kind, data.decode("utf-8", "replace"))
+                self.emit(_unpickled(data) if self.objects else data)
+            else:
+                break
             self.following += 1
         if self.following < len(self.jobs):
             owner = self.claims.owner(self.unit_of[self.following])

@@ -86,14 +86,11 @@ def large_outputs() -> Result:
     return {"same": _run(jobs, 2) == [bytes([i]) * (3 << 20) for i in range(4)]}
 
 
-def _raises(jobs: list[Callable[[], bytes]], runner: str) -> Result:
-    """What running the jobs raises, with `run_in_order` ("order") or with
-    `map_in_processes` ("map")."""
+def _raises(jobs: list[Callable[[], object]], runner: str) -> Result:
+    """What running the jobs raises, with `run_in_order` for bytes ("order") or for objects
+    ("objects")."""
     try:
-        if runner == "map":
-            parallel.map_in_processes(jobs)
-        else:
-            _run(jobs, 2)
+        parallel.run_in_order(jobs, 2, lambda output: None, objects=runner == "objects")
     except (GeneratorError, parallel.WorkerFailure) as error:
         return {"raised": type(error).__name__, "message": str(error)}
     return {"raised": None}
@@ -136,6 +133,11 @@ def worker_exits(runner: str = "order") -> Result:
 
 
 @case
+def unpicklable_in_a_worker(runner: str = "objects") -> Result:
+    return _raises([_job(0), lambda: (lambda: None), _job(2)], runner)
+
+
+@case
 def error_in_the_parent(runner: str = "order") -> Result:
     def broken() -> bytes:
         raise GeneratorError("in the parent")
@@ -161,18 +163,19 @@ def _children() -> list[int]:
 
 @case
 def results_in_order(tasks: str) -> Result:
-    """map_in_processes: each task's result in order, the first task run here; `meanwhile`
-    once, here, after it."""
+    """Objects: each job's result in order, the first job run here; `meanwhile` once, here,
+    before it."""
     done: list[str] = []
 
     def first() -> tuple[int, int]:
-        done.append("first task")
+        done.append("first job")
         return 0, os.getpid()
 
     def meanwhile() -> None:
         done.append(f"meanwhile in {os.getpid()}")
 
-    results = parallel.map_in_processes(
+    results: list[tuple[int, int]] = []
+    parallel.run_in_order(
         [
             first,
             *(
@@ -180,7 +183,10 @@ def results_in_order(tasks: str) -> Result:
                 for index in range(1, int(tasks))
             ),
         ],
-        meanwhile,
+        int(tasks),
+        results.append,
+        meanwhile=meanwhile,
+        objects=True,
     )
     return {
         "indexes": [index for index, _ in results],
@@ -191,13 +197,13 @@ def results_in_order(tasks: str) -> Result:
 
 @case
 def large_results() -> Result:
-    """map_in_processes with results far beyond a pipe's buffer, from three workers: the
-    parent reads the first worker's while the others wait to write theirs."""
+    """Objects far beyond a pipe's buffer, from three workers and this process."""
     tasks = [
         lambda index=index: [bytes([index, n % 256]) * 512 for n in range(3 << 10)]
-        for index in range(4)
+        for index in range(8)
     ]
-    results = parallel.map_in_processes(tasks)
+    results: list[object] = []
+    parallel.run_in_order(tasks, 4, results.append, objects=True)
     return {"same": results == [task() for task in tasks]}
 
 

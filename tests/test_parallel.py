@@ -46,16 +46,18 @@ def test_large_outputs_pass_whole() -> None:
     [
         # A GeneratorError in a worker is raised as it was.
         ("generator_error_in_a_worker", "order", "GeneratorError", "page is taken"),
-        ("generator_error_in_a_worker", "map", "GeneratorError", "page is taken"),
+        ("generator_error_in_a_worker", "objects", "GeneratorError", "page is taken"),
         # Anything else is a WorkerFailure naming it.
         ("bug_in_a_worker", "order", "WorkerFailure", "KeyError: 'missing'"),
-        ("bug_in_a_worker", "map", "WorkerFailure", "KeyError: 'missing'"),
+        ("bug_in_a_worker", "objects", "WorkerFailure", "KeyError: 'missing'"),
+        # An object pickle cannot carry is the worker's failure too.
+        ("unpicklable_in_a_worker", "objects", "WorkerFailure", "pickle"),
         ("worker_dies", "order", "WorkerFailure", "ended before its last job"),
-        ("worker_dies", "map", "WorkerFailure", "ended without its result"),
+        ("worker_dies", "objects", "WorkerFailure", "ended before its last job"),
         # The worker reports SystemExit and ends, never returning into the code it was
         # forked from (run_case checks that one result is printed).
         ("worker_exits", "order", "WorkerFailure", "SystemExit"),
-        ("worker_exits", "map", "WorkerFailure", "SystemExit"),
+        ("worker_exits", "objects", "WorkerFailure", "SystemExit"),
     ],
 )
 def test_what_goes_wrong_in_a_worker_is_raised_in_the_parent(
@@ -66,7 +68,7 @@ def test_what_goes_wrong_in_a_worker_is_raised_in_the_parent(
     assert message in str(result["message"])
 
 
-@pytest.mark.parametrize("runner", ["order", "map"])
+@pytest.mark.parametrize("runner", ["order", "objects"])
 def test_an_error_in_the_parent_leaves_no_worker_behind(runner: str) -> None:
     result = run_case("error_in_the_parent", runner)
     assert result["raised"] == "GeneratorError" and result["children_left"] == []
@@ -75,21 +77,26 @@ def test_an_error_in_the_parent_leaves_no_worker_behind(runner: str) -> None:
 def test_results_come_back_in_order_each_from_its_own_process() -> None:
     result = run_case("results_in_order", "4")
     assert result["indexes"] == [0, 1, 2, 3]
-    assert result["pids"][0] == result["pid"]  # the first task runs in the caller
+    assert result["pids"][0] == result["pid"]  # the first job runs in the caller
     assert len(set(result["pids"])) == 4
-    assert result["done"] == ["first task", f"meanwhile in {result['pid']}"]
+    assert result["done"] == [f"meanwhile in {result['pid']}", "first job"]
 
 
 def test_large_results_come_back_whole() -> None:
     assert run_case("large_results")["same"]
 
 
-def test_meanwhile_runs_after_the_tasks_in_one_process() -> None:
+def test_meanwhile_runs_before_the_jobs_in_one_process() -> None:
     done: list[str] = []
-    results = parallel.map_in_processes(
-        [lambda: done.append("task") or 1], lambda: done.append("meanwhile")
+    results: list[int] = []
+    parallel.run_in_order(
+        [lambda: done.append("job") or 1],
+        2,
+        results.append,
+        meanwhile=lambda: done.append("meanwhile"),
+        objects=True,
     )
-    assert results == [1] and done == ["task", "meanwhile"]
+    assert results == [1] and done == ["meanwhile", "job"]
 
 
 @pytest.mark.parametrize("parts", [2, 3])
