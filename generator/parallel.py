@@ -83,21 +83,6 @@ def release_free_memory() -> None:
         trim(0)
 
 
-# What a pipe holds once widened (Linux's limit without privileges).
-_PIPE_SIZE = 1 << 20
-
-
-def widen_pipe(descriptor: int) -> None:
-    """Room in a pipe for 1 MiB rather than 64 KiB: the writer goes on that far ahead of the
-    reader, and writes in fewer, larger steps."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(descriptor, getattr(fcntl, "F_SETPIPE_SZ"), _PIPE_SIZE)
-    except (ImportError, AttributeError, OSError):
-        pass  # not Linux, not a pipe, or not allowed: the default pipe works, less well
-
-
 def _outcome(call: Callable[[], Any]) -> tuple[int, Any]:
     """What a call in a worker gives the parent: (_OUTPUT, its result), or the kind of what it
     raised and its message (a bug is reported by the parent too)."""
