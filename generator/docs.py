@@ -10,9 +10,9 @@ out once per run: the whole public API is 2,389 pages.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Iterator, NamedTuple, Sequence
 
+from generator.cached import cached_property
 from generator.docs_config import DocsConfig, PackageDocs
 from generator.docs_formats import (
     DOCS_FORMATS,

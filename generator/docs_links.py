@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Callable, Iterable, Iterator, Mapping, Protocol, Union
 
+from generator.cached import cached_property
 from generator.memos import Memos
 from generator.model import (
     WELL_KNOWN_TYPES,

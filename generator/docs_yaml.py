@@ -17,6 +17,8 @@ from typing import Any
 
 # Characters that may not start a plain scalar (js-yaml's isPlainSafeFirst).
 _NOT_FIRST = set("-?:,[]{}#&*!|>'\"%@`= \t")
+# What may not come inside one.
+_NOT_INSIDE = (" #", "\t#", ": ", ":\t")
 # Plain strings that YAML would read as another type (js-yaml's default schema, with the
 # YAML 1.1 booleans it still quotes).
 _AMBIGUOUS = re.compile(r"""(?x)
@@ -144,14 +146,8 @@ def _literal(text: str, indent: int) -> str:
 def _plain(text: str) -> bool:
     if text[0] in _NOT_FIRST or text[-1] in " \t:" or _AMBIGUOUS.fullmatch(text):
         return False
-    previous = ""
-    for char in text:
-        if char == "#" and previous in ("", " ", "\t"):
-            return False  # ` #` starts a comment
-        if previous == ":" and char in (" ", "\t"):
-            return False  # `: ` starts a mapping value
-        previous = char
-    return True
+    # ` #` starts a comment, `: ` a mapping value (`#` first is not plain-safe already).
+    return not any(mark in text for mark in _NOT_INSIDE)
 
 
 # What js-yaml's isPrintable refuses (besides the line breaks a block writes): it writes a

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Sequence, Union
+
+from generator.cached import cached_property
 
 LINE_LENGTH = 88  # black's default
 INDENT = "    "

@@ -12,13 +12,14 @@ import enum
 import re
 import sys
 from dataclasses import dataclass, field, replace
-from functools import cached_property, partial
+from functools import partial
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
 
 from generator import http, parallel, wire
+from generator.cached import cached_property
 from generator.errors import GeneratorError, Problem, ProblemsError
 from generator.runtime.contract import ActionKind, MaskKind
 from generator.runtime.contract import ResponseKind as ResponseKind

@@ -17,9 +17,9 @@ import calendar
 import math
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Callable, Mapping, Union
 
+from generator.cached import cached_property
 from generator.runtime.contract import Bound, CheckKind
 
 Number = Union[int, float]

@@ -5,9 +5,9 @@ methods; per run, the entry point that serves them all. `templates/server.py.j2`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Sequence
 
+from generator.cached import cached_property
 from generator.model import (
     ANY,
     EMPTY,
