@@ -572,9 +572,8 @@ def _plugin_split(api: Path, includes: list[str], files: list[str]) -> str:
     )
 
     def respond() -> None:
-        with open(
-            os.devnull, "wb"
-        ) as sink:  # as the plugin writes it, a file at a time
+        # As the plugin writes it, a file at a time.
+        with open(os.devnull, "wb") as sink:
             plugin.write_response(sink, dict(sorted({**python, **docs}.items())))
 
     timed("response", respond)
