@@ -601,8 +601,10 @@ class DocsBuilder:
     @cached_property
     def cyclic(self) -> frozenset[str]:
         """Messages that contain themselves, directly or not (Tarjan's strongly connected
-        components over non-map message fields, iteratively)."""
-        edges = {
+        components over non-map message fields, iteratively). A message without a message
+        field is on no cycle: the walk leaves those out, and the fields that lead to them.
+        """
+        fields = {
             name: [
                 item.type.name
                 for item in message.fields
@@ -610,6 +612,11 @@ class DocsBuilder:
                 and item.type.name in self.api.messages
             ]
             for name, message in self.api.messages.items()
+        }
+        edges = {
+            name: [target for target in targets if fields[target]]
+            for name, targets in fields.items()
+            if targets
         }
         index: dict[str, int] = {}
         low: dict[str, int] = {}

@@ -4,6 +4,8 @@ what generated code does is decided here."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from generator.client import ClientBuilder, ClientClass, ClientMethod
@@ -405,3 +407,29 @@ def test_pages_read_the_same_whatever_the_memos_keep(case: str) -> None:
 
 def _memo_entries(reference: Reference) -> int:
     return sum(map(len, reference.memos._memos))
+
+
+CYCLES_PROTO = """
+syntax = "proto3";
+package acme.cycles.v1;
+
+message Tree { repeated Tree children = 1; Leaf leaf = 2; }
+message Ping { Pong pong = 1; }
+message Pong { Ping ping = 1; map<string, Pong> by_name = 2; }
+message Holder { Ping ping = 1; Leaf leaf = 2; }
+message Leaf { string name = 1; }
+message Keyed { map<string, Keyed> children = 1; }
+"""
+
+
+def test_docs_cyclic_messages_are_those_that_contain_themselves(tmp_path: Path) -> None:
+    """A message on a cycle of message fields, itself included; one that only leads to a
+    cycle, or holds itself through a map only, is on none."""
+    (tmp_path / "cycles.proto").write_text(CYCLES_PROTO)
+    api = build_api(compile_descriptors(["cycles.proto"], (tmp_path,)).file, [])
+    builder = DocsBuilder(api, load_docs_config(""), docs_format("classic"))
+    assert builder.cyclic == {
+        "acme.cycles.v1.Tree",
+        "acme.cycles.v1.Ping",
+        "acme.cycles.v1.Pong",
+    }
