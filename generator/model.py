@@ -790,7 +790,7 @@ class _Builder:
             for index, service in enumerate(proto_file.service)
         )
         return ProtoFile(
-            name=_shared(proto_file.name),
+            name=_shared_text(proto_file.name),
             package=_shared(proto_file.package),
             messages=tuple(messages),
             enums=tuple(enums),
@@ -853,7 +853,7 @@ class _Builder:
         self.messages[full_name] = Message(
             full_name=full_name,
             name=_shared(message.name),
-            file=_shared(proto_file.name),
+            file=_shared_text(proto_file.name),
             package=_shared(proto_file.package),
             comment=comments.get(path, ""),
             fields=fields,
@@ -893,7 +893,7 @@ class _Builder:
         self.enums[full_name] = Enum(
             full_name=full_name,
             name=_shared(raw.name),
-            file=_shared(proto_file.name),
+            file=_shared_text(proto_file.name),
             package=_shared(proto_file.package),
             comment=comments.get(path, ""),
             values=tuple(
@@ -953,7 +953,7 @@ class _Builder:
         return Field(
             name=name,
             json_name=(
-                name if not json_name or json_name == name else _shared(json_name)
+                name if not json_name or json_name == name else _shared_text(json_name)
             ),
             number=raw.number,
             type=type_ref,
@@ -1069,7 +1069,7 @@ class _Builder:
             name=raw.name,
             full_name=full_name,
             package=_shared(proto_file.package),
-            file=_shared(proto_file.name),
+            file=_shared_text(proto_file.name),
             comment=comments.get(path, ""),
             methods=tuple(methods),
             resource=None,
@@ -1210,6 +1210,15 @@ def _sizes(
 # the processes that build them, and pickle writes equal strings that are not one object once
 # each (on the whole public API, 59,000 of a part's 83,000 strings; a third of its objects).
 _shared = sys.intern
+
+
+def _shared_text(text: str | bytes) -> str:
+    """`_shared` for the texts that protobuf accepts in any bytes (a file's name, a field's
+    JSON name; the other names are identifiers), which it gives as bytes where they are not
+    UTF-8 (proto2 strings)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return sys.intern(text)
 
 
 def _join(scope: str, name: str) -> str:

@@ -256,6 +256,40 @@ def test_referrers_are_the_messages_with_a_field_of_each_type(garden_api: Api) -
     assert "acme.garden.v1.ListPlantsResponse" not in referrers
 
 
+def test_a_json_name_that_is_not_utf8_is_read_with_replacement_characters() -> None:
+    """protobuf accepts a `json_name` that is not UTF-8, and gives it (a proto2 string) as
+    bytes: the model reads it as text, as it reads such comments (found by the plugin fuzz
+    test: it was an internal error)."""
+    image_file = "yandex/cloud/baremetal/v1alpha/image.proto"
+    files = list(compile_descriptors([IMAGE_SERVICE]).file)
+    index = next(i for i, f in enumerate(files) if f.name == image_file)
+    data = files[index].SerializeToString()
+    assert data.count(b"R\x08folderId") == 1  # Image.folder_id's json_name (field 10)
+    files[index] = descriptor_pb2.FileDescriptorProto.FromString(
+        data.replace(b"R\x08folderId", b"R\x08\xe4olderId")
+    )
+    api = build_api(files, [IMAGE_SERVICE])
+    item = api.messages["yandex.cloud.baremetal.v1alpha.Image"].field("folder_id")
+    assert item is not None and item.json_name == "\ufffdolderId"
+
+
+def test_a_file_name_that_is_not_utf8_is_read_with_replacement_characters() -> None:
+    """The same for a file's name, which protobuf accepts in any bytes."""
+    image_file = b"yandex/cloud/baremetal/v1alpha/image.proto"
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(
+            proto.SerializeToString().replace(
+                image_file, image_file[:-11] + b"\xe4mage.proto"
+            )
+        )
+        for proto in compile_descriptors([IMAGE_SERVICE]).file
+    ]
+    api = build_api(files, [IMAGE_SERVICE])
+    image = api.messages["yandex.cloud.baremetal.v1alpha.Image"]
+    assert image.file == "yandex/cloud/baremetal/v1alpha/\ufffdmage.proto"
+    assert image.file in {proto_file.name for proto_file in api.files}
+
+
 @pytest.mark.parametrize("pickled", [False, True])
 def test_equal_names_and_comments_are_one_object(pickled: bool) -> None:
     """Names, files, packages, type names and comments that read alike are one string object,
