@@ -16,11 +16,10 @@ from functools import partial
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from google.protobuf import descriptor_pb2
-from google.protobuf.message import DecodeError
 
 from generator import http, parallel, wire
 from generator.cached import cached_property
-from generator.errors import GeneratorError, Problem, ProblemsError
+from generator.errors import Problem, ProblemsError
 from generator.runtime.contract import ActionKind, MaskKind
 from generator.runtime.contract import ResponseKind as ResponseKind
 from generator.rules import (
@@ -28,6 +27,7 @@ from generator.rules import (
     FieldShape,
     field_rules,
 )
+from generator.source_info import parsed_source_info
 
 FieldType = descriptor_pb2.FieldDescriptorProto.Type
 
@@ -761,7 +761,7 @@ class _Builder:
         comments = _leading_comments(
             proto_file.source_code_info
             if kept is None
-            else _source_code_info(proto_file.name, kept)
+            else parsed_source_info(proto_file.name, kept)
         )
         messages: list[str] = []
         enums: list[str] = []
@@ -1230,18 +1230,6 @@ def _walk_messages(scope: str, messages: Iterable[descriptor_pb2.DescriptorProto
         full_name = _join(scope, message.name)
         yield full_name, message
         yield from _walk_messages(full_name, message.nested_type)
-
-
-def _source_code_info(file: str, data: bytes) -> descriptor_pb2.SourceCodeInfo:
-    """A file's source information set apart from the request, parsed: bytes that do not
-    parse make the request unreadable, as they would have parsed with it."""
-    try:
-        return descriptor_pb2.SourceCodeInfo.FromString(data)
-    except DecodeError as error:
-        raise GeneratorError(
-            f"cannot parse the CodeGeneratorRequest: {file}: its source information: "
-            f"{error}"
-        ) from None
 
 
 def _leading_comments(

@@ -25,7 +25,7 @@ from generator.errors import GeneratorError
 from generator.model import Api, Method, Service, build_api
 from generator.options import PYTHON_TARGETS, PluginOptions, parse_options
 from generator.runtime import contract
-from generator.source_info import split_source_info
+from generator.source_info import check_source_info, split_source_info
 
 # The targets' own modules are imported when a run asks for them: a run of the docs alone does
 # not import the Python targets' views, nor the other way round.
@@ -106,7 +106,13 @@ def plan_run(
     parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
     if isinstance(parameter, bytes):
         parameter = parameter.decode("utf-8", "replace")
-    options = parse_options(parameter)
+    try:
+        options = parse_options(parameter)
+    except GeneratorError:
+        # The model parses the source information: a request that does not parse says so
+        # first, as it would have, parsed whole.
+        check_source_info(source_info or {})
+        raise
     api = build_api(
         request.proto_file,
         request.file_to_generate,

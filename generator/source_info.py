@@ -11,9 +11,13 @@ information, and each file's is parsed by the process that builds that file's pa
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.compiler import plugin_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
+
+from generator.errors import GeneratorError
 
 _Field = descriptor_pb2.FieldDescriptorProto
 
@@ -70,3 +74,23 @@ def split_source_info(
             proto_file.ClearField("source_code_info")
     request = plugin_pb2.CodeGeneratorRequest.FromString(light.SerializeToString())
     return request, source_info
+
+
+def parsed_source_info(file: str, data: bytes) -> descriptor_pb2.SourceCodeInfo:
+    """A file's source information set apart from the request, parsed: bytes that do not
+    parse make the request unreadable, as they would have parsed with it."""
+    try:
+        return descriptor_pb2.SourceCodeInfo.FromString(data)
+    except DecodeError as error:
+        raise GeneratorError(
+            f"cannot parse the CodeGeneratorRequest: {file}: its source information: "
+            f"{error}"
+        ) from None
+
+
+def check_source_info(source_info: Mapping[str, bytes]) -> None:
+    """Raises as `parsed_source_info` for the first file whose source information does not
+    parse: for an error found before the model parses them, which a request that does not
+    parse must not hide."""
+    for file, data in source_info.items():
+        parsed_source_info(file, data)

@@ -10,6 +10,7 @@ from google.protobuf.message import DecodeError
 
 from generator.errors import GeneratorError
 from generator.model import build_api
+from generator.plugin import plan_run
 from generator.source_info import split_source_info
 from support import PROTO, make_request, varint
 
@@ -99,3 +100,25 @@ def test_source_info_that_does_not_parse_makes_the_request_unreadable(
     assert str(raised.value).startswith(
         f"cannot parse the CodeGeneratorRequest: {IMAGE_SERVICE}: its source information:"
     )
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_an_option_error_does_not_hide_source_info_that_does_not_parse(
+    request_: plugin_pb2.CodeGeneratorRequest, broken: bool
+) -> None:
+    """The options are read before the model parses the source information: with an unknown
+    option, a request whose source information does not parse is still the request that
+    does not parse (found by the plugin fuzz test), and one that parses is the option's
+    error."""
+    light, source_info = split_source_info(request_.SerializeToString())
+    if broken:
+        source_info = {**source_info, IMAGE_SERVICE: b"\xff\xff\xff"}
+    light.parameter = "no_such_option=1"
+    with pytest.raises(GeneratorError) as raised:
+        plan_run(light, source_info=source_info)
+    expected = (
+        f"cannot parse the CodeGeneratorRequest: {IMAGE_SERVICE}: its source information:"
+        if broken
+        else "unknown option 'no_such_option'"
+    )
+    assert str(raised.value).startswith(expected)
