@@ -199,9 +199,11 @@ def _decode_scalar(spec: OptionField, wire_type: int, raw: int | bytes) -> Optio
         except UnicodeDecodeError as error:
             raise WireError(f"{spec.name}: invalid UTF-8") from error
     if spec.type in _FIXED_FORMATS:
-        if not isinstance(raw, bytes):
+        fixed = _FIXED_FORMATS[spec.type]
+        expected = _FIXED64 if struct.calcsize(fixed) == 8 else _FIXED32
+        if not isinstance(raw, bytes) or wire_type != expected:
             raise WireError(f"{spec.name}: expected a fixed-size value")
-        number: float | int = struct.unpack(_FIXED_FORMATS[spec.type], raw)[0]
+        number: float | int = struct.unpack(fixed, raw)[0]
         return number
     if not isinstance(raw, int):
         raise WireError(f"{spec.name}: expected a varint")

@@ -431,6 +431,33 @@ def test_packed_repeated_options_decode_with_the_others() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        bytes([2 << 3 | 2, 8]) + (7).to_bytes(8, "little"),  # length-delimited
+        bytes([2 << 3 | 5]) + (7).to_bytes(4, "little"),  # 32 bits for a double
+    ],
+)
+def test_a_fixed_size_option_of_another_wire_type_is_an_error_of_its_own(
+    value: bytes,
+) -> None:
+    """A double option that comes in another wire type is that option's error, and the
+    others decode (found by the plugin fuzz test: it was an internal error)."""
+    from generator import wire
+
+    ratio = wire.OptionField("test.ratio", 1, "")  # TYPE_DOUBLE
+    length = wire.OptionField("yandex.cloud.length", 9, "")
+    errors: list[tuple[str, str]] = []
+    decoded = wire.decode_message(
+        value + bytes([3 << 3 | 2, 4]) + b"<=50",
+        {2: ratio, 3: length},
+        lambda message: {},
+        errors,
+    )
+    assert decoded == {"yandex.cloud.length": "<=50"}
+    assert errors == [("test.ratio", "expected a fixed-size value")]
+
+
 @pytest.mark.parametrize("parts", [1, 2, 3, 5])
 def test_files_are_shared_in_contiguous_runs_none_empty(parts: int) -> None:
     files = [
