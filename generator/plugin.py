@@ -108,20 +108,21 @@ def plan_run(
         parameter = parameter.decode("utf-8", "replace")
     try:
         options = parse_options(parameter)
-    except GeneratorError:
-        # The model parses the source information: a request that does not parse says so
-        # first, as it would have, parsed whole.
+        api = build_api(
+            request.proto_file,
+            request.file_to_generate,
+            options.strict,
+            options.jobs or parallel.auto_processes(len(request.proto_file)),
+            partial(prepare_views, options.targets),
+            meanings=options.targets != ("docs",),
+            source_info=source_info,
+        )
+    except Exception:
+        # The model parses each file's source information as it builds the file: an error
+        # before then must not hide a request that does not parse, which says so first, as
+        # it would have, parsed whole.
         check_source_info(source_info or {})
         raise
-    api = build_api(
-        request.proto_file,
-        request.file_to_generate,
-        options.strict,
-        options.jobs or parallel.auto_processes(len(request.proto_file)),
-        partial(prepare_views, options.targets),
-        meanings=options.targets != ("docs",),
-        source_info=source_info,
-    )
     jobs = output_jobs(api, options, reformatted)
     return Run(
         jobs=jobs,

@@ -102,23 +102,29 @@ def test_source_info_that_does_not_parse_makes_the_request_unreadable(
     )
 
 
-@pytest.mark.parametrize("broken", [False, True])
-def test_an_option_error_does_not_hide_source_info_that_does_not_parse(
-    request_: plugin_pb2.CodeGeneratorRequest, broken: bool
+@pytest.mark.parametrize(
+    "error, broken", [("option", False), ("option", True), ("schema", True)]
+)
+def test_an_earlier_error_does_not_hide_source_info_that_does_not_parse(
+    request_: plugin_pb2.CodeGeneratorRequest, error: str, broken: bool
 ) -> None:
-    """The options are read before the model parses the source information: with an unknown
-    option, a request whose source information does not parse is still the request that
-    does not parse (found by the plugin fuzz test), and one that parses is the option's
-    error."""
+    """The options are read, and the files before it built, before the model parses a
+    file's source information: with an unknown option, or a descriptor that protobuf would
+    refuse in an earlier file (a field in a oneof that is not there), a request whose source
+    information does not parse is still the request that does not parse (found by the
+    plugin fuzz test). One that parses gets the option's error."""
     light, source_info = split_source_info(request_.SerializeToString())
     if broken:
         source_info = {**source_info, IMAGE_SERVICE: b"\xff\xff\xff"}
-    light.parameter = "no_such_option=1"
+    if error == "option":
+        light.parameter = "no_such_option=1"
+    else:
+        first = next(f for f in light.proto_file if f.message_type)
+        first.message_type[0].field[0].oneof_index = 99
     with pytest.raises(GeneratorError) as raised:
         plan_run(light, source_info=source_info)
-    expected = (
+    assert str(raised.value).startswith(
         f"cannot parse the CodeGeneratorRequest: {IMAGE_SERVICE}: its source information:"
         if broken
         else "unknown option 'no_such_option'"
     )
-    assert str(raised.value).startswith(expected)
