@@ -1040,6 +1040,20 @@ class _Builder:
         methods = []
         for index, raw_method in enumerate(raw.method):
             method_name = f"{full_name}.{raw_method.name}"
+            types = (
+                raw_method.input_type.lstrip("."),
+                raw_method.output_type.lstrip("."),
+            )
+            unknown = [name for name in types if name not in self.raw_messages]
+            if unknown:  # protoc resolves them: only a descriptor it never sent has one
+                self._problem(
+                    proto_file.name,
+                    method_name,
+                    "",
+                    f"type '{unknown[0]}' is no message of the request",
+                    "the rpc is left out",
+                )
+                continue
             option_data = raw_method.options.SerializeToString()
             options = self._decode(
                 "google.protobuf.MethodOptions",
@@ -1052,8 +1066,8 @@ class _Builder:
                 Method(
                     name=_shared(raw_method.name),
                     full_name=method_name,
-                    input=_shared(raw_method.input_type.lstrip(".")),
-                    output=_shared(raw_method.output_type.lstrip(".")),
+                    input=_shared(types[0]),
+                    output=_shared(types[1]),
                     comment=comments.get(path + (_SERVICE_METHOD, index), ""),
                     client_streaming=raw_method.client_streaming,
                     server_streaming=raw_method.server_streaming,

@@ -290,6 +290,25 @@ def test_a_file_name_that_is_not_utf8_is_read_with_replacement_characters() -> N
     assert image.file in {proto_file.name for proto_file in api.files}
 
 
+def test_an_rpc_whose_type_is_no_message_is_left_out_with_a_warning() -> None:
+    """Protoc resolves an rpc's types; a descriptor it never sent may name none, and the
+    rpc is then left out, where the views failed on it (found by the plugin fuzz test).
+    """
+    files = list(compile_descriptors([IMAGE_SERVICE]).file)
+    service_file = next(f for f in files if f.name == IMAGE_SERVICE)
+    create = next(m for m in service_file.service[0].method if m.name == "Create")
+    create.input_type = ".yandex.cloud.baremetal.v1alpha.CreateImageReque"
+    api = build_api(files, [IMAGE_SERVICE])
+    service = api.service("yandex.cloud.baremetal.v1alpha.ImageService")
+    assert service is not None and service.method("Create") is None
+    assert service.method("Get") is not None
+    assert [problem.warning for problem in api.problems] == [
+        f"warning: {IMAGE_SERVICE}: yandex.cloud.baremetal.v1alpha.ImageService.Create: "
+        "type 'yandex.cloud.baremetal.v1alpha.CreateImageReque' is no message of the "
+        "request; the rpc is left out"
+    ]
+
+
 @pytest.mark.parametrize("pickled", [False, True])
 def test_equal_names_and_comments_are_one_object(pickled: bool) -> None:
     """Names, files, packages, type names and comments that read alike are one string object,
