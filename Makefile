@@ -12,7 +12,7 @@ SERVE_ARGS ?=
 SOAK_ARGS ?=
 TLS_DIR ?= var/tls
 
-.PHONY: setup bytecode generate test whole-api whole-api-warnings golden docs serve cert bench fuzz \
+.PHONY: setup native bytecode generate test whole-api whole-api-warnings golden docs serve cert bench fuzz \
 	soak clean
 
 setup: $(STAMP)
@@ -29,9 +29,22 @@ $(SDK_STAMP): tests/interop/requirements.txt
 	$(SDK_VENV)/bin/python -m pip install --quiet -r tests/interop/requirements.txt
 	touch $(SDK_STAMP)
 
+# The plugin's modules compiled to C with mypyc into generator/_compiled/ (generator/native.py),
+# which the plugin then runs: a no-op when that build is current. Where it cannot compile (no C
+# compiler or Python headers), a warning, and the plain modules run. NATIVE=0 skips it;
+# PROTOC_GEN_PYTHON_CUSTOM_PURE=1 runs the plain modules whatever is built.
+NATIVE ?= 1
+native: $(STAMP)
+ifeq ($(NATIVE),1)
+	@mkdir -p var
+	@if $(PYTHON) -m generator.build_native > var/native.log 2>&1; then tail -n 1 var/native.log; \
+	else tail -n 5 var/native.log; \
+		echo "warning: not compiled: the plugin runs its plain modules (var/native.log)"; fi
+endif
+
 # The plugin's modules compiled to bytecode, as `pip install` leaves an installed plugin: with
 # the editable install and PYTHONDONTWRITEBYTECODE set, every protoc run would compile them.
-bytecode: $(STAMP)
+bytecode: native
 	@$(PYTHON) -m compileall -q generator
 
 generate: bytecode
@@ -129,7 +142,7 @@ soak: $(STAMP)
 
 # Long fuzzing (tests/fuzz with the long hypothesis profile, about 20 minutes);
 # `make test` runs the same tests with few examples.
-fuzz: $(STAMP)
+fuzz: native
 	HYPOTHESIS_PROFILE=long $(PYTHON) -m pytest tests/fuzz -q
 
 # Rewrites tests/golden/ from the current output; review the diff before committing.
@@ -137,4 +150,4 @@ golden: $(STAMP)
 	$(PYTHON) -m pytest tests/test_docs_golden.py --update-golden -q
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(SDK_VENV) .pytest_cache .mypy_cache generator/_compiled

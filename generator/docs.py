@@ -10,9 +10,8 @@ out once per run: the whole public API is 2,389 pages.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterator, NamedTuple, Sequence
+from typing import ClassVar, Iterator, NamedTuple, Sequence
 
-from generator.cached import cached_property
 from generator.docs_config import DocsConfig, PackageDocs
 from generator.docs_formats import (
     DOCS_FORMATS,
@@ -119,7 +118,11 @@ class DocsBuilder:
     """gRPC pages of every rpc of the request's files to generate; references resolve against
     the whole request, as the official reference is built from the whole API."""
 
-    TEMPLATES = (_PAGE_TEMPLATE, _SECTION_TEMPLATE, INDEX_TEMPLATE)
+    TEMPLATES: ClassVar[tuple[str, ...]] = (
+        _PAGE_TEMPLATE,
+        _SECTION_TEMPLATE,
+        INDEX_TEMPLATE,
+    )
 
     def __init__(
         self,
@@ -135,6 +138,7 @@ class DocsBuilder:
         self.services = {service.full_name: service for service in api.services}
         self.settings = config.for_run(s.package for s in self.services.values())
         self.memos = memos or Memos()
+        self._cyclic: frozenset[str] | None = None
         self._walks: dict[str, tuple[str, ...]] = self.memos.new()
         self._plans: dict[str, PagePlan] = self.memos.new()
         # The JSON of each message whose expansion never varies.
@@ -598,12 +602,17 @@ class DocsBuilder:
             return f'"{name}"'
         return self._json_object(name, None, ancestors)
 
-    @cached_property
+    @property
     def cyclic(self) -> frozenset[str]:
-        """Messages that contain themselves, directly or not (Tarjan's strongly connected
-        components over non-map message fields, iteratively). A message without a message
-        field is on no cycle: the walk leaves those out, and the fields that lead to them.
-        """
+        """Messages that contain themselves, directly or not, worked out once."""
+        if self._cyclic is None:
+            self._cyclic = self._find_cyclic()
+        return self._cyclic
+
+    def _find_cyclic(self) -> frozenset[str]:
+        """Tarjan's strongly connected components over non-map message fields, iteratively.
+        A message without a message field is on no cycle: the walk leaves those out, and the
+        fields that lead to them."""
         fields = {
             name: [
                 item.type.name

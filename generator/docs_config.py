@@ -148,8 +148,8 @@ def load_docs_config(path: str) -> DocsConfig:
         raise OptionError(
             f"docs_config: cannot read {path}: {error.strerror}"
         ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise OptionError(f"docs_config: {path} is not valid TOML: {error}") from None
+    except tomllib.TOMLDecodeError as invalid:
+        raise OptionError(f"docs_config: {path} is not valid TOML: {invalid}") from None
     unknown_tables = [key for key in data if key != "packages"]
     if unknown_tables:
         raise OptionError(

@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Protocol, Union
 
-from generator.cached import cached_property
 from generator.memos import Memos
 from generator.model import (
     WELL_KNOWN_TYPES,
@@ -90,6 +89,15 @@ class Names:
         self.api = api
         self.services = services
         self._found: dict[tuple[str, str | None, str], str | None] = {}
+        messages, enums = api.messages, api.enums
+        self._exists: dict[str, Callable[[str], bool]] = {
+            "service": lambda name: name in services,
+            "type": lambda name: name in messages or name in enums,
+            "message": lambda name: name in messages,
+        }
+        # Messages, enums and services (full name, package) by their names within their
+        # package: made when a name is first looked up without a scope.
+        self._relative_names: dict[str, list[tuple[str, str]]] | None = None
 
     def service(self, name: str, scope: str | None) -> str | None:
         return self._find(name, scope, "service")
@@ -117,15 +125,6 @@ class Names:
         self._found[key] = found
         return found
 
-    @cached_property
-    def _exists(self) -> dict[str, Callable[[str], bool]]:
-        messages, enums, services = self.api.messages, self.api.enums, self.services
-        return {
-            "service": lambda name: name in services,
-            "type": lambda name: name in messages or name in enums,
-            "message": lambda name: name in messages,
-        }
-
     def _named(self, name: str) -> Iterator[str]:
         """The elements that `name` names from outside their package: their name within the
         package, after as many of the package's last parts as it likes
@@ -136,7 +135,7 @@ class Names:
             return
         for cut in range(len(parts)):
             qualifier = ".".join(parts[:cut])
-            for full_name, package in self._by_relative_name.get(
+            for full_name, package in self._by_relative_name().get(
                 ".".join(parts[cut:]), ()
             ):
                 if (
@@ -146,10 +145,9 @@ class Names:
                 ):
                     yield full_name
 
-    @cached_property
     def _by_relative_name(self) -> dict[str, list[tuple[str, str]]]:
-        """Messages, enums and services (full name, package) by their names within their
-        package."""
+        if self._relative_names is not None:
+            return self._relative_names
         index: dict[str, list[tuple[str, str]]] = {}
         elements: list[Message | Enum | Service] = [
             *self.api.messages.values(),
@@ -159,6 +157,7 @@ class Names:
         for element in elements:
             relative = element.full_name.removeprefix(f"{element.package}.")
             index.setdefault(relative, []).append((element.full_name, element.package))
+        self._relative_names = index
         return index
 
 
@@ -182,6 +181,10 @@ class LinkTargets:
         self._targets: dict[str, Method | None] = {}
         self._page_elements: dict[str, frozenset[str]] = {}
         self._elements: dict[str, tuple[str, ...]] = {}
+        # The rpcs with a page on this face, and those pages by the messages their walks
+        # start from: made when a link first asks.
+        self._page_list: list[tuple[Service, Method]] | None = None
+        self._by_root: dict[str, list[int]] | None = None
 
     def page_of(self, name: str) -> Method | None:
         """The page (its rpc) a reference from elsewhere to a message or enum points to:
@@ -196,9 +199,9 @@ class LinkTargets:
         element = self.api.messages.get(name) or self.api.enums.get(name)
         found = None
         if element is not None:
-            pages = self._pages_reaching(name)
-            own = [p for p in pages if self._pages[p][0].package == element.package]
-            others = [p for p in pages if self._pages[p][0].package != element.package]
+            pages, listed = self._pages_reaching(name), self._pages()
+            own = [p for p in pages if listed[p][0].package == element.package]
+            others = [p for p in pages if listed[p][0].package != element.package]
             found = self._first_rendering(name, own) or self._first_rendering(
                 name, others
             )
@@ -208,8 +211,9 @@ class LinkTargets:
     def _first_rendering(self, name: str, pages: list[int]) -> Method | None:
         """Of `pages`, the first Get page of a service whose resource `name` is, else the
         first page at all, that renders it."""
+        listed = self._pages()
         for position in pages:
-            service, method = self._pages[position]
+            service, method = listed[position]
             resource, gets = self._gets.of(service)
             if (
                 resource == name
@@ -218,15 +222,16 @@ class LinkTargets:
             ):
                 return method
         for position in pages:
-            method = self._pages[position][1]
+            method = listed[position][1]
             if name in self._elements_on(method):
                 return method
         return None
 
-    @cached_property
     def _pages(self) -> list[tuple[Service, Method]]:
         """The rpcs with a page on this face, in the order `page_of` prefers them."""
-        return [
+        if self._page_list is not None:
+            return self._page_list
+        self._page_list = [
             (service, method)
             for service in sorted(
                 self.services.values(), key=lambda s: (s.package, s.name)
@@ -234,18 +239,21 @@ class LinkTargets:
             for method in service.methods
             if self.has_page(method)
         ]
+        return self._page_list
 
-    @cached_property
     def _pages_by_root(self) -> dict[str, list[int]]:
         """The pages (positions in `_pages`) by the messages their walks start from: the
         request, the response, and the operation's types."""
+        if self._by_root is not None:
+            return self._by_root
         found: dict[str, list[int]] = {}
-        for position, (_, method) in enumerate(self._pages):
+        for position, (_, method) in enumerate(self._pages()):
             roots = {method.input, method.output}
             if method.operation:
                 roots.update((method.operation.metadata, method.operation.response))
             for root in roots:
                 found.setdefault(root, []).append(position)
+        self._by_root = found
         return found
 
     def _pages_reaching(self, name: str) -> list[int]:
@@ -259,7 +267,7 @@ class LinkTargets:
                 if holder not in reaching:
                     reaching.add(holder)
                     pending.append(holder)
-        by_root = self._pages_by_root
+        by_root = self._pages_by_root()
         return sorted(
             {position for root in reaching for position in by_root.get(root, ())}
         )

@@ -96,8 +96,8 @@ def load_endpoint_table(path: str = "") -> EndpointTable:
             data = tomllib.loads(text)
     except OSError as error:
         raise OptionError(f"endpoints: cannot read {where}: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise OptionError(f"endpoints: {where} is not valid TOML: {error}") from None
+    except tomllib.TOMLDecodeError as invalid:
+        raise OptionError(f"endpoints: {where} is not valid TOML: {invalid}") from None
     unknown = [key for key in data if key != "endpoints"]
     if unknown:
         raise OptionError(

@@ -154,8 +154,8 @@ def parse_rule(data: bytes) -> HttpRule:
             )
         try:
             additional.append(_binding(extra))
-        except HttpRuleError as error:
-            raise HttpRuleError(f"additional_bindings[{index}]: {error}") from None
+        except HttpRuleError as wrong:
+            raise HttpRuleError(f"additional_bindings[{index}]: {wrong}") from None
     return HttpRule(binding, tuple(additional))
 
 

@@ -24,10 +24,10 @@ lines are indented relative to the line's indentation, for Jinja's `indent` filt
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence, Union
 
-from generator.cached import cached_property
+from generator.kept import keep
 
 LINE_LENGTH = 88  # black's default
 INDENT = "    "
@@ -43,13 +43,17 @@ class Brackets:
     items: tuple[Expression, ...]
     closing: str
     one_tuple: bool = False
+    _flat: str | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def flat(self) -> str:
-        """On one line."""
-        items = ", ".join(map(flat, self.items))
-        comma = "," if self.one_tuple else ""
-        return f"{self.opening}{items}{comma}{self.closing}"
+        """On one line (kept: see `kept`)."""
+        found: str | None = getattr(self, "_flat", None)
+        if found is None:
+            items = ", ".join(map(flat, self.items))
+            comma = "," if self.one_tuple else ""
+            found = keep(self, "_flat", f"{self.opening}{items}{comma}{self.closing}")
+        return found
 
     @property
     def literal(self) -> bool:
@@ -64,11 +68,15 @@ class Either:
     """A type union, `A | B | None`."""
 
     alternatives: tuple[Expression, ...]
+    _flat: str | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def flat(self) -> str:
-        """On one line."""
-        return " | ".join(map(flat, self.alternatives))
+        """On one line (kept: see `kept`)."""
+        found: str | None = getattr(self, "_flat", None)
+        if found is None:
+            found = keep(self, "_flat", " | ".join(map(flat, self.alternatives)))
+        return found
 
 
 Expression = Union[str, Brackets, Either]

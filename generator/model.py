@@ -17,8 +17,8 @@ from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from google.protobuf import descriptor_pb2
 
-from generator import http, parallel, wire
-from generator.cached import cached_property
+from generator import errors, http, native, parallel, rules, wire
+from generator.kept import keep
 from generator.errors import Problem, ProblemsError
 from generator.runtime.contract import ActionKind, MaskKind
 from generator.runtime.contract import ResponseKind as ResponseKind
@@ -27,7 +27,7 @@ from generator.rules import (
     FieldShape,
     field_rules,
 )
-from generator.source_info import parsed_source_info
+from generator.source_info import parsed_source_info, readable_file_names, text
 
 FieldType = descriptor_pb2.FieldDescriptorProto.Type
 
@@ -138,6 +138,9 @@ class Field:
     optional: bool = False  # proto3 `optional`
     map_key: TypeRef | None = None
     map_value: TypeRef | None = None
+    _message_type: str | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def is_map(self) -> bool:
@@ -148,11 +151,16 @@ class Field:
         """ "map", "repeated" or "" for a single value: how element-wise rules apply."""
         return "map" if self.is_map else "repeated" if self.repeated else ""
 
-    @cached_property  # message walks ask each field over and over
+    @property  # message walks ask each field over and over: kept
     def message_type(self) -> str:
         """The message this field refers to (the value message for maps), or ""."""
-        ref = self.map_value if self.map_value else self.type
-        return ref.name if ref.kind is Kind.MESSAGE else ""
+        found: str | None = getattr(self, "_message_type", None)  # see `kept`
+        if found is None:
+            ref = self.map_value if self.map_value else self.type
+            found = keep(
+                self, "_message_type", ref.name if ref.kind is Kind.MESSAGE else ""
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -172,20 +180,26 @@ class Message:
     comment: str
     fields: tuple[Field, ...]
     oneofs: tuple[Oneof, ...]
+    # By name, made on first use (see `kept`): standard methods and paging ask for fields by
+    # name over and over, and the docs views for a field's oneof on every row.
+    _fields_by_name: dict[str, Field] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _oneofs_by_name: dict[str, Oneof] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def field(self, name: str) -> Field | None:
-        return self._fields_by_name.get(name)
-
-    @cached_property  # standard methods and paging ask for fields by name over and over
-    def _fields_by_name(self) -> dict[str, Field]:
-        return {item.name: item for item in self.fields}
+        found: dict[str, Field] | None = getattr(self, "_fields_by_name", None)
+        if found is None:
+            found = keep(self, "_fields_by_name", {f.name: f for f in self.fields})
+        return found.get(name)
 
     def oneof(self, name: str) -> Oneof:
-        return self._oneofs_by_name[name]
-
-    @cached_property  # the docs views ask for a field's oneof on every row
-    def _oneofs_by_name(self) -> dict[str, Oneof]:
-        return {oneof.name: oneof for oneof in self.oneofs}
+        found: dict[str, Oneof] | None = getattr(self, "_oneofs_by_name", None)
+        if found is None:
+            found = keep(self, "_oneofs_by_name", {o.name: o for o in self.oneofs})
+        return found[name]
 
 
 @dataclass(frozen=True)
@@ -406,6 +420,9 @@ class Api:
     enums: Mapping[str, Enum] = field(hash=False)
     # Schema problems the model went on after, in the order found (see errors.Problem).
     problems: tuple[Problem, ...] = ()
+    _referrers: Mapping[str, tuple[str, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def services(self) -> Iterable[Service]:
@@ -419,10 +436,16 @@ class Api:
     def message(self, full_name: str) -> Message:
         return self.messages[full_name]
 
-    @cached_property
+    @property
     def referrers(self) -> Mapping[str, tuple[str, ...]]:
         """For each message and enum, the messages with a field of its type (a map's value
         type counts): the way back up from a type to every message that can hold it."""
+        kept: Mapping[str, tuple[str, ...]] | None = getattr(self, "_referrers", None)
+        if kept is None:
+            kept = keep(self, "_referrers", self._find_referrers())
+        return kept
+
+    def _find_referrers(self) -> dict[str, tuple[str, ...]]:
         found: dict[str, dict[str, None]] = {}
         for name, message in self.messages.items():
             for item in message.fields:
@@ -516,7 +539,7 @@ def strip_comment(raw: str | bytes) -> str:
 
 def build_api(
     proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
-    to_generate: Iterable[str],
+    to_generate: Iterable[str | bytes],
     strict: bool = False,
     processes: int = 1,
     meanwhile: Callable[[], object] | None = None,
@@ -534,14 +557,16 @@ def build_api(
     `resources.ResourceGets` for them.
     `source_info` gives the files' SourceCodeInfo, serialized, by file name, where their
     descriptors come without it (`source_info.split_source_info`): each is parsed by the part
-    that builds its file.
+    that builds its file. File names that are not UTF-8 are made text in place
+    (`source_info.readable_file_names`).
     """
-    built = _Builder(proto_files, set(to_generate), source_info or {}).build(
+    generated = readable_file_names(proto_files, to_generate)
+    built = _Builder(proto_files, generated, source_info or {}).build(
         processes, meanwhile
     )
     api = replace(built, files=_with_meanings(built)) if meanings else built
     if strict:
-        fatal = [p for p in api.problems if p.file in set(to_generate)]
+        fatal = [p for p in api.problems if p.file in generated]
         if fatal:
             raise ProblemsError(fatal)
     return api
@@ -790,7 +815,7 @@ class _Builder:
             for index, service in enumerate(proto_file.service)
         )
         return ProtoFile(
-            name=_shared_text(proto_file.name),
+            name=_shared(proto_file.name),
             package=_shared(proto_file.package),
             messages=tuple(messages),
             enums=tuple(enums),
@@ -853,7 +878,7 @@ class _Builder:
         self.messages[full_name] = Message(
             full_name=full_name,
             name=_shared(message.name),
-            file=_shared_text(proto_file.name),
+            file=_shared(proto_file.name),
             package=_shared(proto_file.package),
             comment=comments.get(path, ""),
             fields=fields,
@@ -893,7 +918,7 @@ class _Builder:
         self.enums[full_name] = Enum(
             full_name=full_name,
             name=_shared(raw.name),
-            file=_shared_text(proto_file.name),
+            file=_shared(proto_file.name),
             package=_shared(proto_file.package),
             comment=comments.get(path, ""),
             values=tuple(
@@ -949,11 +974,11 @@ class _Builder:
             else ""
         )
         name = _shared(raw.name)
-        json_name = raw.json_name
+        json_name: str | bytes = getattr(raw, "json_name")  # see source_info.text
         return Field(
             name=name,
             json_name=(
-                name if not json_name or json_name == name else _shared_text(json_name)
+                name if not json_name or json_name == name else _shared(text(json_name))
             ),
             number=raw.number,
             type=type_ref,
@@ -1083,7 +1108,7 @@ class _Builder:
             name=raw.name,
             full_name=full_name,
             package=_shared(proto_file.package),
-            file=_shared_text(proto_file.name),
+            file=_shared(proto_file.name),
             comment=comments.get(path, ""),
             methods=tuple(methods),
             resource=None,
@@ -1226,15 +1251,6 @@ def _sizes(
 _shared = sys.intern
 
 
-def _shared_text(text: str | bytes) -> str:
-    """`_shared` for the texts that protobuf accepts in any bytes (a file's name, a field's
-    JSON name; the other names are identifiers), which it gives as bytes where they are not
-    UTF-8 (proto2 strings)."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return sys.intern(text)
-
-
 def _join(scope: str, name: str) -> str:
     return f"{scope}.{name}" if scope else name
 
@@ -1252,7 +1268,9 @@ def _leading_comments(
     """A file's leading comments by descriptor path (about one location in seven has one)."""
     comments = {}
     for location in source_code_info.location:
-        comment = location.leading_comments
+        comment: str | bytes = getattr(
+            location, "leading_comments"
+        )  # see source_info.text
         if comment:
             comments[tuple(location.path)] = _shared(strip_comment(comment))
     return comments
@@ -1310,3 +1328,7 @@ def _paging(request: Message | None, reply: Message | None) -> Paging | None:
         return None
     items = [f for f in reply.fields if f.repeated and f.type.kind is Kind.MESSAGE]
     return Paging(items[0].name, items[0].type.name) if len(items) == 1 else None
+
+
+# A worker pickles each part of the model it builds (see `_Builder.build`).
+native.pickle_by_arguments(sys.modules[__name__], errors, http, rules)

@@ -90,8 +90,8 @@ def _outcome(call: Callable[[], Any]) -> tuple[int, Any]:
         return _OUTPUT, call()
     except GeneratorError as error:
         return _GENERATOR_ERROR, str(error)
-    except BaseException as error:
-        return _FAILURE, f"{type(error).__name__}: {error}"
+    except BaseException as failure:
+        return _FAILURE, f"{type(failure).__name__}: {failure}"
 
 
 def _raise_reported(kind: int, message: object) -> None:
@@ -298,8 +298,9 @@ def _append(scratch: int, notes: int, kind: int, job: int, data: bytes) -> None:
 
 def _write_all(descriptor: int, data: bytes) -> None:
     view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
+    written = 0
+    while written < len(view):
+        written += os.write(descriptor, view[written:])
 
 
 class _Worker:

@@ -25,7 +25,7 @@ from generator.errors import GeneratorError
 from generator.model import Api, Method, Service, build_api
 from generator.options import PYTHON_TARGETS, PluginOptions, parse_options
 from generator.runtime import contract
-from generator.source_info import check_source_info, split_source_info
+from generator.source_info import check_source_info, split_source_info, text
 
 # The targets' own modules are imported when a run asks for them: a run of the docs alone does
 # not import the Python targets' views, nor the other way round.
@@ -103,9 +103,7 @@ def plan_run(
     `source_info`, if it was: see `source_info.split_source_info`). The model is all that
     rendering needs: once the caller drops its own reference to the request (main and
     generate_files do), its tens of MB are freed."""
-    parameter = request.parameter  # bytes if not UTF-8 (plugin.proto is proto2)
-    if isinstance(parameter, bytes):
-        parameter = parameter.decode("utf-8", "replace")
+    parameter = text(getattr(request, "parameter"))  # plugin.proto is proto2
     try:
         options = parse_options(parameter)
         api = build_api(
@@ -358,14 +356,14 @@ def main() -> None:
         processes = 1 if reformatted is not None else run.processes
         stream.write(response_head())
         answer_jobs(run.jobs, processes, stream.write)
-    except UnreadableRequest as error:
-        problem = str(error)
+    except UnreadableRequest as unreadable:
+        problem = str(unreadable)
     except GeneratorError as error:
         problem = str(error)
-    except Exception as error:  # a bug: still answer protoc with one line
+    except Exception as bug:  # a bug: still answer protoc with one line
         problem = (
             "internal error in protoc-gen-python-custom: "
-            f"{type(error).__name__}: {error}"
+            f"{type(bug).__name__}: {bug}"
         )
     for line in run.warnings + run.notes:
         print(f"protoc-gen-python-custom: {line}", file=sys.stderr)

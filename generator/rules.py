@@ -16,10 +16,10 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Union
 
-from generator.cached import cached_property
+from generator.kept import keep
 from generator.runtime.contract import Bound, CheckKind
 
 Number = Union[int, float]
@@ -219,6 +219,10 @@ class FieldRules:
     each map key."""
 
     constraints: tuple[Constraint, ...] = ()
+    # By kind, made on first use (see `kept`): the views ask on every row of every page.
+    _by_kind: dict[CheckKind, Constraint] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def empty(self) -> bool:
@@ -226,16 +230,18 @@ class FieldRules:
 
     @property
     def required(self) -> bool:
-        return CheckKind.REQUIRED in self._by_kind
+        return CheckKind.REQUIRED in self._kinds()
 
     def get(self, kind: CheckKind) -> Constraint | None:
-        return self._by_kind.get(kind)
+        return self._kinds().get(kind)
 
-    @cached_property  # the views ask for kinds on every row of every page
-    def _by_kind(self) -> dict[CheckKind, Constraint]:
-        found: dict[CheckKind, Constraint] = {}
-        for constraint in self.constraints:
-            found.setdefault(constraint.kind, constraint)
+    def _kinds(self) -> dict[CheckKind, Constraint]:
+        found: dict[CheckKind, Constraint] | None = getattr(self, "_by_kind", None)
+        if found is None:
+            found = {}
+            for constraint in self.constraints:
+                found.setdefault(constraint.kind, constraint)
+            keep(self, "_by_kind", found)
         return found
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from generator.cached import cached_property
 from generator.model import (
     ANY,
     EMPTY,
@@ -196,12 +195,14 @@ class ServerBuilder:
         # The model shares constraints between fields: each is laid out once (by identity,
         # which keeps -0.0 apart from 0.0).
         self._checks: dict[int, tuple[Constraint, CheckView]] = {}
+        # Whether each message, or any message inside it, carries constraints.
+        self._carries_rules: dict[str, bool] | None = None
 
     def work_out_shared_facts(self) -> None:
         """Works out now which messages carry rules, which every server module asks: the
         processes forked to render modules then share it, where each would work it out
         again."""
-        self._has_rules
+        self._has_rules()
 
     def served_services(self, proto_file: ProtoFile) -> list[Service]:
         return [service for service in proto_file.services if not service.is_framework]
@@ -237,9 +238,10 @@ class ServerBuilder:
 
     # --- validation rules ----------------------------------------------------------------------
 
-    @cached_property
     def _has_rules(self) -> dict[str, bool]:
         """Whether a message, or any message inside it, carries constraints."""
+        if self._carries_rules is not None:
+            return self._carries_rules
         memo: dict[str, bool] = {}
         messages = self.api.messages
         ancestors: set[str] = set()  # the messages on the way down to this one
@@ -263,13 +265,14 @@ class ServerBuilder:
 
         for name in messages:
             visit(name)
+        self._carries_rules = memo
         return memo
 
     def _rules(self, roots: list[str]) -> tuple[MessageRulesView, ...]:
         ordered: dict[str, None] = {}
 
         def visit(name: str) -> None:
-            if name in ordered or not self._has_rules.get(name):
+            if name in ordered or not self._has_rules().get(name):
                 return
             ordered[name] = None
             for item in self.api.message(name).fields:
@@ -293,7 +296,9 @@ class ServerBuilder:
         fields = []
         for item in message.fields:
             checks = tuple(map(self._check, item.rules.constraints))
-            nested = item.message_type if self._has_rules.get(item.message_type) else ""
+            nested = (
+                item.message_type if self._has_rules().get(item.message_type) else ""
+            )
             if checks or nested:
                 fields.append(FieldRulesView(item.name, checks, nested))
         oneofs = tuple(

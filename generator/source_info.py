@@ -11,7 +11,7 @@ information, and each file's is parsed by the process that builds that file's pa
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping, Sequence
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.compiler import plugin_pb2
@@ -70,10 +70,36 @@ def split_source_info(
     source_info: dict[str, bytes] = {}
     for proto_file in light.proto_file:  # type: ignore[attr-defined]
         if proto_file.source_code_info:
-            source_info[proto_file.name] = b"".join(proto_file.source_code_info)
+            source_info[text(proto_file.name)] = b"".join(proto_file.source_code_info)
             proto_file.ClearField("source_code_info")
     request = plugin_pb2.CodeGeneratorRequest.FromString(light.SerializeToString())
     return request, source_info
+
+
+def text(value: str | bytes) -> str:
+    """A proto2 string that protobuf accepts in any bytes (a file's name, a field's JSON name, a
+    comment), which it gives as `bytes` where they are not UTF-8: as text, with replacement
+    characters there. Read such a field with `getattr`, typed as what it may be: the compiled
+    modules (`native`) check that a value read as `str` is one."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def readable_file_names(
+    proto_files: Sequence[descriptor_pb2.FileDescriptorProto],
+    to_generate: Iterable[str | bytes],
+) -> set[str]:
+    """Makes the files' names and imports text (see `text`) where they are bytes, in place,
+    and gives the names of the files to generate as text: so that the model and the views
+    read every file name as text."""
+    for proto_file in proto_files:
+        name: str | bytes = getattr(proto_file, "name")
+        if isinstance(name, bytes):
+            proto_file.name = text(name)
+        imports: list[str | bytes] = list(getattr(proto_file, "dependency"))
+        if any(isinstance(imported, bytes) for imported in imports):
+            del proto_file.dependency[:]
+            proto_file.dependency.extend(text(imported) for imported in imports)
+    return {text(name) for name in to_generate}
 
 
 def parsed_source_info(file: str, data: bytes) -> descriptor_pb2.SourceCodeInfo:

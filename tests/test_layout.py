@@ -119,7 +119,7 @@ def test_return_annotations(kind: str, pyi: bool) -> None:
 
 
 def bound(values: list[str]) -> Brackets:
-    return Brackets("_validation.Bound(", values, ")")  # type: ignore[arg-type]
+    return Brackets("_validation.Bound(", tuple(values), ")")
 
 
 ARGUMENTS: dict[str, Callable[[int], Brackets]] = {
