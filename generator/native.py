@@ -41,15 +41,19 @@ def compiled_path(package: str) -> list[str]:
     """The compiled modules' directory, to go first on the package's path (`package`: the
     package's directory), or none: when the plain modules are asked for, or the build is
     missing, for another interpreter, or of other sources."""
-    if os.environ.get(PURE):
+    if os.environ.get(PURE) or not _current(package):
         return []
-    directory = os.path.join(package, COMPILED_DIRECTORY)
+    return [os.path.join(package, COMPILED_DIRECTORY)]
+
+
+def _current(package: str) -> bool:
+    """Whether the package's compiled build is of its sources, for this interpreter."""
+    manifest = os.path.join(package, COMPILED_DIRECTORY, MANIFEST)
     try:
-        with open(os.path.join(directory, MANIFEST), encoding="utf-8") as manifest:
-            built = manifest.read()
+        with open(manifest, encoding="utf-8") as built:
+            return built.read() == manifest_text(package)
     except (OSError, ValueError):
-        return []
-    return [directory] if built == manifest_text(package) else []
+        return False
 
 
 def manifest_text(package: str) -> str:
@@ -113,7 +117,7 @@ def build(package: str, parallel: int) -> bool:
     modules then run."""
     directory = os.path.join(package, COMPILED_DIRECTORY)
     manifest = manifest_text(package)
-    if compiled_path(package) == [directory]:
+    if _current(package):
         print(f"{directory}: up to date")
         return True
     try:

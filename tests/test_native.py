@@ -137,3 +137,14 @@ def test_the_compiled_modules_answer_as_the_plain_ones(parameter: str) -> None:
     assert compiled == plain
     assert compiled_warnings == plain_warnings
     assert len(compiled) > 100_000
+
+
+def test_a_current_build_is_not_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever the plain modules are asked for (`make test` under PURE still builds only
+    what changed)."""
+    package = fake_package(tmp_path)
+    monkeypatch.setenv(native.PURE, "1")
+    assert native.build(str(package), 1)
+    assert capsys.readouterr().out == f"{package / '_compiled'}: up to date\n"
