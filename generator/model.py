@@ -525,12 +525,11 @@ def snake_case(name: str) -> str:
 
 def strip_comment(raw: str | bytes) -> str:
     """Leading-comment text: one space after `//` removed per line, the final newline dropped."""
-    if isinstance(raw, bytes):  # proto2 strings that are not UTF-8 come as bytes
-        raw = raw.decode("utf-8", "replace")
-    if raw.endswith("\n"):
-        raw = raw[:-1]
+    comment = text(raw)  # see source_info.text
+    if comment.endswith("\n"):
+        comment = comment[:-1]
     # A line starts the text or follows a newline (str methods: a regex costs twice as much).
-    return (raw[1:] if raw.startswith(" ") else raw).replace("\n ", "\n")
+    return (comment[1:] if comment.startswith(" ") else comment).replace("\n ", "\n")
 
 
 # ---------------------------------------------------------------------------------------------
